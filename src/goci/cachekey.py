@@ -1,0 +1,214 @@
+"""Cache keys for Go's two caches, each keyed by exactly what its content depends on.
+
+The module cache holds source zips: the same for every GOOS/GOARCH and Go version, so its key
+carries only the runner OS and the dependency hash. The build cache holds compiled objects: it
+depends on the exact Go version, the target, its variant, cgo and build-relevant GOFLAGS. Cache
+entries are immutable once saved, so the build key ends in a per-run part and its restore-keys
+walk back from "same dependencies" to "anything for this Go and target", never further.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from goci.errors import InputError
+from goci.events import current_event, run_identity, runner_os
+from goci.gotool import Go
+from goci.workspace import Workspace, discover
+
+MAX_KEY_LENGTH = 512
+MAX_KEYS = 10
+_VARIANT_VARIABLE = {"amd64": "GOAMD64", "arm": "GOARM", "arm64": "GOARM64"}
+_GO_ENV_NAMES = (
+    "GOVERSION",
+    "GOMODCACHE",
+    "GOCACHE",
+    "GOOS",
+    "GOARCH",
+    "GOAMD64",
+    "GOARM",
+    "GOARM64",
+    "CGO_ENABLED",
+    "GOFLAGS",
+)
+_BUILD_FLAGS = re.compile(
+    r"^-(trimpath|race|msan|asan|cover|tags|buildmode|ldflags|gcflags|asmflags|pgo)\b"
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a build is for: GOOS/GOARCH, the architecture variant and cgo."""
+
+    goos: str
+    goarch: str
+    variant: str
+    cgo: bool
+
+    @property
+    def label(self) -> str:
+        variant = f"-{self.variant}" if self.variant else ""
+        return f"{self.goos}-{self.goarch}{variant}-cgo{int(self.cgo)}"
+
+
+@dataclass(frozen=True)
+class CacheKeys:
+    """Keys, restore keys and paths of both caches, and whether this run may save them."""
+
+    mod_key: str
+    mod_restore_keys: tuple[str, ...]
+    mod_path: str
+    build_key: str
+    build_restore_keys: tuple[str, ...]
+    build_path: str
+    deps_hash: str
+    save: bool
+    go_version: str
+    target: Target
+    dependency_files: tuple[str, ...]
+
+
+def dependency_files(workspace: Workspace) -> list[Path]:
+    """go.mod/go.sum of every module in use plus go.work/go.work.sum, in a stable order."""
+    files: list[Path] = []
+    if workspace.gowork is not None:
+        files.append(workspace.gowork)
+        files.append(workspace.gowork.with_name("go.work.sum"))
+    for module in workspace.modules:
+        files.extend((module.gomod, module.gosum))
+    return [f for f in files if f.exists() or f.name == "go.mod"]
+
+
+def hash_files(files: list[Path], root: Path) -> str:
+    """SHA-256 over sorted (relative path, content) pairs: renames and edits both move it."""
+    digest = hashlib.sha256()
+    entries = []
+    for path in files:
+        try:
+            relative = path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            relative = path.resolve().as_posix()
+        entries.append((relative, path))
+    for relative, path in sorted(entries):
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path.name}: cannot read {path} ({exc.strerror or exc})") from exc
+        digest.update(f"{relative}\0{len(content)}\0".encode())
+        digest.update(content)
+    return digest.hexdigest()
+
+
+def relevant_goflags(goflags: str) -> str:
+    """The GOFLAGS that change compiled output (``-trimpath``, ``-tags``, ``-race``, ...)."""
+    try:
+        words = shlex.split(goflags)
+    except ValueError as exc:
+        raise InputError(f"GOFLAGS: {goflags!r} cannot be parsed ({exc})") from exc
+    return " ".join(sorted(w for w in words if _BUILD_FLAGS.match(w)))
+
+
+def valid_targets(go: Go, cwd: Path) -> set[tuple[str, str]]:
+    """Every GOOS/GOARCH pair this Go supports (``go tool dist list``)."""
+    listing = go.run("tool", "dist", "list", cwd=cwd).stdout.split()
+    return {tuple(pair.split("/", 1)) for pair in listing if "/" in pair}  # type: ignore[misc]
+
+
+def parse_target(text: str, known: set[tuple[str, str]]) -> tuple[str, str]:
+    """``linux/arm64`` -> (``linux``, ``arm64``), checked against ``go tool dist list``."""
+    from goci.errors import closest
+
+    if "/" not in text:
+        raise InputError(f"--target: {text!r} is not os/arch (for example linux/amd64)")
+    goos, goarch = text.split("/", 1)
+    if (goos, goarch) not in known:
+        hint = closest(text, [f"{o}/{a}" for o, a in known])
+        raise InputError(
+            f"--target: {text!r} is not a platform this Go supports{hint} (see `go tool dist list`)"
+        )
+    return goos, goarch
+
+
+def check_keys(key: str, restore_keys: tuple[str, ...], which: str) -> None:
+    """Enforce the cache service's rules so a bad key fails here, not silently in actions/cache."""
+    keys = (key, *restore_keys)
+    if len(keys) > MAX_KEYS:
+        raise InputError(f"{which}: {len(keys)} keys, the cache service accepts at most {MAX_KEYS}")
+    for candidate in keys:
+        if len(candidate) > MAX_KEY_LENGTH:
+            raise InputError(f"{which}: key longer than {MAX_KEY_LENGTH} characters: {candidate}")
+        if "," in candidate:
+            raise InputError(f"{which}: key contains a comma, which the cache service refuses")
+
+
+def compute(
+    root: Path,
+    go: Go,
+    env: Mapping[str, str],
+    *,
+    target: str | None = None,
+    prefix: str = "goci",
+) -> CacheKeys:
+    """Compute both caches' keys for the repository at ``root`` and the chosen target."""
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", prefix):
+        raise InputError(f"--prefix: {prefix!r} must be 1-64 letters, digits, '.', '_' or '-'")
+    workspace = discover(root, go)
+    overrides: dict[str, str] = {}
+    if target:
+        goos, goarch = parse_target(target, valid_targets(go, root))
+        overrides = {"GOOS": goos, "GOARCH": goarch}
+    values = (
+        go.env_values(_GO_ENV_NAMES, cwd=root)
+        if not overrides
+        else go.with_env(**overrides).env_values(_GO_ENV_NAMES, cwd=root)
+    )
+    if not target and (values["GOOS"], values["GOARCH"]) not in valid_targets(go, root):
+        raise InputError(
+            f"GOOS/GOARCH: {values['GOOS']}/{values['GOARCH']} is not a platform this Go supports "
+            "(see `go tool dist list`)"
+        )
+    variant_name = _VARIANT_VARIABLE.get(values["GOARCH"], "")
+    built_for = Target(
+        goos=values["GOOS"],
+        goarch=values["GOARCH"],
+        variant=values.get(variant_name, "") if variant_name else "",
+        cgo=values["CGO_ENABLED"] == "1",
+    )
+    files = dependency_files(workspace)
+    deps_hash = hash_files(files, workspace.root)[:32]
+    os_name = runner_os(env)
+    flags = relevant_goflags(values["GOFLAGS"])
+    flags_hash = hashlib.sha256(flags.encode()).hexdigest()[:8]
+
+    mod_base = f"{prefix}-mod-{os_name}-"
+    mod_key = mod_base + deps_hash
+    build_base = f"{prefix}-build-{os_name}-{values['GOVERSION']}-{built_for.label}-{flags_hash}-"
+    build_key = f"{build_base}{deps_hash}-{run_identity(env)}"
+    build_restore = (f"{build_base}{deps_hash}-", build_base)
+    check_keys(mod_key, (mod_base,), "module cache key")
+    check_keys(build_key, build_restore, "build cache key")
+    return CacheKeys(
+        mod_key=mod_key,
+        mod_restore_keys=(mod_base,),
+        mod_path=values["GOMODCACHE"],
+        build_key=build_key,
+        build_restore_keys=build_restore,
+        build_path=values["GOCACHE"],
+        deps_hash=deps_hash,
+        save=current_event(env).trusted,
+        go_version=values["GOVERSION"],
+        target=built_for,
+        dependency_files=tuple(
+            sorted(
+                p.resolve().relative_to(workspace.root).as_posix()
+                if workspace.root in p.resolve().parents
+                else str(p)
+                for p in files
+            )
+        ),
+    )

@@ -1,0 +1,120 @@
+"""``goci``: parse the command line, dispatch to one subcommand, turn its result into output.
+
+The CLI parses and dispatches, nothing more: a command's logic lives in the core modules, and
+its options are declared once in its own module (see :mod:`goci.options`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from goci import __version__
+from goci.command import Command, Context, Result
+from goci.commands import COMMANDS
+from goci.errors import GociError, InputError
+from goci.options import Option, add_to_parser, resolve
+from goci.runtime import Runtime
+
+COMMON_OPTIONS: tuple[Option, ...] = (
+    Option(name="dir", help="the folder to work in (default: the current one)", default="."),
+    Option(name="json", kind="bool", default=False, help="print the outputs as one JSON object"),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so usage errors follow the one error path."""
+
+    def error(self, message: str) -> Any:
+        raise InputError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="goci",
+        description="Fast, trustworthy CI for Go repositories.",
+    )
+    parser.add_argument("--version", action="version", version=f"goci {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    groups: dict[str, argparse._SubParsersAction[_Parser]] = {}
+    for command in COMMANDS:
+        target = subparsers
+        if len(command.path) == 2:
+            head = command.path[0]
+            if head not in groups:
+                group = subparsers.add_parser(head, help=f"{head} commands")
+                groups[head] = group.add_subparsers(
+                    dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser
+                )
+            target = groups[head]
+        sub = target.add_parser(
+            command.path[-1], help=command.help, description=command.description or command.help
+        )
+        sub.set_defaults(goci_command=command)
+        for option in (*command.options, *COMMON_OPTIONS):
+            add_to_parser(sub, option)
+    return parser
+
+
+def emit(command: Command, result: Result, values: Mapping[str, Any], ctx: Context) -> None:
+    """Turn a result into outputs, the JSON object, the report and the job summary."""
+    missing = [name for name in command.outputs if name not in result.outputs]
+    if missing:
+        raise AssertionError(f"goci {command.name} did not produce outputs {missing}")
+    ctx.runtime.set_outputs({k: result.outputs[k] for k in command.outputs})
+    if result.summary:
+        ctx.runtime.summary(result.summary)
+    if values.get("json"):
+        sys.stdout.write(json.dumps(result.outputs, indent=2, sort_keys=True) + "\n")
+        if result.report:
+            ctx.runtime.log(result.report.rstrip("\n"))
+    elif result.report:
+        sys.stdout.write(ctx.runtime.redact(result.report.rstrip("\n")) + "\n")
+    sys.stdout.flush()
+
+
+def run_command(
+    command: Command, cli_values: Mapping[str, Any], env: Mapping[str, str], runtime: Runtime
+) -> int:
+    """Resolve options from all three sources, run the command and report its result."""
+    values = resolve((*command.options, *COMMON_OPTIONS), cli_values, env)
+    folder = Path(values["dir"])
+    if not folder.is_dir():
+        raise InputError(f"--dir: {values['dir']!r} is not a folder")
+    for option in command.options:
+        if option.secret and values.get(option.dest):
+            runtime.mask(str(values[option.dest]))
+    ctx = Context(cwd=folder.resolve(), env=env, runtime=runtime)
+    result = command.run(values, ctx)
+    emit(command, result, values, ctx)
+    return result.exit_code
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Entry point: returns the exit code (0 done, 1 verdict "no", 2 bad input)."""
+    environment = dict(os.environ if env is None else env)
+    runtime = Runtime(environment)
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        namespace = parser.parse_args(args)
+        command: Command | None = getattr(namespace, "goci_command", None)
+        if command is None:
+            parser.print_help(sys.stderr)
+            return 2
+        return run_command(command, vars(namespace), environment, runtime)
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0)
+    except GociError as exc:
+        runtime.error(str(exc).splitlines()[0] if runtime.in_actions else str(exc))
+        if runtime.in_actions and "\n" in str(exc):
+            runtime.log(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        runtime.log("goci: interrupted")
+        return 130

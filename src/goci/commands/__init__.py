@@ -1,0 +1,13 @@
+"""The registry of subcommands; each lives in a module of its own under this package."""
+
+from __future__ import annotations
+
+from goci.command import Command
+from goci.commands import cache_key
+
+COMMANDS: tuple[Command, ...] = (cache_key.COMMAND,)
+
+
+def find(path: tuple[str, ...]) -> Command | None:
+    """The command whose words are ``path``, or None."""
+    return next((c for c in COMMANDS if c.path == path), None)

