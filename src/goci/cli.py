@@ -22,7 +22,12 @@ from goci.options import Option, add_to_parser, resolve
 from goci.runtime import Runtime
 
 COMMON_OPTIONS: tuple[Option, ...] = (
-    Option(name="dir", help="the folder to work in (default: the current one)", default="."),
+    Option(
+        name="dir",
+        aliases=("working-directory",),
+        help="the folder to work in (default: the current one)",
+        default=".",
+    ),
     Option(name="json", kind="bool", default=False, help="print the outputs as one JSON object"),
 )
 

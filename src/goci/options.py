@@ -36,11 +36,17 @@ class Option:
     required: bool = False
     secret: bool = False
     metavar: str | None = None
+    aliases: tuple[str, ...] = ()
 
     @property
     def env_suffix(self) -> str:
         """``go-versions`` -> ``GO_VERSIONS``, the part after ``INPUT_`` / ``PLUGIN_``."""
         return self.name.upper().replace("-", "_")
+
+    @property
+    def env_suffixes(self) -> tuple[str, ...]:
+        """The name and every alias, as they appear after ``INPUT_`` / ``PLUGIN_``."""
+        return tuple(n.upper().replace("-", "_") for n in (self.name, *self.aliases))
 
     @property
     def dest(self) -> str:
@@ -108,10 +114,10 @@ def add_to_parser(parser: argparse.ArgumentParser, option: Option) -> None:
             option.dest, nargs="*", default=None, metavar=option.metavar, help=option.help
         )
         return
-    flag = f"--{option.name}"
+    flags = [f"--{name}" for name in (option.name, *option.aliases)]
     if option.kind == "bool":
         parser.add_argument(
-            flag,
+            *flags,
             dest=option.dest,
             action=argparse.BooleanOptionalAction,
             default=None,
@@ -119,7 +125,7 @@ def add_to_parser(parser: argparse.ArgumentParser, option: Option) -> None:
         )
     elif option.kind == "list":
         parser.add_argument(
-            flag,
+            *flags,
             dest=option.dest,
             action="append",
             default=None,
@@ -128,7 +134,7 @@ def add_to_parser(parser: argparse.ArgumentParser, option: Option) -> None:
         )
     else:
         parser.add_argument(
-            flag,
+            *flags,
             dest=option.dest,
             default=None,
             metavar=option.metavar,
@@ -151,11 +157,14 @@ def resolve(
         if raw is not None and raw != []:
             values[option.dest] = convert(option, raw, f"--{option.name}")
             continue
-        for prefix in ("INPUT_", "PLUGIN_"):
-            text = env.get(prefix + option.env_suffix, "")
-            if text.strip():
-                values[option.dest] = convert(option, text, prefix + option.env_suffix)
-                break
+        found = [
+            prefix + suffix
+            for prefix in ("INPUT_", "PLUGIN_")
+            for suffix in option.env_suffixes
+            if env.get(prefix + suffix, "").strip()
+        ]
+        if found:
+            values[option.dest] = convert(option, env[found[0]], found[0])
         else:
             if option.required:
                 raise InputError(
