@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from goci.command import Command
-from goci.commands import cache_key
+from goci.commands import cache_key, matrix
 
-COMMANDS: tuple[Command, ...] = (cache_key.COMMAND,)
+COMMANDS: tuple[Command, ...] = (
+    matrix.COMMAND,
+    cache_key.COMMAND,
+)
 
 
 def find(path: tuple[str, ...]) -> Command | None:

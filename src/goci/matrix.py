@@ -1,0 +1,298 @@
+"""The plan: Go versions × platforms × services × shards, as a GitHub ``strategy.matrix``.
+
+The output is ready for ``strategy.matrix: ${{ fromJSON(...) }}``: an ``include`` list whose
+entries carry everything a job needs (``go``, ``os``, ``arch``, ``platform``, ``runner``,
+``cross``, ``service``, ``shard``, ``name``). ``include``/``exclude`` follow GitHub's own rules,
+so a workflow author's intuition carries over, and the 256-job limit is checked here, where the
+message can say which axis to cut, instead of at run time on GitHub.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from goci import goreleases, platforms
+from goci.errors import InputError
+from goci.gotool import Go
+from goci.platforms import Platform, Runner
+from goci.workspace import discover
+
+GITHUB_LIMIT = 256
+# The keys that come from the axes; include may add or overwrite the others (runner, name, ...).
+AXIS_KEYS = ("go", "os", "arch", "platform", "variant", "cgo", "service", "shard")
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """A planned matrix; ``include`` is what GitHub reads."""
+
+    include: tuple[Mapping[str, Any], ...]
+    go_versions: tuple[str, ...]
+    platforms: tuple[Platform, ...]
+    services: tuple[str, ...] | None
+    shards: int
+
+    @property
+    def count(self) -> int:
+        return len(self.include)
+
+    @property
+    def empty(self) -> bool:
+        return not self.include
+
+    def as_json(self) -> dict[str, Any]:
+        return {"include": [dict(entry) for entry in self.include]}
+
+
+def service_list(value: Any, input_name: str = "services") -> tuple[str, ...] | None:
+    """Services from changed-packages: a JSON list of import paths (or objects naming them).
+
+    None means "not given" (no service axis); an empty list means nothing changed.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            value = [part for part in value.replace(",", " ").split() if part]
+    if not isinstance(value, list):
+        raise InputError(
+            f"{input_name}: {str(value)[:80]!r} is not valid; accepted: a JSON list of main "
+            'package import paths or ./folders (e.g. ["example.com/app/cmd/api"])'
+        )
+    names: list[str] = []
+    for item in value:
+        if isinstance(item, Mapping):
+            item = item.get("import_path") or item.get("path") or item.get("name")
+        if not isinstance(item, str) or not item.strip():
+            raise InputError(f"{input_name}: {item!r} is not a package import path or folder")
+        if item.strip() not in names:
+            names.append(item.strip())
+    return tuple(names)
+
+
+def short_service(service: str) -> str:
+    """The last element of an import path or folder: what a person calls the service."""
+    parts = [p for p in service.rstrip("/").split("/") if p not in ("", ".")]
+    if len(parts) > 1 and parts[-1].startswith("v") and parts[-1][1:].isdigit():
+        parts = parts[:-1]
+    return parts[-1] if parts else service
+
+
+def entry_name(entry: Mapping[str, Any]) -> str:
+    """A readable job name: ``go1.25.5 linux/arm64 (cross) api shard 1/2``."""
+    words = [f"go{entry.get('go', '?')}", str(entry.get("platform", ""))]
+    if entry.get("cross"):
+        words.append("(cross)")
+    if entry.get("service"):
+        words.append(short_service(str(entry["service"])))
+    if entry.get("shard"):
+        words.append(f"shard {entry['shard']}")
+    return " ".join(w for w in words if w)
+
+
+def _base_entry(
+    go: str, platform: Platform, runners: Mapping[str, Runner | None]
+) -> dict[str, Any]:
+    runner, cross = platforms.runner_for(platform, runners)
+    entry: dict[str, Any] = {
+        "go": go,
+        "os": platform.os,
+        "arch": platform.arch,
+        "platform": platform.spec,
+    }
+    if platform.variant:
+        entry["variant"] = platform.variant
+    if platform.cgo:
+        entry["cgo"] = True
+    entry["runner"] = runner
+    entry["cross"] = cross
+    return entry
+
+
+def _check_objects(value: Any, input_name: str) -> list[dict[str, Any]]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, Mapping):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise InputError(
+            f"{input_name}: {json.dumps(value)[:80]!r} is not valid; accepted: a JSON list of "
+            'objects as in GitHub\'s matrix syntax, e.g. [{"os": "windows", "go": "1.24.3"}]'
+        )
+    return [dict(v) for v in value]
+
+
+def _matches(entry: Mapping[str, Any], obj: Mapping[str, Any], keys: Sequence[str]) -> bool:
+    return all(entry.get(k) == obj[k] for k in keys)
+
+
+def apply_exclude(
+    entries: list[dict[str, Any]], exclude: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """GitHub's exclude: drop every entry that matches all the key/values of one object."""
+    for obj in exclude:
+        unknown = [k for k in obj if k not in AXIS_KEYS]
+        if unknown:
+            raise InputError(
+                f"exclude: key {unknown[0]!r} is not a matrix axis; axes: {', '.join(AXIS_KEYS)}"
+            )
+    return [e for e in entries if not any(_matches(e, obj, list(obj)) for obj in exclude)]
+
+
+def apply_include(
+    entries: list[dict[str, Any]],
+    include: Sequence[Mapping[str, Any]],
+    runners: Mapping[str, Runner | None],
+    known: platforms.DistList | None,
+) -> list[dict[str, Any]]:
+    """GitHub's include: extend every entry whose axis values agree, else add a new entry.
+
+    An object's key/values are added to each entry they do not contradict on an axis key
+    (runner, name and other added keys may be overwritten); an object that fits no entry
+    becomes an entry of its own.
+    """
+    result = [dict(e) for e in entries]
+    originals = [dict(e) for e in entries]
+    for obj in include:
+        fitted = False
+        for entry, original in zip(result, originals, strict=True):
+            clash = any(
+                k in AXIS_KEYS and k in original and original[k] != v for k, v in obj.items()
+            )
+            if not clash:
+                entry.update(obj)
+                fitted = True
+        if not fitted:
+            result.append(_new_entry(obj, runners, known))
+            originals.append(dict(result[-1]))
+    return result
+
+
+def _new_entry(
+    obj: Mapping[str, Any], runners: Mapping[str, Runner | None], known: platforms.DistList | None
+) -> dict[str, Any]:
+    missing = [k for k in ("go", "os", "arch") if k not in obj]
+    if missing:
+        raise InputError(
+            f"include: {json.dumps(dict(obj))[:80]!r} matches no planned entry, and a new entry "
+            f"needs go, os and arch (missing {', '.join(missing)})"
+        )
+    word = str(obj.get("platform") or f"{obj['os']}/{obj['arch']}")
+    platform = (
+        platforms.parse(word, known, input_name="include")
+        if known is not None
+        else Platform(str(obj["os"]), str(obj["arch"]))
+    )
+    entry = _base_entry(str(obj["go"]), platform, runners)
+    entry.update(obj)
+    return entry
+
+
+def _too_big(count: int, axes: Mapping[str, int]) -> InputError:
+    sizes = " × ".join(f"{name} {n}" for name, n in axes.items() if n > 1) or "includes"
+    name, size = max(axes.items(), key=lambda item: item[1])
+    keep = max(1, size * GITHUB_LIMIT // count)
+    return InputError(
+        f"matrix: {count} entries ({sizes}) is more than GitHub's limit of {GITHUB_LIMIT} jobs; "
+        f"cut {name} from {size} to {keep} or fewer, or split the matrix"
+    )
+
+
+def plan(
+    go_versions: Sequence[str],
+    targets: Sequence[Platform],
+    *,
+    services: Sequence[str] | None = None,
+    shards: int = 1,
+    include: Any = None,
+    exclude: Any = None,
+    runners: Mapping[str, Runner | None] | None = None,
+    known: platforms.DistList | None = None,
+) -> Matrix:
+    """Multiply the axes, apply exclude then include (GitHub's order), check the limit."""
+    if shards < 1:
+        raise InputError(f"shards: {shards!r} is not valid; accepted: a whole number >= 1")
+    runners = dict(runners or {})
+    includes = _check_objects(include, "include")
+    excludes = _check_objects(exclude, "exclude")
+    service_axis: Sequence[str | None] = services if services is not None else [None]
+    entries: list[dict[str, Any]] = []
+    for go in go_versions:
+        for platform in targets:
+            base = _base_entry(go, platform, runners)
+            for service in service_axis:
+                for shard in range(1, shards + 1):
+                    entry = dict(base)
+                    if service is not None:
+                        entry["service"] = service
+                    if shards > 1:
+                        entry["shard"] = f"{shard}/{shards}"
+                    entries.append(entry)
+    if services is not None and not services:
+        entries = []  # nothing changed: the plan is empty, includes have nothing to extend
+    else:
+        entries = apply_exclude(entries, excludes)
+        entries = apply_include(entries, includes, runners, known)
+    entries = [
+        {"name": e.get("name") or entry_name(e), **{k: v for k, v in e.items() if k != "name"}}
+        for e in entries
+    ]
+    axes = {
+        "go-versions": len(go_versions),
+        "platforms": len(targets),
+        "services": len(services) if services is not None else 1,
+        "shards": shards,
+    }
+    if len(entries) > GITHUB_LIMIT:
+        raise _too_big(len(entries), axes)
+    return Matrix(
+        tuple(entries),
+        tuple(go_versions),
+        tuple(targets),
+        tuple(services) if services is not None else None,
+        shards,
+    )
+
+
+def plan_from_words(
+    root: Path,
+    go: Go,
+    *,
+    go_versions: Sequence[str],
+    platform_words: Sequence[str],
+    services: Sequence[str] | None = None,
+    shards: int = 1,
+    include: Any = None,
+    exclude: Any = None,
+    runners: Any = None,
+    offline: bool = False,
+    releases_url: str = goreleases.DEFAULT_URL,
+) -> Matrix:
+    """The whole plan from user words: versions resolved, platforms validated, axes multiplied."""
+    if not go_versions:
+        raise InputError(f"go-versions: none given; accepted: {goreleases.ACCEPTED}")
+    if not platform_words:
+        raise InputError("platforms: none given; accepted: os/arch pairs such as linux/amd64")
+    needs_modules = any(w.strip() in ("go.mod", "toolchain") for w in go_versions)
+    modules = discover(root, go).modules if needs_modules else ()
+    versions = goreleases.resolve_versions(
+        go_versions, modules=modules, offline=offline, url=releases_url
+    )
+    known = platforms.dist_list(go, root)
+    targets = platforms.parse_all(platform_words, known)
+    return plan(
+        versions,
+        targets,
+        services=services,
+        shards=shards,
+        include=include,
+        exclude=exclude,
+        runners=platforms.parse_runners(runners),
+        known=known,
+    )
