@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from goci.command import Command
-from goci.commands import cache_key, matrix
+from goci.commands import cache_key, cache_trim, matrix
 
 COMMANDS: tuple[Command, ...] = (
     matrix.COMMAND,
     cache_key.COMMAND,
+    cache_trim.MARK,
+    cache_trim.TRIM,
 )
 
 

@@ -1,0 +1,135 @@
+"""``goci cache mark`` (after the restore) and ``goci cache trim`` (before the save)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from goci import cachetrim
+from goci.cachetrim import format_size, format_time
+from goci.command import Command, Context, Result
+from goci.errors import InputError
+from goci.options import Option
+from goci.runtime import markdown_table
+
+MARK_VARIABLE = "GOCI_CACHE_MARK"
+
+CACHE_DIR = Option(
+    name="cache-dir",
+    help="the Go build cache folder (default: `go env GOCACHE`)",
+    metavar="DIR",
+)
+TRIM_OPTIONS = (
+    Option(
+        name="unused-since",
+        help=f"drop entries not used since this time: epoch seconds or ISO 8601 "
+        f"(default: ${MARK_VARIABLE}, which `goci cache mark` sets after the restore)",
+        metavar="TIME",
+    ),
+    Option(
+        name="max-size",
+        default="1GiB",
+        help="then drop least recently used entries until the cache fits "
+        "(KiB/MiB/GiB, KB/MB/GB or bytes; none for no budget)",
+        metavar="SIZE",
+    ),
+    CACHE_DIR,
+)
+TRIM_OUTPUTS = ("removed-files", "removed-bytes", "size-before", "size-after")
+MARK_OUTPUTS = ("mark", "backdated-files")
+
+
+def cache_dir(values: Mapping[str, Any], ctx: Context) -> Path:
+    """The build cache folder: ``--cache-dir``, or what ``go env GOCACHE`` says."""
+    given = values.get("cache_dir")
+    if given:
+        return ctx.path(str(given))
+    folder = ctx.go.env_values(["GOCACHE"], cwd=ctx.cwd)["GOCACHE"]
+    if not folder or folder == "off":
+        raise InputError(
+            f"GOCACHE: {folder or '(empty)'!r} is not a build cache folder; "
+            "set GOCACHE or pass --cache-dir"
+        )
+    return Path(folder)
+
+
+def run_trim(values: Mapping[str, Any], ctx: Context) -> Result:
+    since_text = values.get("unused_since") or ctx.env.get(MARK_VARIABLE, "")
+    since_name = "--unused-since" if values.get("unused_since") else MARK_VARIABLE
+    unused_since = cachetrim.parse_time(since_text, since_name) if since_text else None
+    max_size = cachetrim.parse_size(str(values["max_size"]))
+    folder = cache_dir(values, ctx)
+    result = cachetrim.trim(folder, unused_since=unused_since, max_size=max_size)
+    budget = format_size(result.max_size) if result.max_size is not None else "none"
+    since = (
+        format_time(result.unused_since)
+        if result.unused_since is not None
+        else f"not checked (no --unused-since, no ${MARK_VARIABLE})"
+    )
+    removed_entries = result.removed_unused + result.removed_over_budget + result.removed_broken
+    report = "\n".join(
+        [
+            f"build cache   {folder}",
+            f"  removed     {result.removed_files} files, {format_size(result.removed_bytes)} "
+            f"({removed_entries} entries)",
+            f"  unused      {result.removed_unused} entries not used since {since}",
+            f"  over budget {result.removed_over_budget} entries, least recently used first "
+            f"(budget {budget})",
+            f"  invalid     {result.removed_broken} entries without output, "
+            f"{result.removed_orphans} outputs without entry",
+            f"  size        {format_size(result.size_before)} -> {format_size(result.size_after)}"
+            f" ({result.kept_entries} entries kept)",
+        ]
+    )
+    summary = "### Go build cache trim\n\n" + markdown_table(
+        ["before", "after", "removed", "unused", "over budget", "budget"],
+        [
+            [
+                format_size(result.size_before),
+                format_size(result.size_after),
+                f"{result.removed_files} files, {format_size(result.removed_bytes)}",
+                str(result.removed_unused),
+                str(result.removed_over_budget),
+                budget,
+            ]
+        ],
+    )
+    outputs = {
+        "removed-files": result.removed_files,
+        "removed-bytes": result.removed_bytes,
+        "size-before": result.size_before,
+        "size-after": result.size_after,
+    }
+    return Result(outputs=outputs, report=report, summary=summary)
+
+
+def run_mark(values: Mapping[str, Any], ctx: Context) -> Result:
+    folder = cache_dir(values, ctx)
+    result = cachetrim.mark(folder)
+    ctx.runtime.export_env(MARK_VARIABLE, str(result.mark))
+    report = (
+        f"cache mark    {result.mark} ({format_time(result.mark)}); {MARK_VARIABLE} set for "
+        f"later steps\n  backdated   {result.backdated_files} restored files in {folder} "
+        "(so that Go marks each one it uses)"
+    )
+    return Result(
+        outputs={"mark": str(result.mark), "backdated-files": result.backdated_files},
+        report=report,
+    )
+
+
+TRIM = Command(
+    path=("cache", "trim"),
+    help="drop build cache entries this run did not use, then keep it under a size budget",
+    options=TRIM_OPTIONS,
+    outputs=TRIM_OUTPUTS,
+    run=run_trim,
+)
+MARK = Command(
+    path=("cache", "mark"),
+    help="right after restoring the build cache: record the time that `cache trim` uses",
+    options=(CACHE_DIR,),
+    outputs=MARK_OUTPUTS,
+    run=run_mark,
+)

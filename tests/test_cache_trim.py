@@ -1,0 +1,351 @@
+"""``goci cache mark`` and ``goci cache trim`` on real Go build caches.
+
+One build cache is filled once per module by a real ``go build`` / ``go run``; each test works
+on its own copy (mtimes preserved, as actions/cache's tar restores them), so trimming one copy
+never disturbs another test or the session's shared cache.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from goci import cachetrim
+from goci.errors import InputError
+from support.goci_run import GociRun, actions_env
+from support.gorepo import GoRepo
+
+MAIN = """
+import (
+    "example.com/trim/a"
+    "example.com/trim/b"
+)
+
+func main() { println(a.A() + b.B()) }
+"""
+
+
+def go(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [env["GOCI_GO"], *args], cwd=root, env=env, capture_output=True, text=True, check=True
+    )
+
+
+def compiles(build_x_stderr: str) -> list[str]:
+    """The packages ``go build -x`` really compiled (a cache hit compiles nothing)."""
+    return [
+        line for line in build_x_stderr.splitlines() if "/compile " in line or "compile.exe" in line
+    ]
+
+
+def entry_files(cache: Path) -> list[Path]:
+    return [p for p in cache.glob("??/*") if p.name.endswith(("-a", "-d"))]
+
+
+def folder_bytes(cache: Path) -> int:
+    return sum(p.lstat().st_size for p in cache.rglob("*") if p.is_file())
+
+
+def export_file(root: Path, env: dict[str, str], package: str) -> Path:
+    """The build cache file holding ``package``'s compiled export data."""
+    out = go(root, env, "list", "-export", "-f", "{{.Export}}", package).stdout.strip()
+    return Path(out)
+
+
+@pytest.fixture(scope="module")
+def seeded(
+    tmp_path_factory: pytest.TempPathFactory, go_binary: Path, shared_go_dirs: dict[str, Path]
+) -> tuple[Path, dict[str, str]]:
+    """A real repo and a build cache holding it: main (built and run), a, b and old."""
+    root = tmp_path_factory.mktemp("trim-seed")
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "TMPDIR", "LANG") if k in os.environ}
+    env.update(
+        GOCI_GO=str(go_binary),
+        GOCACHE=str(root / "cache"),
+        GOMODCACHE=str(shared_go_dirs["GOMODCACHE"]),
+        GOPATH=str(shared_go_dirs["GOPATH"]),
+        GOPROXY="off",
+        GOTOOLCHAIN="local",
+        GOFLAGS="-modcacherw",
+        CGO_ENABLED="0",
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
+    )
+    repo = GoRepo(root / "repo", env)
+    repo.module(".", "example.com/trim")
+    repo.package("a", "a", "func A() int { return 1 }\n")
+    repo.package("b", "b", "func B() int { return 2 }\n")
+    repo.package("old", "old", "func Old() int { return 3 }\n")
+    repo.package(".", "main", MAIN, file="main.go")
+    repo.commit("seed")
+    go(repo.root, env, "build", "./...")
+    go(repo.root, env, "run", ".")  # an executable entry: a -d folder holding the binary
+    return repo.root, env
+
+
+@pytest.fixture
+def restored(
+    seeded: tuple[Path, dict[str, str]], tmp_path: Path
+) -> tuple[Path, dict[str, str], Path]:
+    """This test's copy of the seeded repo and cache, as a CI job has them after a restore."""
+    root, seed_env = seeded
+    cache = tmp_path / "gocache"
+    shutil.copytree(Path(seed_env["GOCACHE"]), cache, symlinks=True)
+    shutil.copytree(root, tmp_path / "repo", symlinks=True)
+    (cache / "fuzz" / "example.com" / "trim").mkdir(parents=True)
+    (cache / "fuzz" / "example.com" / "trim" / "corpus").write_text("go test fuzz v1\n")
+    (cache / "testexpire.txt").write_text("1700000000000000000\n")
+    env = actions_env(tmp_path / "gha", {**seed_env, "GOCACHE": str(cache)})
+    return tmp_path / "repo", env, cache
+
+
+def mark(goci: Callable[..., GociRun], env: dict[str, str], repo: Path) -> int:
+    run = goci("cache", "mark", "--json", env=env, cwd=repo)
+    assert run.code == 0, run.stderr
+    exported = Path(env["GITHUB_ENV"]).read_text()
+    value = int(run.json()["mark"])
+    assert "GOCI_CACHE_MARK<<" in exported and f"\n{value}\n" in exported
+    return value
+
+
+def test_mark_backdates_restored_entries_so_go_marks_what_it_uses(
+    restored: tuple[Path, dict[str, str], Path], goci: Callable[..., GociRun]
+) -> None:
+    repo, env, cache = restored
+    ancient = entry_files(cache)[0]
+    os.utime(ancient, (1_000_000_000, 1_000_000_000))
+    readme_mtime = (cache / "README").stat().st_mtime
+    old_export = export_file(repo, env, "./old")  # go list uses the cache: ask before the mark
+
+    value = mark(goci, env, repo)
+
+    floor = value - cachetrim.BACKDATE
+    for path in entry_files(cache):
+        if path != ancient:
+            assert path.stat().st_mtime == floor, path
+    assert ancient.stat().st_mtime == 1_000_000_000  # already older: left alone
+    assert (cache / "README").stat().st_mtime == readme_mtime
+    # Go now refreshes what it uses: a's compiled entry moves past the mark.
+    go(repo, env, "build", "./a")
+    assert export_file(repo, env, "./a").stat().st_mtime >= value
+    assert old_export.stat().st_mtime == floor
+
+
+def test_trim_drops_what_this_run_did_not_use_and_go_build_stays_cached(
+    restored: tuple[Path, dict[str, str], Path], goci: Callable[..., GociRun]
+) -> None:
+    repo, env, cache = restored
+    old_export = export_file(repo, env, "./old")
+    b_before = export_file(repo, env, "./b")
+    mark(goci, env, repo)
+    env["GOCI_CACHE_MARK"] = next(
+        line for line in Path(env["GITHUB_ENV"]).read_text().splitlines() if line.isdigit()
+    )
+    # This run changes b and builds only main: old is not used, the old b is replaced.
+    (repo / "b" / "b.go").write_text("package b\n\nfunc B() int { return 20 }\n")
+    go(repo, env, "build", "-o", os.devnull, ".")
+    go(repo, env, "run", ".")
+    used = {export_file(repo, env, p) for p in (".", "./a", "./b")}
+
+    run = goci("cache", "trim", "--max-size", "none", "--json", env=env, cwd=repo)
+
+    assert run.code == 0, run.stderr
+    out = run.json()
+    assert out["removed-files"] > 0 and out["removed-bytes"] > 0
+    assert out["size-after"] == out["size-before"] - out["removed-bytes"]
+    assert out["size-after"] == folder_bytes(cache)
+    assert run.outputs["removed-files"] == str(out["removed-files"])
+    assert not old_export.exists() and not b_before.exists()
+    assert all(p.exists() for p in used)
+    assert "removed" in run.stderr and str(out["removed-files"]) in run.stderr
+    # Go's own files and other data are kept.
+    for name in ("README", "trim.txt", "testexpire.txt", "fuzz/example.com/trim/corpus"):
+        assert (cache / name).exists(), name
+    # The cache is valid: every -a points at an existing -d, no -d is left unreferenced.
+    after = cachetrim.scan(cache)
+    assert after.broken == ()
+    assert {e.output_id for e in after.entries} == set(after.outputs)
+    # And still useful: building what this run built compiles nothing, and runs.
+    build = subprocess.run(
+        [env["GOCI_GO"], "build", "-x", "-o", os.devnull, "."],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert compiles(build.stderr) == []
+    assert go(repo, env, "run", ".").stderr.strip() == "21"
+
+
+def test_size_budget_drops_least_recently_used_first(
+    restored: tuple[Path, dict[str, str], Path], goci: Callable[..., GociRun]
+) -> None:
+    repo, env, cache = restored
+    mark(goci, env, repo)
+    go(repo, env, "build", "./a")  # the only entry used after the mark: the newest
+    a_export = export_file(repo, env, "./a")
+    before = folder_bytes(cache)
+    budget = before // 3
+
+    run = goci("cache", "trim", "--max-size", str(budget), "--json", env=env, cwd=repo)
+
+    assert run.code == 0, run.stderr
+    out = run.json()
+    assert out["size-before"] == before
+    assert out["size-after"] <= budget
+    assert folder_bytes(cache) == out["size-after"]
+    assert a_export.exists()
+    after = cachetrim.scan(cache)
+    assert after.broken == ()
+    assert {e.output_id for e in after.entries} == set(after.outputs)
+    for output in after.outputs.values():  # an executable entry is kept whole or not at all
+        if output.path.is_dir():
+            assert len(list(output.path.iterdir())) == 1
+    # Whatever was dropped, go rebuilds it and the cache works.
+    assert go(repo, env, "run", ".").stderr.strip() == "3"
+    build = subprocess.run(
+        [env["GOCI_GO"], "build", "-x", "./a"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert compiles(build.stderr) == []
+
+
+def test_an_entry_whose_output_is_gone_is_removed_with_nothing_else(
+    restored: tuple[Path, dict[str, str], Path], goci: Callable[..., GociRun]
+) -> None:
+    repo, env, cache = restored
+    scan = cachetrim.scan(cache)
+    victim = next(e for e in scan.entries if e.output and e.output.size > 0)
+    sharing = [e.path for e in scan.entries if e.output_id == victim.output_id]
+    victim.output.path.unlink()  # type: ignore[union-attr]
+    broken_a = cache / "ff" / ("f" * 64 + "-a")
+    broken_a.parent.mkdir(exist_ok=True)
+    broken_a.write_text("not an action entry\n")
+    orphan = cache / "ee" / ("e" * 64 + "-d")
+    orphan.parent.mkdir(exist_ok=True)
+    orphan.write_bytes(b"nobody points here")
+
+    run = goci("cache", "trim", "--max-size", "1GiB", "--json", env=env, cwd=repo)
+
+    assert run.code == 0, run.stderr
+    assert run.json()["removed-files"] == len(sharing) + 2
+    assert not any(p.exists() for p in sharing)
+    assert not broken_a.exists() and not orphan.exists()
+    assert len(cachetrim.scan(cache).entries) == len(scan.entries) - len(sharing)
+
+
+def test_trim_with_no_mark_only_enforces_the_budget(
+    restored: tuple[Path, dict[str, str], Path], goci: Callable[..., GociRun]
+) -> None:
+    repo, env, cache = restored
+    files = len(entry_files(cache))
+    run = goci("cache", "trim", "--cache-dir", str(cache), env=env, cwd=repo)
+    assert run.code == 0, run.stderr
+    assert "not checked" in run.stdout
+    assert run.outputs["removed-files"] == "0"
+    assert len(entry_files(cache)) == files
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("--max-size", "10QB"), "--max-size: '10QB'"),
+        (("--max-size=-5MB",), "--max-size: '-5MB'"),
+        (("--unused-since", "yesterday"), "--unused-since: 'yesterday'"),
+    ],
+)
+def test_bad_input_exits_2_and_writes_no_outputs(
+    restored: tuple[Path, dict[str, str], Path],
+    goci: Callable[..., GociRun],
+    args: tuple[str, str],
+    named: str,
+) -> None:
+    repo, env, cache = restored
+    files = len(entry_files(cache))
+    run = goci("cache", "trim", *args, env=env, cwd=repo)
+    assert run.code == 2
+    assert named in run.stderr
+    assert run.outputs == {}
+    assert len(entry_files(cache)) == files
+
+
+def test_a_bad_mark_in_the_environment_is_named(
+    restored: tuple[Path, dict[str, str], Path], goci: Callable[..., GociRun]
+) -> None:
+    repo, env, _cache = restored
+    env["GOCI_CACHE_MARK"] = "soon"
+    run = goci("cache", "trim", env=env, cwd=repo)
+    assert run.code == 2
+    assert "GOCI_CACHE_MARK: 'soon'" in run.stderr
+
+
+def test_trim_of_a_missing_cache_folder_is_empty_not_an_error(
+    tmp_path: Path, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    env = actions_env(tmp_path / "gha", {**go_env, "GOCACHE": str(tmp_path / "none")})
+    mark_run = goci("cache", "mark", "--json", env=env, cwd=tmp_path)
+    assert mark_run.code == 0 and mark_run.json()["backdated-files"] == 0
+    run = goci("cache", "trim", "--json", env=env, cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    assert run.json() == {
+        "removed-files": 0,
+        "removed-bytes": 0,
+        "size-before": 0,
+        "size-after": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("1GiB", 1024**3),
+        ("1gib", 1024**3),
+        ("512 MiB", 512 * 1024**2),
+        ("64KiB", 65536),
+        ("2GB", 2 * 10**9),
+        ("1.5MB", 1_500_000),
+        ("10KB", 10_000),
+        ("1048576", 1048576),
+        ("100B", 100),
+        ("7 bytes", 7),
+        ("none", None),
+    ],
+)
+def test_sizes(text: str, size: int | None) -> None:
+    assert cachetrim.parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["10QB", "", "GiB", "1 GiB extra", "1e9", "-1MB", "1,5GB"])
+def test_bad_sizes(text: str) -> None:
+    with pytest.raises(InputError, match=r"--max-size: .*is not a size; use a size like"):
+        cachetrim.parse_size(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("1764249600", 1764249600.0),
+        ("1764249600.5", 1764249600.5),
+        ("2025-11-27T13:20:00Z", 1764249600.0),
+        ("2025-11-27T14:20:00+01:00", 1764249600.0),
+        ("2025-11-27T13:20:00", 1764249600.0),
+    ],
+)
+def test_times(text: str, seconds: float) -> None:
+    assert cachetrim.parse_time(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["yesterday", "nan", "-5", "2025-13-01"])
+def test_bad_times(text: str) -> None:
+    with pytest.raises(InputError, match="--unused-since"):
+        cachetrim.parse_time(text)
