@@ -7,6 +7,7 @@ from goci.commands import cache_key, cache_trim, matrix
 
 COMMANDS: tuple[Command, ...] = (
     matrix.COMMAND,
+    build.COMMAND,
     cache_key.COMMAND,
     cache_trim.MARK,
     cache_trim.TRIM,

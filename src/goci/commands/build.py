@@ -1,0 +1,134 @@
+"""``goci build``: reproducible, optionally stripped binaries of the services, per target."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from goci import build, matrix, platforms
+from goci.command import Command, Context, Result
+from goci.errors import InputError
+from goci.options import Option
+from goci.runtime import markdown_table
+
+OPTIONS = (
+    Option(
+        name="target",
+        metavar="OS/ARCH",
+        help="one target os/arch[/variant][+cgo] (default: GOOS/GOARCH, as go reads them)",
+    ),
+    Option(name="platforms", kind="list", help="several targets, built in parallel"),
+    Option(
+        name="services",
+        help="main packages to build: JSON list or words of import paths, ./folders or "
+        "service names (default: every main package of the modules in use)",
+    ),
+    Option(name="strip", kind="bool", default=False, help='strip symbols: -ldflags "-s -w"'),
+    Option(name="out", default="dist", help="output folder inside the workspace"),
+    Option(name="version", help="version to stamp (default: the tag on HEAD, else dev-<sha>)"),
+    Option(
+        name="version-var",
+        help="variable that receives the version through -X, e.g. main.version",
+    ),
+    Option(
+        name="only-changed",
+        help="JSON list of services from changed-packages: skip every other service",
+    ),
+    Option(name="toolexec", help="program passed to go build -toolexec"),
+    Option(name="profile", kind="bool", default=False, help="report the slowest build steps"),
+    Option(name="cgo", kind="bool", default=False, help="build with CGO_ENABLED=1"),
+    Option(name="jobs", kind="int", help="targets built at once (default: CPU count, at least 2)"),
+)
+OUTPUTS = ("dist", "binaries", "services", "skipped", "version")
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 1048576:.2f} MiB" if n >= 1048576 else f"{n / 1024:.1f} KiB"
+
+
+def _targets(values: Mapping[str, Any], ctx: Context) -> tuple[platforms.Platform, ...]:
+    known = platforms.dist_list(ctx.go, ctx.cwd)
+    if values["target"] and values["platforms"]:
+        raise InputError("target: give --target or --platforms, not both")
+    if values["target"]:
+        return (platforms.parse(values["target"], known, input_name="target"),)
+    if values["platforms"]:
+        return platforms.parse_all(values["platforms"], known)
+    env = ctx.go.env_values(["GOOS", "GOARCH"], cwd=ctx.cwd)
+    return (platforms.parse(f"{env['GOOS']}/{env['GOARCH']}", known, input_name="target"),)
+
+
+def run(values: Mapping[str, Any], ctx: Context) -> Result:
+    only = values["only_changed"]
+    only_changed = matrix.service_list(only, "only-changed") if only not in (None, "") else None
+    result = build.build(
+        ctx.cwd,
+        ctx.go,
+        ctx.git,
+        targets=_targets(values, ctx),
+        services=matrix.service_list(values["services"]),
+        out=ctx.path(values["out"]),
+        strip=values["strip"],
+        version=values["version"],
+        version_var=values["version_var"],
+        only_changed=only_changed,
+        toolexec=values["toolexec"],
+        profile=values["profile"],
+        cgo=values["cgo"],
+        jobs=values["jobs"],
+        env=ctx.env,
+    )
+    for package in result.skipped:
+        ctx.runtime.notice(f"skipped {package.service} ({package.import_path}): not changed")
+
+    def rel(path: Any) -> str:
+        try:
+            return str(path.relative_to(ctx.cwd))
+        except ValueError:
+            return str(path)
+
+    outputs = {
+        "dist": rel(result.out),
+        "binaries": [rel(a.path) for a in result.artifacts],
+        "services": sorted({a.service for a in result.artifacts}),
+        "skipped": [p.service for p in result.skipped],
+        "version": result.version,
+    }
+    lines = [
+        f"built {len(result.artifacts)} binaries with go{result.go_version}"
+        + (f" at {result.commit[:12]}" if result.commit else "")
+    ]
+    rows = []
+    for a in result.artifacts:
+        saved = f"{100 * (1 - a.size / a.unstripped_size):.0f}%" if a.unstripped_size else "-"
+        lines.append(f"  {rel(a.path)}  {_size(a.size)}  sha256 {a.sha256[:16]}")
+        rows.append([a.service, a.target.spec, _size(a.unstripped_size), _size(a.size), saved])
+    lines += [f"  skipped {p.service}: not in --only-changed" for p in result.skipped]
+    summary = f"### Binaries (go{result.go_version})\n\n"
+    summary += (
+        markdown_table(["service", "target", "unstripped", "size", "saved"], rows)
+        if rows
+        else "Nothing built."
+    )
+    if result.skipped:
+        summary += "\n\nSkipped (unchanged): " + ", ".join(p.service for p in result.skipped)
+    if values["profile"]:
+        top = result.profile[:10]
+        lines.append(f"slowest steps ({result.cached_steps} served from the build cache):")
+        lines += [f"  {p.seconds:7.2f}s  {p.mode:5}  {p.package}  [{p.target}]" for p in top]
+        summary += "\n\n#### Slowest build steps\n\n" + markdown_table(
+            ["seconds", "step", "package", "target"],
+            [[f"{p.seconds:.2f}", p.mode, p.package, p.target] for p in top],
+        )
+    return Result(outputs=outputs, report="\n".join(lines), summary=summary)
+
+
+COMMAND = Command(
+    path=("build",),
+    help="build reproducible binaries of the services into dist/{service}/{os}-{arch}/",
+    options=OPTIONS,
+    outputs=OUTPUTS,
+    run=run,
+)
