@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from goci.command import Command
-from goci.commands import cache_key, cache_trim, matrix
+from goci.commands import build, cache_key, cache_trim, matrix
 
 COMMANDS: tuple[Command, ...] = (
     matrix.COMMAND,
