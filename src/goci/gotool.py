@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,3 +85,52 @@ class Go:
             return list(decode_json_stream(result.stdout))
         except json.JSONDecodeError as exc:
             raise ToolError(f"go list printed output that is not JSON: {exc}") from exc
+
+    def run_helper(
+        self, source: Path, *args: str, stdin: str, cwd: Path, cache: Path | None = None
+    ) -> _proc.Completed:
+        """Build goci's own std-only Go program in ``source`` (once per Go and source) and run it.
+
+        goci ships a few tiny Go programs where only Go's own parser gives the exact answer
+        (function extents for coverage). They are built outside the user's module, with the
+        user's toolchain, and kept under ``cache`` keyed by the source and the Go version.
+        """
+        files = sorted(p for p in source.iterdir() if p.suffix == ".go")
+        digest = hashlib.sha256()
+        for path in files:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        version = self.version(cwd=cwd)
+        digest.update(version.encode())
+        root = cache or Path(self.env.get("GOCI_CACHE") or tempfile.gettempdir()) / "goci-helpers"
+        exe = root / f"{source.name}-{digest.hexdigest()[:16]}"
+        if not exe.is_file():
+            root.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(prefix="goci-helper-", dir=root) as work:
+                folder = Path(work)
+                for path in files:
+                    (folder / path.name).write_bytes(path.read_bytes())
+                (folder / "go.mod").write_text(f"module goci.helper/{source.name}\n\ngo 1.21\n")
+                tmp_exe = folder / "helper.exe"
+                self.run(
+                    "build",
+                    "-o",
+                    str(tmp_exe),
+                    ".",
+                    cwd=folder,
+                    env={
+                        "GOWORK": "off",
+                        "GOFLAGS": "-mod=mod",
+                        "CGO_ENABLED": "0",
+                        "GOOS": "",
+                        "GOARCH": "",
+                    },
+                )
+                os.replace(tmp_exe, exe)
+        return _proc.run(
+            [str(exe), *args],
+            cwd=cwd,
+            env=self.environment(),
+            timeout=self.timeout,
+            check=True,
+            stdin=stdin,
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from goci.command import Command
-from goci.commands import build, cache_key, cache_trim, matrix
+from goci.commands import build, cache_key, cache_trim, coverage, gotest, matrix
 
 COMMANDS: tuple[Command, ...] = (
     matrix.COMMAND,
@@ -11,6 +11,8 @@ COMMANDS: tuple[Command, ...] = (
     cache_key.COMMAND,
     cache_trim.MARK,
     cache_trim.TRIM,
+    gotest.COMMAND,
+    coverage.COMMAND,
 )
 
 

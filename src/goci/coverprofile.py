@@ -1,0 +1,528 @@
+"""Coverage profiles: read, check and merge Go's text coverprofiles and GOCOVERDIR folders.
+
+Every shard and matrix job writes its own profiles; the report job merges them into one. The
+merge is by block (file, start line.col, end line.col): ``set`` ORs, ``count``/``atomic`` add.
+Two profiles that cut the same file differently (the same block with another statement count,
+or overlapping blocks with other bounds) were made from different sources or toolchains, and
+adding them would report numbers that mean nothing, so the merge refuses and names both.
+
+Memory grows with the number of distinct blocks, not with the number of inputs: each input is
+read line by line into one dictionary keyed by the block's position text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from goci.errors import InputError, VerdictError
+from goci.gotool import Go
+
+MODES = ("set", "count", "atomic")
+PROFILE_SUFFIXES = (".cover", ".out", ".cov", ".coverprofile", ".profile")
+SIDECAR_SUFFIX = ".json"
+_POSITION = re.compile(r"^(.+):(\d+)\.(\d+),(\d+)\.(\d+)$")
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """What ``goci test`` knows about a profile it wrote, kept next to it as JSON."""
+
+    commit: str = ""
+    go_version: str = ""
+    goos: str = ""
+    goarch: str = ""
+    mode: str = ""
+    tags: tuple[str, ...] = ()
+    package: str = ""
+    shard: str = ""
+    coverpkg: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": 1,
+            "commit": self.commit,
+            "go_version": self.go_version,
+            "goos": self.goos,
+            "goarch": self.goarch,
+            "mode": self.mode,
+            "tags": list(self.tags),
+            "package": self.package,
+            "shard": self.shard,
+            "coverpkg": list(self.coverpkg),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Sidecar:
+        return cls(
+            commit=str(data.get("commit", "")),
+            go_version=str(data.get("go_version", "")),
+            goos=str(data.get("goos", "")),
+            goarch=str(data.get("goarch", "")),
+            mode=str(data.get("mode", "")),
+            tags=tuple(str(t) for t in data.get("tags") or ()),
+            package=str(data.get("package", "")),
+            shard=str(data.get("shard", "")),
+            coverpkg=tuple(str(p) for p in data.get("coverpkg") or ()),
+        )
+
+
+def sidecar_path(profile: Path) -> Path:
+    return profile.with_name(profile.name + SIDECAR_SUFFIX)
+
+
+def write_sidecar(profile: Path, sidecar: Sidecar) -> Path:
+    """Write the sidecar of ``profile`` (temp name, then rename: never half-written)."""
+    path = sidecar_path(profile)
+    write_atomic(path, json.dumps(sidecar.to_json(), indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def read_sidecar(profile: Path) -> Sidecar | None:
+    path = sidecar_path(profile)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable goci sidecar ({exc})") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a readable goci sidecar (expected a JSON object)")
+    return Sidecar.from_json(data)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class Block:
+    """One coverage block of a profile, positions as Go's cover tool writes them."""
+
+    file: str
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+    statements: int
+    count: int
+
+
+def parse_position(position: str) -> tuple[str, int, int, int, int] | None:
+    match = _POSITION.match(position)
+    if not match:
+        return None
+    name, a, b, c, d = match.groups()
+    return name, int(a), int(b), int(c), int(d)
+
+
+def read_mode(path: Path, handle: Iterator[str]) -> str:
+    """The profile's mode from its first line; an InputError naming ``path:1`` otherwise."""
+    first = next(handle, None)
+    if first is None:
+        raise InputError(
+            f"{path}: empty profile; a coverprofile starts with 'mode: set|count|atomic'"
+        )
+    first = first.strip()
+    if not first.startswith("mode:"):
+        raise InputError(
+            f"{path}:1: {first[:60]!r} is not a mode line; expected 'mode: set|count|atomic'"
+        )
+    mode = first[5:].strip()
+    if mode not in MODES:
+        raise InputError(f"{path}:1: unknown mode {mode!r}; accepted: {', '.join(MODES)}")
+    return mode
+
+
+def iter_blocks(path: Path) -> Iterator[Block]:
+    """Every block of one text profile, checked, in file order (for readers and tests)."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        read_mode(path, handle)
+        for number, line in enumerate(handle, start=2):
+            text = line.strip()
+            if not text:
+                continue
+            position, statements, count = _split_line(path, number, text)
+            parsed = parse_position(position)
+            if parsed is None:
+                raise _bad_position(path, number, text)
+            yield Block(*parsed, statements, count)
+
+
+def _split_line(path: Path, number: int, text: str) -> tuple[str, int, int]:
+    parts = text.rsplit(" ", 2)
+    if len(parts) != 3:
+        raise InputError(
+            f"{path}:{number}: truncated line {text[:80]!r}; "
+            "expected 'file:line.col,line.col statements count'"
+        )
+    position, statements, count = parts
+    try:
+        n = int(statements)
+    except ValueError:
+        raise InputError(
+            f"{path}:{number}: statement count {statements!r} is not a number"
+        ) from None
+    try:
+        c = int(count)
+    except ValueError:
+        raise InputError(f"{path}:{number}: count {count!r} is not a number") from None
+    if n < 0 or c < 0:
+        raise InputError(f"{path}:{number}: negative number in {text[:80]!r}")
+    return position, n, c
+
+
+def _bad_position(path: Path, number: int, text: str) -> InputError:
+    return InputError(
+        f"{path}:{number}: truncated or malformed line {text[:80]!r}; "
+        "expected 'file:line.col,line.col statements count'"
+    )
+
+
+@dataclass(frozen=True)
+class Input:
+    """One merged input: a text profile, or the text form of a GOCOVERDIR folder."""
+
+    path: Path
+    kind: str  # "text" | "covdata"
+    mode: str
+    blocks: int
+    sidecar: Sidecar | None
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The merged profile and what went into it."""
+
+    path: Path | None
+    mode: str
+    inputs: tuple[Input, ...]
+    blocks: int
+    lines_read: int
+    shards: tuple[str, ...]
+    commits: tuple[str, ...]
+    go_versions: tuple[str, ...]
+    blocks_by_file: Mapping[str, tuple[Block, ...]] = field(repr=False, default_factory=dict)
+
+
+def is_covdata_dir(folder: Path) -> bool:
+    return any(p.name.startswith("covmeta.") for p in folder.iterdir() if p.is_file())
+
+
+def _looks_like_profile(path: Path) -> bool:
+    if path.name.endswith(PROFILE_SUFFIXES):
+        return True
+    if path.name.endswith(SIDECAR_SUFFIX):
+        return False
+    try:
+        with path.open("rb") as handle:
+            return handle.read(5) == b"mode:"
+    except OSError:
+        return False
+
+
+def collect(paths: Sequence[Path], skip: Sequence[Path] = ()) -> list[tuple[Path, str]]:
+    """Expand the inputs: files as they are, folders walked for profiles and GOCOVERDIRs.
+
+    A folder holding ``covmeta.*`` files is binary coverage (one input); anything else is
+    searched for text profiles (by suffix, or by a ``mode:`` first line). The order is sorted
+    so the merge (and its error messages) do not depend on the file system.
+    """
+    found: list[tuple[Path, str]] = []
+    skipped = {p.resolve() for p in skip}
+    for path in paths:
+        if path.is_file():
+            found.append((path, "text"))
+            continue
+        if not path.is_dir():
+            raise InputError(f"coverage input {str(path)!r} does not exist")
+        for folder, dirs, files in os.walk(path):
+            dirs.sort()
+            here = Path(folder)
+            if any(f.startswith("covmeta.") for f in files):
+                found.append((here, "covdata"))
+                continue
+            for name in sorted(files):
+                candidate = here / name
+                if candidate.resolve() in skipped:
+                    continue
+                if not name.startswith(".") and _looks_like_profile(candidate):
+                    found.append((candidate, "text"))
+    return found
+
+
+def covdata_to_text(folder: Path, go: Go, scratch: Path) -> Path:
+    """The text form of a GOCOVERDIR (``go tool covdata textfmt``), written under ``scratch``."""
+    out = scratch / f"covdata-{len(list(scratch.iterdir()))}.txt"
+    result = go.run(
+        "tool", "covdata", "textfmt", f"-i={folder}", f"-o={out}", cwd=scratch, check=False
+    )
+    if not result.ok:
+        first = (result.stderr.strip().splitlines() or ["(no output)"])[0]
+        raise InputError(f"{folder}: not readable binary coverage data (go tool covdata: {first})")
+    return out
+
+
+class _Merger:
+    """The merge state: one entry per distinct block, remembering which input brought it."""
+
+    def __init__(self) -> None:
+        # position text -> [statements, count, index of the input that brought it first]
+        self.blocks: dict[str, list[int]] = {}
+        self.mode = ""
+        self.mode_input = -1
+        self.names: list[str] = []
+        self.lines = 0
+
+    def add(self, path: Path, label: str) -> tuple[str, int]:
+        index = len(self.names)
+        self.names.append(label)
+        blocks = self.blocks
+        set_mode = False
+        count_here = 0
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            mode = read_mode(Path(label), handle)
+            if not self.mode:
+                self.mode, self.mode_input = mode, index
+            elif mode != self.mode:
+                raise InputError(
+                    f"{label}: mode {mode!r} differs from mode {self.mode!r} of "
+                    f"{self.names[self.mode_input]}; profiles of mixed modes cannot be merged "
+                    "(use the same -covermode everywhere)"
+                )
+            set_mode = mode == "set"
+            number = 1
+            for line in handle:
+                number += 1
+                parts = line.split()
+                if len(parts) == 3:
+                    position = parts[0]
+                    try:
+                        n = int(parts[1])
+                        c = int(parts[2])
+                    except ValueError:
+                        position, n, c = _split_line(Path(label), number, line.strip())
+                    if c < 0 or n < 0:
+                        _split_line(Path(label), number, line.strip())
+                elif not parts:
+                    continue
+                else:
+                    position, n, c = _split_line(Path(label), number, line.strip())
+                count_here += 1
+                entry = blocks.get(position)
+                if entry is None:
+                    if _POSITION.match(position) is None:
+                        raise _bad_position(Path(label), number, line.strip())
+                    blocks[position] = [n, (1 if c else 0) if set_mode else c, index]
+                    continue
+                if entry[0] != n:
+                    first = self.names[entry[2]]
+                    raise InputError(
+                        f"{label}:{number}: block {position} has {n} statements here but "
+                        f"{entry[0]} in {first}: the two profiles come from different sources "
+                        "or Go versions"
+                    )
+                if set_mode:
+                    if c:
+                        entry[1] = 1
+                else:
+                    entry[1] += c
+            self.lines += number
+        return mode, count_here
+
+    def sorted_blocks(self) -> dict[str, list[tuple[Block, int]]]:
+        by_file: dict[str, list[tuple[Block, int]]] = {}
+        for position, (n, c, index) in self.blocks.items():
+            parsed = parse_position(position)
+            assert parsed is not None  # checked when the block was first seen
+            by_file.setdefault(parsed[0], []).append((Block(*parsed, n, c), index))
+        for blocks in by_file.values():
+            blocks.sort(key=lambda item: _order(item[0]))
+        return dict(sorted(by_file.items()))
+
+    def check_overlaps(self, by_file: Mapping[str, list[tuple[Block, int]]]) -> None:
+        """Refuse blocks of different inputs that overlap with different bounds."""
+        for name, blocks in by_file.items():
+            reach: tuple[int, int] = (0, 0)
+            owner: tuple[Block, int] | None = None
+            for item in blocks:
+                block, index = item
+                start = (block.start_line, block.start_col)
+                if owner is not None and start < reach and index != owner[1]:
+                    raise InputError(
+                        f"{self.names[index]}: block {_where(block)} of {name} overlaps "
+                        f"block {_where(owner[0])} from {self.names[owner[1]]} with different "
+                        "bounds: the profiles come from different sources or Go versions"
+                    )
+                end = (block.end_line, block.end_col)
+                if end > reach:
+                    reach, owner = end, item
+
+
+def _order(block: Block) -> tuple[int, int, int, int]:
+    return (block.start_line, block.start_col, block.end_line, block.end_col)
+
+
+def _where(block: Block) -> str:
+    return f"{block.start_line}.{block.start_col},{block.end_line}.{block.end_col}"
+
+
+def format_profile(mode: str, by_file: Mapping[str, Iterable[Block]]) -> Iterator[str]:
+    yield f"mode: {mode}\n"
+    for name, blocks in by_file.items():
+        for b in blocks:
+            yield (
+                f"{name}:{b.start_line}.{b.start_col},{b.end_line}.{b.end_col} "
+                f"{b.statements} {b.count}\n"
+            )
+
+
+def _check_metadata(inputs: Sequence[Input], allow_mixed: bool) -> tuple[list[str], list[str]]:
+    commits: dict[str, Input] = {}
+    versions: dict[str, Input] = {}
+    for item in inputs:
+        if item.sidecar is None:
+            continue
+        if item.sidecar.commit:
+            commits.setdefault(item.sidecar.commit, item)
+        if item.sidecar.go_version:
+            versions.setdefault(item.sidecar.go_version, item)
+    if not allow_mixed:
+        for what, seen in (("commit", commits), ("Go version", versions)):
+            if len(seen) > 1:
+                (a_value, a), (b_value, b) = list(seen.items())[:2]
+                raise InputError(
+                    f"{b.path}: {what} {b_value} differs from {what} {a_value} of {a.path}; "
+                    f"profiles of different {what}s cut blocks differently "
+                    "(pass --allow-mixed to merge them anyway)"
+                )
+    return sorted(commits), sorted(versions)
+
+
+def check_shards(inputs: Sequence[Input], expect: int) -> tuple[str, ...]:
+    """The shard labels present; a VerdictError naming the missing ones."""
+    seen: dict[int, str] = {}
+    totals: set[int] = set()
+    for item in inputs:
+        shard = item.sidecar.shard if item.sidecar else ""
+        if not shard:
+            continue
+        index, _, total = shard.partition("/")
+        if index.isdigit() and total.isdigit():
+            seen[int(index)] = shard
+            totals.add(int(total))
+    if expect <= 0:
+        return tuple(seen[i] for i in sorted(seen))
+    if not seen:
+        raise VerdictError(
+            f"--expect-shards {expect}: no input says which shard it came from "
+            "(profiles written by goci test carry it in their .json sidecar)"
+        )
+    wrong = sorted(t for t in totals if t != expect)
+    if wrong:
+        raise VerdictError(
+            f"--expect-shards {expect}: inputs come from a run split into {wrong[0]} shards"
+        )
+    missing = [str(i) for i in range(1, expect + 1) if i not in seen]
+    if missing:
+        raise VerdictError(
+            f"--expect-shards {expect}: shard(s) {', '.join(missing)} of {expect} are missing "
+            f"(found {len(seen)}: {', '.join(seen[i] for i in sorted(seen))})"
+        )
+    return tuple(seen[i] for i in sorted(seen))
+
+
+def merge(
+    paths: Sequence[Path],
+    *,
+    out: Path | None,
+    go: Go | None = None,
+    allow_mixed: bool = False,
+    expect_shards: int = 0,
+    label_root: Path | None = None,
+    skip: Sequence[Path] = (),
+) -> MergeResult:
+    """Merge every profile and GOCOVERDIR found in ``paths`` into ``out`` (sorted, atomic).
+
+    Nothing is written unless every input was read and checked.
+    """
+    if not paths:
+        raise InputError("coverage merge: no inputs; give profiles or folders holding them")
+    found = collect(paths, skip)
+    if not found:
+        shown = ", ".join(str(p) for p in paths)
+        raise InputError(f"coverage merge: no coverage profile found in {shown}")
+    merger = _Merger()
+    inputs: list[Input] = []
+    with tempfile.TemporaryDirectory(prefix="goci-covdata-") as scratch:
+        for path, kind in found:
+            label = _label(path, label_root)
+            if kind == "covdata":
+                if go is None:
+                    raise InputError(f"{path}: binary coverage data needs go (go tool covdata)")
+                text = covdata_to_text(path, go, Path(scratch))
+                mode, count = merger.add(text, label)
+                inputs.append(Input(path, kind, mode, count, None))
+            else:
+                mode, count = merger.add(path, label)
+                inputs.append(Input(path, kind, mode, count, read_sidecar(path)))
+    commits, versions = _check_metadata(inputs, allow_mixed)
+    shards = check_shards(inputs, expect_shards)
+    by_file = merger.sorted_blocks()
+    merger.check_overlaps(by_file)
+    plain = {name: tuple(b for b, _ in blocks) for name, blocks in by_file.items()}
+    if out is not None:
+        _write_profile(out, merger.mode, plain)
+    return MergeResult(
+        path=out,
+        mode=merger.mode,
+        inputs=tuple(inputs),
+        blocks=len(merger.blocks),
+        lines_read=merger.lines,
+        shards=shards,
+        commits=tuple(commits),
+        go_versions=tuple(versions),
+        blocks_by_file=plain,
+    )
+
+
+def _label(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _write_profile(out: Path, mode: str, by_file: Mapping[str, Iterable[Block]]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.writelines(format_profile(mode, by_file))
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_profile(path: Path) -> tuple[str, dict[str, tuple[Block, ...]]]:
+    """A profile's mode and its blocks by file, duplicates merged as ``go tool cover`` does."""
+    result = merge([path], out=None, allow_mixed=True)
+    return result.mode, dict(result.blocks_by_file)

@@ -1,0 +1,112 @@
+"""Split packages across N matrix jobs so that each job takes about the same time.
+
+Every shard computes the whole assignment from the same inputs and keeps its own part, so the
+split must be deterministic: the same packages and timings give the same shards on every
+runner. With timings of earlier runs, the longest package goes first onto the least-loaded
+shard (LPT scheduling); without them, the number of tests stands in for the time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from goci.coverprofile import write_atomic
+from goci.errors import InputError
+
+_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard ``index`` (1-based) of ``total``."""
+
+    index: int
+    total: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.index}/{self.total}"
+
+
+def parse_shard(text: str) -> Shard:
+    match = _SHARD.match(text or "")
+    if match:
+        index, total = int(match.group(1)), int(match.group(2))
+        if 1 <= index <= total:
+            return Shard(index, total)
+    raise InputError(
+        f"--shard: {text!r} is not valid; use I/N with 1 <= I <= N (e.g. 2/4: the second of four)"
+    )
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Which shard each package goes to, and the expected load of each shard."""
+
+    shards: tuple[tuple[str, ...], ...]
+    loads: tuple[float, ...]
+    by: str  # "timings" | "test count"
+
+    def packages(self, shard: Shard) -> tuple[str, ...]:
+        return self.shards[shard.index - 1]
+
+
+def assign(
+    packages: Sequence[str],
+    total: int,
+    *,
+    timings: Mapping[str, float] | None = None,
+    test_counts: Mapping[str, int] | None = None,
+) -> Assignment:
+    """Longest first onto the least-loaded shard; ties broken by name and shard number.
+
+    Packages missing from ``timings`` are weighed as the mean of the known ones, so a new
+    package neither lands everywhere nor makes one shard the slowest.
+    """
+    unique = sorted(set(packages))
+    known = {p: float(timings[p]) for p in unique if timings and p in timings}
+    if known:
+        default = sum(known.values()) / len(known)
+        weight = {p: known.get(p, default) for p in unique}
+        by = "timings"
+    else:
+        counts = test_counts or {}
+        weight = {p: float(counts.get(p, 0)) for p in unique}
+        by = "test count"
+    order = sorted(unique, key=lambda p: (-weight[p], p))
+    loads = [0.0] * total
+    sizes = [0] * total
+    members: list[list[str]] = [[] for _ in range(total)]
+    for package in order:
+        target = min(range(total), key=lambda i: (loads[i], sizes[i], i))
+        members[target].append(package)
+        loads[target] += weight[package]
+        sizes[target] += 1
+    return Assignment(tuple(tuple(sorted(m)) for m in members), tuple(loads), by)
+
+
+def read_timings(path: Path | None) -> dict[str, float]:
+    """package -> seconds from an earlier run; a missing file is no timings, not an error."""
+    if path is None or not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"--timings: {path} is not a JSON object of package -> seconds ({exc})"
+        ) from exc
+    if not isinstance(data, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in data.values()
+    ):
+        raise InputError(f"--timings: {path} is not a JSON object of package -> seconds")
+    return {str(k): float(v) for k, v in data.items()}
+
+
+def write_timings(path: Path, measured: Mapping[str, float]) -> None:
+    """Update the timings file with this run's measurements, keeping other packages' entries."""
+    merged = {**read_timings(path), **{k: round(v, 3) for k, v in measured.items()}}
+    write_atomic(path, json.dumps(dict(sorted(merged.items())), indent=2) + "\n")
