@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from goci.command import Command
-from goci.commands import build, cache_key, cache_trim, coverage, gotest, matrix
+from goci.commands import build, cache_key, cache_trim, changed, coverage, gotest, matrix
 
 COMMANDS: tuple[Command, ...] = (
+    changed.COMMAND,
     matrix.COMMAND,
     build.COMMAND,
     cache_key.COMMAND,

@@ -1,0 +1,197 @@
+"""``goci changed``: the packages, test packages, services and modules a change can break."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from goci import affected
+from goci.command import Command, Context, Result
+from goci.options import Option
+from goci.runtime import markdown_table
+
+# GitHub refuses a step's outputs above 1 MB; a list that would come near it goes to a file.
+OUTPUT_LIMIT = 1_000_000
+_SUMMARY_ROWS = 50
+
+OPTIONS = (
+    Option(name="base", help="base commit or ref (default: from the CI event)", metavar="REF"),
+    Option(name="head", help="head commit or ref (default: GITHUB_SHA or HEAD)", metavar="REF"),
+    Option(
+        name="platform",
+        kind="list",
+        aliases=("platforms",),
+        default=[],
+        metavar="OS/ARCH",
+        help="targets whose import graphs are unioned (default: the host)",
+    ),
+    Option(
+        name="global-files",
+        kind="list",
+        default=list(affected.DEFAULT_GLOBAL_FILES),
+        metavar="GLOB",
+        help="files whose change means everything runs",
+    ),
+    Option(
+        name="orphan-files",
+        choices=affected.ORPHAN_POLICIES,
+        default="nearest",
+        help="a changed file no package owns: its nearest package above, all, or ignore",
+    ),
+    Option(
+        name="ignore-comments",
+        kind="bool",
+        default=False,
+        help="Go files whose change touches only comments or white space do not count",
+    ),
+    Option(
+        name="deepen-limit",
+        kind="int",
+        default=2000,
+        help="fetch at most this many more commits of a shallow clone to find the merge base",
+    ),
+    Option(
+        name="github-token",
+        secret=True,
+        default="",
+        help="token for the GitHub compare API fallback (default: GITHUB_TOKEN)",
+    ),
+    Option(
+        name="output-limit",
+        kind="int",
+        default=OUTPUT_LIMIT,
+        help="bytes above which a list output is written to a file instead (see *-file)",
+    ),
+)
+LISTS = ("packages", "test-packages", "services", "modules", "reason")
+OUTPUTS = (
+    "packages",
+    "test-packages",
+    "services",
+    "modules",
+    "all",
+    "any",
+    "reason",
+    *(f"{name}-file" for name in LISTS),
+    "base",
+    "head",
+    "merge-base",
+)
+
+
+def run(values: Mapping[str, Any], ctx: Context) -> Result:
+    token = values["github_token"] or ctx.env.get("GITHUB_TOKEN", "")
+    if token:
+        ctx.runtime.mask(token)
+    result = affected.analyse(
+        ctx.cwd,
+        ctx.go,
+        ctx.git,
+        base=values["base"],
+        head=values["head"],
+        env=ctx.env,
+        platforms=values["platform"],
+        global_files=values["global_files"],
+        orphan_files=values["orphan_files"],
+        ignore_comments=values["ignore_comments"],
+        deepen_limit=values["deepen_limit"],
+        token=token,
+    )
+    outputs: dict[str, Any] = {
+        "packages": list(result.packages),
+        "test-packages": list(result.test_packages),
+        "services": list(result.services),
+        "modules": list(result.modules),
+        "all": result.all,
+        "any": result.any,
+        "reason": result.reason_json(),
+        "base": result.base or "",
+        "head": result.head,
+        "merge-base": result.merge_base or "",
+    }
+    for name in LISTS:
+        outputs[f"{name}-file"] = ""
+    if ctx.env.get("GITHUB_OUTPUT"):
+        spill(outputs, ctx.env, values["output_limit"])
+    return Result(outputs=outputs, report=report(result), summary=summary(result))
+
+
+def spill(outputs: dict[str, Any], env: Mapping[str, str], limit: int) -> None:
+    """Move lists too big for GitHub's output limit to files named by ``<name>-file``.
+
+    The output itself then holds JSON ``null``: a consumer that ignores the file fails loudly
+    instead of silently running nothing.
+    """
+    folder: Path | None = None
+    for name in LISTS:
+        text = json.dumps(outputs[name], separators=(",", ":"))
+        if len(text.encode()) <= limit:
+            continue
+        if folder is None:
+            parent = env.get("RUNNER_TEMP") or tempfile.gettempdir()
+            folder = Path(tempfile.mkdtemp(prefix="goci-changed-", dir=parent))
+        target = folder / f"{name}.json"
+        partial = target.with_suffix(".json.partial")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, target)
+        outputs[name] = None
+        outputs[f"{name}-file"] = str(target)
+
+
+def report(result: affected.AffectedSet) -> str:
+    lines = [
+        f"base {result.base or '-'}  merge base {result.merge_base or '-'}  head {result.head}",
+        f"{len(result.changed_files)} changed files; "
+        f"{len(result.packages)} packages, {len(result.test_packages)} test packages, "
+        f"{len(result.services)} services, {len(result.modules)} modules",
+    ]
+    lines += [f"all: {why}" for why in result.all_reasons]
+    lines += [f"skipped {path}: {why}" for path, why in result.skipped_files]
+    for pkg in result.packages:
+        reason = result.reasons.get(pkg)
+        lines.append(f"  {pkg}  <- {reason.text() if reason else '?'}")
+    if not result.any:
+        lines.append("nothing Go-relevant changed")
+    return "\n".join(lines)
+
+
+def summary(result: affected.AffectedSet) -> str:
+    head = "### Changed Go packages\n\n"
+    if not result.any:
+        return head + "Nothing Go-relevant changed.\n"
+    text = head
+    if result.all_reasons:
+        text += "".join(f"- **everything runs**: {why}\n" for why in result.all_reasons) + "\n"
+    rows = []
+    for pkg in result.packages[:_SUMMARY_ROWS]:
+        reason = result.reasons.get(pkg)
+        kinds = []
+        if pkg in result.services:
+            kinds.append("service")
+        if pkg in result.test_packages:
+            kinds.append("tests")
+        rows.append(
+            [
+                f"`{pkg}`",
+                ", ".join(kinds) or "build",
+                f"`{reason.file}`" if reason else "",
+                " → ".join(reason.via) if reason else "",
+            ]
+        )
+    text += markdown_table(["package", "runs", "changed file", "import chain"], rows)
+    if len(result.packages) > _SUMMARY_ROWS:
+        text += f"\n\n…and {len(result.packages) - _SUMMARY_ROWS} more."
+    return text
+
+
+COMMAND = Command(
+    path=("changed",),
+    help="packages, test packages, services and modules that a change can break",
+    options=OPTIONS,
+    outputs=OUTPUTS,
+    run=run,
+)

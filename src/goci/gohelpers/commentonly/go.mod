@@ -1,0 +1,3 @@
+module goci.local/commentonly
+
+go 1.21

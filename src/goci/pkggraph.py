@@ -1,0 +1,341 @@
+"""The package graph of a source tree, as ``go list -e -deps -test -json`` reports it.
+
+One graph per tree (head, or the merge base checked out in a temporary worktree), unioned
+over modules and platforms: an import that exists only in a ``_windows.go`` file is an edge
+when Windows is listed, and a package that exists only at the merge base still knows who
+imported it. File paths are kept relative to the repository root so that the two trees and
+the changed-file list all speak the same language.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cachetools
+
+from goci._proc import failure
+from goci.errors import InputError, ToolError, closest
+from goci.gittool import Git
+from goci.gotool import Go, decode_json_stream
+from goci.workspace import Workspace, discover
+
+# Only the fields the analysis reads: go list prints (and computes) less.
+LIST_FIELDS = (
+    "ImportPath,Name,Dir,ForTest,Module,Standard,Imports,Deps,Error,GoFiles,CgoFiles,CFiles,"
+    "CXXFiles,MFiles,HFiles,FFiles,SFiles,SwigFiles,SwigCXXFiles,SysoFiles,EmbedFiles,"
+    "IgnoredGoFiles,IgnoredOtherFiles,TestGoFiles,XTestGoFiles,TestEmbedFiles,XTestEmbedFiles"
+)
+_BUILD_FILE_FIELDS = (
+    "GoFiles",
+    "CgoFiles",
+    "CFiles",
+    "CXXFiles",
+    "MFiles",
+    "HFiles",
+    "FFiles",
+    "SFiles",
+    "SwigFiles",
+    "SwigCXXFiles",
+    "SysoFiles",
+    "EmbedFiles",
+    "IgnoredGoFiles",
+    "IgnoredOtherFiles",
+)
+_TEST_FILE_FIELDS = ("TestGoFiles", "XTestGoFiles", "TestEmbedFiles", "XTestEmbedFiles")
+
+Platform = tuple[str, str]
+
+
+def base_path(import_path: str) -> str:
+    """``p [q.test]`` -> ``p``: test variants are the same package for ownership and edges."""
+    cut = import_path.find(" [")
+    return import_path if cut < 0 else import_path[:cut]
+
+
+@dataclass
+class Package:
+    """One package of the repository (merged over platforms and trees)."""
+
+    path: str
+    name: str
+    dir: str
+    module: str
+    local: bool
+    imports: set[str] = field(default_factory=set)
+    files: set[str] = field(default_factory=set)
+    test_files: set[str] = field(default_factory=set)
+    errors: set[str] = field(default_factory=set)
+
+    @property
+    def is_main(self) -> bool:
+        return self.name == "main"
+
+
+@dataclass
+class Graph:
+    """Packages by import path, each test binary's dependencies, and the modules seen."""
+
+    packages: dict[str, Package] = field(default_factory=dict)
+    test_deps: dict[str, set[str]] = field(default_factory=dict)
+    modules: dict[str, str] = field(default_factory=dict)  # module path -> repo-relative dir
+
+    def merge(self, other: Graph) -> None:
+        for path, pkg in other.packages.items():
+            mine = self.packages.get(path)
+            if mine is None:
+                self.packages[path] = Package(
+                    pkg.path,
+                    pkg.name,
+                    pkg.dir,
+                    pkg.module,
+                    pkg.local,
+                    set(pkg.imports),
+                    set(pkg.files),
+                    set(pkg.test_files),
+                    set(pkg.errors),
+                )
+                continue
+            mine.imports |= pkg.imports
+            mine.files |= pkg.files
+            mine.test_files |= pkg.test_files
+            mine.errors |= pkg.errors
+            mine.local = mine.local or pkg.local
+            if pkg.is_main:
+                mine.name = "main"
+        for path, deps in other.test_deps.items():
+            self.test_deps.setdefault(path, set()).update(deps)
+        for module, folder in other.modules.items():
+            self.modules.setdefault(module, folder)
+
+
+class _Relative:
+    """Turn absolute paths that go prints into repository-relative ones (or None outside)."""
+
+    def __init__(self, root: Path) -> None:
+        prefixes = {str(root), os.path.realpath(root)}
+        self.prefixes = tuple(sorted((p.rstrip("/") + "/" for p in prefixes), key=len))
+
+    def __call__(self, path: str) -> str | None:
+        if not path:
+            return None
+        for prefix in self.prefixes:
+            if path.startswith(prefix):
+                return path[len(prefix) :]
+            if path + "/" == prefix:
+                return ""
+        return None
+
+
+def parse_entries(entries: Iterable[Mapping[str, Any]], root: Path) -> Graph:
+    """Build a graph from decoded ``go list -deps -test -json`` objects of one tree."""
+    relative = _Relative(root)
+    graph = Graph()
+    for entry in entries:
+        import_path = str(entry.get("ImportPath", ""))
+        if entry.get("Standard") or not import_path:
+            continue
+        if (
+            import_path.endswith(".test")
+            and entry.get("Name") == "main"
+            and not entry.get("ForTest")
+        ):
+            # The generated main of a test binary: its Deps are everything the binary links.
+            owner = import_path[: -len(".test")]
+            deps = {base_path(d) for d in entry.get("Deps") or ()}
+            graph.test_deps.setdefault(owner, set()).update(deps)
+            continue
+        if entry.get("ForTest"):
+            # Test variants repeat the package with its test files; the package's own entry
+            # names those files, and the test binary's Deps carry the test-only edges.
+            continue
+        path = import_path
+        folder = relative(str(entry.get("Dir", "")))
+        module = entry.get("Module") or {}
+        module_path = str(module.get("Path", ""))
+        local = folder is not None and not _vendored(folder)
+        if local and module_path:
+            module_dir = relative(str(module.get("Dir", "")))
+            if module_dir is not None:
+                graph.modules.setdefault(module_path, module_dir)
+        pkg = graph.packages.get(path)
+        if pkg is None:
+            pkg = Package(path, str(entry.get("Name", "")), folder or "", module_path, local)
+            graph.packages[path] = pkg
+        if entry.get("Name") == "main" and not path.endswith("_test"):
+            pkg.name = "main"
+        elif not pkg.name and entry.get("Name"):
+            pkg.name = str(entry["Name"])
+        pkg.imports.update(base_path(i) for i in entry.get("Imports") or ())
+        error = entry.get("Error")
+        if error:
+            pkg.errors.add(str(error.get("Err", "")).strip()[:300])
+        if folder is None:
+            continue
+        prefix = f"{folder}/" if folder else ""
+        for key in _BUILD_FILE_FIELDS:
+            for name in entry.get(key) or ():
+                target = pkg.test_files if name.endswith("_test.go") else pkg.files
+                target.add(prefix + name)
+        for key in _TEST_FILE_FIELDS:
+            pkg.test_files.update(prefix + name for name in entry.get(key) or ())
+    return graph
+
+
+def _vendored(folder: str) -> bool:
+    return folder == "vendor" or folder.startswith("vendor/") or "/vendor/" in f"/{folder}"
+
+
+def parse_platform(value: str) -> Platform:
+    goos, sep, goarch = value.strip().partition("/")
+    if not sep or not goos or not goarch or "/" in goarch:
+        raise InputError(f"--platform: {value!r} is not valid; use os/arch, e.g. linux/amd64")
+    return goos, goarch
+
+
+class Loader:
+    """Runs ``go list`` for trees, modules and platforms, remembering every answer in a run."""
+
+    def __init__(self, go: Go, *, jobs: int = 4) -> None:
+        self.go = go
+        self.jobs = jobs
+        self._graphs: cachetools.LRUCache[Any, Graph] = cachetools.LRUCache(maxsize=64)
+        self._versions: cachetools.LRUCache[Any, dict[str, str]] = cachetools.LRUCache(64)
+        self._dist: list[str] | None = None
+
+    def check_platforms(self, platforms: Iterable[Platform], cwd: Path) -> None:
+        """Refuse an os/arch pair that ``go tool dist list`` does not know."""
+        wanted = [f"{o}/{a}" for o, a in platforms]
+        if not wanted:
+            return
+        if self._dist is None:
+            self._dist = self.go.run("tool", "dist", "list", cwd=cwd).stdout.split()
+        for value in wanted:
+            if value not in self._dist:
+                raise InputError(
+                    f"--platform: {value!r} is not a Go target{closest(value, self._dist)}; "
+                    "`go tool dist list` shows the accepted os/arch pairs"
+                )
+
+    def _go_for(self, platform: Platform | None, gowork_off: bool) -> Go:
+        extra: dict[str, str] = {}
+        if platform is not None:
+            extra.update(GOOS=platform[0], GOARCH=platform[1])
+        if gowork_off:
+            extra["GOWORK"] = "off"
+        return self.go.with_env(**extra) if extra else self.go
+
+    def tree_graph(
+        self,
+        root: Path,
+        workspace: Workspace,
+        platforms: tuple[Platform | None, ...],
+        extra_modules: tuple[str, ...] = (),
+    ) -> Graph:
+        """The union graph of every module in use under ``root`` for every platform.
+
+        ``extra_modules`` are repository-relative folders of modules that the workspace does
+        not use but that changed; they are listed on their own with ``GOWORK=off``.
+        """
+        calls: list[tuple[Path, tuple[str, ...], Platform | None, bool]] = []
+        for platform in platforms:
+            if workspace.gowork is not None:
+                base = workspace.gowork.parent
+                patterns = tuple(_pattern(base, m.dir) for m in workspace.modules)
+                calls.append((base, patterns, platform, False))
+            else:
+                for module in workspace.modules:
+                    calls.append((module.dir, ("./...",), platform, False))
+            for folder in extra_modules:
+                calls.append((root / folder, ("./...",), platform, True))
+        keys = [(str(root), *call) for call in calls]
+        todo = [
+            (key, call) for key, call in zip(keys, calls, strict=True) if key not in self._graphs
+        ]
+        if todo:
+            with ThreadPoolExecutor(max_workers=max(1, min(self.jobs, len(todo)))) as pool:
+                results = list(pool.map(lambda item: self._load(root, *item[1]), todo))
+            for (key, _call), result in zip(todo, results, strict=True):
+                self._graphs[key] = result
+        graph = Graph()
+        for key in keys:
+            graph.merge(self._graphs[key])
+        return graph
+
+    def _load(
+        self, root: Path, cwd: Path, patterns: tuple[str, ...], platform: Platform | None, off: bool
+    ) -> Graph:
+        return parse_entries(_list_fields(self._go_for(platform, off), cwd, patterns), root)
+
+    def selected_versions(self, cwd: Path, gowork_off: bool = False) -> dict[str, str]:
+        """``go list -m -json all``: each module's selected version or replacement, as text."""
+        key = (str(cwd), gowork_off)
+        cached = self._versions.get(key)
+        if cached is not None:
+            return cached
+        go = self._go_for(None, gowork_off)
+        result = go.run("list", "-m", "-e", "-json", "all", cwd=cwd, check=False)
+        versions: dict[str, str] = {}
+        if not result.stdout.strip():
+            raise ToolError(f"go list -m all failed in {cwd}: {result.stderr.strip()[:500]}")
+        for mod in decode_json_stream(result.stdout):
+            if mod.get("Main"):
+                continue
+            replace = mod.get("Replace") or {}
+            text = str(mod.get("Version", ""))
+            if replace:
+                text += f" => {replace.get('Path', '')} {replace.get('Version', '')}".rstrip()
+            versions[str(mod.get("Path", ""))] = text
+        self._versions[key] = versions
+        return versions
+
+
+def _pattern(base: Path, module_dir: Path) -> str:
+    rel = os.path.relpath(module_dir, base)
+    return "./..." if rel == "." else f"./{Path(rel).as_posix()}/..."
+
+
+def _list_fields(go: Go, cwd: Path, patterns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """``go list -e -deps -test -json=FIELDS``: with ``-e`` broken packages are reported too."""
+    result = go.run(
+        "list", f"-json={LIST_FIELDS}", "-e", "-deps", "-test", *patterns, cwd=cwd, check=False
+    )
+    if not result.ok and not result.stdout.strip():
+        raise failure(result, "go list")
+    try:
+        return list(decode_json_stream(result.stdout))
+    except json.JSONDecodeError as exc:
+        raise ToolError(f"go list printed output that is not JSON: {exc}") from exc
+
+
+@contextlib.contextmanager
+def worktree(git: Git, commit: str) -> Iterator[Path]:
+    """``commit`` checked out in a temporary detached worktree, removed afterwards."""
+    parent = Path(tempfile.mkdtemp(prefix="goci-base-"))
+    folder = parent / "tree"
+    result = git.run("worktree", "add", "--detach", "--quiet", str(folder), commit, check=False)
+    if not result.ok:
+        shutil.rmtree(parent, ignore_errors=True)
+        raise ToolError(f"git worktree add {commit[:12]} failed: {result.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        git.run("worktree", "remove", "--force", str(folder), check=False)
+        shutil.rmtree(parent, ignore_errors=True)
+        git.run("worktree", "prune", check=False)
+
+
+def discover_tree(root: Path, go: Go) -> Workspace:
+    """The workspace of a tree; a tree with no Go module at all is an empty workspace."""
+    try:
+        return discover(root, go)
+    except InputError:
+        return Workspace(root, None, ())

@@ -1,0 +1,457 @@
+"""``goci changed``: affected packages from real git histories and the real ``go list``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from goci.affected import analyse, glob_match
+from goci.gittool import Git
+from goci.gotool import Go
+from support.goci_run import GociRun
+from support.gorepo import GoRepo
+
+M = "ex.com/m"
+
+
+def base_repo(make_repo: Callable[..., GoRepo]) -> GoRepo:
+    """lib <- app <- cmd/svc (a service); util is used only by app's tests; docs/ is prose."""
+    repo = make_repo()
+    repo.module(".", M)
+    repo.package("lib", "lib", "func V() int { return 1 }\n")
+    repo.write(
+        "lib/lib_test.go",
+        """
+        package lib
+
+        import "testing"
+
+        func TestV(t *testing.T) {
+            if V() != 1 {
+                t.Fatal("V")
+            }
+        }
+        """,
+    )
+    repo.write("lib/testdata/golden.txt", "1\n")
+    repo.package("util", "util", "func Help() int { return 7 }\n")
+    repo.package("app", "app", f'import "{M}/lib"\n\nfunc A() int {{ return lib.V() }}\n')
+    repo.write(
+        "app/app_test.go",
+        f"""
+        package app_test
+
+        import (
+            "testing"
+
+            "{M}/app"
+            "{M}/util"
+        )
+
+        func TestA(t *testing.T) {{
+            if app.A()+util.Help() != 8 {{
+                t.Fatal("A")
+            }}
+        }}
+        """,
+    )
+    repo.package(
+        "cmd/svc",
+        "main",
+        f'import "{M}/app"\n\nfunc main() {{ println(app.A()) }}\n',
+        file="main.go",
+    )
+    repo.write("docs/guide.md", "# guide\n")
+    repo.write("README.md", "# readme\n")
+    repo.commit("base")
+    return repo
+
+
+def changed(goci: Callable[..., GociRun], repo: GoRepo, *args: str, **kw: Any) -> dict[str, Any]:
+    run = goci("changed", "--json", *args, env=kw.get("env", repo.env), cwd=repo.root)
+    assert run.code == 0, run.stderr
+    result: dict[str, Any] = run.json()
+    return result
+
+
+def test_library_change_reaches_importers_services_and_tests(make_repo, goci):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.package("lib", "lib", "func V() int { return 2 }\n")
+    repo.commit("lib")
+    out = changed(goci, repo, "--base", base)
+    assert out["packages"] == [f"{M}/app", f"{M}/cmd/svc", f"{M}/lib"]
+    assert out["test-packages"] == [f"{M}/app", f"{M}/lib"]
+    assert out["services"] == [f"{M}/cmd/svc"]
+    assert out["modules"] == [M]
+    assert out["all"] is False and out["any"] is True
+    assert out["reason"][f"{M}/cmd/svc"] == {
+        "file": "lib/lib.go",
+        "via": [f"{M}/lib", f"{M}/app", f"{M}/cmd/svc"],
+    }
+    assert out["merge-base"] == base
+
+
+def test_test_only_dependency_marks_tests_not_builds(make_repo, goci):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.package("util", "util", "func Help() int { return 8 }\n")
+    repo.commit("util")
+    out = changed(goci, repo, "--base", base)
+    # app's external test imports util: app's test binary changes, app's build does not.
+    assert out["test-packages"] == [f"{M}/app"]
+    assert out["packages"] == [f"{M}/app", f"{M}/util"]
+    assert out["services"] == []
+    assert out["reason"][f"{M}/app"]["via"][-1] == f"{M}/app (test)"
+
+
+@pytest.mark.parametrize("path", ["lib/lib_test.go", "lib/testdata/golden.txt"])
+def test_own_test_files_affect_only_that_package(make_repo, goci, path):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.write(path, (repo.root / path).read_text() + "\n// more\n")
+    repo.commit("tests")
+    out = changed(goci, repo, "--base", base)
+    assert out["packages"] == [f"{M}/lib"]
+    assert out["test-packages"] == [f"{M}/lib"]
+    assert out["services"] == []
+
+
+def test_docs_only_change_is_nothing(make_repo, goci):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.write("docs/guide.md", "# better guide\n")
+    repo.write("README.md", "# better readme\n")
+    repo.commit("docs")
+    out = changed(goci, repo, "--base", base)
+    assert out["any"] is False
+    assert out["packages"] == [] and out["all"] is False
+
+
+def test_orphan_policies(make_repo, goci):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.write("app/notes.txt", "not embedded, not Go\n")
+    repo.commit("orphan")
+    nearest = changed(goci, repo, "--base", base)
+    assert nearest["packages"] == [f"{M}/app", f"{M}/cmd/svc"]
+    assert nearest["reason"][f"{M}/app"]["note"] == "nearest package above"
+    ignore = changed(goci, repo, "--base", base, "--orphan-files", "ignore")
+    assert ignore["any"] is False
+    everything = changed(goci, repo, "--base", base, "--orphan-files", "all")
+    assert everything["all"] is True
+    assert set(everything["packages"]) == {f"{M}/app", f"{M}/cmd/svc", f"{M}/lib", f"{M}/util"}
+
+
+def test_global_files_mean_everything(make_repo, goci):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.write(".github/workflows/ci.yml", "on: push\n")
+    repo.commit("ci")
+    out = changed(goci, repo, "--base", base)
+    assert out["all"] is True
+    assert len(out["packages"]) == 4 and out["services"] == [f"{M}/cmd/svc"]
+    custom = changed(goci, repo, "--base", base, "--global-files", "Makefile")
+    assert custom["all"] is False and custom["any"] is False
+
+
+def test_embedded_file_change_and_deletion(make_repo, goci):
+    repo = base_repo(make_repo)
+    repo.write(
+        "lib/embed.go",
+        """
+        package lib
+
+        import _ "embed"
+
+        //go:embed assets/hello.txt
+        var Hello string
+        """,
+    )
+    repo.write("lib/assets/hello.txt", "hi\n")
+    base = repo.commit("embed")
+    repo.write("lib/assets/hello.txt", "hello\n")
+    repo.commit("edit asset")
+    out = changed(goci, repo, "--base", base)
+    assert f"{M}/cmd/svc" in out["services"]
+    assert out["reason"][f"{M}/lib"]["file"] == "lib/assets/hello.txt"
+    # Deleting the embedded file (and the directive): only the merge-base graph knows the owner.
+    repo.delete("lib/assets/hello.txt")
+    repo.delete("lib/embed.go")
+    repo.commit("drop asset")
+    out = changed(goci, repo, "--base", "HEAD~1")
+    assert out["services"] == [f"{M}/cmd/svc"]
+    assert {"lib/assets/hello.txt", "lib/embed.go"} >= {out["reason"][f"{M}/lib"]["file"]}
+
+
+def test_moved_package_marks_former_and_new_importers(make_repo, goci):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.git("mv", "util", "helpers")
+    repo.write("helpers/util.go", "package helpers\n\nfunc Help() int { return 7 }\n")
+    text = (repo.root / "app/app_test.go").read_text()
+    text = text.replace(f'"{M}/util"', f'util "{M}/helpers"')
+    repo.write("app/app_test.go", text)
+    repo.commit("move")
+    out = changed(goci, repo, "--base", base)
+    assert f"{M}/util" not in out["packages"]  # gone at head: never listed
+    assert f"{M}/helpers" in out["packages"]
+    assert out["test-packages"] == [f"{M}/app", f"{M}/helpers"] or out["test-packages"] == [
+        f"{M}/app"
+    ]
+
+
+def test_deleted_package_still_marks_its_importer(make_repo, goci):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.delete("util")  # app's test still imports it: its test binary is now broken
+    repo.commit("delete util")
+    out = changed(goci, repo, "--base", base)
+    assert out["test-packages"] == [f"{M}/app"]
+    assert f"{M}/util" not in out["packages"]
+
+
+def test_build_constraints_and_platforms(make_repo, goci):
+    repo = base_repo(make_repo)
+    repo.package("winonly", "winonly", "func W() int { return 1 }\n")
+    repo.write(
+        "app/app_windows.go",
+        f'package app\n\nimport "{M}/winonly"\n\nvar _ = winonly.W\n',
+    )
+    base = repo.commit("windows")
+    repo.package("winonly", "winonly", "func W() int { return 2 }\n")
+    repo.write("lib/lib_windows.go", "package lib\n\nconst OnWindows = true\n")
+    repo.commit("windows change")
+    linux = changed(goci, repo, "--base", base, "--platform", "linux/amd64")
+    # lib_windows.go is an ignored file on linux, still owned by lib; winonly is imported only
+    # by a Windows file, so on linux alone app does not depend on it.
+    assert linux["reason"][f"{M}/lib"]["file"] == "lib/lib_windows.go"
+    assert linux["reason"][f"{M}/app"]["via"][0] == f"{M}/lib"
+    both = changed(
+        goci, repo, "--base", base, "--platform", "linux/amd64", "--platform", "windows/amd64"
+    )
+    assert set(both["packages"]) >= {f"{M}/winonly", f"{M}/app", f"{M}/cmd/svc"}
+
+
+def test_broken_package_is_listed(make_repo, goci):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.package("lib", "lib", "func V() int { return 1 \n")  # syntax error
+    repo.write("util/util.go", "package util\n\nimport (\n")  # broken import block
+    repo.commit("broken")
+    out = changed(goci, repo, "--base", base)
+    assert {f"{M}/lib", f"{M}/util", f"{M}/app"} <= set(out["packages"])
+    assert {f"{M}/lib", f"{M}/app"} <= set(out["test-packages"])
+
+
+def test_import_cycle_keeps_edges(make_repo, goci):
+    repo = base_repo(make_repo)
+    repo.package("c1", "c1", f'import _ "{M}/c2"\n')
+    repo.package("c2", "c2", f'import _ "{M}/c1"\n')
+    repo.package("top", "top", f'import _ "{M}/c1"\n')
+    base = repo.commit("cycle")
+    repo.package("c2", "c2", f'import _ "{M}/c1"\n\nconst X = 1\n')
+    repo.commit("c2")
+    out = changed(goci, repo, "--base", base)
+    assert {f"{M}/c1", f"{M}/c2", f"{M}/top"} <= set(out["packages"])
+
+
+def test_go_directive_change_means_module_all(make_repo, goci):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.module(".", M, go="1.22")
+    repo.commit("go 1.22")
+    out = changed(goci, repo, "--base", base)
+    assert out["all"] is True
+    assert len(out["packages"]) == 4
+    # A comment in go.mod changes nothing.
+    repo.write("go.mod", (repo.root / "go.mod").read_text() + "// a comment\n")
+    repo.commit("comment")
+    out = changed(goci, repo, "--base", "HEAD~1")
+    assert out["any"] is False
+
+
+def test_dependency_version_change_is_precise(make_repo, goproxy, goci):
+    for version, value in (("v1.0.0", 1), ("v1.1.0", 2)):
+        goproxy.add("ex.com/dep", version, {"dep.go": f"package dep\n\nconst D = {value}\n"})
+        goproxy.add("ex.com/other", version, {"other.go": "package other\n\nconst O = 1\n"})
+    repo = base_repo(make_repo)
+    repo.package("usesdep", "usesdep", 'import "ex.com/dep"\n\nconst U = dep.D\n')
+    repo.package("usesother", "usesother", 'import "ex.com/other"\n\nconst U = other.O\n')
+    repo.module(".", M, extra="require (\n\tex.com/dep v1.0.0\n\tex.com/other v1.0.0\n)\n")
+    repo.go("mod", "tidy")
+    base = repo.commit("deps")
+    repo.go("get", "ex.com/dep@v1.1.0")
+    repo.commit("bump dep")
+    out = changed(goci, repo, "--base", base)
+    assert out["packages"] == [f"{M}/usesdep"]
+    assert out["reason"][f"{M}/usesdep"]["note"] == "ex.com/dep v1.0.0 -> v1.1.0"
+    assert out["all"] is False
+
+
+def test_nested_modules_with_replace(make_repo, goci):
+    repo = make_repo()
+    repo.module("core", "ex.com/core")
+    repo.package("core/num", "num", "func N() int { return 1 }\n")
+    repo.module(
+        "api", "ex.com/api", extra="require ex.com/core v0.0.0\nreplace ex.com/core => ../core\n"
+    )
+    repo.package(
+        "api/cmd/server", "main", 'import "ex.com/core/num"\n\nfunc main() { println(num.N()) }\n'
+    )
+    repo.module("tools", "ex.com/tools")
+    repo.package("tools/gen", "gen", "const G = 1\n")
+    base = repo.commit("nested")
+    repo.package("core/num", "num", "func N() int { return 2 }\n")
+    repo.commit("core")
+    out = changed(goci, repo, "--base", base)
+    assert out["packages"] == ["ex.com/api/cmd/server", "ex.com/core/num"]
+    assert out["services"] == ["ex.com/api/cmd/server"]
+    assert out["modules"] == ["ex.com/api", "ex.com/core"]
+
+
+def test_workspace_with_underscore_module_and_unused_module(make_repo, goci):
+    repo = make_repo()
+    repo.module("_shared", "ex.com/shared")
+    repo.package("_shared/text", "text", 'func T() string { return "a" }\n')
+    repo.module("svc", "ex.com/svc", extra="require ex.com/shared v0.0.0\n")
+    repo.package(
+        "svc/cmd/svc", "main", 'import "ex.com/shared/text"\n\nfunc main() { println(text.T()) }\n'
+    )
+    repo.module("tools", "ex.com/tools")  # not used by go.work
+    repo.package("tools/gen", "gen", "const G = 1\n")
+    repo.write("go.work", "go 1.21\n\nuse (\n\t./_shared\n\t./svc\n)\n")
+    base = repo.commit("workspace")
+    repo.package("_shared/text", "text", 'func T() string { return "b" }\n')
+    repo.package("tools/gen", "gen", "const G = 2\n")
+    repo.commit("both")
+    out = changed(goci, repo, "--base", base)
+    assert out["packages"] == ["ex.com/shared/text", "ex.com/svc/cmd/svc", "ex.com/tools/gen"]
+    assert out["services"] == ["ex.com/svc/cmd/svc"]
+
+
+def test_ignore_comments(make_repo, goci):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.package("lib", "lib", "// V is the value.\nfunc V() int {\n\treturn 1 // one\n}\n")
+    repo.commit("comments")
+    assert changed(goci, repo, "--base", base, "--ignore-comments")["any"] is False
+    assert changed(goci, repo, "--base", base)["any"] is True
+    repo.package("lib", "lib", "// V is the value.\n//go:noinline\nfunc V() int {\n\treturn 1\n}\n")
+    repo.commit("directive")
+    out = changed(goci, repo, "--base", "HEAD~1", "--ignore-comments")
+    assert out["packages"] == [f"{M}/app", f"{M}/cmd/svc", f"{M}/lib"]
+
+
+def event_env(repo: GoRepo, tmp_path: Path, name: str, payload: dict[str, Any]) -> dict[str, str]:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(payload))
+    return {
+        **repo.env,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": name,
+        "GITHUB_EVENT_PATH": str(path),
+    }
+
+
+def test_base_from_events(make_repo, goci, tmp_path):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.package("util", "util", "func Help() int { return 8 }\n")
+    repo.commit("one")
+    repo.write("README.md", "more\n")
+    head = repo.commit("two")
+    pr = event_env(repo, tmp_path, "pull_request", {"pull_request": {"base": {"sha": base}}})
+    assert changed(goci, repo, env=pr)["packages"] == [f"{M}/app", f"{M}/util"]
+    push = event_env(repo, tmp_path, "push", {"before": base, "after": head})
+    assert changed(goci, repo, env=push)["merge-base"] == base
+    new_branch = event_env(repo, tmp_path, "push", {"before": "0" * 40, "after": head})
+    assert changed(goci, repo, env=new_branch)["all"] is True
+    forced = event_env(repo, tmp_path, "push", {"before": "1" * 40, "after": head})
+    out = changed(goci, repo, env=forced)
+    assert out["all"] is True and len(out["packages"]) == 4
+    nightly = event_env(repo, tmp_path, "schedule", {})
+    assert changed(goci, repo, env=nightly)["all"] is True
+    drone = {**repo.env, "DRONE": "true", "DRONE_BUILD_EVENT": "push"}
+    drone |= {"DRONE_COMMIT_BEFORE": base, "DRONE_COMMIT_AFTER": head}
+    assert changed(goci, repo, env=drone)["packages"] == [f"{M}/app", f"{M}/util"]
+
+
+def test_bad_input_exits_2_and_writes_nothing(make_repo, goci, gha_env):
+    repo = base_repo(make_repo)
+    env = {**gha_env, "GITHUB_EVENT_NAME": "push"}
+    cases = [
+        (["--base", "no-such-ref"], "--base: 'no-such-ref'"),
+        (["--base", "HEAD", "--head", "nope"], "--head: 'nope'"),
+        (["--base", "HEAD", "--platform", "linux/amd46"], "did you mean 'linux/amd64'"),
+        (["--base", "HEAD", "--platform", "linux"], "use os/arch"),
+        (["--base", "HEAD", "--orphan-files", "closest"], "nearest, all, ignore"),
+    ]
+    for args, message in cases:
+        run = goci("changed", *args, env=env, cwd=repo.root)
+        assert run.code == 2, (args, run.stderr)
+        assert message in run.stderr
+        assert run.outputs == {}
+
+
+def test_unrelated_base_is_bad_input(make_repo, goci):
+    repo = base_repo(make_repo)
+    repo.git("checkout", "-q", "--orphan", "other")
+    repo.commit("unrelated")
+    other = repo.head()
+    repo.git("checkout", "-q", "main")
+    run = goci("changed", "--base", other, env=repo.env, cwd=repo.root)
+    assert run.code == 2
+    assert "shares no history" in run.stderr
+
+
+def test_analysis_failure_answers_everything(make_repo, goci):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.write("go.mod", f"module {M}\n\ngo 1.21\n\nrequire (\n")  # go cannot read it
+    repo.commit("broken go.mod")
+    out = changed(goci, repo, "--base", base)
+    assert out["all"] is True and out["any"] is True
+    assert out["packages"]  # never an empty answer because of an error
+
+
+def test_outputs_and_spill_in_actions(make_repo, goci, gha_env):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.package("lib", "lib", "func V() int { return 2 }\n")
+    repo.commit("lib")
+    run = goci("changed", "--base", base, env=gha_env, cwd=repo.root)
+    assert run.code == 0, run.stderr
+    assert json.loads(run.outputs["services"]) == [f"{M}/cmd/svc"]
+    assert run.outputs["all"] == "false" and run.outputs["packages-file"] == ""
+    assert "| `ex.com/m/cmd/svc` | service |" in run.summary
+    small = goci("changed", "--base", base, "--output-limit", "40", env=gha_env, cwd=repo.root)
+    assert small.code == 0, small.stderr
+    assert small.outputs["packages"] == "null"
+    spilled = Path(small.outputs["packages-file"])
+    assert json.loads(spilled.read_text()) == [f"{M}/app", f"{M}/cmd/svc", f"{M}/lib"]
+    assert json.loads(small.outputs["services"]) == [f"{M}/cmd/svc"]  # short: stays inline
+
+
+def test_core_function_for_other_commands(make_repo, go_env):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.package("lib", "lib", "func V() int { return 2 }\n")
+    repo.commit("lib")
+    result = analyse(
+        repo.root, Go(go_env, exe=go_env["GOCI_GO"]), Git(repo.root, go_env), base=base
+    )
+    assert result.services == (f"{M}/cmd/svc",)
+    assert result.reasons[f"{M}/app"].via == (f"{M}/lib", f"{M}/app")
+
+
+def test_glob_match():
+    assert glob_match(".github/workflows/ci.yml", ".github/**")
+    assert glob_match("Makefile", "Makefile")
+    assert not glob_match("sub/Makefile", "Makefile")
+    assert glob_match("sub/Makefile", "**/Makefile")
+    assert glob_match("scripts/x.sh", "scripts/*.sh")
