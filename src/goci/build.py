@@ -193,13 +193,17 @@ def select(
 # ----------------------------------------------------------------------------- checks
 
 
-def check_out(out: Path, root: Path) -> Path:
-    """The output folder, refused when it is outside the workspace or is the workspace."""
+def check_out(out: Path, root: Path, env: Mapping[str, str] | None = None) -> Path:
+    """The output folder: inside the workspace (or the runner's own RUNNER_TEMP), not either."""
     resolved = out.resolve()
-    if not _inside(resolved, root) or resolved == root:
+    allowed = [root]
+    for name in ("GITHUB_WORKSPACE", "RUNNER_TEMP"):
+        if (env or {}).get(name):
+            allowed.append(Path((env or {})[name]).resolve())
+    if resolved in allowed or not any(_inside(resolved, place) for place in allowed):
         raise InputError(
-            f"out: {str(out)!r} is outside the workspace {root} (or is it); give a folder "
-            "inside it, such as dist"
+            f"out: {str(out)!r} is outside the workspace {root}; give a folder inside it "
+            "(such as dist) or under RUNNER_TEMP"
         )
     return resolved
 
@@ -452,7 +456,7 @@ def build(
 ) -> BuildResult:
     """Build the services for every target (in parallel across targets), all or nothing."""
     root = root.resolve()
-    out_dir = check_out(out if out is not None else root / "dist", root)
+    out_dir = check_out(out if out is not None else root / "dist", root, env)
     check_version(version or "", version_var)
     if not targets:
         raise InputError("target: no target to build for; give --target os/arch or --platforms")
