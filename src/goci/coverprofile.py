@@ -27,6 +27,7 @@ from goci.gotool import Go
 MODES = ("set", "count", "atomic")
 PROFILE_SUFFIXES = (".cover", ".out", ".cov", ".coverprofile", ".profile")
 SIDECAR_SUFFIX = ".json"
+SHARD_MARKER_PREFIX = "goci-shard-"
 _POSITION = re.compile(r"^(.+):(\d+)\.(\d+),(\d+)\.(\d+)$")
 
 
@@ -94,6 +95,24 @@ def read_sidecar(profile: Path) -> Sidecar | None:
         raise InputError(f"{path}: not a readable goci sidecar ({exc})") from exc
     if not isinstance(data, dict):
         raise InputError(f"{path}: not a readable goci sidecar (expected a JSON object)")
+    return Sidecar.from_json(data)
+
+
+def write_shard_marker(folder: Path, name: str, sidecar: Sidecar, packages: Sequence[str]) -> Path:
+    """Say that a shard ran (even one that got no packages), so a merge can count shards."""
+    path = folder / f"{SHARD_MARKER_PREFIX}{name}.json"
+    data = {**sidecar.to_json(), "packages": list(packages)}
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def _read_marker(path: Path) -> Sidecar:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable goci shard marker ({exc})") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a readable goci shard marker (expected a JSON object)")
     return Sidecar.from_json(data)
 
 
@@ -219,6 +238,11 @@ class MergeResult:
     go_versions: tuple[str, ...]
     blocks_by_file: Mapping[str, tuple[Block, ...]] = field(repr=False, default_factory=dict)
 
+    @property
+    def profiles(self) -> int:
+        """How many coverage inputs (text profiles and GOCOVERDIRs) were merged."""
+        return sum(1 for item in self.inputs if item.kind != "shard")
+
 
 def is_covdata_dir(folder: Path) -> bool:
     return any(p.name.startswith("covmeta.") for p in folder.iterdir() if p.is_file())
@@ -261,7 +285,9 @@ def collect(paths: Sequence[Path], skip: Sequence[Path] = ()) -> list[tuple[Path
                 candidate = here / name
                 if candidate.resolve() in skipped:
                     continue
-                if not name.startswith(".") and _looks_like_profile(candidate):
+                if name.startswith(SHARD_MARKER_PREFIX) and name.endswith(".json"):
+                    found.append((candidate, "shard"))
+                elif not name.startswith(".") and _looks_like_profile(candidate):
                     found.append((candidate, "text"))
     return found
 
@@ -464,7 +490,7 @@ def merge(
     if not paths:
         raise InputError("coverage merge: no inputs; give profiles or folders holding them")
     found = collect(paths, skip)
-    if not found:
+    if not any(kind != "shard" for _, kind in found):
         shown = ", ".join(str(p) for p in paths)
         raise InputError(f"coverage merge: no coverage profile found in {shown}")
     merger = _Merger()
@@ -472,7 +498,9 @@ def merge(
     with tempfile.TemporaryDirectory(prefix="goci-covdata-") as scratch:
         for path, kind in found:
             label = _label(path, label_root)
-            if kind == "covdata":
+            if kind == "shard":
+                inputs.append(Input(path, kind, "", 0, _read_marker(path)))
+            elif kind == "covdata":
                 if go is None:
                     raise InputError(f"{path}: binary coverage data needs go (go tool covdata)")
                 text = covdata_to_text(path, go, Path(scratch))

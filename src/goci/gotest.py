@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from goci import shards as sharding
-from goci.coverprofile import Sidecar, write_sidecar
+from goci.coverprofile import Sidecar, write_shard_marker, write_sidecar
 from goci.errors import InputError
 from goci.gittool import Git
 from goci.gotool import Go, decode_json_stream
@@ -524,7 +524,7 @@ def run_tests(
     mine = [by_name[name] for name in plan.packages(shard)]
     out.mkdir(parents=True, exist_ok=True)
     token = f"{shard.index}of{shard.total}-{uuid.uuid4().hex[:8]}"
-    base = _sidecar_base(go, root, options, shard) if coverage and mine else None
+    base = _sidecar_base(go, root, options, shard) if coverage and found else None
     mean = (sum(known.values()) / len(known)) if known else 0.0
     order = sorted(
         mine, key=lambda p: (-known.get(p.import_path, mean), -p.test_count, p.import_path)
@@ -551,6 +551,10 @@ def run_tests(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(one, order))
     results.sort(key=lambda r: r.package.import_path)
+    if base is not None:
+        write_shard_marker(
+            out, f"{shard.index}of{shard.total}.{token}", base, [p.import_path for p in mine]
+        )
     if timings is not None and results:
         sharding.write_timings(timings, {r.package.import_path: r.elapsed for r in results})
     return TestRun(

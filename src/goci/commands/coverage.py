@@ -14,7 +14,7 @@ from goci.runtime import markdown_table
 
 OPTIONS = (
     Option(
-        name="paths",
+        name="profiles",
         kind="list",
         positional=True,
         help="coverprofiles and folders holding them or GOCOVERDIR data (searched recursively)",
@@ -74,7 +74,7 @@ def _summary(
         f"### Coverage: {cov.total}%",
         "",
         f"{cov.covered} of {cov.statements} statements in functions, as `go tool cover -func` "
-        f"counts them; {len(merged.inputs)} inputs merged ({merged.blocks} blocks, mode "
+        f"counts them; {merged.profiles} inputs merged ({merged.blocks} blocks, mode "
         f"{merged.mode})" + (f", shards {', '.join(merged.shards)}" if merged.shards else "") + ".",
     ]
     if cov.excluded:
@@ -118,7 +118,7 @@ def _summary(
 
 
 def run(values: Mapping[str, Any], ctx: Context) -> Result:
-    raw_paths = values["paths"] or []
+    raw_paths = values["profiles"] or []
     if not raw_paths:
         raise InputError(
             "coverage merge: no inputs; give coverprofiles or folders (DIR_OR_FILE...)"
@@ -180,7 +180,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
         ctx.runtime.error(item.message, title="coverage threshold")
     report = [
         f"total: {cov.total}% ({cov.covered}/{cov.statements} statements) "
-        f"from {len(merged.inputs)} inputs -> {out}",
+        f"from {merged.profiles} inputs -> {out}",
         *(f"{coverreport.fmt(p.percent):>6}%  {p.package}" for p in cov.packages),
         *(f"FAIL {s.message}" for s in short),
     ]
@@ -189,7 +189,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
         "profile": str(out),
         "statements": cov.statements,
         "covered": cov.covered,
-        "inputs": len(merged.inputs),
+        "inputs": merged.profiles,
         "shards": list(merged.shards),
         "passed": not short,
         "cobertura": written.get("cobertura", ""),
