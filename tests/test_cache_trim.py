@@ -18,6 +18,7 @@ import pytest
 from goci import cachetrim
 from goci.errors import InputError
 from support.goci_run import GociRun, actions_env
+from support.goproxy import GoProxy
 from support.gorepo import GoRepo
 
 MAIN = """
@@ -349,3 +350,70 @@ def test_times(text: str, seconds: float) -> None:
 def test_bad_times(text: str) -> None:
     with pytest.raises(InputError, match="--unused-since"):
         cachetrim.parse_time(text)
+
+
+@pytest.fixture
+def with_dependency(
+    make_repo: Callable[..., GoRepo], goproxy: GoProxy, go_env: dict[str, str], tmp_path: Path
+) -> tuple[GoRepo, dict[str, str], Path]:
+    """A module depending on a "third-party" module, downloaded into a private module cache."""
+    go_env["GOMODCACHE"] = str(tmp_path / "modcache")
+    goproxy.add("example.com/dep", "v1.0.0", {"dep.go": "package dep\n\nconst N = 1\n"})
+    repo = make_repo()
+    repo.module(".", "example.com/app", extra="require example.com/dep v1.0.0")
+    repo.package(".", "main", 'import "example.com/dep"\n\nfunc main() { println(dep.N) }\n')
+    repo.go("mod", "tidy")
+    env = actions_env(tmp_path / "gha", {**go_env, "GOCACHE": str(tmp_path / "gocache")})
+    return repo, env, tmp_path / "modcache" / "example.com" / "dep@v1.0.0" / "dep.go"
+
+
+def mark_restored(
+    goci: Callable[..., GociRun], env: dict[str, str], repo: GoRepo, mod_restored: str
+) -> GociRun:
+    return goci(
+        "cache",
+        "mark",
+        "--json",
+        "--mod-key",
+        "goci-mod-Linux-abc",
+        "--mod-restored-key",
+        mod_restored,
+        "--build-key",
+        "goci-build-Linux-x-abc-7-1",
+        "--build-restored-key",
+        "goci-build-Linux-x-abc-6-1",
+        env=env,
+        cwd=repo.root,
+    )
+
+
+def test_mark_reports_hits_and_verifies_a_module_cache_from_a_fallback_key(
+    with_dependency: tuple[GoRepo, dict[str, str], Path], goci: Callable[..., GociRun]
+) -> None:
+    repo, env, _source = with_dependency
+    run = mark_restored(goci, env, repo, "goci-mod-Linux-old")
+    assert run.code == 0, run.stderr
+    out = run.json()
+    assert out["mod-cache-hit"] is False and out["build-cache-hit"] is False
+    assert out["mod-verified"] is True
+    assert run.outputs["mod-verified"] == "true"
+    assert "go mod verify passed" in run.stderr
+
+    exact = mark_restored(goci, env, repo, "goci-mod-Linux-abc").json()
+    assert exact["mod-cache-hit"] is True and exact["mod-verified"] is False
+
+
+def test_a_tampered_module_cache_from_a_fallback_key_fails_the_step(
+    with_dependency: tuple[GoRepo, dict[str, str], Path], goci: Callable[..., GociRun]
+) -> None:
+    repo, env, source = with_dependency
+    source.chmod(0o644)
+    source.write_text("package dep\n\nconst N = 666\n")
+
+    run = mark_restored(goci, env, repo, "goci-mod-Linux-old")
+
+    assert run.code == 1
+    assert "go mod verify failed" in run.stderr and "example.com/dep" in run.stderr
+    assert run.outputs == {}
+    # An exact hit was saved for these very go.sum files by a trusted run: no verify needed.
+    assert mark_restored(goci, env, repo, "goci-mod-Linux-abc").code == 0

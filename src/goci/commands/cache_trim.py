@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from goci import cachetrim
+from goci import cachetrim, modverify
 from goci.cachetrim import format_size, format_time
 from goci.command import Command, Context, Result
 from goci.errors import InputError
@@ -37,7 +37,23 @@ TRIM_OPTIONS = (
     CACHE_DIR,
 )
 TRIM_OUTPUTS = ("removed-files", "removed-bytes", "size-before", "size-after")
-MARK_OUTPUTS = ("mark", "backdated-files")
+MARK_OPTIONS = (
+    CACHE_DIR,
+    Option(name="mod-key", help="the module cache key the restore asked for", metavar="KEY"),
+    Option(
+        name="mod-restored-key",
+        help="the key the module cache was restored from (actions/cache: cache-matched-key); "
+        "when it is a fallback key, `go mod verify` checks the restored modules",
+        metavar="KEY",
+    ),
+    Option(name="build-key", help="the build cache key the restore asked for", metavar="KEY"),
+    Option(
+        name="build-restored-key",
+        help="the key the build cache was restored from (actions/cache: cache-matched-key)",
+        metavar="KEY",
+    ),
+)
+MARK_OUTPUTS = ("mark", "backdated-files", "mod-cache-hit", "build-cache-hit", "mod-verified")
 
 
 def cache_dir(values: Mapping[str, Any], ctx: Context) -> Path:
@@ -104,19 +120,42 @@ def run_trim(values: Mapping[str, Any], ctx: Context) -> Result:
     return Result(outputs=outputs, report=report, summary=summary)
 
 
+def _restored(key: str | None, restored: str | None) -> str:
+    """``hit`` (the exact key), ``fallback`` (a restore key matched) or ``miss``."""
+    if not restored:
+        return "miss"
+    return "hit" if restored == key else "fallback"
+
+
 def run_mark(values: Mapping[str, Any], ctx: Context) -> Result:
+    mod = _restored(values.get("mod_key"), values.get("mod_restored_key"))
+    build = _restored(values.get("build_key"), values.get("build_restored_key"))
+    verified: tuple[Path, ...] = ()
+    if mod == "fallback":
+        with ctx.runtime.group("go mod verify (module cache from a fallback key)"):
+            verified = modverify.verify(ctx.cwd, ctx.go).folders
     folder = cache_dir(values, ctx)
     result = cachetrim.mark(folder)
     ctx.runtime.export_env(MARK_VARIABLE, str(result.mark))
-    report = (
+    lines = [
+        f"module cache  {mod}"
+        + (f" from {values['mod_restored_key']}" if mod != "miss" else "")
+        + (f"; go mod verify passed in {len(verified)} folder(s)" if verified else ""),
+        f"build cache   {build}"
+        + (f" from {values['build_restored_key']}" if build != "miss" else ""),
         f"cache mark    {result.mark} ({format_time(result.mark)}); {MARK_VARIABLE} set for "
-        f"later steps\n  backdated   {result.backdated_files} restored files in {folder} "
-        "(so that Go marks each one it uses)"
-    )
-    return Result(
-        outputs={"mark": str(result.mark), "backdated-files": result.backdated_files},
-        report=report,
-    )
+        "later steps",
+        f"  backdated   {result.backdated_files} restored files in {folder} "
+        "(so that Go marks each one it uses)",
+    ]
+    outputs = {
+        "mark": str(result.mark),
+        "backdated-files": result.backdated_files,
+        "mod-cache-hit": mod == "hit",
+        "build-cache-hit": build == "hit",
+        "mod-verified": bool(verified),
+    }
+    return Result(outputs=outputs, report="\n".join(lines))
 
 
 TRIM = Command(
@@ -128,8 +167,9 @@ TRIM = Command(
 )
 MARK = Command(
     path=("cache", "mark"),
-    help="right after restoring the build cache: record the time that `cache trim` uses",
-    options=(CACHE_DIR,),
+    help="right after the cache restore: record the time that `cache trim` uses, verify a "
+    "module cache from a fallback key",
+    options=MARK_OPTIONS,
     outputs=MARK_OUTPUTS,
     run=run_mark,
 )
