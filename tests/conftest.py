@@ -17,6 +17,7 @@ from support.goci_run import GociRun, actions_env, run_goci
 from support.goproxy import GoProxy
 from support.gorepo import GoRepo
 from support.gotools import go_exe
+from support.seaweed import Seaweed
 
 _PASSED_THROUGH = (
     "PATH",
@@ -97,3 +98,12 @@ def gha_env(tmp_path: Path, go_env: dict[str, str]) -> dict[str, str]:
 def goci() -> Callable[..., GociRun]:
     """Run goci in-process: ``goci("cache-key", "--json", env=..., cwd=...)``."""
     return run_goci
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
+    """A real SeaweedFS S3 server on 127.0.0.1 (free ports, temp data, keys), for the session."""
+    server = Seaweed(tmp_path_factory.mktemp("seaweed"))
+    server.start()
+    yield server
+    server.stop()

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from goci.command import Command
-from goci.commands import build, cache_key, cache_trim, changed, coverage, gotest, matrix
+from goci.commands import (
+    artifact,
+    build,
+    cache_key,
+    cache_trim,
+    changed,
+    coverage,
+    gotest,
+    matrix,
+    promote,
+)
 
 COMMANDS: tuple[Command, ...] = (
     changed.COMMAND,
@@ -14,6 +24,9 @@ COMMANDS: tuple[Command, ...] = (
     cache_trim.TRIM,
     gotest.COMMAND,
     coverage.COMMAND,
+    artifact.PACK,
+    artifact.UPLOAD,
+    promote.COMMAND,
 )
 
 

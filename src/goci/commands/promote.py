@@ -1,0 +1,92 @@
+"""``goci promote``: copy a verified dev release to prod and move the ``current`` pointer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from goci import promote as core
+from goci.command import Command, Context, Result
+from goci.commands.artifact import STORE_OPTIONS, store_from
+from goci.errors import InputError
+from goci.options import Option
+from goci.release import parse_semver, validate_service
+from goci.runtime import markdown_table
+
+
+def actor(env: Mapping[str, str]) -> str:
+    """Who is promoting: the GitHub actor, the Drone author, or the local user."""
+    for name in ("GITHUB_ACTOR", "DRONE_COMMIT_AUTHOR", "CI_COMMIT_AUTHOR", "USER", "USERNAME"):
+        if env.get(name):
+            return env[name]
+    return "unknown"
+
+
+def run(values: Mapping[str, Any], ctx: Context) -> Result:
+    service = validate_service(values["service"])
+    if values["rollback"] and values["version"]:
+        raise InputError("--version: not used with --rollback (it goes back one version)")
+    if not values["rollback"]:
+        if not values["version"]:
+            raise InputError("--version is required to promote (a semantic version like 1.4.0)")
+        parse_semver(values["version"])
+    store = store_from(values, ctx)
+    who = actor(ctx.env)
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if values["rollback"]:
+        done = core.rollback(store, service, who=who, when=when)
+        report = f"{service}: current rolled back from {done.previous} to {done.version}"
+    else:
+        done = core.promote(
+            store,
+            service,
+            values["from"],
+            values["version"],
+            who=who,
+            when=when,
+            workers=values["workers"],
+        )
+        verb = "already promoted (identical)" if done.unchanged else "promoted"
+        report = (
+            f"{service}: {done.promoted_from} {verb} to {done.release}; current = "
+            f"{done.version}" + (f" (was {done.previous})" if done.previous else "")
+        )
+    summary = "### Promotion\n\n" + markdown_table(
+        ["service", "current", "previous", "from", "by"],
+        [[service, done.version, done.previous or "-", done.promoted_from or "-", who]],
+    )
+    return Result(
+        outputs={
+            "manifest-url": done.manifest_url,
+            "version": done.version,
+            "current": done.release,
+            "previous": done.previous,
+        },
+        report=report,
+        summary=summary,
+    )
+
+
+COMMAND = Command(
+    path=("promote",),
+    help="verify a dev release and publish it as an immutable prod version",
+    options=(
+        *STORE_OPTIONS,
+        Option(name="service", required=True, help="service name (name or group/name)"),
+        Option(
+            name="from",
+            default="latest",
+            help="dev release to promote: dev/{service}-{YYYYMMDDHHMMSS} or latest",
+        ),
+        Option(name="version", default="", help="semantic version of the prod release"),
+        Option(
+            name="rollback",
+            kind="bool",
+            default=False,
+            help="point current back to the previous prod version",
+        ),
+    ),
+    outputs=("manifest-url", "version", "current", "previous"),
+    run=run,
+)

@@ -1,0 +1,113 @@
+"""Attach release files and a SHA256SUMS to the GitHub release of a tag (PyGithub).
+
+GitHub release assets live in one flat namespace, so each file gets a name that says its
+service and target (``api-linux-amd64``, ``api-windows-amd64.exe``), and the attached
+``{service}-SHA256SUMS`` lists those names, so ``sha256sum -c`` works in a folder of downloaded
+assets. An asset that is already there is kept when identical and refused otherwise: like a
+prod version, an attached file is never silently replaced.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from goci.checksums import format_sums, sha256_bytes
+from goci.errors import InputError, ToolError, VerdictError
+from goci.release import LocalRelease
+
+DEFAULT_API = "https://api.github.com"
+
+
+@dataclass(frozen=True)
+class Attached:
+    tag: str
+    release_url: str
+    created: bool
+    uploaded: tuple[str, ...]
+    kept: tuple[str, ...]
+
+
+def asset_name(service: str, path: str) -> str:
+    """``linux-amd64/api`` of service ``group/api`` -> ``group-api-linux-amd64``."""
+    flat = service.replace("/", "-")
+    target, _, filename = path.partition("/")
+    base = PurePosixPath(service).name
+    stem, dot, ext = filename.partition(".")
+    if stem == base:
+        return f"{flat}-{target}{dot}{ext}"
+    return f"{flat}-{target}-{filename}"
+
+
+def plan_assets(releases: Sequence[LocalRelease]) -> list[tuple[str, Path, str]]:
+    """``(asset name, local file, sha256)`` for every file, plus one SHA256SUMS per release."""
+    assets: list[tuple[str, Path, str]] = []
+    for release in releases:
+        named = [
+            (asset_name(release.name.service, f.path), release.path / f.path, f.sha256)
+            for f in release.manifest.files
+        ]
+        assets.extend(named)
+        sums = format_sums((name, digest) for name, _, digest in named)
+        folder = Path(tempfile.mkdtemp(prefix="goci-ghsums-"))
+        sums_path = folder / "SHA256SUMS"
+        sums_path.write_text(sums, encoding="utf-8")
+        flat = release.name.service.replace("/", "-")
+        assets.append((f"{flat}-SHA256SUMS", sums_path, sha256_bytes(sums.encode())))
+    names = [a[0] for a in assets]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InputError(f"--github-release: two files would share the asset name {duplicates}")
+    return assets
+
+
+def attach(
+    releases: Sequence[LocalRelease],
+    *,
+    tag: str,
+    token: str,
+    repository: str,
+    env: Mapping[str, str],
+) -> Attached:
+    """Create the release of ``tag`` if missing and upload every file not already there."""
+    from github import Auth, Github, GithubException, UnknownObjectException
+
+    assets = plan_assets(releases)
+    api = env.get("GITHUB_API_URL") or DEFAULT_API
+    client = Github(base_url=api, auth=Auth.Token(token), retry=None, timeout=60)
+    try:
+        repo = client.get_repo(repository, lazy=True)
+        created = False
+        try:
+            release = repo.get_release(tag)
+        except UnknownObjectException:
+            release = repo.create_git_release(
+                tag, name=tag, message=f"Release {tag} (published by goci)"
+            )
+            created = True
+        present = {a.name: a for a in release.get_assets()}
+        uploaded, kept = [], []
+        for name, path, digest in assets:
+            size = path.stat().st_size
+            if name in present:
+                asset = present[name]
+                remote_digest = getattr(asset, "digest", None)
+                if asset.size != size or (remote_digest and remote_digest != f"sha256:{digest}"):
+                    raise VerdictError(
+                        f"GitHub release {tag} already has an asset {name} with other content; "
+                        "attached files are not replaced"
+                    )
+                kept.append(name)
+                continue
+            release.upload_asset(
+                str(path), label=name, content_type="application/octet-stream", name=name
+            )
+            uploaded.append(name)
+        return Attached(tag, release.html_url, created, tuple(uploaded), tuple(kept))
+    except GithubException as exc:
+        message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
+        raise ToolError(f"GitHub API ({api}): HTTP {exc.status}: {message}") from None
+    finally:
+        client.close()

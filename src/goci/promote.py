@@ -1,0 +1,277 @@
+"""``promote``: copy a verified dev release to ``prod/{service}-v{semver}`` and move ``current``.
+
+Nothing is rebuilt: the exact bytes of the dev release are copied (server-side on S3) after
+every one of them was read back and matched against the dev manifest, so a corrupted object
+stops the promotion before anything is written. The ``prod/{service}/current`` pointer is
+changed by compare-and-swap (a conditional write that fails when someone else changed it
+first, then re-read and retried), so concurrent promotions never lose one another's update.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from goci.errors import ToolError, VerdictError, bad_input
+from goci.release import (
+    MANIFEST,
+    SUMS,
+    Manifest,
+    ReleaseName,
+    parse_release,
+    release_name,
+    validate_service,
+    with_promotion,
+)
+from goci.stores import ConflictError, Store
+from goci.upload import dev_releases
+
+POINTER_ATTEMPTS = 50
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """``prod/{service}/current``: the live version and the ones before it (newest first)."""
+
+    service: str
+    version: str
+    release: str
+    history: tuple[str, ...]
+    updated_at: str
+    updated_by: str
+    action: str
+
+    def to_json(self) -> bytes:
+        data = {
+            "service": self.service,
+            "version": self.version,
+            "release": self.release,
+            "history": list(self.history),
+            "updated_at": self.updated_at,
+            "updated_by": self.updated_by,
+            "action": self.action,
+        }
+        return (json.dumps(data, indent=2) + "\n").encode()
+
+    @classmethod
+    def from_json(cls, data: bytes, source: str) -> Pointer:
+        try:
+            raw: dict[str, Any] = json.loads(data)
+            return cls(
+                service=str(raw["service"]),
+                version=str(raw["version"]),
+                release=str(raw["release"]),
+                history=tuple(str(v) for v in raw.get("history", [])),
+                updated_at=str(raw.get("updated_at", "")),
+                updated_by=str(raw.get("updated_by", "")),
+                action=str(raw.get("action", "")),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise VerdictError(f"{source} is not a goci pointer: {exc}") from exc
+
+
+def pointer_key(service: str) -> str:
+    return f"prod/{service}/current"
+
+
+def read_pointer(store: Store, service: str) -> Pointer | None:
+    found = store.read(pointer_key(service))
+    return Pointer.from_json(found[0], store.location(pointer_key(service))) if found else None
+
+
+def update_pointer(
+    store: Store,
+    service: str,
+    change: Callable[[Pointer | None], Pointer],
+    *,
+    attempts: int = POINTER_ATTEMPTS,
+) -> tuple[Pointer | None, Pointer]:
+    """Compare-and-swap the pointer: read it with its ETag, write only if it is unchanged."""
+    key = pointer_key(service)
+    for attempt in range(attempts):
+        found = store.read(key)
+        old = Pointer.from_json(found[0], store.location(key)) if found else None
+        new = change(old)
+        try:
+            if found is None:
+                store.put_bytes(key, new.to_json(), if_absent=True)
+            else:
+                store.put_bytes(key, new.to_json(), if_match=found[1])
+            return old, new
+        except ConflictError:
+            time.sleep(min(0.5, 0.01 * 2 ** min(attempt, 6)) * random.random())  # noqa: S311
+    raise ToolError(
+        f"store {store.url}: {key} kept changing under us ({attempts} attempts); "
+        "another promotion is running, try again"
+    )
+
+
+@dataclass(frozen=True)
+class Promoted:
+    """The outcome of a promotion or rollback."""
+
+    service: str
+    version: str
+    release: str
+    manifest_url: str
+    previous: str
+    promoted_from: str
+    copied: int
+    unchanged: bool = False
+
+
+def resolve_source(store: Store, service: str, source: str) -> ReleaseName:
+    """``latest``, ``dev/{service}-{stamp}``, ``{service}-{stamp}`` or a bare stamp."""
+    text = source.strip()
+    if text in ("", "latest"):
+        stamps = dev_releases(store, service)
+        if not stamps:
+            raise VerdictError(f"no dev release of {service} in {store.url} to promote")
+        return release_name("dev", service, stamps[-1])
+    if text.isdigit():
+        text = f"dev/{service}-{text}"
+    elif not text.startswith(("dev/", "prod/")):
+        text = f"dev/{text}"
+    name = parse_release(text, "--from")
+    if name.env != "dev":
+        raise bad_input(
+            "--from", source, "a dev release (dev/{service}-{YYYYMMDDHHMMSS}) or latest"
+        )
+    if name.service != service:
+        raise bad_input("--from", source, f"a dev release of --service {service!r}")
+    return name
+
+
+def verify_remote(store: Store, manifest: Manifest, prefix: str) -> None:
+    """Read back every file of a release and compare it with its manifest; stop on a mismatch."""
+    checks = [(f"{prefix}/{f.path}", f.size, f.sha256) for f in manifest.files]
+    sums = store.hash(f"{prefix}/{SUMS}")
+    problems = []
+    if sums is None or sums[1] != manifest.sha256sums:
+        problems.append(f"{SUMS} ({'missing' if sums is None else 'sha256 ' + sums[1]})")
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="goci-verify") as pool:
+        results = list(pool.map(lambda c: store.hash(c[0]), checks))
+    for (key, size, digest), found in zip(checks, results, strict=True):
+        if found is None:
+            problems.append(f"{key} (missing)")
+        elif found != (size, digest):
+            problems.append(f"{key} (sha256 {found[1]}, size {found[0]}; manifest says {digest})")
+    if problems:
+        raise VerdictError(
+            f"{store.location(prefix)} does not match its manifest; promotion stopped before "
+            "writing anything: " + "; ".join(problems)
+        )
+
+
+def promote(
+    store: Store,
+    service: str,
+    source: str,
+    version: str,
+    *,
+    who: str,
+    when: str,
+    workers: int = 4,
+) -> Promoted:
+    """Verify a dev release, copy it to prod (immutable), then point ``current`` at it."""
+    validate_service(service)
+    dev = resolve_source(store, service, source)
+    prod = release_name("prod", service, version)
+    found = store.read(f"{dev.folder}/{MANIFEST}")
+    if found is None:
+        raise VerdictError(
+            f"{store.location(dev.folder)} has no {MANIFEST}: not a complete release"
+        )
+    manifest = Manifest.from_json(found[0], store.location(f"{dev.folder}/{MANIFEST}"))
+    if manifest.service != service or manifest.name != dev.folder:
+        raise VerdictError(f"{store.location(dev.folder)}: its manifest names {manifest.name}")
+    verify_remote(store, manifest, dev.folder)
+
+    prod_key = f"{prod.folder}/{MANIFEST}"
+    existing_raw = store.read(prod_key)
+    copied = 0
+    unchanged = False
+    if existing_raw is not None:
+        existing = Manifest.from_json(existing_raw[0], store.location(prod_key))
+        if not existing.same_files(manifest):
+            raise VerdictError(
+                f"{store.location(prod.folder)} already exists with different files; a prod "
+                "version is immutable (promote to a new version)"
+            )
+        unchanged = True
+        verify_remote(store, existing, prod.folder)
+    else:
+        pairs = [
+            (f"{dev.folder}/{f.path}", f"{prod.folder}/{f.path}", f.sha256) for f in manifest.files
+        ]
+        pairs.append((f"{dev.folder}/{SUMS}", f"{prod.folder}/{SUMS}", manifest.sha256sums))
+        with ThreadPoolExecutor(
+            max_workers=max(1, workers), thread_name_prefix="goci-copy"
+        ) as pool:
+            list(pool.map(lambda p: store.copy(*p), pairs))
+        copied = len(pairs)
+        promoted = with_promotion(manifest, prod, dev.folder, who, when)
+        try:
+            store.put_bytes(prod_key, promoted.to_json().encode(), if_absent=True)
+        except ConflictError:
+            other = store.read(prod_key)
+            if other is None or not Manifest.from_json(other[0], prod_key).same_files(manifest):
+                raise VerdictError(
+                    f"{store.location(prod.folder)} was published by someone else with "
+                    "different files during this promotion"
+                ) from None
+            unchanged = True
+
+    def point(old: Pointer | None) -> Pointer:
+        if old is not None and old.version == prod.version:
+            return old
+        history = (old.version, *old.history) if old else ()
+        history = tuple(v for v in history if v != prod.version)
+        return Pointer(service, prod.version, prod.folder, history, when, who, "promote")
+
+    old, new = update_pointer(store, service, point)
+    return Promoted(
+        service=service,
+        version=new.version,
+        release=new.release,
+        manifest_url=store.location(prod_key),
+        previous=old.version if old else "",
+        promoted_from=dev.folder,
+        copied=copied,
+        unchanged=unchanged,
+    )
+
+
+def rollback(store: Store, service: str, *, who: str, when: str) -> Promoted:
+    """Point ``current`` back at the version before it (which must still be complete)."""
+    validate_service(service)
+
+    def back(old: Pointer | None) -> Pointer:
+        if old is None:
+            raise VerdictError(f"{service} has no prod/{service}/current pointer to roll back")
+        if not old.history:
+            raise VerdictError(
+                f"{service} is at {old.version} with no previous version to roll back to"
+            )
+        target = release_name("prod", service, old.history[0])
+        if store.read(f"{target.folder}/{MANIFEST}") is None:
+            raise VerdictError(f"{store.location(target.folder)} is gone; cannot roll back to it")
+        return Pointer(
+            service, target.version, target.folder, old.history[1:], when, who, "rollback"
+        )
+
+    old, new = update_pointer(store, service, back)
+    return Promoted(
+        service=service,
+        version=new.version,
+        release=new.release,
+        manifest_url=store.location(f"{new.release}/{MANIFEST}"),
+        previous=old.version if old else "",
+        promoted_from=old.release if old else "",
+        copied=0,
+    )

@@ -1,0 +1,171 @@
+"""``file://DIR``: the embedded store, a folder on disk with atomic writes and a lock file.
+
+Every write goes to a temporary name in the target folder and is renamed into place, so a
+reader never sees a partial object. Conditional writes hold a lock file (created exclusively,
+broken when older than a timeout, as a crashed writer leaves it behind).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from goci.checksums import CHUNK, sha256_bytes, sha256_file
+from goci.errors import ToolError
+from goci.stores import ConflictError, ObjectInfo, Progress, Tuning, check_key
+
+LOCK_TIMEOUT = 30.0
+LOCK_STALE = 120.0
+
+
+class FileStore:
+    """A folder that holds objects as files."""
+
+    def __init__(self, root: Path, tuning: Tuning | None = None) -> None:
+        self.root = root
+        self.tuning = tuning or Tuning()
+        self.url = root.as_uri()
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def location(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    def _write(self, path: Path, fill: object) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                if isinstance(fill, bytes):
+                    handle.write(fill)
+                else:
+                    with Path(str(fill)).open("rb") as src:
+                        shutil.copyfileobj(src, handle, CHUNK)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def put_file(
+        self, key: str, path: Path, sha256: str, *, on_progress: Progress | None = None
+    ) -> None:
+        target = self._path(key)
+        self._write(target, path)
+        if target.stat().st_size != path.stat().st_size or sha256_file(target) != sha256:
+            raise ToolError(f"store {self.url}: {key} does not match its SHA-256 after writing")
+        if on_progress:
+            on_progress(key, 1)
+
+    def has_file(self, key: str, path: Path, sha256: str) -> bool:
+        target = self._path(key)
+        return (
+            target.is_file()
+            and target.stat().st_size == path.stat().st_size
+            and sha256_file(target) == sha256
+        )
+
+    @contextlib.contextmanager
+    def _locked(self, path: Path) -> Iterator[None]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = path.with_name(f".{path.name}.lock")
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        delay = 0.005
+        while True:
+            try:
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                os.close(fd)
+                break
+            except FileExistsError:
+                with contextlib.suppress(FileNotFoundError):
+                    if time.time() - lock.stat().st_mtime > LOCK_STALE:
+                        lock.unlink()
+                        continue
+                if time.monotonic() > deadline:
+                    raise ToolError(
+                        f"store {self.url}: {lock} is held by another writer for more than "
+                        f"{LOCK_TIMEOUT:.0f}s; remove it if no goci is running"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+
+    def put_bytes(
+        self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None
+    ) -> str:
+        target = self._path(key)
+        if not if_absent and if_match is None:
+            self._write(target, data)
+            return sha256_bytes(data)
+        with self._locked(target):
+            current = sha256_file(target) if target.is_file() else None
+            if if_absent and current is not None:
+                raise ConflictError(f"{key} already exists")
+            if if_match is not None and current != if_match:
+                raise ConflictError(f"{key} changed since it was read")
+            self._write(target, data)
+        return sha256_bytes(data)
+
+    def read(self, key: str) -> tuple[bytes, str] | None:
+        target = self._path(key)
+        try:
+            data = target.read_bytes()
+        except FileNotFoundError:
+            return None
+        return data, sha256_bytes(data)
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        target = self._path(key)
+        if not target.is_file():
+            return None
+        digest = sha256_file(target)
+        return ObjectInfo(key, target.stat().st_size, digest, digest)
+
+    def hash(self, key: str) -> tuple[int, str] | None:
+        info = self.stat(key)
+        return (info.size, info.sha256) if info else None
+
+    def copy(self, src: str, dst: str, sha256: str) -> None:
+        source = self._path(src)
+        if not source.is_file():
+            raise ToolError(f"store {self.url}: {src} is missing")
+        target = self._path(dst)
+        self._write(target, source)
+        if sha256_file(target) != sha256:
+            raise ToolError(f"store {self.url}: the copy {dst} does not match its SHA-256")
+
+    def list_keys(self, prefix: str) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        base = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = self.root / base if base else self.root
+        if not start.is_dir():
+            return []
+        keys = []
+        for path in start.rglob("*"):
+            rel = path.relative_to(self.root).as_posix()
+            if path.is_file() and rel.startswith(prefix):
+                if any(part.startswith(".") for part in rel.split("/")):
+                    continue
+                keys.append(rel)
+        return sorted(keys)
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            target = self._path(key)
+            target.unlink(missing_ok=True)
+            parent = target.parent
+            while parent != self.root and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent

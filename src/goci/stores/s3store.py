@@ -1,0 +1,521 @@
+"""``s3://bucket/prefix`` through boto3, for AWS S3, MinIO, SeaweedFS and R2.
+
+Settings that S3-compatible servers need: path-style addressing, and boto3's newer default
+checksums turned down to ``when_required`` (many servers reject the CRC headers). Integrity
+is ours instead: every PUT carries Content-MD5 (the server refuses a body that does not match),
+the returned ETag is compared with the MD5 we computed (the multipart ETag too), and the
+SHA-256 travels as object metadata and is checked after the upload. Large files go multipart
+with parts in parallel; transient failures are retried with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from goci.errors import InputError, ToolError
+from goci.stores import ConflictError, ObjectInfo, Progress, Tuning, check_key
+
+T = TypeVar("T")
+
+_AUTH_CODES = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "AccessDenied",
+    "InvalidToken",
+    "ExpiredToken",
+    "AuthorizationHeaderMalformed",
+    "InvalidClientTokenId",
+}
+_TRANSIENT_CODES = {
+    "SlowDown",
+    "InternalError",
+    "ServiceUnavailable",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "Throttling",
+    "ThrottlingException",
+    "OperationAborted",
+}
+_MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+META_SHA = "sha256"
+
+
+def retrying(
+    action: Callable[[], T],
+    *,
+    attempts: int,
+    backoff: float,
+    transient: Callable[[BaseException], bool],
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``action``; on a transient failure wait ``backoff * 2**n`` (with jitter) and retry."""
+    for attempt in range(1, max(1, attempts) + 1):
+        try:
+            return action()
+        except Exception as exc:
+            if attempt >= attempts or not transient(exc):
+                raise
+            sleep(backoff * (2 ** (attempt - 1)) * (0.5 + random.random() / 2))  # noqa: S311
+    raise AssertionError("unreachable")
+
+
+def _code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _status(exc: BaseException) -> int:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return 0
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Connection trouble, timeouts, throttling and 5xx: worth another try."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(exc, ClientError):
+        return _code(exc) in _TRANSIENT_CODES or _status(exc) >= 500
+    return isinstance(exc, ConnectionError | HTTPClientError)
+
+
+def md5_b64(data: bytes) -> tuple[str, bytes]:
+    digest = hashlib.md5(data, usedforsecurity=False).digest()
+    return base64.b64encode(digest).decode(), digest
+
+
+def expected_etag(path: Path, part_size: int) -> str:
+    """The ETag S3 gives the upload we make: MD5, or MD5 of part MD5s plus ``-N``."""
+    size = path.stat().st_size
+    if size <= part_size:
+        return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+    digests = []
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(part_size), b""):
+            digests.append(hashlib.md5(chunk, usedforsecurity=False).digest())
+    combined = hashlib.md5(b"".join(digests), usedforsecurity=False).hexdigest()
+    return f"{combined}-{len(digests)}"
+
+
+class S3Store:
+    """A bucket and key prefix on an S3-compatible server."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str,
+        *,
+        endpoint_url: str,
+        credentials: Mapping[str, str],
+        region: str,
+        tuning: Tuning,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.endpoint_url = endpoint_url
+        self.tuning = tuning
+        self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+        self._credentials = dict(credentials)
+        self._region = region
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._parts: ThreadPoolExecutor | None = None
+
+    @classmethod
+    def from_url(
+        cls, url: str, rest: str, *, endpoint_url: str, env: Mapping[str, str], tuning: Tuning
+    ) -> S3Store:
+        bucket, _, prefix = rest.partition("/")
+        if not _BUCKET.match(bucket):
+            raise InputError(
+                f"--store: {url!r} is not valid; the bucket must be 3-63 lower-case letters, "
+                "digits, '.' or '-' (s3://bucket/prefix)"
+            )
+        if prefix.strip("/"):
+            check_key(prefix.strip("/"))
+        endpoint = (
+            endpoint_url or env.get("AWS_ENDPOINT_URL_S3", "") or env.get("AWS_ENDPOINT_URL", "")
+        )
+        if endpoint and not re.match(r"^https?://[^/\s]+", endpoint):
+            raise InputError(
+                f"--endpoint-url: {endpoint!r} is not valid; use http(s)://host[:port]"
+            )
+        key_id = env.get("AWS_ACCESS_KEY_ID", "")
+        secret = env.get("AWS_SECRET_ACCESS_KEY", "")
+        credentials = {}
+        if key_id and secret:
+            credentials = {"aws_access_key_id": key_id, "aws_secret_access_key": secret}
+            if env.get("AWS_SESSION_TOKEN"):
+                credentials["aws_session_token"] = env["AWS_SESSION_TOKEN"]
+        elif key_id or secret:
+            missing = "AWS_SECRET_ACCESS_KEY" if key_id else "AWS_ACCESS_KEY_ID"
+            raise InputError(
+                f"credentials: {missing} is not set (AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY go together)"
+            )
+        elif env.get("AWS_PROFILE"):
+            credentials = {"profile_name": env["AWS_PROFILE"]}
+        else:
+            raise InputError(
+                f"credentials: none for {url}; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                "(aws-actions/configure-aws-credentials sets them) or AWS_PROFILE"
+            )
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        return cls(
+            bucket,
+            prefix,
+            endpoint_url=endpoint,
+            credentials=credentials,
+            region=region,
+            tuning=tuning,
+        )
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    @property
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                import boto3
+                from botocore.config import Config
+
+                creds = self._credentials
+                session = boto3.session.Session(
+                    aws_access_key_id=creds.get("aws_access_key_id"),
+                    aws_secret_access_key=creds.get("aws_secret_access_key"),
+                    aws_session_token=creds.get("aws_session_token"),
+                    profile_name=creds.get("profile_name"),
+                    region_name=self._region,
+                )
+                self._client = session.client(
+                    "s3",
+                    endpoint_url=self.endpoint_url or None,
+                    config=Config(
+                        s3={"addressing_style": "path"},
+                        request_checksum_calculation="when_required",
+                        response_checksum_validation="when_required",
+                        retries={"total_max_attempts": 1},
+                        max_pool_connections=max(10, self.tuning.workers * 3),
+                        connect_timeout=10,
+                        read_timeout=120,
+                    ),
+                )
+            return self._client
+
+    def _full(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._full(key)}"
+
+    def _call(self, what: str, key: str, action: Callable[[], T], *, expect: bool = False) -> T:
+        """Run one request with retries; refused credentials and other failures become one
+        clear line (never the secret). With ``expect`` other ClientErrors reach the caller."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return retrying(
+                action,
+                attempts=self.tuning.attempts,
+                backoff=self.tuning.backoff,
+                transient=is_transient,
+            )
+        except ClientError as exc:
+            code = _code(exc)
+            if code in _AUTH_CODES or _status(exc) == 403:
+                raise ToolError(
+                    f"store {self.url}: the server refused the credentials ({code or 403}) "
+                    f"on {what} {key}; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                ) from None
+            if code == "NoSuchBucket":
+                raise ToolError(
+                    f"store {self.url}: bucket {self.bucket!r} does not exist at "
+                    f"{self.endpoint_url or 'AWS'}"
+                ) from None
+            if expect:
+                raise
+            raise self._wrap_error(what, key, exc) from None
+        except BotoCoreError as exc:
+            raise ToolError(
+                f"store {self.url}: {what} {key} failed after {self.tuning.attempts} "
+                f"attempts: {exc}"
+            ) from None
+
+    def _wrap_error(self, what: str, key: str, exc: Exception) -> ToolError:
+        return ToolError(f"store {self.url}: {what} {key} failed: {_code(exc) or exc}")
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._parts is None:
+                self._parts = ThreadPoolExecutor(
+                    max_workers=self.tuning.workers, thread_name_prefix="goci-part"
+                )
+            return self._parts
+
+    def close(self) -> None:
+        if self._parts is not None:
+            self._parts.shutdown(wait=True)
+            self._parts = None
+
+    # --- the Store protocol ---------------------------------------------------------------
+
+    def put_file(
+        self, key: str, path: Path, sha256: str, *, on_progress: Progress | None = None
+    ) -> None:
+        size = path.stat().st_size
+        if size <= self.tuning.part_size:
+            data = path.read_bytes()
+            etag = self._put(key, data, sha256)
+            expected = hashlib.md5(data, usedforsecurity=False).hexdigest()
+            if on_progress:
+                on_progress(key, 1)
+        else:
+            etag, expected = self._multipart(key, path, sha256, on_progress)
+        if etag.strip('"') != expected:
+            raise ToolError(
+                f"store {self.url}: {key} was stored with ETag {etag}, expected {expected}"
+            )
+        info = self.stat(key)
+        if info is None or info.size != size or info.sha256 != sha256:
+            raise ToolError(
+                f"store {self.url}: {key} does not match after upload "
+                f"(size {info.size if info else 'missing'} of {size}, "
+                f"sha256 {info.sha256 if info else '-'} of {sha256})"
+            )
+
+    def _put(self, key: str, data: bytes, sha256: str, **conditions: str) -> str:
+        expect = bool(conditions)
+        md5, _ = md5_b64(data)
+        full = self._full(key)
+        response = self._call(
+            "upload",
+            key,
+            lambda: self.client.put_object(
+                Bucket=self.bucket,
+                Key=full,
+                Body=data,
+                ContentMD5=md5,
+                Metadata={META_SHA: sha256},
+                **conditions,
+            ),
+            expect=expect,
+        )
+        return str(response.get("ETag", ""))
+
+    def _multipart(
+        self, key: str, path: Path, sha256: str, on_progress: Progress | None
+    ) -> tuple[str, str]:
+        full = self._full(key)
+        size = path.stat().st_size
+        part_size = self.tuning.part_size
+        count = (size + part_size - 1) // part_size
+        created = self._call(
+            "start multipart upload of",
+            key,
+            lambda: self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=full, Metadata={META_SHA: sha256}
+            ),
+        )
+        upload_id = created["UploadId"]
+        failed = threading.Event()
+
+        def send(number: int) -> tuple[int, str, bytes]:
+            if failed.is_set():
+                raise ToolError(f"store {self.url}: {key} upload abandoned")
+            with path.open("rb") as handle:
+                handle.seek((number - 1) * part_size)
+                data = handle.read(part_size)
+            md5, digest = md5_b64(data)
+            response = self._call(
+                f"part {number}/{count} of",
+                key,
+                lambda: self.client.upload_part(
+                    Bucket=self.bucket,
+                    Key=full,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=data,
+                    ContentMD5=md5,
+                ),
+            )
+            etag = str(response["ETag"])
+            if etag.strip('"') != digest.hex():
+                raise ToolError(f"store {self.url}: part {number} of {key} was stored wrongly")
+            if on_progress:
+                on_progress(key, number)
+            return number, etag, digest
+
+        pool = self._executor()
+        futures = [pool.submit(send, n) for n in range(1, count + 1)]
+        try:
+            results = [f.result() for f in futures]
+            done = self._call(
+                "complete multipart upload of",
+                key,
+                lambda: self.client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=full,
+                    UploadId=upload_id,
+                    MultipartUpload={
+                        "Parts": [{"PartNumber": n, "ETag": e} for n, e, _ in sorted(results)]
+                    },
+                ),
+            )
+        except BaseException:
+            failed.set()
+            for future in futures:
+                future.cancel()
+            for future in futures:
+                if not future.cancelled():
+                    future.exception()
+            self._abort(full, upload_id)
+            raise
+        combined = hashlib.md5(
+            b"".join(d for _, _, d in sorted(results)), usedforsecurity=False
+        ).hexdigest()
+        return str(done.get("ETag", "")), f"{combined}-{count}"
+
+    def _abort(self, full: str, upload_id: str) -> None:
+        # Best effort: the server may be the very thing that failed.
+        with contextlib.suppress(Exception):
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
+
+    def has_file(self, key: str, path: Path, sha256: str) -> bool:
+        info = self.stat(key)
+        if info is None or info.size != path.stat().st_size or info.sha256 != sha256:
+            return False
+        return info.etag.strip('"') == expected_etag(path, self.tuning.part_size)
+
+    def put_bytes(
+        self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None
+    ) -> str:
+        from botocore.exceptions import ClientError
+
+        conditions: dict[str, str] = {}
+        if if_absent:
+            conditions["IfNoneMatch"] = "*"
+        if if_match is not None:
+            conditions["IfMatch"] = if_match
+        try:
+            return self._put(key, data, hashlib.sha256(data).hexdigest(), **conditions)
+        except ClientError as exc:
+            if _code(exc) in ("PreconditionFailed", "ConditionalRequestConflict") or _status(
+                exc
+            ) in (409, 412):
+                raise ConflictError(f"{key} was changed by someone else") from None
+            raise self._wrap_error("upload", key, exc) from None
+
+    def read(self, key: str) -> tuple[bytes, str] | None:
+        from botocore.exceptions import ClientError
+
+        full = self._full(key)
+        try:
+            response = self._call(
+                "read",
+                key,
+                lambda: self.client.get_object(Bucket=self.bucket, Key=full),
+                expect=True,
+            )
+            return response["Body"].read(), str(response.get("ETag", ""))
+        except ClientError as exc:
+            if _code(exc) in _MISSING_CODES:
+                return None
+            raise self._wrap_error("read", key, exc) from None
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        from botocore.exceptions import ClientError
+
+        full = self._full(key)
+        try:
+            response = self._call(
+                "check",
+                key,
+                lambda: self.client.head_object(Bucket=self.bucket, Key=full),
+                expect=True,
+            )
+        except ClientError as exc:
+            if _code(exc) in _MISSING_CODES or _status(exc) == 404:
+                return None
+            raise self._wrap_error("check", key, exc) from None
+        meta = {k.lower(): v for k, v in (response.get("Metadata") or {}).items()}
+        return ObjectInfo(
+            key, int(response["ContentLength"]), meta.get(META_SHA, ""), str(response["ETag"])
+        )
+
+    def hash(self, key: str) -> tuple[int, str] | None:
+        from botocore.exceptions import ClientError
+
+        full = self._full(key)
+
+        def fetch() -> tuple[int, str]:
+            body = self.client.get_object(Bucket=self.bucket, Key=full)["Body"]
+            digest = hashlib.sha256()
+            size = 0
+            for chunk in body.iter_chunks(1024 * 1024):
+                digest.update(chunk)
+                size += len(chunk)
+            return size, digest.hexdigest()
+
+        try:
+            return self._call("read", key, fetch, expect=True)
+        except ClientError as exc:
+            if _code(exc) in _MISSING_CODES:
+                return None
+            raise self._wrap_error("read", key, exc) from None
+
+    def copy(self, src: str, dst: str, sha256: str) -> None:
+        source = self.stat(src)
+        if source is None:
+            raise ToolError(f"store {self.url}: {src} is missing")
+        full_src, full_dst = self._full(src), self._full(dst)
+        # MetadataDirective=REPLACE: some servers drop metadata on COPY; ours must survive.
+        self._call(
+            "copy",
+            f"{src} -> {dst}",
+            lambda: self.client.copy_object(
+                Bucket=self.bucket,
+                Key=full_dst,
+                CopySource={"Bucket": self.bucket, "Key": full_src},
+                MetadataDirective="REPLACE",
+                Metadata={META_SHA: sha256},
+            ),
+        )
+        copied = self.stat(dst)
+        if copied is None or copied.size != source.size or copied.sha256 != sha256:
+            raise ToolError(f"store {self.url}: the copy {dst} does not match {src}")
+
+    def list_keys(self, prefix: str) -> list[str]:
+        full = self._full(prefix.rstrip("/")) + ("/" if prefix.endswith("/") else "")
+        strip = len(self.prefix) + 1 if self.prefix else 0
+
+        def fetch() -> list[str]:
+            keys: list[str] = []
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+                keys.extend(str(item["Key"])[strip:] for item in page.get("Contents", []))
+            return keys
+
+        return sorted(self._call("list", prefix, fetch))
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            self._delete_one(key)
+
+    def _delete_one(self, key: str) -> None:
+        full = self._full(key)
+        self._call("delete", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=full))

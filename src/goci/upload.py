@@ -1,0 +1,166 @@
+"""``upload``: send packed releases to a store, files first and the manifest last.
+
+A reader decides "this release is complete" by the presence of ``manifest.json``, so it is
+written only after every file and ``SHA256SUMS`` landed and were verified. A prod version is
+immutable: an existing one is left alone when byte-identical and refused otherwise. An
+interrupted upload leaves no manifest; running again skips the objects that already hold the
+right bytes and finishes the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from goci.checksums import sha256_file
+from goci.errors import VerdictError
+from goci.release import MANIFEST, SUMS, LocalRelease, Manifest, ReleaseName
+from goci.stores import ConflictError, Progress, Store
+
+Status = Literal["uploaded", "unchanged", "repaired"]
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    """What happened to one release."""
+
+    name: ReleaseName
+    status: Status
+    manifest_url: str
+    files: int
+    bytes: int
+    sent: int
+    pruned: tuple[str, ...] = ()
+
+
+def verify_local(release: LocalRelease) -> None:
+    """Every file on disk must still match SHA256SUMS before a single byte is sent."""
+    for entry in release.manifest.files:
+        path = release.path / entry.path
+        if not path.is_file():
+            raise VerdictError(f"{release.path}: {entry.path} is listed in {SUMS} but missing")
+        if path.stat().st_size != entry.size or sha256_file(path) != entry.sha256:
+            raise VerdictError(
+                f"{release.path}: {entry.path} does not match {SUMS}; the file changed after "
+                "pack (re-run pack)"
+            )
+
+
+def _remote_manifest(store: Store, key: str) -> Manifest | None:
+    found = store.read(key)
+    return Manifest.from_json(found[0], store.location(key)) if found else None
+
+
+def upload_release(
+    store: Store,
+    release: LocalRelease,
+    *,
+    workers: int = 4,
+    keep: int = 0,
+    on_progress: Progress | None = None,
+    verify: bool = True,
+) -> Uploaded:
+    """Upload one release (resuming an interrupted one) and prune old dev releases."""
+    if verify:
+        verify_local(release)
+    prefix = release.name.folder
+    manifest_key = f"{prefix}/{MANIFEST}"
+    local = release.manifest
+    total = sum(f.size for f in local.files)
+    existing = _remote_manifest(store, manifest_key)
+    status: Status = "uploaded"
+    if existing is not None:
+        if not existing.same_files(local):
+            if release.name.env == "prod":
+                raise VerdictError(
+                    f"{store.location(prefix)} already exists with different files; a prod "
+                    "version is immutable (publish a new version)"
+                )
+            # A dev release rebuilt with other bytes: hide it before changing its files.
+            store.delete([manifest_key])
+            existing = None
+        else:
+            status = "repaired"
+
+    jobs = [(f"{prefix}/{f.path}", release.path / f.path, f.sha256) for f in local.files]
+    jobs.append((f"{prefix}/{SUMS}", release.path / SUMS, local.sha256sums))
+
+    def send(job: tuple[str, Path, str]) -> int:
+        key, path, digest = job
+        if store.has_file(key, path, digest):
+            return 0
+        store.put_file(key, path, digest, on_progress=on_progress)
+        return path.stat().st_size
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="goci-file") as pool:
+        sent = sum(pool.map(send, jobs))
+    if existing is not None:
+        final: Status = "unchanged" if sent == 0 else "repaired"
+        return Uploaded(
+            release.name, final, store.location(manifest_key), len(local.files), total, sent
+        )
+    data = (release.path / MANIFEST).read_bytes()
+    try:
+        store.put_bytes(manifest_key, data, if_absent=True)
+    except ConflictError:
+        # Someone published the same name while we uploaded: fine only if it is our bytes.
+        other = _remote_manifest(store, manifest_key)
+        if other is None or not other.same_files(local):
+            raise VerdictError(
+                f"{store.location(prefix)} was published by someone else with different files "
+                "while this upload ran"
+            ) from None
+        status = "unchanged"
+    pruned = prune_dev(store, release.name, keep) if keep and release.name.env == "dev" else ()
+    return Uploaded(
+        release.name, status, store.location(manifest_key), len(local.files), total, sent, pruned
+    )
+
+
+def dev_releases(store: Store, service: str) -> list[str]:
+    """Stamps of the complete dev releases of ``service`` in the store, oldest first."""
+    pattern = re.compile(rf"^dev/{re.escape(service)}-(\d{{14}})/{re.escape(MANIFEST)}$")
+    stamps = []
+    for key in store.list_keys(f"dev/{service}-"):
+        match = pattern.match(key)
+        if match:
+            stamps.append(match.group(1))
+    return sorted(stamps)
+
+
+def prune_dev(store: Store, current: ReleaseName, keep: int) -> tuple[str, ...]:
+    """Delete the oldest dev releases beyond ``keep``; never the one just written.
+
+    The manifest goes first, so a release being pruned never looks complete with files gone.
+    """
+    stamps = [s for s in dev_releases(store, current.service) if s != current.version]
+    excess = len(stamps) + 1 - keep
+    victims = stamps[: max(0, excess)]
+    removed = []
+    for stamp in victims:
+        prefix = f"dev/{current.service}-{stamp}/"
+        store.delete([prefix + MANIFEST])
+        store.delete([k for k in store.list_keys(prefix) if k != prefix + MANIFEST])
+        removed.append(prefix.rstrip("/"))
+    return tuple(removed)
+
+
+def upload_all(
+    store: Store,
+    releases: Sequence[LocalRelease],
+    *,
+    workers: int = 4,
+    keep: int = 0,
+    on_progress: Progress | None = None,
+) -> list[Uploaded]:
+    """Verify every release locally first, then upload them one after another."""
+    for release in releases:
+        verify_local(release)
+    return [
+        upload_release(store, r, workers=workers, keep=keep, on_progress=on_progress, verify=False)
+        for r in releases
+    ]

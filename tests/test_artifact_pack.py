@@ -1,0 +1,184 @@
+"""``goci artifact pack``: real binaries from ``go build`` normalized into release folders."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from goci.checksums import format_sums, parse_sums
+from goci.errors import InputError
+from goci.release import parse_release, parse_semver, validate_service, version_from_tag
+from support import artifacts
+from support.artifacts import STAMP
+
+
+@pytest.fixture
+def ws(tmp_path: Path, go_env: dict[str, str]) -> Path:
+    return artifacts.workspace(tmp_path / "ws", go_env)
+
+
+def head(ws: Path, env: dict[str, str]) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ws, env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_dev_release_layout_checksums_and_manifest(ws, gha_env, goci):
+    env = {
+        **gha_env,
+        "GITHUB_REPOSITORY": "acme/shop",
+        "GITHUB_RUN_ID": "42",
+        "GITHUB_RUN_ATTEMPT": "2",
+        "GITHUB_SERVER_URL": "https://github.com",
+    }
+    run = goci("artifact", "pack", "--env", "dev", "--service", "api", env=env, cwd=ws)
+    assert run.code == 0, run.stderr
+    folder = ws / "dist" / "dev" / f"api-{STAMP}"
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
+        "SHA256SUMS",
+        "linux-amd64/api",
+        "linux-arm64/api",
+        "manifest.json",
+    ]
+    # The real sha256sum accepts the file as it is.
+    check = subprocess.run(
+        ["sha256sum", "-c", "--strict", "SHA256SUMS"], cwd=folder, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.count(": OK") == 2
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["service"] == "api"
+    assert manifest["env"] == "dev"
+    assert manifest["version"] == STAMP
+    assert manifest["commit"] == head(ws, gha_env)
+    assert manifest["go_version"].startswith("go1.")
+    assert manifest["build_time"] == "2025-01-02T03:04:05Z"
+    assert manifest["targets"] == ["linux-amd64", "linux-arm64"]
+    assert manifest["run_url"] == "https://github.com/acme/shop/actions/runs/42/attempts/2"
+    binary = folder / "linux-amd64" / "api"
+    entry = next(f for f in manifest["files"] if f["path"] == "linux-amd64/api")
+    assert entry["size"] == binary.stat().st_size
+    assert binary.read_bytes() == (ws / "dist/api/linux-amd64/api").read_bytes()
+    assert manifest["builds"][0]["stripped"] is True
+    assert run.outputs["release"] == f"dev/api-{STAMP}"
+    assert run.outputs["version"] == STAMP
+    assert f"  dev/api-{STAMP}/linux-amd64/api" in run.outputs["sha256sums"]
+    assert not [p for p in (ws / "dist" / "dev").iterdir() if p.name.startswith(".")]
+
+
+def test_every_service_is_packed_including_group_names(ws, go_env, goci):
+    run = goci("artifact", "pack", "--json", env=go_env, cwd=ws)
+    assert run.code == 0, run.stderr
+    assert run.json()["release"].split() == [f"dev/api-{STAMP}", f"dev/tools/worker-{STAMP}"]
+    folder = ws / "dist" / "dev" / "tools" / f"worker-{STAMP}"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    # No build.json for the worker: commit and Go version come from git and go env.
+    assert manifest["commit"] == head(ws, go_env)
+    assert manifest["go_version"].startswith("go1.")
+    assert subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=folder).returncode == 0
+
+
+def test_prod_version_from_tag_or_flag(ws, go_env, goci):
+    subprocess.run(["git", "tag", "api/v1.2.3"], cwd=ws, env=go_env, check=True)
+    run = goci("artifact", "pack", "--env", "prod", "--service", "api", env=go_env, cwd=ws)
+    assert run.code == 0, run.stderr
+    assert (ws / "dist/prod/api-v1.2.3/manifest.json").is_file()
+    run = goci(
+        "artifact", "pack", "--env", "prod", "--service", "api", "--version", "v2.0.0-rc.1",
+        env=go_env, cwd=ws,
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    manifest = json.loads((ws / "dist/prod/api-v2.0.0-rc.1/manifest.json").read_text())
+    assert manifest["version"] == "2.0.0-rc.1"
+    assert manifest["env"] == "prod"
+
+
+def test_repack_is_a_noop_and_prod_is_immutable(ws, go_env, goci):
+    args = ("artifact", "pack", "--env", "prod", "--service", "api", "--version", "1.0.0")
+    assert goci(*args, env=go_env, cwd=ws).code == 0
+    again = goci(*args, env=go_env, cwd=ws)
+    assert again.code == 0
+    assert "unchanged" in again.stdout
+    packed = ws / "dist/prod/api-v1.0.0/linux-amd64/api"
+    before = packed.read_bytes()
+    (ws / "dist/api/linux-amd64/api").write_bytes(b"rebuilt differently")
+    refused = goci(*args, env=go_env, cwd=ws)
+    assert refused.code == 1
+    assert "immutable" in refused.stderr
+    assert packed.read_bytes() == before
+    assert not [p for p in (ws / "dist/prod").iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--env", "prod", "--service", "api", "--version", "1.2"), "semantic version"),
+        (("--env", "prod", "--service", "api", "--version", "v1.2.3\x07"), "semantic version"),
+        (("--service", "../etc"), "'..'"),
+        (("--service", "/abs/api"), "absolute"),
+        (("--service", "a/b/c"), "at most one '/'"),
+        (("--service", "api\x07"), "control"),
+        (("--service", "dev"), "release folders"),
+        (("--service", "missing"), "no build output"),
+        (("--dist", "../elsewhere"), "inside the working directory"),
+        (("--timestamp", "2025-01-02"), "YYYYMMDDHHMMSS"),
+        (("--env", "staging"), "dev, prod"),
+    ],
+)
+def test_bad_input_exits_2_and_writes_nothing(ws, gha_env, goci, args, needle):
+    run = goci("artifact", "pack", *args, env=gha_env, cwd=ws)
+    assert run.code == 2, run.stderr
+    assert needle in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert not (ws / "dist" / "dev").exists()
+    assert not (ws / "dist" / "prod").exists()
+    assert Path(gha_env["GITHUB_OUTPUT"]).read_text() == ""
+
+
+def test_prod_without_version_or_tag_is_bad_input(ws, go_env, goci):
+    run = goci("artifact", "pack", "--env", "prod", "--service", "api", env=go_env, cwd=ws)
+    assert run.code == 2
+    assert "--version is required" in run.stderr
+
+
+@pytest.mark.parametrize("name", ["api", "group/api", "a.b_c-1"])
+def test_valid_service_names(name):
+    assert validate_service(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "..", "a/../b", "a//b", "-api", "api/", "a b", "prod/x"])
+def test_invalid_service_names(name):
+    with pytest.raises(InputError, match="--service"):
+        validate_service(name)
+
+
+def test_semver_and_tags():
+    assert parse_semver("v1.4.0") == "1.4.0"
+    assert parse_semver("1.4.0-rc.1+build.5") == "1.4.0-rc.1+build.5"
+    for bad in ("1.4", "01.2.3", "1.2.3-", "latest", "v"):
+        with pytest.raises(InputError):
+            parse_semver(bad)
+    assert version_from_tag("refs/tags/v1.2.3", "api") == "1.2.3"
+    assert version_from_tag("group/api/v2.0.0", "group/api") == "2.0.0"
+    assert version_from_tag("other/v2.0.0", "api") is None
+    assert parse_release("dist/prod/group/api-v1.2.3").folder == "prod/group/api-v1.2.3"
+    with pytest.raises(InputError):
+        parse_release("dev/../api-20250102030405")
+
+
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z]{1,8}-[a-z0-9]{1,6}/[A-Za-z0-9._-]{1,12}", fullmatch=True),
+        st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
+        max_size=6,
+    )
+)
+def test_sums_round_trip(entries):
+    text = format_sums(entries.items())
+    assert parse_sums(text) == entries
+    assert all(len(line.split("  ", 1)[0]) == 64 for line in text.splitlines())
