@@ -23,8 +23,10 @@ native() { if command -v cygpath >/dev/null 2>&1; then cygpath -w "$1"; else pri
 posix() { if command -v cygpath >/dev/null 2>&1; then cygpath -u "$1"; else printf '%s\n' "$1"; fi; }
 
 find_python() {
-  local candidate seen=""
-  for candidate in ${GOCI_PYTHON:-} python3 python; do
+  local candidate seen="" candidates=(python3 python)
+  # GOCI_PYTHON names the one interpreter to use (a runner with several, or a test).
+  if [ -n "${GOCI_PYTHON:-}" ]; then candidates=("$GOCI_PYTHON"); fi
+  for candidate in "${candidates[@]}"; do
     command -v "$candidate" >/dev/null 2>&1 || continue
     # Windows has a python3 "app execution alias" that only opens the Store: run it to be sure.
     if "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
