@@ -10,6 +10,7 @@ walk back from "same dependencies" to "anything for this Go and target", never f
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shlex
 from collections.abc import Mapping
@@ -35,10 +36,13 @@ _GO_ENV_NAMES = (
     "GOARM64",
     "CGO_ENABLED",
     "GOFLAGS",
+    "GOEXPERIMENT",
 )
+# Go accepts -flag and --flag alike.
 _BUILD_FLAGS = re.compile(
-    r"^-(trimpath|race|msan|asan|cover|tags|buildmode|ldflags|gcflags|asmflags|pgo)\b"
+    r"^--?(trimpath|race|msan|asan|cover|tags|buildmode|ldflags|gcflags|asmflags|pgo)\b"
 )
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,8 @@ def dependency_files(workspace: Workspace) -> list[Path]:
         files.append(workspace.gowork.with_name("go.work.sum"))
     for module in workspace.modules:
         files.extend((module.gomod, module.gosum))
-    return [f for f in files if f.exists() or f.name == "go.mod"]
+    # lexists: a go.sum that is a dangling link is unreadable, not absent (hash_files says so).
+    return [f for f in files if os.path.lexists(f) or f.name == "go.mod"]
 
 
 def hash_files(files: list[Path], root: Path) -> str:
@@ -89,11 +94,7 @@ def hash_files(files: list[Path], root: Path) -> str:
     digest = hashlib.sha256()
     entries = []
     for path in files:
-        try:
-            relative = path.resolve().relative_to(root).as_posix()
-        except ValueError:
-            relative = path.resolve().as_posix()
-        entries.append((relative, path))
+        entries.append((relative_name(path, root), path))
     for relative, path in sorted(entries):
         try:
             content = path.read_bytes()
@@ -102,6 +103,17 @@ def hash_files(files: list[Path], root: Path) -> str:
         digest.update(f"{relative}\0{len(content)}\0".encode())
         digest.update(content)
     return digest.hexdigest()
+
+
+def relative_name(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` (``../lib/go.mod`` for a go.work reaching outside it), so
+    the hash does not depend on where the runner checked the repository out."""
+    return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(root))).as_posix()
+
+
+def key_part(text: str) -> str:
+    """A value made safe for a cache key (``devel go1.27-abc Tue ...`` has spaces)."""
+    return _KEY_UNSAFE.sub("_", text.strip()) or "none"
 
 
 def relevant_goflags(goflags: str) -> str:
@@ -167,9 +179,14 @@ def compute(
         if not overrides
         else go.with_env(**overrides).env_values(_GO_ENV_NAMES, cwd=root)
     )
-    if not target and (values["GOOS"], values["GOARCH"]) not in valid_targets(go, root):
+    known = valid_targets(go, root) if not target else set()
+    if not target and (values["GOOS"], values["GOARCH"]) not in known:
+        from goci.errors import closest
+
+        pair = f"{values['GOOS']}/{values['GOARCH']}"
+        hint = closest(pair, [f"{o}/{a}" for o, a in known])
         raise InputError(
-            f"GOOS/GOARCH: {values['GOOS']}/{values['GOARCH']} is not a platform this Go supports "
+            f"GOOS/GOARCH: {pair!r} is not a platform this Go supports{hint} "
             "(see `go tool dist list`)"
         )
     variant_name = _VARIANT_VARIABLE.get(values["GOARCH"], "")
@@ -183,11 +200,14 @@ def compute(
     deps_hash = hash_files(files, workspace.root)[:32]
     os_name = runner_os(env)
     flags = relevant_goflags(values["GOFLAGS"])
+    if values.get("GOEXPERIMENT"):
+        flags += f" GOEXPERIMENT={values['GOEXPERIMENT']}"
     flags_hash = hashlib.sha256(flags.encode()).hexdigest()[:8]
 
-    mod_base = f"{prefix}-mod-{os_name}-"
+    mod_base = f"{prefix}-mod-{key_part(os_name)}-"
     mod_key = mod_base + deps_hash
-    build_base = f"{prefix}-build-{os_name}-{values['GOVERSION']}-{built_for.label}-{flags_hash}-"
+    go_version = key_part(values["GOVERSION"])
+    build_base = f"{prefix}-build-{key_part(os_name)}-{go_version}-{built_for.label}-{flags_hash}-"
     build_key = f"{build_base}{deps_hash}-{run_identity(env)}"
     build_restore = (f"{build_base}{deps_hash}-", build_base)
     check_keys(mod_key, (mod_base,), "module cache key")
@@ -203,12 +223,5 @@ def compute(
         save=current_event(env).trusted,
         go_version=values["GOVERSION"],
         target=built_for,
-        dependency_files=tuple(
-            sorted(
-                p.resolve().relative_to(workspace.root).as_posix()
-                if workspace.root in p.resolve().parents
-                else str(p)
-                for p in files
-            )
-        ),
+        dependency_files=tuple(sorted(relative_name(p, workspace.root) for p in files)),
     )

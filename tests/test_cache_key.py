@@ -1,0 +1,498 @@
+"""``goci cache-key`` on real repositories: which keys move when what changes.
+
+The module cache holds source zips, the same for every target and Go version; the build cache
+holds compiled code for one Go version and one target. Each test changes one thing and checks
+that exactly the keys that depend on it move.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from goci import cachekey
+from goci.errors import InputError
+from support.goci_run import GociRun, actions_env, read_key_values
+from support.goproxy import GoProxy
+from support.gorepo import GoRepo
+from support.gotools import go_exe
+
+ROOT = Path(__file__).resolve().parents[1]
+Keys = dict[str, Any]
+MOD_KEYS = ("mod-key", "mod-restore-keys", "mod-path")
+BUILD_KEYS = ("build-key", "build-restore-keys")
+
+
+def keys(goci: Callable[..., GociRun], env: dict[str, str], repo: Path, *args: str) -> Keys:
+    run = goci("cache-key", "--json", *args, env=env, cwd=repo)
+    assert run.code == 0, run.stderr
+    value: Keys = run.json()
+    return value
+
+
+def moved(before: Keys, after: Keys) -> set[str]:
+    return {name for name in before if before[name] != after[name]}
+
+
+@pytest.fixture
+def single(make_repo: Callable[..., GoRepo]) -> GoRepo:
+    repo = make_repo("single")
+    repo.module(".", "example.com/single")
+    repo.package("lib", "lib", "func Answer() int { return 42 }\n")
+    repo.package(
+        ".", "main", 'import "example.com/single/lib"\n\nfunc main() { _ = lib.Answer() }\n'
+    )
+    repo.commit("single module")
+    return repo
+
+
+def test_a_module_without_go_sum_gets_a_stable_key_that_ignores_the_checkout_path(
+    make_repo: Callable[..., GoRepo],
+    single: GoRepo,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+) -> None:
+    first = keys(goci, go_env, single.root)
+    assert keys(goci, go_env, single.root) == first
+    elsewhere = make_repo("elsewhere/deeper/single")
+    elsewhere.module(".", "example.com/single")
+    assert keys(goci, go_env, elsewhere.root)["deps-hash"] == first["deps-hash"]
+
+    version = single.go("env", "GOVERSION").stdout.strip()
+    assert first["mod-key"] == f"goci-mod-{cachekey.runner_os(go_env)}-{first['deps-hash']}"
+    assert first["mod-restore-keys"] == f"goci-mod-{cachekey.runner_os(go_env)}-"
+    assert first["build-key"].startswith(f"goci-build-{cachekey.runner_os(go_env)}-{version}-")
+    goos, goarch = single.go("env", "GOOS", "GOARCH").stdout.split()
+    assert f"-{goos}-{goarch}-" in first["build-key"]
+    assert first["build-key"].endswith(f"{first['deps-hash']}-local")
+    restore = first["build-restore-keys"].split("\n")
+    assert restore == [first["build-key"].removesuffix("local"), restore[1]]
+    assert restore[0].startswith(restore[1]) and restore[1].endswith("-")
+    assert first["mod-path"] == go_env["GOMODCACHE"]
+    assert first["build-path"] == go_env["GOCACHE"]
+    assert first["save"] is False
+
+
+def test_go_sum_moves_every_key_and_a_go_file_moves_none(
+    make_repo: Callable[..., GoRepo],
+    goproxy: GoProxy,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+) -> None:
+    for version in ("v1.0.0", "v1.1.0"):
+        goproxy.add(
+            "example.com/dep", version, {"dep.go": f'package dep\n\nconst V = "{version}"\n'}
+        )
+    repo = make_repo()
+    repo.module(".", "example.com/app")
+    repo.package(".", "main", 'import "example.com/dep"\n\nfunc main() { println(dep.V) }\n')
+    repo.go("get", "example.com/dep@v1.0.0")
+    repo.commit("dep 1.0")
+    before = keys(goci, go_env, repo.root)
+
+    repo.package(".", "main", 'import "example.com/dep"\n\nfunc main() { print(dep.V) }\n')
+    repo.package("extra", "extra", "func X() {}\n")
+    assert keys(goci, go_env, repo.root) == before
+
+    go_sum = (repo.root / "go.sum").read_text()
+    repo.go("get", "example.com/dep@v1.1.0")
+    assert (repo.root / "go.sum").read_text() != go_sum
+    after = keys(goci, go_env, repo.root)
+    assert moved(before, after) == {"mod-key", "build-key", "build-restore-keys", "deps-hash"}
+    # Restore keys walk back: same deps first (moved), then any deps for this Go/target (kept).
+    old_restore, new_restore = (k["build-restore-keys"].split("\n") for k in (before, after))
+    assert old_restore[0] != new_restore[0] and old_restore[1] == new_restore[1]
+    assert after["mod-restore-keys"] == before["mod-restore-keys"]
+    assert before["mod-key"].startswith(after["mod-restore-keys"])
+
+
+def test_only_go_sum_content_counts_not_its_line_of_text_elsewhere(
+    single: GoRepo, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    """go.sum and go.mod both count, by path and content: swapping two files moves the hash."""
+    single.write("tools/go.mod", "module example.com/tools\n\ngo 1.21\n")
+    single.write("go.sum", "example.com/a v1.0.0 h1:aaa=\n")
+    single.write("tools/go.sum", "example.com/b v1.0.0 h1:bbb=\n")
+    before = keys(goci, go_env, single.root)
+    single.write("go.sum", "example.com/b v1.0.0 h1:bbb=\n")
+    single.write("tools/go.sum", "example.com/a v1.0.0 h1:aaa=\n")
+    assert keys(goci, go_env, single.root)["deps-hash"] != before["deps-hash"]
+
+
+def test_nested_modules_count_and_vendor_or_testdata_modules_do_not(
+    single: GoRepo, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    single.module("tools", "example.com/single/tools")
+    single.write("tools/go.sum", "example.com/x v1.0.0/go.mod h1:one=\n")
+    single.module("lib/testdata/fixture", "example.com/fixture")
+    single.module("vendor/example.com/v", "example.com/v")
+    single.module(".hidden", "example.com/hidden")
+    before = keys(goci, go_env, single.root)
+
+    for ignored in ("lib/testdata/fixture", "vendor/example.com/v", ".hidden"):
+        single.write(f"{ignored}/go.sum", "example.com/x v9.9.9 h1:ignored=\n")
+    assert keys(goci, go_env, single.root) == before
+
+    single.write("tools/go.sum", "example.com/x v1.0.0/go.mod h1:two=\n")
+    after = keys(goci, go_env, single.root)
+    assert moved(before, after) == {"mod-key", "build-key", "build-restore-keys", "deps-hash"}
+
+
+@pytest.fixture
+def workspace(make_repo: Callable[..., GoRepo]) -> GoRepo:
+    repo = make_repo("work")
+    repo.write("go.work", "go 1.21\n\nuse (\n\t./a\n\t./b\n)\n")
+    for name in ("a", "b", "unused"):
+        repo.module(name, f"example.com/{name}")
+        repo.package(name, name, "func F() {}\n")
+        repo.write(f"{name}/go.sum", f"example.com/dep-{name} v1.0.0 h1:{name}=\n")
+    repo.commit("workspace")
+    return repo
+
+
+def test_a_go_work_workspace_counts_its_modules_and_ignores_a_module_not_in_use(
+    workspace: GoRepo, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    before = keys(goci, go_env, workspace.root)
+    run = goci("cache-key", env=go_env, cwd=workspace.root)
+    assert "5 files" in run.stdout  # go.work, a/go.mod, a/go.sum, b/go.mod, b/go.sum
+
+    workspace.write("unused/go.sum", "example.com/dep-unused v2.0.0 h1:changed=\n")
+    workspace.write("unused/go.mod", "module example.com/unused\n\ngo 1.22\n")
+    assert keys(goci, go_env, workspace.root) == before
+
+    workspace.write("b/go.sum", "example.com/dep-b v1.0.1 h1:b2=\n")
+    after_b = keys(goci, go_env, workspace.root)
+    assert moved(before, after_b) == {"mod-key", "build-key", "build-restore-keys", "deps-hash"}
+
+    workspace.write("go.work.sum", "example.com/tool v1.0.0 h1:t=\n")
+    assert keys(goci, go_env, workspace.root)["deps-hash"] != after_b["deps-hash"]
+
+    # Using the third module brings it in.
+    workspace.write("go.work", "go 1.21\n\nuse (\n\t./a\n\t./b\n\t./unused\n)\n")
+    assert keys(goci, go_env, workspace.root)["deps-hash"] != after_b["deps-hash"]
+
+
+def test_the_go_version_moves_the_build_key_only(
+    single: GoRepo, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    before = keys(goci, go_env, single.root)
+    other_go = go_exe("1.25")
+    after = keys(goci, {**go_env, "GOCI_GO": str(other_go)}, single.root)
+    assert moved(before, after) == {"build-key", "build-restore-keys"}
+    assert "-go1.25." in after["build-key"]
+    for restore in after["build-restore-keys"].split("\n"):
+        assert not before["build-key"].startswith(restore)
+
+
+def cross(a: Keys, b: Keys) -> bool:
+    """Whether a restore key of one build could match the other's key (it never should)."""
+    return any(b["build-key"].startswith(r) for r in a["build-restore-keys"].split("\n")) or any(
+        a["build-key"].startswith(r) for r in b["build-restore-keys"].split("\n")
+    )
+
+
+def test_the_target_moves_the_build_key_not_the_module_key(
+    single: GoRepo, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    amd64 = keys(goci, {**go_env, "GOOS": "linux", "GOARCH": "amd64"}, single.root)
+    arm64 = keys(
+        goci, {**go_env, "GOOS": "linux", "GOARCH": "amd64"}, single.root, "--target", "linux/arm64"
+    )
+    arm64_env = keys(goci, {**go_env, "GOOS": "linux", "GOARCH": "arm64"}, single.root)
+    windows = keys(goci, go_env, single.root, "--target", "windows/amd64")
+    assert arm64 == arm64_env
+    assert moved(amd64, arm64) == {"build-key", "build-restore-keys"}
+    assert "-linux-arm64-" in arm64["build-key"] and "-linux-amd64-" in amd64["build-key"]
+    assert "-windows-amd64-" in windows["build-key"]
+    assert windows["mod-key"] == amd64["mod-key"]
+    for one, other in ((amd64, arm64), (amd64, windows), (arm64, windows)):
+        assert not cross(one, other)
+    # The architecture variant is part of the target.
+    v3 = keys(goci, {**go_env, "GOARCH": "amd64", "GOAMD64": "v3"}, single.root)
+    assert moved(amd64, v3) == {"build-key", "build-restore-keys"} and not cross(amd64, v3)
+    arm = keys(
+        goci, {**go_env, "GOARCH": "arm", "GOARM": "6"}, single.root, "--target", "linux/arm"
+    )
+    arm7 = keys(goci, {**go_env, "GOARM": "7"}, single.root, "--target", "linux/arm")
+    assert not cross(arm, arm7) and not cross(arm, arm64)
+
+
+def test_the_runner_os_separates_both_caches(
+    single: GoRepo, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    linux = keys(goci, {**go_env, "RUNNER_OS": "Linux"}, single.root)
+    macos = keys(goci, {**go_env, "RUNNER_OS": "macOS"}, single.root)
+    assert moved(linux, macos) == {"mod-key", "mod-restore-keys", "build-key", "build-restore-keys"}
+    assert not macos["mod-key"].startswith(linux["mod-restore-keys"])
+    assert not linux["mod-key"].startswith(macos["mod-restore-keys"])
+    assert not cross(linux, macos)
+
+
+@pytest.mark.parametrize(
+    ("goflags", "moves"),
+    [
+        ("-trimpath", True),
+        ("--trimpath", True),
+        ("-tags=integration", True),
+        ("-race", True),
+        ("-mod=mod", False),
+        ("-modcacherw -v", False),
+    ],
+)
+def test_build_relevant_goflags_move_the_build_key(
+    single: GoRepo, go_env: dict[str, str], goci: Callable[..., GociRun], goflags: str, moves: bool
+) -> None:
+    plain = keys(goci, {**go_env, "GOFLAGS": "-modcacherw"}, single.root)
+    flagged = keys(goci, {**go_env, "GOFLAGS": goflags}, single.root)
+    assert moved(plain, flagged) == ({"build-key", "build-restore-keys"} if moves else set())
+    if moves:
+        assert not cross(plain, flagged)
+
+
+def test_trimpath_spelled_two_ways_is_one_key(
+    single: GoRepo, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    one = keys(goci, {**go_env, "GOFLAGS": "-trimpath -tags=a"}, single.root)
+    two = keys(goci, {**go_env, "GOFLAGS": "-tags=a -trimpath"}, single.root)
+    assert one == two
+
+
+def test_cgo_moves_the_build_key(
+    single: GoRepo, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    off = keys(goci, {**go_env, "CGO_ENABLED": "0"}, single.root)
+    on = keys(goci, {**go_env, "CGO_ENABLED": "1"}, single.root)
+    assert moved(off, on) == {"build-key", "build-restore-keys"}
+    assert "-cgo1-" in on["build-key"] and "-cgo0-" in off["build-key"]
+    assert not cross(off, on)
+
+
+def event_env(
+    base: dict[str, str], tmp: Path, event: str, ref: str, payload: dict[str, Any]
+) -> dict[str, str]:
+    env = actions_env(tmp, base)
+    path = tmp / f"event-{event}-{len(list(tmp.glob('event-*')))}.json"
+    path.write_text(json.dumps(payload))
+    env.update(
+        GITHUB_EVENT_NAME=event,
+        GITHUB_REF=ref,
+        GITHUB_EVENT_PATH=str(path),
+        GITHUB_RUN_ID="123456",
+        GITHUB_RUN_ATTEMPT="2",
+    )
+    return env
+
+
+REPO_PAYLOAD = {"repository": {"default_branch": "main", "full_name": "o/r"}}
+
+
+@pytest.mark.parametrize(
+    ("event", "ref", "payload", "save"),
+    [
+        ("push", "refs/heads/main", REPO_PAYLOAD, True),
+        ("push", "refs/tags/v1.2.3", REPO_PAYLOAD, True),
+        ("push", "refs/heads/feature", REPO_PAYLOAD, False),
+        ("pull_request", "refs/pull/7/merge", {**REPO_PAYLOAD, "number": 7}, False),
+        (
+            "pull_request",
+            "refs/pull/8/merge",
+            {
+                **REPO_PAYLOAD,
+                "pull_request": {"head": {"repo": {"fork": True, "full_name": "evil/r"}}},
+            },
+            False,
+        ),
+        ("pull_request_target", "refs/heads/main", REPO_PAYLOAD, False),
+        ("push", "refs/heads/main", {}, False),  # default branch unknown: do not save
+    ],
+)
+def test_save_is_true_only_for_a_push_to_the_default_branch_or_a_tag(
+    single: GoRepo,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+    event: str,
+    ref: str,
+    payload: dict[str, Any],
+    save: bool,
+) -> None:
+    env = event_env(go_env, tmp_path / "gha", event, ref, payload)
+    run = goci("cache-key", env=env, cwd=single.root)
+    assert run.code == 0, run.stderr
+    assert run.outputs["save"] == ("true" if save else "false")
+    assert run.outputs["build-key"].endswith("-123456-2")
+    # Every output is written, multi-line ones in the delimiter form.
+    assert set(run.outputs) == {
+        "mod-key", "mod-restore-keys", "mod-path", "build-key",
+        "build-restore-keys", "build-path", "deps-hash", "save",
+    }  # fmt: skip
+    assert len(run.outputs["build-restore-keys"].split("\n")) == 2
+    assert "### Go cache keys" in run.summary
+
+
+def test_keys_keep_the_cache_service_rules(
+    single: GoRepo, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    out = keys(goci, go_env, single.root, "--prefix", "p" * 64)
+    for which in ("mod", "build"):
+        all_keys = [out[f"{which}-key"], *out[f"{which}-restore-keys"].split("\n")]
+        assert len(all_keys) <= cachekey.MAX_KEYS
+        assert all(len(k) <= cachekey.MAX_KEY_LENGTH and "," not in k for k in all_keys)
+
+
+def test_the_key_rules_are_enforced() -> None:
+    cachekey.check_keys("k" * 512, ("k",) * 9, "x")
+    with pytest.raises(InputError, match="longer than 512"):
+        cachekey.check_keys("k" * 513, (), "build cache key")
+    with pytest.raises(InputError, match="comma"):
+        cachekey.check_keys("a,b", (), "build cache key")
+    with pytest.raises(InputError, match="11 keys, the cache service accepts at most 10"):
+        cachekey.check_keys("k", ("k",) * 10, "build cache key")
+    assert (
+        cachekey.key_part("devel go1.27-abc Tue Nov 3, 2026") == "devel_go1.27-abc_Tue_Nov_3_2026"
+    )
+
+
+def assert_bad_input(run: GociRun, *phrases: str) -> None:
+    assert run.code == 2, run.stdout + run.stderr
+    for phrase in phrases:
+        assert phrase in run.stderr, run.stderr
+    assert run.outputs == {}
+    assert "Traceback" not in run.stderr
+
+
+def test_bad_input_exits_2_and_writes_no_outputs(
+    make_repo: Callable[..., GoRepo],
+    single: GoRepo,
+    gha_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+) -> None:
+    empty = tmp_path / "not-go"
+    empty.mkdir()
+    (empty / "README.md").write_text("no Go here\n")
+    assert_bad_input(goci("cache-key", env=gha_env, cwd=empty), "not a Go repository", "::error::")
+
+    dangling = make_repo("dangling")
+    dangling.module(".", "example.com/dangling")
+    (dangling.root / "go.sum").symlink_to(dangling.root / "missing.sum")
+    assert_bad_input(goci("cache-key", env=gha_env, cwd=dangling.root), "go.sum", "cannot read")
+
+    folder = make_repo("folder")
+    folder.module(".", "example.com/folder")
+    (folder.root / "go.sum").mkdir()
+    assert_bad_input(goci("cache-key", env=gha_env, cwd=folder.root), "go.sum", "cannot read")
+
+    work = make_repo("missing-use")
+    work.module("a", "example.com/a")
+    work.write("go.work", "go 1.21\n\nuse (\n\t./a\n\t./gone\n)\n")
+    assert_bad_input(
+        goci("cache-key", env=gha_env, cwd=work.root), "go.work", "'./gone'", "no go.mod"
+    )
+
+    assert_bad_input(
+        goci("cache-key", "--target", "linux/amd46", env=gha_env, cwd=single.root),
+        "--target: 'linux/amd46'",
+        "did you mean 'linux/amd64'?",
+    )
+    assert_bad_input(
+        goci("cache-key", "--target", "lunix/arm64", env=gha_env, cwd=single.root),
+        "did you mean 'linux/arm64'?",
+    )
+    assert_bad_input(
+        goci("cache-key", "--target", "linux", env=gha_env, cwd=single.root), "not os/arch"
+    )
+    assert_bad_input(
+        goci("cache-key", env={**gha_env, "GOARCH": "amd46"}, cwd=single.root),
+        "GOOS/GOARCH: 'linux/amd46'",
+        "did you mean 'linux/amd64'?",
+    )
+    assert_bad_input(
+        goci("cache-key", env={**gha_env, "INPUT_PREFIX": "my,cache"}, cwd=single.root),
+        "--prefix: 'my,cache'",
+    )
+
+
+def test_inputs_reach_cache_key_from_the_action_environment(
+    single: GoRepo, gha_env: dict[str, str], goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
+    env = {
+        **gha_env,
+        "INPUT_TARGET": "linux/arm64",
+        "INPUT_PREFIX": "team",
+        "INPUT_WORKING_DIRECTORY": str(single.root),
+    }
+    run = goci("cache-key", env=env, cwd=None)
+    assert run.code == 0, run.stderr
+    assert run.outputs["mod-key"].startswith("team-mod-")
+    assert "-linux-arm64-" in run.outputs["build-key"]
+
+
+def test_the_cache_key_action_runs_end_to_end(
+    single: GoRepo, go_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Play actions/cache-key/action.yml's own scripts, in order, as the runner would.
+
+    ``${{ inputs.* }}`` and ``${{ steps.*.outputs.* }}`` in ``env:`` are filled the way the
+    runner fills them; the two actions/cache/restore steps answer "restored from a fallback
+    key" for the module cache and "miss" for the build cache; the setup step is replaced by
+    putting this venv's goci on PATH.
+    """
+    action = yaml.safe_load((ROOT / "actions" / "cache-key" / "action.yml").read_text())
+    inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+    inputs.update({"working-directory": str(single.root), "target": "linux/arm64"})
+    outputs: dict[str, dict[str, str]] = {}
+    workspace = tmp_path / "runner"
+    workspace.mkdir()
+    base = {**go_env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{go_env['PATH']}"}
+
+    def fill(text: str) -> str:
+        def value(match: re.Match[str]) -> str:
+            expr = match.group(1).strip()
+            if expr.startswith("inputs."):
+                return inputs[expr.removeprefix("inputs.")]
+            step_id, _, name = expr.removeprefix("steps.").partition(".outputs.")
+            return outputs.get(step_id, {}).get(name, "")
+
+        return re.sub(r"\$\{\{(.*?)\}\}", value, text)
+
+    for index, step in enumerate(action["runs"]["steps"]):
+        step_id = step.get("id", f"step{index}")
+        if "uses" in step:
+            assert step["uses"].startswith("actions/cache/restore@")
+            key = fill(step["with"]["key"])
+            restored = "goci-mod-Linux-from-another-branch" if "-mod-" in key else ""
+            outputs[step_id] = {"cache-hit": "false", "cache-matched-key": restored}
+            continue
+        if "setup-goci.sh" in step["run"]:
+            continue
+        env = actions_env(workspace / step_id, base)
+        env.update({k: fill(str(v)) for k, v in (step.get("env") or {}).items()})
+        proc = subprocess.run(
+            ["bash", "-e", "-c", step["run"]],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        outputs[step_id] = read_key_values(Path(env["GITHUB_OUTPUT"]))
+        if step_id == "mark":
+            assert "GOCI_CACHE_MARK" in Path(env["GITHUB_ENV"]).read_text()
+            assert "go mod verify passed" in proc.stdout
+
+    result = {name: fill(spec["value"]) for name, spec in action["outputs"].items()}
+    assert all(result.values()), result
+    assert "-linux-arm64-" in result["build-key"]
+    assert result["mod-cache-hit"] == "false" and result["build-cache-hit"] == "false"
+    assert result["save"] == "false"
