@@ -9,6 +9,7 @@ from goci.commands import (
     cache_key,
     cache_trim,
     changed,
+    ci,
     coverage,
     gotest,
     matrix,
@@ -27,6 +28,8 @@ COMMANDS: tuple[Command, ...] = (
     artifact.PACK,
     artifact.UPLOAD,
     promote.COMMAND,
+    ci.COMMAND,
+    ci.DRONE_COMMAND,
 )
 
 

@@ -1,0 +1,208 @@
+"""``goci ci`` and ``goci drone``: the whole pipeline on one machine, in order.
+
+``goci drone`` is the same pipeline configured the way a Drone/Woodpecker plugin is: settings
+arrive as ``PLUGIN_*`` variables (the option resolver reads them) and the commit range as
+``DRONE_COMMIT_BEFORE``/``DRONE_COMMIT_AFTER``. The seed plugin's settings ``targets``,
+``strip_debug`` and ``skip_unchanged`` are aliases of ``platforms``, ``strip`` and
+``only-changed``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+from goci import pipeline
+from goci.command import Command, Context, Result
+from goci.errors import InputError
+from goci.options import Option
+from goci.progress import ProgressStream
+from goci.runtime import Runtime, markdown_table
+
+DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64", "darwin/arm64", "windows/amd64")
+
+OPTIONS = (
+    Option(
+        name="path",
+        kind="list",
+        positional=True,
+        metavar="DIR",
+        help="the repository folder (default .)",
+    ),
+    Option(name="base", help="compare with this commit (default: the CI event; else everything)"),
+    Option(name="head", help="the commit to test (default: HEAD)"),
+    Option(
+        name="platforms",
+        kind="list",
+        aliases=("targets",),
+        default=list(DEFAULT_PLATFORMS),
+        help="targets to build (os/arch; Drone targets may be {os, arch} objects)",
+    ),
+    Option(
+        name="go-versions",
+        kind="list",
+        default=["local"],
+        help="Go versions of the matrix shown ('local' = the go on PATH)",
+    ),
+    Option(
+        name="strip",
+        kind="bool",
+        aliases=("strip-debug",),
+        default=True,
+        help='strip symbols from binaries (-ldflags "-s -w")',
+    ),
+    Option(
+        name="only-changed",
+        kind="bool",
+        aliases=("skip-unchanged",),
+        default=True,
+        help="build only the services the change touches",
+    ),
+    Option(name="test", kind="bool", default=True, help="run the tests (--no-test skips them)"),
+    Option(name="upload", kind="bool", default=True, help="upload the packed release"),
+    Option(name="store", default="", help="where to upload (default file://DIR/.goci/store)"),
+    Option(name="endpoint-url", default="", help="S3 endpoint for s3:// stores"),
+    Option(name="env", choices=("dev", "prod"), default="dev", help="release environment"),
+    Option(name="version", default="", help="semantic version (with --env prod)"),
+    Option(name="min-total", kind="float", help="fail below this total coverage percent"),
+    Option(name="parallel", kind="int", default=0, help="packages tested at once (default CPUs)"),
+    Option(name="work-dir", default=".goci", help="where reports, dist and the store go"),
+)
+OUTPUTS = ("status", "total", "services", "releases", "manifest-url")
+
+
+def platform_words(items: list[str]) -> tuple[str, ...]:
+    """Normalise targets: ``os/arch`` words, or Drone's ``{"os": .., "arch": ..}`` objects."""
+    words: list[str] = []
+    for item in items:
+        if item.startswith("{"):
+            try:
+                obj = json.loads(item)
+            except ValueError:
+                raise InputError(f"targets: {item!r} is not a JSON object") from None
+            if not isinstance(obj, dict) or not obj.get("os") or not obj.get("arch"):
+                raise InputError(f'targets: {item!r} needs "os" and "arch", e.g. linux/amd64')
+            words.append(f"{obj['os']}/{obj['arch']}")
+        else:
+            words.append(item)
+    return tuple(dict.fromkeys(words))
+
+
+def go_versions(words: list[str], ctx: Context) -> tuple[str, ...]:
+    """'local' becomes the exact version of the go on PATH, so the plan needs no network."""
+    local = ctx.go.version(cwd=ctx.cwd).removeprefix("go")
+    return tuple(dict.fromkeys(local if w == "local" else w for w in words))
+
+
+def settings_from(values: Mapping[str, Any], ctx: Context, *, drone: bool) -> pipeline.Settings:
+    work = ctx.cwd / values["work_dir"]
+    if ".." in Path(values["work_dir"]).parts or Path(values["work_dir"]).is_absolute():
+        raise InputError(f"--work-dir: {values['work_dir']!r} must be a folder inside {ctx.cwd}")
+    if values["env"] == "prod" and not values["version"]:
+        raise InputError("--version: a prod release needs a semantic version (e.g. 1.4.0)")
+    base = values["base"]
+    head = values["head"]
+    if drone:
+        base = base or ctx.env.get("DRONE_COMMIT_BEFORE") or None
+        head = head or ctx.env.get("DRONE_COMMIT_AFTER") or None
+    return pipeline.Settings(
+        base=base,
+        head=head,
+        platforms=platform_words(values["platforms"]),
+        go_versions=go_versions(values["go_versions"], ctx),
+        strip=values["strip"],
+        only_changed=values["only_changed"],
+        test=values["test"],
+        upload=values["upload"],
+        store=values["store"] or (work / "store").as_uri(),
+        endpoint_url=values["endpoint_url"],
+        env=values["env"],
+        version=values["version"],
+        min_total=values["min_total"],
+        parallel=values["parallel"],
+        work=work,
+    )
+
+
+def _run(values: Mapping[str, Any], ctx: Context, *, drone: bool) -> Result:
+    paths = values["path"] or []
+    if len(paths) > 1:
+        raise InputError(f"goci ci takes one folder, got {len(paths)}: {' '.join(paths)}")
+    if paths:
+        folder = ctx.path(paths[0])
+        if not folder.is_dir():
+            raise InputError(f"DIR: {paths[0]!r} is not a folder")
+        ctx = Context(cwd=folder, env=ctx.env, runtime=ctx.runtime)
+    settings = settings_from(values, ctx, drone=drone)
+    stream = ProgressStream(ctx.runtime.stream, live=ctx.runtime.stream.isatty(), prefix="  ")
+    quiet = Context(
+        cwd=ctx.cwd,
+        env=ctx.env,
+        runtime=Runtime(ctx.env, cast(TextIO, stream), ctx.runtime.secrets),
+    )
+    sink = sys.stderr if values.get("json") else sys.stdout
+
+    def emit(text: str) -> None:
+        stream.settle()
+        sink.write(ctx.runtime.redact(text) + "\n\n")
+        sink.flush()
+
+    run = pipeline.run(settings, quiet, emit)
+    stream.settle()
+    rows = pipeline.table(run)
+    outputs = outputs_of(run)
+    verdict = "passed" if run.exit_code == 0 else "failed"
+    report = f"goci ci {ctx.cwd}: {verdict}\n" + _text_table(rows)
+    summary = f"## goci ci: {verdict}\n\n" + markdown_table(
+        ["step", "status", "time", "result"], rows
+    )
+    return Result(outputs=outputs, report=report, summary=summary, exit_code=run.exit_code)
+
+
+def outputs_of(run: pipeline.PipelineRun) -> dict[str, Any]:
+    def output(step: str, name: str, default: Any = "") -> Any:
+        result = run.step(step).result
+        return result.outputs.get(name, default) if result else default
+
+    releases = output("pack", "release")
+    return {
+        "status": "passed" if run.exit_code == 0 else "failed",
+        "total": output("coverage", "total"),
+        "services": output("build", "services", []),
+        "releases": releases.split() if isinstance(releases, str) else releases,
+        "manifest-url": output("upload", "manifest-url"),
+    }
+
+
+def _text_table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(
+        f"  {r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}" for r in rows
+    )
+
+
+def run_ci(values: Mapping[str, Any], ctx: Context) -> Result:
+    return _run(values, ctx, drone=False)
+
+
+def run_drone(values: Mapping[str, Any], ctx: Context) -> Result:
+    return _run(values, ctx, drone=True)
+
+
+COMMAND = Command(
+    path=("ci",),
+    help="the whole pipeline on one machine: changed, matrix, test, coverage, build, publish",
+    options=OPTIONS,
+    outputs=OUTPUTS,
+    run=run_ci,
+)
+DRONE_COMMAND = Command(
+    path=("drone",),
+    help="the pipeline as a Drone/Woodpecker plugin (settings from PLUGIN_*)",
+    options=OPTIONS,
+    outputs=OUTPUTS,
+    run=run_drone,
+)
