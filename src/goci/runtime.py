@@ -64,11 +64,12 @@ class Runtime:
 
     def mask(self, secret: str) -> None:
         """Never show ``secret`` in a log again."""
-        if not secret:
+        if not secret or secret in self.secrets:
             return
-        self.secrets.append(secret)
         if self.in_actions:
+            # Before registering it: _command redacts, and `::add-mask::***` would hide nothing.
             self._command("add-mask", {}, secret)
+        self.secrets.append(secret)
 
     def annotate(
         self,
