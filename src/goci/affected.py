@@ -264,13 +264,20 @@ class _Analysis:
         head_tree = self._head_tree_root()
         if need_base:
             assert cs.merge_base is not None
-            with worktree(self.git, cs.merge_base) as base_root, self._maybe_head(head_tree) as h:
-                with ThreadPoolExecutor(max_workers=2) as pool:
-                    head_future = pool.submit(self._load_tree, h, files)
-                    base_future = pool.submit(self._load_tree, base_root, files)
+            # Deletions alone: only the modules holding changed files can differ; the head
+            # graph already has every unchanged importer's edges. A go.mod or go.work change
+            # can move any module's dependencies: then the whole graph.
+            only = None if go_meta else files
+            with (
+                self._maybe_head(head_tree) as h,
+                ThreadPoolExecutor(max_workers=1) as pool,
+            ):
+                # The head graph loads while the merge base is being checked out.
+                head_future = pool.submit(self._load_tree, h, files)
+                with worktree(self.git, cs.merge_base) as base_root:
+                    base_graph, base_ws = self._load_tree(base_root, files, only)
                     head_graph, head_ws = head_future.result()
-                    base_graph, base_ws = base_future.result()
-                self._module_files(seeds, go_meta, h, head_ws, base_root, base_ws)
+                    self._module_files(seeds, go_meta, h, head_ws, base_root, base_ws)
             union = Graph()
             union.merge(base_graph)
             union.merge(head_graph)
@@ -295,15 +302,27 @@ class _Analysis:
     def _tree_dir(self, tree_root: Path) -> Path:
         return tree_root / self.subdir if self.subdir else tree_root
 
-    def _load_tree(self, tree_root: Path, files: Sequence[FileChange]) -> tuple[Graph, Workspace]:
+    def _load_tree(
+        self,
+        tree_root: Path,
+        files: Sequence[FileChange],
+        only: Sequence[FileChange] | None = None,
+    ) -> tuple[Graph, Workspace]:
+        """The graph of one tree; with ``only``, of just the modules holding those files."""
         workspace = discover_tree(self._tree_dir(tree_root), self.go)
+        listed = workspace
+        if only is not None:
+            roots = {_module_root(tree_root, f.path) for f in only}
+            keep = {(tree_root / r).resolve() for r in roots if r is not None}
+            modules = tuple(m for m in workspace.modules if m.dir.resolve() in keep)
+            listed = Workspace(workspace.root, workspace.gowork, modules)
         in_use = {m.dir.resolve() for m in workspace.modules}
         extra: set[str] = set()
         for f in files:
             folder = _module_root(tree_root, f.path)
             if folder is not None and (tree_root / folder).resolve() not in in_use:
                 extra.add(folder)
-        graph = self.loader.tree_graph(tree_root, workspace, self.platforms, tuple(sorted(extra)))
+        graph = self.loader.tree_graph(tree_root, listed, self.platforms, tuple(sorted(extra)))
         for module in workspace.modules:
             rel = os.path.relpath(module.dir, tree_root)
             graph.modules.setdefault(module.path, "" if rel == "." else Path(rel).as_posix())

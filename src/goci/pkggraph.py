@@ -247,11 +247,11 @@ class Loader:
         """
         calls: list[tuple[Path, tuple[str, ...], Platform | None, bool]] = []
         for platform in platforms:
-            if workspace.gowork is not None:
+            if workspace.gowork is not None and workspace.modules:
                 base = workspace.gowork.parent
                 patterns = tuple(_pattern(base, m.dir) for m in workspace.modules)
                 calls.append((base, patterns, platform, False))
-            else:
+            elif workspace.gowork is None:
                 for module in workspace.modules:
                     calls.append((module.dir, ("./...",), platform, False))
             for folder in extra_modules:
@@ -318,19 +318,27 @@ def _list_fields(go: Go, cwd: Path, patterns: tuple[str, ...]) -> list[dict[str,
 
 @contextlib.contextmanager
 def worktree(git: Git, commit: str) -> Iterator[Path]:
-    """``commit`` checked out in a temporary detached worktree, removed afterwards."""
+    """The files of ``commit`` in a temporary folder, removed afterwards.
+
+    A private index (``read-tree`` + ``checkout-index``) rather than ``git worktree add``:
+    no worktree bookkeeping in the repository, no checkout hooks, and about twice as fast on a
+    large tree, which is most of the cost of loading the merge-base graph.
+    """
     parent = Path(tempfile.mkdtemp(prefix="goci-base-"))
     folder = parent / "tree"
-    result = git.run("worktree", "add", "--detach", "--quiet", str(folder), commit, check=False)
-    if not result.ok:
-        shutil.rmtree(parent, ignore_errors=True)
-        raise ToolError(f"git worktree add {commit[:12]} failed: {result.stderr.strip()}")
+    private = Git(git.cwd, {**git.env, "GIT_INDEX_FILE": str(parent / "index")}, git.exe)
     try:
+        for args in (
+            ("read-tree", commit),
+            ("checkout-index", "--all", "--force", f"--prefix={folder}/"),
+        ):
+            result = private.run(*args, check=False)
+            if not result.ok:
+                raise ToolError(f"git {args[0]} {commit[:12]} failed: {result.stderr.strip()}")
+        folder.mkdir(exist_ok=True)
         yield folder
     finally:
-        git.run("worktree", "remove", "--force", str(folder), check=False)
         shutil.rmtree(parent, ignore_errors=True)
-        git.run("worktree", "prune", check=False)
 
 
 def discover_tree(root: Path, go: Go) -> Workspace:
