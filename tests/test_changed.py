@@ -455,3 +455,71 @@ def test_glob_match():
     assert not glob_match("sub/Makefile", "Makefile")
     assert glob_match("sub/Makefile", "**/Makefile")
     assert glob_match("scripts/x.sh", "scripts/*.sh")
+
+
+def test_assembly_syso_and_cgo_files_are_owned(make_repo, goci):
+    repo = base_repo(make_repo)
+    repo.write("lib/add_amd64.s", '#include "textflag.h"\n\nTEXT ·add(SB),NOSPLIT,$0\n\tRET\n')
+    repo.write("lib/add_decl.go", "//go:build amd64\n\npackage lib\n\nfunc add()\n")
+    repo.write("lib/blob.syso", "not really an object\n")
+    repo.write("lib/cgo.go", 'package lib\n\n// #include "helper.h"\nimport "C"\n')
+    repo.write("lib/helper.h", "#define HELPER 1\n")
+    base = repo.commit("low level files")
+    for path in ("lib/add_amd64.s", "lib/blob.syso", "lib/helper.h"):
+        repo.write(path, (repo.root / path).read_text() + "\n")
+        repo.commit(f"touch {path}")
+        out = changed(goci, repo, "--base", "HEAD~1", "--orphan-files", "ignore")
+        assert out["reason"][f"{M}/lib"]["file"] == path, out
+        assert f"{M}/cmd/svc" in out["services"]
+    assert changed(goci, repo, "--base", base)["services"] == [f"{M}/cmd/svc"]
+
+
+def test_go_sum_only_change_is_nothing(make_repo, goci):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.write(
+        "go.sum", "ex.com/dep v1.0.0/go.mod h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+    )
+    repo.commit("go.sum")
+    out = changed(goci, repo, "--base", base)
+    assert out["any"] is False
+
+
+def test_go_work_go_line_means_everything(make_repo, goci):
+    repo = make_repo()
+    repo.module("a", "ex.com/a")
+    repo.package("a/x", "x", "const X = 1\n")
+    repo.module("b", "ex.com/b")
+    repo.package("b/y", "y", "const Y = 1\n")
+    repo.write("go.work", "go 1.21\n\nuse (\n\t./a\n\t./b\n)\n")
+    base = repo.commit("work")
+    repo.write("go.work", "go 1.22\n\nuse (\n\t./a\n\t./b\n)\n")
+    repo.commit("go 1.22")
+    out = changed(goci, repo, "--base", base)
+    assert out["all"] is True
+    assert out["packages"] == ["ex.com/a/x", "ex.com/b/y"]
+
+
+def test_base_on_a_side_branch_uses_the_merge_base(make_repo, goci):
+    repo = base_repo(make_repo)
+    fork = repo.head()
+    repo.git("checkout", "-q", "-b", "side")
+    repo.package("util", "util", "func Help() int { return 9 }\n")
+    side = repo.commit("side change")  # not an ancestor of head
+    repo.git("checkout", "-q", "main")
+    repo.package("lib", "lib", "func V() int { return 3 }\n")
+    repo.commit("main change")
+    out = changed(goci, repo, "--base", side)
+    assert out["merge-base"] == fork
+    assert f"{M}/util" not in out["packages"] and f"{M}/lib" in out["packages"]
+
+
+def test_merge_group_event(make_repo, goci, tmp_path):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.package("util", "util", "func Help() int { return 8 }\n")
+    head = repo.commit("queued")
+    env = event_env(
+        repo, tmp_path, "merge_group", {"merge_group": {"base_sha": base, "head_sha": head}}
+    )
+    assert changed(goci, repo, env=env)["packages"] == [f"{M}/app", f"{M}/util"]

@@ -82,7 +82,7 @@ def _github_refs(env: Mapping[str, str], head: str, event: str) -> Refs:
     if event in {"pull_request", "pull_request_target", "pull_request_review"}:
         pr = payload.get("pull_request") or {}
         sha = str((pr.get("base") or {}).get("sha") or "")
-        if not head or head == "HEAD" or event == "pull_request_target":
+        if head == "HEAD":
             head = str((pr.get("head") or {}).get("sha") or head)
         if sha:
             return Refs(sha, head, base_from_event=True)
