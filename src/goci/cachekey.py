@@ -108,6 +108,9 @@ def hash_files(files: list[Path], root: Path) -> str:
 def relative_name(path: Path, root: Path) -> str:
     """``path`` relative to ``root`` (``../lib/go.mod`` for a go.work reaching outside it), so
     the hash does not depend on where the runner checked the repository out."""
+    text, base = str(path), str(root).rstrip(os.sep) + os.sep
+    if text.startswith(base) and f"{os.sep}..{os.sep}" not in text:  # common case, cheaply
+        return text[len(base) :].replace(os.sep, "/")
     return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(root))).as_posix()
 
 

@@ -1,0 +1,154 @@
+"""Speed of ``goci cache-key`` on a 500-module workspace against ``sha256sum`` of its go.sum files.
+
+Generates a go.work workspace of 500 modules, each with a go.mod requiring a few dozen modules
+and a go.sum of 100-300 lines in the real format, then times, in the same run, the whole
+``goci cache-key --json`` command (a new process each time: Python start-up, ``go env``, the
+workspace, hashing every go.mod/go.sum) and the floor of the job, ``sha256sum`` over the same
+go.sum files. Prints both medians and the ratio; the aim is at most 2x.
+
+    .venv/bin/python bench/cache_key.py            # 500 modules
+    .venv/bin/python bench/cache_key.py --quick    # 100 modules
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def fake_hash(rng: random.Random) -> str:
+    return "h1:" + base64.b64encode(rng.randbytes(32)).decode()
+
+
+def generate(root: Path, modules: int, seed: int = 7) -> list[Path]:
+    """A go.work workspace of ``modules`` modules; returns their go.sum files."""
+    rng = random.Random(seed)
+    upstream = [
+        (f"github.com/org{i % 40}/lib{i}", f"v{rng.randint(0, 3)}.{rng.randint(0, 30)}.{i % 10}")
+        for i in range(600)
+    ]
+    sums = []
+    uses = []
+    for index in range(modules):
+        folder = root / "modules" / f"m{index:03d}"
+        folder.mkdir(parents=True)
+        deps = sorted(rng.sample(upstream, rng.randint(50, 150)))
+        requires = "\n".join(f"\t{path} {version}" for path, version in deps[:40])
+        (folder / "go.mod").write_text(
+            f"module example.com/mono/m{index:03d}\n\ngo 1.22\n\nrequire (\n{requires}\n)\n"
+        )
+        lines = []
+        for path, version in deps:  # two lines per module version, as go writes them
+            lines.append(f"{path} {version} {fake_hash(rng)}")
+            lines.append(f"{path} {version}/go.mod {fake_hash(rng)}")
+        (folder / "go.sum").write_text("\n".join(sorted(lines)) + "\n")
+        (folder / "doc.go").write_text(f"package m{index:03d}\n")
+        sums.append(folder / "go.sum")
+        uses.append(f"\t./modules/m{index:03d}")
+    (root / "go.work").write_text("go 1.22\n\nuse (\n" + "\n".join(uses) + "\n)\n")
+    return sums
+
+
+def child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def median_time(runs: int, argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system, children included) of ``argv``.
+
+    CPU time is printed too because on a shared machine the wall time of a short process is
+    mostly waiting for a core.
+    """
+    walls, cpus = [], []
+    for _ in range(runs):
+        cpu, started = child_cpu(), time.perf_counter()
+        subprocess.run(
+            argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        walls.append(time.perf_counter() - started)
+        cpus.append(child_cpu() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def in_process(runs: int, root: Path, env: dict[str, str]) -> tuple[float, float]:
+    """``cachekey.compute`` alone (go calls included, Python start-up and imports not)."""
+    from goci import cachekey
+    from goci.gotool import Go
+
+    go = Go(env, exe=shutil.which("go") or "go")
+    walls, cpus = [], []
+    for _ in range(runs):
+        cpu, started = time.process_time() + child_cpu(), time.perf_counter()
+        cachekey.compute(root, go, env)
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() + child_cpu() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 modules instead of 500")
+    parser.add_argument("--runs", type=int, default=7, help="timed runs of each (median)")
+    args = parser.parse_args()
+    modules = 100 if args.quick else 500
+    goci = shutil.which("goci", path=str(Path(sys.executable).parent)) or "goci"
+    sha256sum = shutil.which("sha256sum")
+    if sha256sum is None:
+        print("sha256sum not found (coreutils)", file=sys.stderr)
+        return 2
+    env = {**os.environ, "GOTOOLCHAIN": "local", "GOPROXY": "off", "GOFLAGS": ""}
+    env.pop("GOWORK", None)
+    env.pop("GITHUB_ACTIONS", None)
+    scratch = Path(tempfile.mkdtemp(prefix="goci-bench-cachekey-"))
+    try:
+        sums = generate(scratch / "mono", modules)
+        lines = sum(len(p.read_text().splitlines()) for p in sums)
+        size = sum(p.stat().st_size for p in sums)
+        print(
+            f"workspace: {modules} modules, {lines} go.sum lines ({size / 1e6:.1f} MB), "
+            f"{args.runs} runs each"
+        )
+        check = subprocess.run(
+            [goci, "cache-key", "--json"],
+            cwd=scratch / "mono",
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert '"deps-hash"' in check.stdout, check.stdout
+        assert f"{2 * modules + 1} files" in check.stderr, check.stderr
+        relative = [str(p.relative_to(scratch / "mono")) for p in sums]
+        goci_wall, goci_cpu = median_time(
+            args.runs, [goci, "cache-key", "--json"], env, scratch / "mono"
+        )
+        base_wall, base_cpu = median_time(args.runs, [sha256sum, *relative], env, scratch / "mono")
+        core_wall, core_cpu = in_process(args.runs, scratch / "mono", env)
+        digest = hashlib.sha256(check.stdout.encode()).hexdigest()[:8]
+        print(f"{'':20}{'wall':>10}{'cpu':>10}")
+        print(f"{'goci cache-key':20}{goci_wall * 1000:8.1f}ms{goci_cpu * 1000:8.1f}ms  ({digest})")
+        print(f"{'  core, in-process':20}{core_wall * 1000:8.1f}ms{core_cpu * 1000:8.1f}ms")
+        print(f"{'sha256sum go.sum':20}{base_wall * 1000:8.1f}ms{base_cpu * 1000:8.1f}ms")
+        print(
+            f"{'ratio':20}{goci_wall / base_wall:9.2f}x{goci_cpu / max(base_cpu, 1e-3):9.2f}x"
+            "  (aim: <= 2x)"
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
