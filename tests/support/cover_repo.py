@@ -23,10 +23,10 @@ FILES = {
         func Add(a, b int) int { return a + b }
 
         func Mul(a, b int) int {
-        	if a == 0 || b == 0 {
-        		return 0
-        	}
-        	return a * b
+            if a == 0 || b == 0 {
+                return 0
+            }
+            return a * b
         }
         """,
     "lib/mathx/mathx_test.go": """
@@ -35,15 +35,15 @@ FILES = {
         import "testing"
 
         func TestAdd(t *testing.T) {
-        	if Add(1, 2) != 3 {
-        		t.Fatal("add")
-        	}
+            if Add(1, 2) != 3 {
+                t.Fatal("add")
+            }
         }
 
         func TestAddZero(t *testing.T) {
-        	if Add(0, 0) != 0 {
-        		t.Fatal("add zero")
-        	}
+            if Add(0, 0) != 0 {
+                t.Fatal("add zero")
+            }
         }
         """,
     "lib/calc/calc.go": """
@@ -56,13 +56,13 @@ FILES = {
         func Square(x int) int { return mathx.Mul(x, x) }
 
         func Twice(x int) int {
-        	f := func() int {
-        		if x > 100 {
-        			return 0
-        		}
-        		return double(x)
-        	}
-        	return f()
+            f := func() int {
+                if x > 100 {
+                    return 0
+                }
+                return double(x)
+            }
+            return f()
         }
         """,
     "lib/calc/calc_test.go": """
@@ -71,19 +71,19 @@ FILES = {
         import "testing"
 
         func TestSquare(t *testing.T) {
-        	if Square(3) != 9 {
-        		t.Fatal("square")
-        	}
+            if Square(3) != 9 {
+                t.Fatal("square")
+            }
         }
         """,
     "lib/nothing/nothing.go": """
         package nothing
 
         func Unused(x int) int {
-        	if x > 1 {
-        		return x
-        	}
-        	return -x
+            if x > 1 {
+                return x
+            }
+            return -x
         }
         """,
     "svc/go.mod": (
@@ -98,10 +98,10 @@ FILES = {
         type Server struct{ base int }
 
         func (s Server) Handle(n int) int {
-        	if n < 0 {
-        		return -1
-        	}
-        	return mathx.Add(n, s.base)
+            if n < 0 {
+                return -1
+            }
+            return mathx.Add(n, s.base)
         }
         """,
     "svc/api/api_test.go": """
@@ -110,17 +110,17 @@ FILES = {
         import "testing"
 
         func TestHandle(t *testing.T) {
-        	if (Server{1}).Handle(1) != 2 {
-        		t.Fatal("handle")
-        	}
+            if (Server{1}).Handle(1) != 2 {
+                t.Fatal("handle")
+            }
         }
 
         func TestHandleSub(t *testing.T) {
-        	t.Run("negative", func(t *testing.T) {
-        		if (Server{}).Handle(-5) != -1 {
-        			t.Fatal("negative")
-        		}
-        	})
+            t.Run("negative", func(t *testing.T) {
+                if (Server{}).Handle(-5) != -1 {
+                    t.Fatal("negative")
+                }
+            })
         }
         """,
     "svc/cmd/server/main.go": """

@@ -1,0 +1,382 @@
+"""``goci test``: per-package parallel go test with coverage, shards, reports; real go and git."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from support.cover_repo import PACKAGES, make_monorepo, module_env, unsharded_profile
+from support.goci_run import GociRun, actions_env
+from support.gorepo import GoRepo
+
+
+@pytest.fixture(scope="module")
+def mono(
+    tmp_path_factory: pytest.TempPathFactory, go_binary: Path, shared_go_dirs: dict[str, Path]
+) -> GoRepo:
+    return make_monorepo(
+        tmp_path_factory.mktemp("mono") / "repo", module_env(go_binary, shared_go_dirs)
+    )
+
+
+def gha(repo: GoRepo, tmp_path: Path) -> dict[str, str]:
+    return actions_env(tmp_path / "gha", repo.env)
+
+
+def cover_func(repo: GoRepo, profile: Path) -> tuple[str, dict[tuple[str, str], str]]:
+    """``go tool cover -func``: the total and each function's percent, by (file:line, name)."""
+    out = repo.go("tool", "cover", f"-func={profile}").stdout
+    funcs: dict[tuple[str, str], str] = {}
+    total = ""
+    for line in out.splitlines():
+        parts = line.split()
+        if parts[0] == "total:":
+            total = parts[-1].rstrip("%")
+        else:
+            funcs[(parts[0].rstrip(":"), parts[1])] = parts[2].rstrip("%")
+    return total, funcs
+
+
+def shard_packages(folder: Path) -> list[str]:
+    markers = list(folder.glob("goci-shard-*.json"))
+    assert len(markers) == 1, markers
+    return list(json.loads(markers[0].read_text())["packages"])
+
+
+def test_sharded_merged_total_equals_one_unsharded_go_test_coverpkg_run(
+    mono: GoRepo, goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
+    env = gha(mono, tmp_path)
+    seen: list[str] = []
+    for index in (1, 2, 3):
+        run = goci(
+            "test",
+            f"--shard={index}/3",
+            f"--out=shards/s{index}",
+            "--parallel=2",
+            "--json",
+            env=env,
+            cwd=mono.root,
+        )
+        assert run.code == 0, run.stderr
+        assert run.json()["shard"] == f"{index}/3"
+        seen += shard_packages(mono.root / f"shards/s{index}")
+    assert sorted(seen) == sorted(PACKAGES)  # every package once, none in two shards
+
+    merged = goci(
+        "coverage",
+        "merge",
+        "shards",
+        "--out=merged.out",
+        "--expect-shards=3",
+        "--json",
+        env=env,
+        cwd=mono.root,
+    )
+    assert merged.code == 0, merged.stderr
+    reference = unsharded_profile(mono, tmp_path / "unsharded.out")
+    ref_total, ref_funcs = cover_func(mono, reference)
+    assert merged.json()["total"] == ref_total
+    assert merged.outputs["total"] == ref_total
+    # the merged profile itself reads the same in go tool cover, function by function
+    total, funcs = cover_func(mono, mono.root / "merged.out")
+    assert (total, funcs) == (ref_total, ref_funcs)
+    # coverage from another package counts (-coverpkg): Square is only tested through calc,
+    # Mul only through calc; the package without tests counts as uncovered.
+    assert funcs[("example.com/lib/mathx/mathx.go:5", "Mul")] == "66.7"
+    assert funcs[("example.com/lib/nothing/nothing.go:3", "Unused")] == "0.0"
+
+
+def test_each_unit_and_each_invocation_writes_its_own_profile_with_a_sidecar(
+    mono: GoRepo, goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
+    env = gha(mono, tmp_path)
+    args = ("test", "--out=twice", "--packages=example.com/lib/...", "--json")
+    first = goci(*args, env=env, cwd=mono.root)
+    second = goci(*args, env=env, cwd=mono.root)
+    assert first.code == second.code == 0, first.stderr + second.stderr
+    profiles = sorted((mono.root / "twice").glob("*.cover"))
+    assert len(profiles) == 6  # 3 packages x 2 invocations, none overwritten
+    assert len({p.name for p in profiles}) == 6
+    sidecar = json.loads(Path(f"{profiles[0]}.json").read_text())
+    assert sidecar["commit"] == mono.head()
+    assert sidecar["go_version"].startswith("go1.")
+    assert sidecar["goos"] and sidecar["goarch"]
+    assert sidecar["mode"] == "set"
+    assert sidecar["shard"] == "1/1"
+    assert sidecar["coverpkg"] == ["example.com/lib/..."]
+    assert first.outputs["profile-dir"] == str(mono.root / "twice")
+    assert "Packages without tests are run too" in first.summary
+    assert "-coverpkg=<module>/..." in first.summary
+
+
+def test_packages_from_changed_packages_json_and_empty_list(
+    mono: GoRepo, goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
+    env = gha(mono, tmp_path)
+    chosen = goci(
+        "test",
+        "--out=chosen",
+        "--json",
+        '--packages=["example.com/lib/calc", "./svc/api"]',
+        env=env,
+        cwd=mono.root,
+    )
+    assert chosen.code == 0, chosen.stderr
+    assert chosen.json()["packages"] == 2
+    assert sorted(shard_packages(mono.root / "chosen")) == [
+        "example.com/lib/calc",
+        "example.com/svc/api",
+    ]
+
+    env2 = gha(mono, tmp_path / "empty")
+    env2["INPUT_PACKAGES"] = "[]"
+    empty = goci("test", "--out=empty", "--json", env=env2, cwd=mono.root)
+    assert empty.code == 0, empty.stderr
+    assert empty.outputs["passed"] == "true"
+    assert empty.outputs["packages"] == "0"
+    assert "Nothing to test" in empty.summary
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--packages=example.com/elsewhere/x"],
+            "--packages: 'example.com/elsewhere/x' is not in any module",
+        ),
+        (["--shard=4/3"], "--shard: '4/3' is not valid; use I/N"),
+        (["--shard=0/2"], "--shard: '0/2' is not valid"),
+        (["--out=../outside"], "--out: '../outside' is not valid"),
+        (["--parallel=-1"], "--parallel: -1 is not valid"),
+    ],
+)
+def test_bad_input_exits_2_and_writes_no_outputs(
+    mono: GoRepo, goci: Callable[..., GociRun], tmp_path: Path, args: list[str], message: str
+) -> None:
+    env = gha(mono, tmp_path)
+    run = goci("test", *args, env=env, cwd=mono.root)
+    assert run.code == 2
+    assert message in run.stderr
+    assert run.outputs == {}
+    assert not (mono.root.parent / "outside").exists()
+
+
+def test_timings_are_written_and_put_the_longest_package_alone(
+    mono: GoRepo, goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
+    env = gha(mono, tmp_path)
+    timings = mono.root / "timings.json"
+    known = {p: 1.0 for p in PACKAGES if p != "example.com/lib/nothing"}
+    timings.write_text(json.dumps({**known, "example.com/svc/api": 60.0}))
+    run = goci("test", "--shard=1/2", "--timings=timings.json", "--out=t1", env=env, cwd=mono.root)
+    assert run.code == 0, run.stderr
+    # longest first onto the least-loaded shard: api (60 s) fills shard 1 alone
+    assert shard_packages(mono.root / "t1") == ["example.com/svc/api"]
+    written = json.loads(timings.read_text())
+    assert written["example.com/lib/calc"] == 1.0  # kept: not run in this shard
+    assert "example.com/lib/nothing" not in written  # unknown, weighed as the mean, not run here
+    assert written["example.com/svc/api"] < 60.0  # measured now
+    assert "by timings" in run.stderr
+
+
+def test_run_tags_and_timeout_pass_through(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun], gha_env: dict[str, str]
+) -> None:
+    repo = make_repo()
+    repo.module(".", "example.com/flags")
+    repo.package("p", "p", "func One() int { return 1 }\n")
+    repo.write(
+        "p/p_test.go",
+        """
+        package p
+
+        import "testing"
+
+        func TestOne(t *testing.T) {}
+
+        func TestTwo(t *testing.T) {}
+        """,
+    )
+    repo.write(
+        "p/extra_test.go",
+        """
+        //go:build extra
+
+        package p
+
+        import "testing"
+
+        func TestExtra(t *testing.T) {}
+
+        func TestBlock(t *testing.T) { select {} }
+        """,
+    )
+    repo.commit()
+    # one configuration without tags and one with (each tag set rebuilds the standard library)
+    plain = goci("test", "--json", "--no-cover", env=gha_env, cwd=repo.root)
+    assert plain.json()["tests"] == 2
+    only = goci("test", "--json", "--run=^TestTwo$", "--no-cover", env=gha_env, cwd=repo.root)
+    assert only.json()["tests"] == 1
+    tagged = goci(
+        "test",
+        "--json",
+        "--tags=extra",
+        "--run=^TestExtra$",
+        "--no-cover",
+        env=gha_env,
+        cwd=repo.root,
+    )
+    assert tagged.json()["tests"] == 1
+    timed = goci(
+        "test",
+        "--json",
+        "--tags=extra",
+        "--run=^TestBlock$",
+        "--timeout=1s",
+        "--no-cover",
+        env=gha_env,
+        cwd=repo.root,
+    )
+    assert timed.code == 1
+    assert "test timed out after 1s" in timed.stdout + timed.stderr
+
+
+@pytest.fixture
+def broken_repo(make_repo: Callable[..., GoRepo]) -> GoRepo:
+    repo = make_repo()
+    repo.module(".", "example.com/broken")
+    repo.package("good", "good", "func G() int { return 1 }\n")
+    repo.write(
+        "good/good_test.go", 'package good\n\nimport "testing"\n\nfunc TestG(t *testing.T) {}\n'
+    )
+    repo.package("bad", "bad", "func B() int {\n\treturn 2\n}\n")
+    repo.write(
+        "bad/bad_test.go",
+        """
+        package bad
+
+        import "testing"
+
+        func TestB(t *testing.T) {
+            t.Run("sub", func(t *testing.T) {
+                if B() != 3 {
+                    t.Errorf("B() = %d, want 3", B())
+                }
+            })
+        }
+        """,
+    )
+    repo.package("nobuild", "nobuild", "func N() int {\n\treturn undefinedName\n}\n")
+    repo.write(
+        "nobuild/n_test.go", 'package nobuild\n\nimport "testing"\n\nfunc TestN(t *testing.T) {}\n'
+    )
+    repo.commit()
+    return repo
+
+
+def test_failures_build_errors_junit_annotations_and_summary(
+    broken_repo: GoRepo, goci: Callable[..., GociRun], gha_env: dict[str, str]
+) -> None:
+    run = goci("test", "--junit=report/junit.xml", "--json", env=gha_env, cwd=broken_repo.root)
+    assert run.code == 1
+    out = run.json()
+    assert out["passed"] is False
+    assert out["failed"] == 1  # the leaf subtest, not its parent too
+    assert out["failed-tests"] == ["example.com/broken/bad.TestB/sub"]
+    assert run.outputs["passed"] == "false"  # outputs are written even on a "no" verdict
+    # the failing test, annotated at the failing line
+    assert re.search(
+        r"::error file=bad/bad_test.go,line=8,title=TestB/sub failed::.*B\(\) = 2, want 3",
+        run.stderr,
+    )
+    # the package that does not build, with the compiler's file and line
+    assert re.search(
+        r"::error file=nobuild/nobuild.go,line=4::"
+        r"example.com/broken/nobuild does not build: undefined: undefinedName",
+        run.stderr,
+    )
+    assert "undefined: undefinedName" in run.summary
+    assert "| `example.com/broken/good` | 1 | ✅ pass |" in run.summary
+    assert "| `example.com/broken/nobuild` | 0 | 💥 build failed |" in run.summary
+    tree = ET.parse(broken_repo.root / "report/junit.xml").getroot()  # noqa: S314
+    assert tree.get("failures") == "2"  # TestB and TestB/sub
+    assert tree.get("errors") == "1"
+    suites = {s.get("name"): s for s in tree}
+    failure = suites["example.com/broken/bad"].find("testcase[@name='TestB/sub']/failure")
+    assert failure is not None and "want 3" in (failure.text or "")
+    error = suites["example.com/broken/nobuild"].find("testcase/error")
+    assert error is not None and "undefinedName" in (error.text or "")
+    # build failures leave no (empty) profile behind to poison a merge
+    assert not list((broken_repo.root / "coverage").glob("example.com_broken_nobuild*"))
+
+
+def test_rerun_fails_reports_flaky_tests_and_keeps_first_coverage(
+    make_repo: Callable[..., GoRepo],
+    goci: Callable[..., GociRun],
+    gha_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    repo = make_repo()
+    repo.module(".", "example.com/flaky")
+    repo.package("f", "f", "func F() int { return 1 }\n")
+    repo.write(
+        "f/f_test.go",
+        """
+        package f
+
+        import (
+            "os"
+            "testing"
+        )
+
+        func TestSometimes(t *testing.T) {
+            marker := os.Getenv("FLAKY_MARKER")
+            if _, err := os.Stat(marker); err != nil {
+                os.WriteFile(marker, []byte("x"), 0o644)
+                t.Fatal("first attempt fails")
+            }
+            F()
+        }
+
+        func TestSteady(t *testing.T) {}
+        """,
+    )
+    repo.commit()
+    env = {**gha_env, "FLAKY_MARKER": str(tmp_path / "marker")}
+    run = goci("test", "--rerun-fails=2", "--junit=j.xml", "--json", env=env, cwd=repo.root)
+    assert run.code == 0, run.stdout + run.stderr
+    assert run.json()["flaky"] == 1
+    assert run.json()["failed"] == 0
+    assert "::warning::example.com/flaky/f.TestSometimes is flaky" in run.stderr
+    assert "Flaky tests" in run.summary
+    junit = ET.parse(repo.root / "j.xml").getroot()  # noqa: S314
+    case = junit.find(".//testcase[@name='TestSometimes']")
+    assert case is not None and case.find("flakyFailure") is not None
+    # the first run's profile is kept (F() never ran in it: the first attempt failed early)
+    profile = next((repo.root / "coverage").glob("*.cover"))
+    assert profile.read_text().splitlines()[1:] == ["example.com/flaky/f/f.go:3.14,3.26 1 0"]
+
+    (tmp_path / "marker").unlink()
+    no_rerun = goci("test", "--json", env=env, cwd=repo.root)
+    assert no_rerun.code == 1
+    assert no_rerun.json()["failed-tests"] == ["example.com/flaky/f.TestSometimes"]
+
+
+def test_plain_go_test_sees_the_same_packages(mono: GoRepo) -> None:
+    """The package list goci tests is what go list reports for the modules in use."""
+    listed = subprocess.run(
+        [mono.env["GOCI_GO"], "list", "example.com/lib/...", "example.com/svc/..."],
+        cwd=mono.root,
+        env=mono.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert sorted(listed) == sorted(PACKAGES)
