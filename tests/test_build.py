@@ -150,10 +150,11 @@ def test_only_changed_skips_and_says_so(
     repo = _shop(make_repo)
     run = goci(
         "build", "--target", "linux/amd64", "--only-changed", '["example.com/shop/cmd/api"]',
-        env=gha_env, cwd=repo.root,
+        "--strip", "--no-compare-size", env=gha_env, cwd=repo.root,
     )  # fmt: skip
     assert run.code == 0, run.stderr
-    assert (repo.root / "dist/api/linux-amd64/api").is_file()
+    record = json.loads((repo.root / "dist/api/linux-amd64/build.json").read_text())
+    assert (record["stripped"], record["unstripped_size"]) == (True, None)
     assert not (repo.root / "dist/worker").exists()
     assert json.loads(run.outputs["skipped"]) == ["worker"]
     assert "::notice::skipped worker (example.com/shop/cmd/worker): not changed" in run.stderr

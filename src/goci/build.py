@@ -240,6 +240,7 @@ class _Plan:
     flags: tuple[str, ...]
     ldflags: tuple[str, ...]
     strip: bool
+    compare_size: bool
     cgo: bool
     profile: bool
     staging: Path
@@ -330,7 +331,7 @@ def _build_target(plan: _Plan, target: Platform) -> tuple[list[Artifact], list[P
     graph = work / "actiongraph" if plan.profile else None
     built = _go_build(plan, target, work / "final", plan.strip, graph)
     unstripped: dict[str, Path] = {}
-    if plan.strip:
+    if plan.strip and plan.compare_size:
         unstripped = _go_build(plan, target, work / "unstripped", False, None)
     artifacts = []
     for package in plan.packages:
@@ -445,6 +446,7 @@ def build(
     services: Sequence[str] | None = None,
     out: Path | None = None,
     strip: bool = False,
+    compare_size: bool = True,
     version: str | None = None,
     version_var: str | None = None,
     only_changed: Sequence[str] | None = None,
@@ -505,7 +507,18 @@ def build(
         "flags": result_flags,
     }
     plan = _Plan(
-        go, root, workspace, packages, tuple(flags), ldflags, strip, cgo, profile, staging, meta
+        go,
+        root,
+        workspace,
+        packages,
+        tuple(flags),
+        ldflags,
+        strip,
+        compare_size,
+        cgo,
+        profile,
+        staging,
+        meta,
     )
     try:
         workers = max(1, min(len(targets), jobs or max(2, os.cpu_count() or 2)))

@@ -24,6 +24,12 @@ OPTIONS = (
         "service names (default: every main package of the modules in use)",
     ),
     Option(name="strip", kind="bool", default=False, help='strip symbols: -ldflags "-s -w"'),
+    Option(
+        name="compare-size",
+        kind="bool",
+        default=True,
+        help="with --strip, link each binary once more unstripped to report the size saved",
+    ),
     Option(name="out", default="dist", help="output folder inside the workspace"),
     Option(name="version", help="version to stamp (default: the tag on HEAD, else dev-<sha>)"),
     Option(
@@ -71,6 +77,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
         services=matrix.service_list(values["services"]),
         out=ctx.path(values["out"]),
         strip=values["strip"],
+        compare_size=values["compare_size"],
         version=values["version"],
         version_var=values["version_var"],
         only_changed=only_changed,
