@@ -148,13 +148,18 @@ def test_only_changed_skips_and_says_so(
     make_repo: Callable[..., GoRepo], gha_env: dict[str, str], goci: Callable[..., GociRun]
 ) -> None:
     repo = _shop(make_repo)
+    repo.git("tag", "v0.9.0")
     run = goci(
         "build", "--target", "linux/amd64", "--only-changed", '["example.com/shop/cmd/api"]',
-        "--strip", "--no-compare-size", env=gha_env, cwd=repo.root,
+        "--strip", "--no-compare-size", "--version-var", "main.version",
+        env=gha_env, cwd=repo.root,
     )  # fmt: skip
     assert run.code == 0, run.stderr
     record = json.loads((repo.root / "dist/api/linux-amd64/build.json").read_text())
     assert (record["stripped"], record["unstripped_size"]) == (True, None)
+    assert record["version"] == "v0.9.0"  # the tag on HEAD
+    shown = subprocess.run([repo.root / "dist/api/linux-amd64/api"], capture_output=True, text=True)
+    assert shown.stderr.strip() == "hi api v0.9.0"
     assert not (repo.root / "dist/worker").exists()
     assert json.loads(run.outputs["skipped"]) == ["worker"]
     assert "::notice::skipped worker (example.com/shop/cmd/worker): not changed" in run.stderr
@@ -238,3 +243,13 @@ def test_toolexec_passes_through_and_profile_names_slow_steps(
     assert "slowest steps" in run.stdout
     row = r"\d+\.\d\ds  link +example\.com/shop/cmd/worker +\[linux/amd64\]"
     assert re.search(row, run.stdout), run.stdout
+
+
+def test_an_empty_service_list_builds_nothing(
+    make_repo: Callable[..., GoRepo], gha_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    repo = _shop(make_repo)
+    run = goci("build", "--target", "linux/amd64", "--services", "[]", env=gha_env, cwd=repo.root)
+    assert run.code == 0, run.stderr
+    assert json.loads(run.outputs["binaries"]) == []
+    assert not (repo.root / "dist").exists()

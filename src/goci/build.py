@@ -468,8 +468,9 @@ def build(
         raise InputError(f"platforms: two targets share the output folder {twice!r}; keep one")
     workspace = discover(root, go)
     mains = main_packages(workspace, go)
-    packages = select(services, mains, root) if services else mains
-    if not packages:
+    # An empty list (changed-packages found no service) builds nothing; None builds them all.
+    packages = select(services, mains, root) if services is not None else mains
+    if services is None and not packages:
         raise InputError(f"services: no main package in the modules in use under {root}")
     skipped: tuple[MainPackage, ...] = ()
     if only_changed is not None:
