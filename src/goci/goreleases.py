@@ -178,7 +178,10 @@ class Resolver:
         """One version word -> an exact version (or a minor, offline)."""
         text = word.strip()
         if text == "stable":
-            return self._newest_of_minor(text, self._stable_minors()[0])
+            minors = self._stable_minors()
+            if not minors:
+                raise InputError("go-versions: 'stable': the release list has no stable release")
+            return self._newest_of_minor(text, minors[0])
         if text == "oldstable":
             minors = self._stable_minors()
             if len(minors) < 2:
