@@ -312,6 +312,10 @@ def test_nested_modules_with_replace(make_repo, goci):
     assert out["packages"] == ["ex.com/api/cmd/server", "ex.com/core/num"]
     assert out["services"] == ["ex.com/api/cmd/server"]
     assert out["modules"] == ["ex.com/api", "ex.com/core"]
+    # --dir api: core lives outside it, but api requires it through a replace directive.
+    run = goci("changed", "--json", "--base", base, "--dir", str(repo.root / "api"), env=repo.env)
+    assert run.code == 0, run.stderr
+    assert run.json()["services"] == ["ex.com/api/cmd/server"]
 
 
 def test_workspace_with_underscore_module_and_unused_module(make_repo, goci):

@@ -223,12 +223,12 @@ class _Analysis:
     # -- files -----------------------------------------------------------------------------
 
     def _relevant_files(self, seeds: _Seeds) -> list[FileChange]:
-        """The changed files under ``--dir``, minus comment-only Go edits when asked."""
-        prefix = f"{self.subdir}/" if self.subdir else ""
-        files = [f for f in self.change_set.files if not prefix or f.path.startswith(prefix)]
-        for f in self.change_set.files:
-            if prefix and not f.path.startswith(prefix) and self._is_global(f.path):
-                files.append(f)
+        """The changed files, minus comment-only Go edits when asked.
+
+        Files outside ``--dir`` stay: a module there may be required through a replace
+        directive, and its packages then appear in the graph with their own files.
+        """
+        files = list(self.change_set.files)
         if self.ignore_comments and self.change_set.merge_base and self.change_set.has_base_tree:
             from goci.comments import comment_only
 
@@ -318,9 +318,12 @@ class _Analysis:
             listed = Workspace(workspace.root, workspace.gowork, modules)
         in_use = {m.dir.resolve() for m in workspace.modules}
         extra: set[str] = set()
+        inside = f"{self.subdir}/" if self.subdir else ""
         for f in files:
             folder = _module_root(tree_root, f.path)
-            if folder is not None and (tree_root / folder).resolve() not in in_use:
+            if folder is None or (tree_root / folder).resolve() in in_use:
+                continue
+            if not inside or f"{folder}/".startswith(inside):
                 extra.add(folder)
         graph = self.loader.tree_graph(tree_root, listed, self.platforms, tuple(sorted(extra)))
         for module in workspace.modules:

@@ -7,7 +7,6 @@ mistaken for a comment and a string that looks like a comment is never mistaken 
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -47,9 +46,10 @@ def comment_only(git: Git, go: Go, old: str, new: str, paths: Sequence[str]) -> 
             raise failure(result, "go run gohelpers/commentonly")
         found: set[str] = set()
         for line in result.stdout.splitlines():
-            answer = json.loads(line)
-            if answer.get("verdict") == "comments" and answer.get("new") in names:
-                found.add(names[answer["new"]])
+            verdict, _, rest = line.partition("\t")
+            new_file = rest.partition("\t")[0]
+            if verdict == "comments" and new_file in names:
+                found.add(names[new_file])
         return found
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -6,12 +6,12 @@
 // //go:embed, //go:generate, //go:linkname and the other //go: lines, //line, //export, //extern)
 // or to the cgo preamble (the comment above import "C") is a code change.
 //
-// Usage: commentonly OLD NEW [OLD NEW ...]; one JSON object per pair on stdout:
-// {"old": OLD, "new": NEW, "verdict": "comments" | "code", "why": "..."}.
+// Usage: commentonly OLD NEW [OLD NEW ...]; one line per pair on stdout, tab-separated:
+// VERDICT NEW WHY, where VERDICT is "comments" or "code". (No encoding/json: every standard
+// package imported here is one more to compile the first time the helper runs.)
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -21,23 +21,16 @@ import (
 	"strings"
 )
 
-type answer struct {
-	Old     string `json:"old"`
-	New     string `json:"new"`
-	Verdict string `json:"verdict"`
-	Why     string `json:"why"`
-}
-
 func main() {
 	args := os.Args[1:]
 	if len(args)%2 != 0 {
 		fmt.Fprintln(os.Stderr, "usage: commentonly OLD NEW [OLD NEW ...]")
 		os.Exit(2)
 	}
-	out := json.NewEncoder(os.Stdout)
 	for i := 0; i < len(args); i += 2 {
 		verdict, why := compare(args[i], args[i+1])
-		if err := out.Encode(answer{args[i], args[i+1], verdict, why}); err != nil {
+		why = strings.Join(strings.Fields(why), " ")
+		if _, err := fmt.Printf("%s\t%s\t%s\n", verdict, args[i+1], why); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
