@@ -16,7 +16,7 @@ import pytest
 from support.goci_run import GociRun, actions_env, run_goci
 from support.goproxy import GoProxy
 from support.gorepo import GoRepo
-from support.gotools import go_exe
+from support.gotools import cache_root, go_exe
 from support.seaweed import Seaweed
 
 _PASSED_THROUGH = (
@@ -38,9 +38,18 @@ def go_binary() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_go_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
-    """A module cache and a build cache shared by the whole session (speed), removed after."""
+    """A module cache for the session, and a build cache kept across runs (speed).
+
+    Go's build cache is content-addressed, so reusing it between runs cannot change a result;
+    the module cache is per session because tests publish different content under the same
+    fake module versions.
+    """
     root = tmp_path_factory.mktemp("go-shared")
-    dirs = {"GOMODCACHE": root / "modcache", "GOCACHE": root / "gocache", "GOPATH": root / "gopath"}
+    dirs = {
+        "GOMODCACHE": root / "modcache",
+        "GOCACHE": cache_root() / "gocache",
+        "GOPATH": root / "gopath",
+    }
     yield dirs
     subprocess.run(["chmod", "-R", "u+w", str(root)], check=False)
 

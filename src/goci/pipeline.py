@@ -98,6 +98,9 @@ def run(settings: Settings, ctx: Context, emit: Emit) -> PipelineRun:
     """Run every step in order; ``emit`` receives each step's report as it finishes."""
     pipeline = PipelineRun([Step(name) for name in STEP_NAMES])
     settings.work.mkdir(parents=True, exist_ok=True)
+    ignore = settings.work / ".gitignore"
+    if not ignore.exists():  # reports, binaries and the local store never belong in git
+        ignore.write_text("# written by goci ci\n*\n", encoding="utf-8")
     state: dict[str, Any] = {}
 
     def attempt(name: str, action: Callable[[], tuple[Result, str]]) -> Result | None:
@@ -131,8 +134,10 @@ def run(settings: Settings, ctx: Context, emit: Emit) -> PipelineRun:
         return pipeline
     attempt("matrix", lambda: _matrix(settings, ctx, state))
     if settings.test:
-        attempt("test", lambda: _test(settings, ctx, state))
-        attempt("coverage", lambda: _coverage(settings, ctx, state))
+        if attempt("test", lambda: _test(settings, ctx, state)) is not None:
+            attempt("coverage", lambda: _coverage(settings, ctx, state))
+        else:
+            pipeline.step("coverage").note = "no test run to merge"
     if pipeline.exit_code:
         for name in ("build", "pack", "upload"):
             pipeline.step(name).note = "not run: an earlier step said no"
@@ -200,8 +205,6 @@ def _test(settings: Settings, ctx: Context, state: dict[str, Any]) -> tuple[Resu
 
 
 def _coverage(settings: Settings, ctx: Context, state: dict[str, Any]) -> tuple[Result, str]:
-    if not state.get("profiles"):
-        raise InputError("coverage: no test run to merge")
     result = invoke(
         ("coverage", "merge"),
         {
