@@ -527,3 +527,36 @@ def test_merge_group_event(make_repo, goci, tmp_path):
         repo, tmp_path, "merge_group", {"merge_group": {"base_sha": base, "head_sha": head}}
     )
     assert changed(goci, repo, env=env)["packages"] == [f"{M}/app", f"{M}/util"]
+
+
+def test_module_cycle_keeps_edges_both_ways(make_repo, goci):
+    repo = make_repo()
+    repo.module("a", "ex.com/a", extra="require ex.com/b v0.0.0\nreplace ex.com/b => ../b\n")
+    repo.module("b", "ex.com/b", extra="require ex.com/a v0.0.0\nreplace ex.com/a => ../a\n")
+    repo.package("a/base", "base", "const One = 1\n")
+    repo.package("b/mid", "mid", 'import "ex.com/a/base"\n\nconst Two = base.One + 1\n')
+    repo.package("a/top", "top", 'import "ex.com/b/mid"\n\nconst Three = mid.Two + 1\n')
+    repo.package(
+        "b/cmd/tool", "main", 'import "ex.com/a/top"\n\nfunc main() { println(top.Three) }\n'
+    )
+    base = repo.commit("modules importing each other")
+    repo.package("a/base", "base", "const One = 10\n")
+    repo.commit("change the bottom")
+    out = changed(goci, repo, "--base", base)
+    assert out["packages"] == ["ex.com/a/base", "ex.com/a/top", "ex.com/b/cmd/tool", "ex.com/b/mid"]
+    assert out["reason"]["ex.com/b/cmd/tool"]["via"] == [
+        "ex.com/a/base",
+        "ex.com/b/mid",
+        "ex.com/a/top",
+        "ex.com/b/cmd/tool",
+    ]
+
+
+def test_module_split_means_everything(make_repo, goci):
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.module("util", f"{M}/util")  # util becomes a module of its own
+    repo.commit("split util out")
+    out = changed(goci, repo, "--base", base)
+    assert out["all"] is True
+    assert set(out["packages"]) >= {f"{M}/lib", f"{M}/app", f"{M}/cmd/svc", f"{M}/util"}
