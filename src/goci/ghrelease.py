@@ -76,9 +76,9 @@ def attach(
 
     assets = plan_assets(releases)
     api = env.get("GITHUB_API_URL") or DEFAULT_API
-    client = Github(base_url=api, auth=Auth.Token(token), retry=None, timeout=60)
+    client = Github(base_url=api, auth=Auth.Token(token), retry=None, timeout=60, lazy=True)
     try:
-        repo = client.get_repo(repository, lazy=True)
+        repo = client.get_repo(repository)
         created = False
         try:
             release = repo.get_release(tag)

@@ -43,17 +43,22 @@ def _template(env: Mapping[str, str]) -> Path:
     commit = repo.commit("services")
     goversion = repo.go("env", "GOVERSION").stdout.strip()
     for goos, goarch in TARGETS:
+        # One go build per target for all services (go links them in parallel).
+        scratch = repo.root / ".build" / f"{goos}-{goarch}"
+        scratch.mkdir(parents=True)
+        subprocess.run(
+            [key, "build", "-trimpath", "-ldflags=-s -w", "-o", f"{scratch}/",
+             *(f"./{folder}" for folder in SERVICES.values())],
+            cwd=repo.root,
+            env={**env, "GOOS": goos, "GOARCH": goarch, "CGO_ENABLED": "0"},
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
         for service, folder in SERVICES.items():
             name = service.rsplit("/", 1)[-1]
             out = repo.root / "dist" / service / f"{goos}-{goarch}"
             out.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                [key, "build", "-trimpath", "-ldflags=-s -w", "-o", str(out / name), f"./{folder}"],
-                cwd=repo.root,
-                env={**env, "GOOS": goos, "GOARCH": goarch, "CGO_ENABLED": "0"},
-                check=True,
-                capture_output=True,
-            )
+            (scratch / Path(folder).name).rename(out / name)
             if service == "api":
                 (out / "build.json").write_text(
                     json.dumps(
@@ -69,6 +74,7 @@ def _template(env: Mapping[str, str]) -> Path:
                         }
                     )
                 )
+    shutil.rmtree(repo.root / ".build")
     _templates[key] = repo.root
     return repo.root
 

@@ -8,13 +8,14 @@ the store's root; they are built from validated release names only.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from goci.errors import GociError, InputError, closest
+from goci.errors import GociError, InputError
 
 Progress = Callable[[str, int], None]
 """Called as ``(key, part_number)`` after each part (or whole small file) is stored."""
@@ -100,7 +101,8 @@ def open_store(
     match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", url.strip())
     scheme = match.group(1).lower() if match else ""
     if scheme not in SCHEMES or match is None:
-        hint = closest(scheme, SCHEMES) if scheme else ""
+        match_ = difflib.get_close_matches(scheme, SCHEMES, n=1, cutoff=0.5) if scheme else []
+        hint = f" (did you mean {match_[0]!r}?)" if match_ else ""
         raise InputError(
             f"--store: {url!r} is not valid; use file://DIR or s3://bucket/prefix{hint}"
         )

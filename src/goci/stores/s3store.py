@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from goci.checksums import sha256_file
 from goci.errors import InputError, ToolError
 from goci.stores import ConflictError, ObjectInfo, Progress, Tuning, check_key
 
@@ -278,13 +279,18 @@ class S3Store:
         self, key: str, path: Path, sha256: str, *, on_progress: Progress | None = None
     ) -> None:
         size = path.stat().st_size
+        # The MD5s prove the server got the bytes we read; this proves they are the bytes meant.
         if size <= self.tuning.part_size:
             data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() != sha256:
+                raise ToolError(f"store {self.url}: {path} does not match its SHA-256 {sha256}")
             etag = self._put(key, data, sha256)
             expected = hashlib.md5(data, usedforsecurity=False).hexdigest()
             if on_progress:
                 on_progress(key, 1)
         else:
+            if sha256_file(path) != sha256:
+                raise ToolError(f"store {self.url}: {path} does not match its SHA-256 {sha256}")
             etag, expected = self._multipart(key, path, sha256, on_progress)
         if etag.strip('"') != expected:
             raise ToolError(

@@ -1,0 +1,261 @@
+"""``goci artifact upload`` against a folder store and a real SeaweedFS S3 server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from goci.errors import ToolError
+from goci.release import find_releases, load_release
+from goci.stores import Tuning, open_store
+from goci.upload import upload_all
+from support import artifacts
+from support.artifacts import STAMP
+from support.github_api import GitHubServers
+from support.seaweed import BUCKET, SECRET_KEY, Seaweed
+
+
+@pytest.fixture
+def ws(tmp_path: Path, go_env: dict[str, str]) -> Path:
+    return artifacts.workspace(tmp_path / "ws", go_env)
+
+
+@pytest.fixture
+def s3(seaweed: Seaweed) -> tuple[str, Seaweed]:
+    """A fresh prefix in the shared bucket, so tests never see each other's objects."""
+    return f"s3://{BUCKET}/t-{uuid.uuid4().hex[:10]}", seaweed
+
+
+def keys(seaweed: Seaweed, url: str) -> list[str]:
+    prefix = url.split("/", 3)[3] + "/"
+    pages = seaweed.client().get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return sorted(item["Key"][len(prefix) :] for page in pages for item in page.get("Contents", []))
+
+
+def unmasked(text: str) -> str:
+    """The log without the ``::add-mask::`` commands (which carry the secret to hide it)."""
+    return "\n".join(line for line in text.splitlines() if not line.startswith("::add-mask::"))
+
+
+def test_pack_then_upload_to_s3_verifies_every_object(ws, gha_env, goci, s3):
+    url, seaweed = s3
+    env = seaweed.env(gha_env)
+    assert goci("artifact", "pack", "--service", "api", env=env, cwd=ws).code == 0
+    run = goci("artifact", "upload", "--store", url, env=env, cwd=ws)
+    assert run.code == 0, run.stderr
+    release = f"dev/api-{STAMP}"
+    assert keys(seaweed, url) == [
+        f"{release}/SHA256SUMS",
+        f"{release}/linux-amd64/api",
+        f"{release}/linux-arm64/api",
+        f"{release}/manifest.json",
+    ]
+    client = seaweed.client()
+    prefix = url.split("/", 3)[3]
+    for arch in ("amd64", "arm64"):
+        local = (ws / "dist" / release / f"linux-{arch}" / "api").read_bytes()
+        obj = client.get_object(Bucket=BUCKET, Key=f"{prefix}/{release}/linux-{arch}/api")
+        assert obj["Body"].read() == local
+        assert obj["Metadata"]["sha256"] == hashlib.sha256(local).hexdigest()
+    assert run.outputs["manifest-url"] == f"{url}/{release}/manifest.json"
+    assert run.outputs["version"] == STAMP
+    assert f"  {release}/linux-amd64/api" in run.outputs["sha256sums"]
+    again = goci("artifact", "upload", "--store", url, env=env, cwd=ws)
+    assert again.code == 0
+    assert "byte-identical: nothing to do" in again.stdout
+
+
+def test_upload_to_file_store_and_keep_last_n(ws, go_env, goci, tmp_path):
+    for stamp in ("20250101000000", "20250102000000", "20250103000000"):
+        assert (
+            goci(
+                "artifact", "pack", "--service", "api", "--timestamp", stamp, env=go_env, cwd=ws
+            ).code
+            == 0
+        )
+        run = goci(
+            "artifact",
+            "upload",
+            "--store",
+            "file://out/store",
+            "--release",
+            f"dev/api-{stamp}",
+            "--keep",
+            "2",
+            env=go_env,
+            cwd=ws,
+        )
+        assert run.code == 0, run.stderr
+    store = ws / "out" / "store" / "dev"
+    assert sorted(p.name for p in store.iterdir()) == ["api-20250102000000", "api-20250103000000"]
+    assert "pruned dev/api-20250101000000" in run.stdout
+    manifest = json.loads((store / "api-20250103000000" / "manifest.json").read_text())
+    assert manifest["version"] == "20250103000000"
+    blob = (store / "api-20250103000000/linux-amd64/api").read_bytes()
+    assert blob == (ws / "dist/api/linux-amd64/api").read_bytes()
+
+
+def test_second_prod_publish_is_refused_unless_identical(ws, go_env, goci, s3, tmp_path):
+    url, seaweed = s3
+    env = seaweed.env(go_env)
+    pack = ("artifact", "pack", "--env", "prod", "--service", "api", "--version", "1.0.0")
+    assert goci(*pack, env=env, cwd=ws).code == 0
+    assert goci("artifact", "upload", "--store", url, env=env, cwd=ws).code == 0
+    same = goci("artifact", "upload", "--store", url, env=env, cwd=ws)
+    assert same.code == 0
+    assert "nothing to do" in same.stdout
+    # Another workspace with other bytes under the same version.
+    other = artifacts.workspace(tmp_path / "other", go_env)
+    (other / "dist/api/linux-amd64/api").write_bytes(b"a different build")
+    assert goci(*pack, env=env, cwd=other).code == 0
+    refused = goci("artifact", "upload", "--store", url, env=env, cwd=other)
+    assert refused.code == 1
+    assert "immutable" in refused.stderr
+    prefix = url.split("/", 3)[3]
+    stored = seaweed.client().get_object(
+        Bucket=BUCKET, Key=f"{prefix}/prod/api-v1.0.0/linux-amd64/api"
+    )
+    assert stored["Body"].read() == (ws / "dist/api/linux-amd64/api").read_bytes()
+
+
+def test_wrong_credentials_clear_error_without_the_secret(ws, gha_env, goci, s3):
+    url, seaweed = s3
+    env = {**seaweed.env(gha_env), "AWS_SECRET_ACCESS_KEY": "WrongSecret-abcdef123456"}
+    assert goci("artifact", "pack", "--service", "api", env=env, cwd=ws).code == 0
+    run = goci("artifact", "upload", "--store", url, "--retries", "1", env=env, cwd=ws)
+    assert run.code == 1
+    assert "refused the credentials" in run.stderr
+    assert "AWS_SECRET_ACCESS_KEY" in run.stderr
+    assert "::add-mask::WrongSecret-abcdef123456" in run.stderr
+    for text in (run.stdout, unmasked(run.stderr), Path(gha_env["GITHUB_OUTPUT"]).read_text()):
+        assert "WrongSecret-abcdef123456" not in text
+        assert SECRET_KEY not in text
+    assert keys(seaweed, url) == []
+
+
+@pytest.mark.parametrize(
+    ("case", "needle"),
+    [
+        ("scheme", "file://DIR or s3://bucket/prefix"),
+        ("no-credentials", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        ("no-sums", "SHA256SUMS"),
+        ("bad-release", "'..'"),
+        ("nothing-packed", "run goci artifact pack first"),
+    ],
+)
+def test_bad_input_exits_2_and_uploads_nothing(ws, gha_env, goci, s3, case, needle):
+    url, seaweed = s3
+    env = seaweed.env(gha_env)
+    args = ["artifact", "upload", "--store", url]
+    if case != "nothing-packed":
+        assert goci("artifact", "pack", env=env, cwd=ws).code == 0
+    if case == "scheme":
+        args[-1] = "minio://bucket/x"
+    elif case == "no-credentials":
+        env = {
+            k: v
+            for k, v in env.items()
+            if not k.startswith("AWS_ACCESS") and not k.startswith("AWS_SECRET")
+        }
+    elif case == "no-sums":
+        (ws / f"dist/dev/tools/worker-{STAMP}/SHA256SUMS").unlink()
+    elif case == "bad-release":
+        args += ["--release", f"dev/../api-{STAMP}"]
+    outputs_before = Path(gha_env["GITHUB_OUTPUT"]).read_text()
+    run = goci(*args, env=env, cwd=ws)
+    assert run.code == 2, run.stderr
+    assert needle in run.stderr
+    assert keys(seaweed, url) == []
+    assert Path(gha_env["GITHUB_OUTPUT"]).read_text() == outputs_before
+
+
+def test_killed_server_leaves_no_complete_release_and_rerun_finishes(ws, go_env, goci, tmp_path):
+    """Kill SeaweedFS in the middle of a multipart upload, restart it, run again."""
+    server = Seaweed(tmp_path / "own-seaweed")
+    server.start()
+    try:
+        dist = ws / "dist"
+        part = 5 * 1024 * 1024
+        artifacts.big_release_source(
+            dist, "big", {"linux-amd64": 3 * part + 1, "linux-arm64": 2 * part + 7}
+        )
+        env = server.env(go_env)
+        assert goci("artifact", "pack", "--service", "big", env=env, cwd=ws).code == 0
+        url = f"s3://{BUCKET}/crash"
+        store = open_store(
+            url, env=env, cwd=ws, tuning=Tuning(part_size=part, workers=2, attempts=2, backoff=0.05)
+        )
+        releases = [load_release(dist, name) for name in find_releases(dist)]
+        parts: list[tuple[str, int]] = []
+
+        def crash_after_two_parts(key: str, number: int) -> None:
+            parts.append((key, number))
+            if len(parts) == 2:
+                server.kill()
+
+        with pytest.raises(ToolError):
+            upload_all(store, releases, workers=2, on_progress=crash_after_two_parts)
+        assert len(parts) >= 2
+        server.start()
+        listed = keys(server, url)
+        assert not [k for k in listed if k.endswith("manifest.json")], listed
+        run = goci("artifact", "upload", "--store", url, "--part-size-mb", "5", env=env, cwd=ws)
+        assert run.code == 0, run.stderr
+        release = f"dev/big-{STAMP}"
+        client = server.client()
+        for target in ("linux-amd64", "linux-arm64"):
+            body = client.get_object(Bucket=BUCKET, Key=f"crash/{release}/{target}/big")[
+                "Body"
+            ].read()
+            assert body == (dist / release / target / "big").read_bytes()
+        manifest = json.loads(
+            client.get_object(Bucket=BUCKET, Key=f"crash/{release}/manifest.json")["Body"].read()
+        )
+        assert manifest["name"] == release
+    finally:
+        server.stop()
+
+
+def test_attach_to_github_release_creates_it_and_uploads_assets(ws, go_env, goci, tmp_path):
+    servers = GitHubServers()
+    try:
+        env = {
+            **go_env,
+            "GITHUB_API_URL": servers.state.api_url,
+            "GITHUB_REPOSITORY": "acme/shop",
+            "GITHUB_TOKEN": "test-token",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_REF": "refs/tags/api/v1.2.3",
+            "GITHUB_EVENT_NAME": "push",
+        }
+        assert (
+            goci("artifact", "pack", "--env", "prod", "--service", "api", env=env, cwd=ws).code == 0
+        )
+        args = ("artifact", "upload", "--store", "file://out", "--github-release")
+        run = goci(*args, env=env, cwd=ws)
+        assert run.code == 0, run.stderr
+        assert "test-token" not in unmasked(run.stdout + run.stderr)
+        (release,) = servers.state.releases.values()
+        assert release["tag_name"] == "api/v1.2.3"
+        names = sorted(a["name"] for a in release["assets"])
+        assert names == ["api-SHA256SUMS", "api-linux-amd64", "api-linux-arm64"]
+        blob = servers.state.blobs[(release["id"], "api-linux-amd64")]
+        assert blob == (ws / "dist/prod/api-v1.2.3/linux-amd64/api").read_bytes()
+        sums = servers.state.blobs[(release["id"], "api-SHA256SUMS")].decode()
+        assert f"{hashlib.sha256(blob).hexdigest()}  api-linux-amd64\n" in sums
+        # Uploads went to the uploads endpoint that upload_url names, not the API.
+        assert any(
+            r.startswith("POST /api/uploads/repos/acme/shop/releases/1/assets?")
+            and "name=api-linux-amd64" in r
+            for r in servers.state.requests
+        ), servers.state.requests
+        again = goci(*args, env=env, cwd=ws)
+        assert again.code == 0, again.stderr
+        assert "0 uploaded, 3 already there" in again.stdout
+        assert len(release["assets"]) == 3
+    finally:
+        servers.stop()
