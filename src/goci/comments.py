@@ -47,9 +47,9 @@ def comment_only(git: Git, go: Go, old: str, new: str, paths: Sequence[str]) -> 
         found: set[str] = set()
         for line in result.stdout.splitlines():
             verdict, _, rest = line.partition("\t")
-            new_file = rest.partition("\t")[0]
-            if verdict == "comments" and new_file in names:
-                found.add(names[new_file])
+            judged = rest.partition("\t")[0]
+            if verdict == "comments" and judged in names:
+                found.add(names[judged])
         return found
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
