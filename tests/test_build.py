@@ -66,7 +66,7 @@ def test_stripped_stamped_binaries_for_two_targets(
     assert shown.stderr.strip() == "hi api v1.2.3"
 
     record = json.loads((repo.root / "dist/api/linux-amd64/build.json").read_text())
-    go_version = version_of(gha_env["GOCI_GO"])
+    go_version = "go" + version_of(gha_env["GOCI_GO"])
     assert record["unstripped_size"] > record["size"] == binary.stat().st_size
     assert {k: record[k] for k in record if k not in ("size", "unstripped_size", "sha256")} == {
         "schema": 1,
@@ -140,7 +140,7 @@ def test_two_go_versions_build_and_say_so(
         seen[record["go_version"]] = _go(env, "version", str(binary)).split()[-1]
         assert record["stripped"] is False and record["unstripped_size"] is None
     default = version_of(go_exe())
-    assert seen == {"1.25.5": "go1.25.5", default: f"go{default}"}
+    assert seen == {"go1.25.5": "go1.25.5", f"go{default}": f"go{default}"}
     assert default != "1.25.5"
 
 

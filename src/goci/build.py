@@ -488,7 +488,7 @@ def build(
             toolexec = str((root / program).resolve()) + toolexec[len(program) :]
         flags.append("-toolexec=" + toolexec)
     ldflags = (f"-X={version_var}={stamp}",) if version_var else ()
-    go_version = go.version(cwd=root).removeprefix("go")
+    go_version = go.version(cwd=root)  # go1.26.8, as `go env GOVERSION` says
     all_ldflags = " ".join([*(["-s", "-w"] if strip else []), *ldflags])
     result_flags = (*flags, "-mod=readonly", *([f"-ldflags={all_ldflags}"] if all_ldflags else []))
     if not packages:

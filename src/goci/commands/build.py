@@ -104,7 +104,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
         "version": result.version,
     }
     lines = [
-        f"built {len(result.artifacts)} binaries with go{result.go_version}"
+        f"built {len(result.artifacts)} binaries with {result.go_version}"
         + (f" at {result.commit[:12]}" if result.commit else "")
     ]
     rows = []
@@ -113,7 +113,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
         lines.append(f"  {rel(a.path)}  {_size(a.size)}  sha256 {a.sha256[:16]}")
         rows.append([a.service, a.target.spec, _size(a.unstripped_size), _size(a.size), saved])
     lines += [f"  skipped {p.service}: not in --only-changed" for p in result.skipped]
-    summary = f"### Binaries (go{result.go_version})\n\n"
+    summary = f"### Binaries ({result.go_version})\n\n"
     summary += (
         markdown_table(["service", "target", "unstripped", "size", "saved"], rows)
         if rows
