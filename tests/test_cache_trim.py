@@ -208,8 +208,7 @@ def test_size_budget_drops_least_recently_used_first(
     for output in after.outputs.values():  # an executable entry is kept whole or not at all
         if output.path.is_dir():
             assert len(list(output.path.iterdir())) == 1
-    # Whatever was dropped, go rebuilds it and the cache works.
-    assert go(repo, env, "run", ".").stderr.strip() == "3"
+    # What was kept still serves: the newest entry is a cache hit.
     build = subprocess.run(
         [env["GOCI_GO"], "build", "-x", "./a"],
         cwd=repo,
