@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from goci.checksums import format_sums, parse_sums
@@ -171,6 +171,7 @@ def test_semver_and_tags():
         parse_release("dev/../api-20250102030405")
 
 
+@settings(max_examples=40, deadline=None)
 @given(
     st.dictionaries(
         st.from_regex(r"[a-z]{1,8}-[a-z0-9]{1,6}/[A-Za-z0-9._-]{1,12}", fullmatch=True),

@@ -181,7 +181,7 @@ def test_killed_server_leaves_no_complete_release_and_rerun_finishes(ws, go_env,
         dist = ws / "dist"
         part = 5 * 1024 * 1024
         artifacts.big_release_source(
-            dist, "big", {"linux-amd64": 3 * part + 1, "linux-arm64": 2 * part + 7}
+            dist, "big", {"linux-amd64": 2 * part + 1, "linux-arm64": part + 7}
         )
         env = server.env(go_env)
         assert goci("artifact", "pack", "--service", "big", env=env, cwd=ws).code == 0

@@ -138,6 +138,7 @@ class Seaweed:
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
             "-master.telemetry=false",
+            "-master.electionTimeout=1s",
             "-master.volumeSizeLimitMB=64",
             "-volume.max=30",
         ]
@@ -196,7 +197,7 @@ class Seaweed:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGTERM)
         try:
-            self.proc.wait(timeout=3)
+            self.proc.wait(timeout=1)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
