@@ -104,9 +104,7 @@ def test_setup_installs_once_then_reuses_and_puts_goci_on_path(
 
 def test_setup_refuses_a_python_older_than_3_10(action_copy: Path, tmp_path: Path) -> None:
     fake = tmp_path / "python3.8"
-    fake.write_text(
-        '#!/bin/sh\ncase "$*" in *version_info*) exit 1 ;; *) echo "3.8.18" ;; esac\n'
-    )
+    fake.write_text('#!/bin/sh\ncase "$*" in *version_info*) exit 1 ;; *) echo "3.8.18" ;; esac\n')
     fake.chmod(0o755)
     run = run_setup(action_copy, tmp_path, GOCI_PYTHON=str(fake))
     assert run.returncode == 1
