@@ -183,3 +183,23 @@ def test_sums_round_trip(entries):
     text = format_sums(entries.items())
     assert parse_sums(text) == entries
     assert all(len(line.split("  ", 1)[0]) == 64 for line in text.splitlines())
+
+
+def test_packs_what_goci_build_leaves(ws, go_env, goci):
+    """The real hand-over: goci build writes dist/, pack reads its build.json."""
+    import shutil
+
+    shutil.rmtree(ws / "dist")
+    built = goci("build", "--target", "linux/amd64", "--strip", "--json", env=go_env, cwd=ws)
+    assert built.code == 0, built.stderr
+    run = goci("artifact", "pack", "--json", env=go_env, cwd=ws)
+    assert run.code == 0, run.stderr
+    releases = run.json()["release"].split()
+    assert len(releases) == 2
+    for name in releases:
+        folder = ws / "dist" / name
+        assert subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=folder).returncode == 0
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["targets"] == ["linux-amd64"]
+        assert manifest["commit"] == head(ws, go_env)
+        assert manifest["builds"][0]["stripped"] is True
