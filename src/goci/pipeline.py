@@ -134,7 +134,8 @@ def run(settings: Settings, ctx: Context, emit: Emit) -> PipelineRun:
         return pipeline
     attempt("matrix", lambda: _matrix(settings, ctx, state))
     if settings.test:
-        if attempt("test", lambda: _test(settings, ctx, state)) is not None:
+        tested = attempt("test", lambda: _test(settings, ctx, state))
+        if tested is not None and any((settings.work / "coverage").glob("*.cover")):
             attempt("coverage", lambda: _coverage(settings, ctx, state))
         else:
             pipeline.step("coverage").note = "no test run to merge"
