@@ -52,11 +52,13 @@ def test_help_lists_every_command(goci: Callable[..., GociRun]) -> None:
     assert run.code == 0
     for command in COMMANDS:
         assert command.path[0] in run.stdout
-    for command in (c for c in COMMANDS if len(c.path) == 2):
-        sub = goci(command.path[0], "--help", env={})
+    from goci.commands import ENTRIES
+
+    for entry in (e for e in ENTRIES if len(e.path) == 2):
+        sub = goci(entry.path[0], "--help", env={})
         listed = " ".join(sub.stdout.split())
-        assert sub.code == 0 and command.path[1] in listed
-        assert " ".join(command.help.split())[:30] in listed
+        assert sub.code == 0 and entry.path[1] in listed
+        assert " ".join(entry.help.split())[:30] in listed
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)
@@ -147,3 +149,10 @@ def test_a_verdict_exit_code_is_passed_through(tmp_path: Path) -> None:
     command = fake(("a",), Result(outputs={"a": "1"}, exit_code=1))
     assert run_command(command, {"dir": str(tmp_path)}, env, Runtime(env)) == 1
     assert "a<<" in Path(env["GITHUB_OUTPUT"]).read_text()
+
+
+def test_registry_entries_name_their_commands() -> None:
+    from goci.commands import ENTRIES
+
+    for entry in ENTRIES:
+        assert entry.load().path == entry.path

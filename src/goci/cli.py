@@ -16,7 +16,7 @@ from typing import Any
 
 from goci import __version__
 from goci.command import Command, Context, Result
-from goci.commands import COMMANDS
+from goci.commands import ENTRIES, Entry, find_entry
 from goci.errors import GociError, InputError
 from goci.options import Option, add_to_parser, resolve
 from goci.runtime import Runtime
@@ -39,7 +39,18 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{self.prog}: {message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def requested(argv: Sequence[str]) -> Entry | None:
+    """The registry entry the command line names (its first one or two words), if any."""
+    words = [w for w in argv if not w.startswith("-")][:2]
+    for length in (2, 1):
+        entry = find_entry(tuple(words[:length])) if len(words) >= length else None
+        if entry is not None:
+            return entry
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser, with options declared for the requested command only (the rest lazily)."""
     parser = _Parser(
         prog="goci",
         description="Fast, trustworthy CI for Go repositories.",
@@ -47,22 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"goci {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     groups: dict[str, argparse._SubParsersAction[_Parser]] = {}
-    for command in COMMANDS:
+    wanted = requested(argv)
+    for entry in ENTRIES:
         target = subparsers
-        if len(command.path) == 2:
-            head = command.path[0]
+        if len(entry.path) == 2:
+            head = entry.path[0]
             if head not in groups:
                 group = subparsers.add_parser(head, help=f"{head} commands")
                 groups[head] = group.add_subparsers(
                     dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser
                 )
             target = groups[head]
-        sub = target.add_parser(
-            command.path[-1], help=command.help, description=command.description or command.help
-        )
-        sub.set_defaults(goci_command=command)
-        for option in (*command.options, *COMMON_OPTIONS):
-            add_to_parser(sub, option)
+        sub = target.add_parser(entry.path[-1], help=entry.help, description=entry.help)
+        if entry == wanted:
+            command = entry.load()
+            sub.description = command.description or command.help
+            sub.set_defaults(goci_command=command)
+            for option in (*command.options, *COMMON_OPTIONS):
+                add_to_parser(sub, option)
     return parser
 
 
@@ -105,7 +118,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     environment = dict(os.environ if env is None else env)
     runtime = Runtime(environment)
     args = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(args)
     try:
         namespace = parser.parse_args(args)
         command: Command | None = getattr(namespace, "goci_command", None)
