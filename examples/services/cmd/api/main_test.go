@@ -1,27 +1,24 @@
 package main
 
 import (
-	"io"
-	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"example.com/platform/config"
 )
 
-func TestGreet(t *testing.T) {
+func TestServe(t *testing.T) {
 	cfg, err := config.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(handler(cfg))
-	defer srv.Close()
-	resp, err := srv.Client().Get(srv.URL + "/greet?name=Gopher")
-	if err != nil {
+	in := strings.NewReader(`{"path": "/greet", "name": "Gopher"}` + "\n" + `{"path": "/nope"}` + "\n")
+	var out strings.Builder
+	if err := serve(cfg, in, &out); err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if string(body) != "Hello, Gopher!\n" {
-		t.Fatalf("body %q", body)
+	want := `{"status":200,"body":"Hello, Gopher!"}` + "\n" + `{"status":404,"body":"no route /nope"}` + "\n"
+	if out.String() != want {
+		t.Fatalf("got:\n%s", out.String())
 	}
 }
