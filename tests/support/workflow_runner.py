@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ class StepRecord:
     log: str = ""
     uses: str | None = None
     children: list[StepRecord] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 @dataclass
@@ -87,7 +89,9 @@ class JobRun:
 
     @property
     def log(self) -> str:
-        return "\n".join(f"--- {r.name} [{r.outcome}]\n{r.log}" for r in _walk(self.steps) if r.log)
+        return "\n".join(
+            f"--- {r.name} [{r.outcome}, {r.seconds:.1f}s]\n{r.log}" for r in _walk(self.steps)
+        )
 
 
 def _walk(records: list[StepRecord]) -> list[StepRecord]:
@@ -145,8 +149,10 @@ class _Job:
         self.folder = folder
         self.workspace = folder / "workspace"
         self.temp = folder / "temp"
+        self.home = folder / "home"
         self.workspace.mkdir(parents=True)
         self.temp.mkdir()
+        self.home.mkdir()
         self.env_exports: dict[str, str] = {}
         self.path_entries: list[str] = []
         self.summary: list[str] = []
@@ -167,6 +173,8 @@ class _Job:
         """What every step's process gets before its own env: (runner + GITHUB_* + exports)."""
         github = self.runner.github
         env = dict(self.runner.env)
+        if self.runner.fresh_home:
+            env["HOME"] = str(self.home)
         env.update(
             {
                 "CI": "true",
@@ -239,6 +247,7 @@ class WorkflowRunner:
         secrets: Mapping[str, str] | None = None,
         setup_go: Callable[[str], Path] | None = None,
         bash: str = "bash",
+        fresh_home: bool = False,
     ) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
@@ -247,6 +256,9 @@ class WorkflowRunner:
         self.secrets = dict(secrets or {})
         self.setup_go = setup_go
         self.bash = bash
+        # A fresh HOME per job (a new machine per job, as on GitHub's hosted runners): Go's
+        # default GOCACHE and GOMODCACHE live under it, so only the cache actions carry them.
+        self.fresh_home = fresh_home
         self.cache_root = root / "caches"
         self.artifact_root = root / "artifacts"
         self.cache_root.mkdir(exist_ok=True)
@@ -530,6 +542,7 @@ class WorkflowRunner:
             step_env = {**env, **job.env_exports}
             for key, value in (step.get("env") or {}).items():
                 step_env[key] = ev.text(value)
+            started = time.monotonic()
             try:
                 if "run" in step:
                     record = self._run_script(job, step, ev, step_env, defaults, name, action_path)
@@ -540,6 +553,7 @@ class WorkflowRunner:
             except ExpressionError as exc:
                 record = StepRecord(name, step_id, "failure", log=f"expression error: {exc}")
             record.id = step_id
+            record.seconds = time.monotonic() - started
             records.append(record)
             failed = record.outcome == "failure"
             continue_on_error = bool(ev.interpolate(step.get("continue-on-error", False)))
@@ -811,7 +825,7 @@ def _lines(text: str) -> list[str]:
 
 def _cache_paths(runner: WorkflowRunner, job: _Job, text: str) -> list[Path]:
     """Cache paths as the cache action reads them: ``~`` is the runner's HOME."""
-    home = runner.env.get("HOME") or os.path.expanduser("~")
+    home = job.base_env().get("HOME") or os.path.expanduser("~")
     paths = []
     for raw in _lines(text):
         expanded = Path(home + raw[1:]) if raw == "~" or raw.startswith("~/") else Path(raw)
