@@ -1,0 +1,41 @@
+"""The README's actions table says exactly what each action.yml declares."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_rows() -> dict[str, tuple[set[str], set[str]]]:
+    rows = {}
+    for line in (ROOT / "README.md").read_text().splitlines():
+        match = re.match(r"\| `(\.|actions/[a-z-]+)`[^|]*\|([^|]*)\|([^|]*)\|$", line)
+        if match:
+            inputs = set(re.findall(r"`([a-z0-9-]+)`", match.group(2)))
+            outputs = set(re.findall(r"`([a-z0-9-]+)`", match.group(3)))
+            rows[match.group(1)] = (inputs, outputs)
+    return rows
+
+
+def test_readme_table_matches_every_action() -> None:
+    rows = readme_rows()
+    files = {".": ROOT / "action.yml"} | {
+        f"actions/{p.parent.name}": p for p in sorted((ROOT / "actions").glob("*/action.yml"))
+    }
+    assert set(rows) == set(files), "every action has one row in the README, and no other rows"
+    for name, path in files.items():
+        spec = yaml.safe_load(path.read_text())
+        assert rows[name][0] == set(spec.get("inputs") or {}), f"inputs of {name}"
+        assert rows[name][1] == set(spec.get("outputs") or {}), f"outputs of {name}"
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    text = (ROOT / "README.md").read_text()
+    first_block = text.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
+    assert commands == ["python3 dev.py demo", "python3 dev.py test"]
+    assert "python3 dev.py test" in (ROOT / ".ci" / "run").read_text()
