@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from goci.errors import InputError, VerdictError
 from goci.gotool import Go
@@ -132,9 +132,12 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-@dataclass(frozen=True)
-class Block:
-    """One coverage block of a profile, positions as Go's cover tool writes them."""
+class Block(NamedTuple):
+    """One coverage block of a profile, positions as Go's cover tool writes them.
+
+    A named tuple, not a dataclass: a merge creates one per distinct block, and that is
+    hundreds of thousands in a large repository.
+    """
 
     file: str
     start_line: int
@@ -142,7 +145,7 @@ class Block:
     end_line: int
     end_col: int
     statements: int
-    count: int
+    hits: int  # the count (set mode: 0 or 1)
 
 
 def parse_position(position: str) -> tuple[str, int, int, int, int] | None:
@@ -367,11 +370,11 @@ class _Merger:
             for layout in self.layouts:
                 if layout.positions != positions or layout.statements != statements:
                     continue
+                if " -" in rest:
+                    break  # a negative count: the exact path below names the line
                 try:
                     values = list(map(int, tokens[2::3]))
                 except ValueError:
-                    break  # the exact path below names the line
-                if values and min(values) < 0:
                     break
                 layout.counts = list(map(operator.add, layout.counts, values))
                 self.lines += len(positions) + 1
@@ -469,7 +472,7 @@ def format_profile(mode: str, by_file: Mapping[str, Iterable[Block]]) -> Iterato
         for b in blocks:
             yield (
                 f"{name}:{b.start_line}.{b.start_col},{b.end_line}.{b.end_col} "
-                f"{b.statements} {b.count}\n"
+                f"{b.statements} {b.hits}\n"
             )
 
 

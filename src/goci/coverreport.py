@@ -205,7 +205,7 @@ def _function_coverage(
             if (b.end_line, b.end_col) <= fn.start:
                 continue
             total += b.statements
-            if b.count > 0:
+            if b.hits > 0:
                 covered += b.statements
         result.append(FuncCoverage(name, fn.name, fn.start[0], total, covered))
     return result
@@ -217,7 +217,7 @@ def _line_hits(blocks: Sequence[Block]) -> tuple[tuple[int, int], ...]:
         if b.statements == 0:
             continue
         for line in range(b.start_line, b.end_line + 1):
-            hits[line] = max(hits.get(line, 0), b.count)
+            hits[line] = max(hits.get(line, 0), b.hits)
     return tuple(sorted(hits.items()))
 
 
