@@ -26,7 +26,15 @@ from goci.changes import ChangeSet, FileChange
 from goci.errors import GociError, InputError, ToolError
 from goci.gittool import Git
 from goci.gotool import Go
-from goci.pkggraph import Graph, Loader, Platform, discover_tree, parse_platform, worktree
+from goci.pkggraph import (
+    Graph,
+    Loader,
+    Platform,
+    base_path,
+    discover_tree,
+    parse_platform,
+    worktree,
+)
 from goci.workspace import Workspace
 
 OrphanPolicy = Literal["nearest", "all", "ignore"]
@@ -516,19 +524,8 @@ class _Analysis:
         tests: dict[str, Reason] = {}
         for pkg, reason in seeds.tests.items():
             tests.setdefault(pkg, reason)
-        for owner, deps in graph.test_deps.items():
-            if owner in tests:
-                continue
-            if owner in build:
-                tests[owner] = build[owner]
-                continue
-            best: Reason | None = None
-            for dep in deps:
-                hit = build.get(dep)
-                if hit is not None and (best is None or len(hit.via) < len(best.via)):
-                    best = hit
-            if best is not None:
-                tests[owner] = Reason(best.file, (*best.via, f"{owner} (test)"), best.note)
+        for owner, reason in _test_binaries(graph, build).items():
+            tests.setdefault(owner, reason)
         for name, reason in build.items():
             found = graph.packages.get(name)
             if found is not None and found.local and found.errors and found.test_files:
@@ -586,6 +583,41 @@ def _propagate(graph: Graph, seeds: Mapping[str, Reason]) -> dict[str, Reason]:
                 reached[importer] = Reason(reason.file, (*reason.via, importer), reason.note)
                 queue.append(importer)
     return reached
+
+
+def _test_binaries(graph: Graph, build: Mapping[str, Reason]) -> dict[str, Reason]:
+    """Test binaries that link an affected package, by owner, with the chain that reached them.
+
+    A breadth-first walk up the test graph (mains and variants) from every node whose package
+    is affected: this covers test-only imports, external ``_test`` packages and transitive
+    test dependencies without reading each binary's full dependency list.
+    """
+    importers: dict[str, list[str]] = {}
+    for node, imports in graph.test_nodes.items():
+        for imp in imports:
+            importers.setdefault(imp, []).append(node)
+    reached: dict[str, Reason] = {}
+    starts = [n for n in importers if base_path(n) in build]
+    starts.sort(key=lambda n: (len(build[base_path(n)].via), n))
+    for node in starts:
+        reached[node] = build[base_path(node)]
+    queue = deque(starts)
+    while queue:
+        current = queue.popleft()
+        reason = reached[current]
+        for importer in sorted(importers.get(current, ())):
+            if importer in reached:
+                continue
+            name = base_path(importer)
+            step = f"{name.removesuffix('.test')} (test)" if name.endswith(".test") else name
+            via = reason.via if reason.via and reason.via[-1] == step else (*reason.via, step)
+            reached[importer] = Reason(reason.file, via, reason.note)
+            queue.append(importer)
+    return {
+        node.removesuffix(".test"): reason
+        for node, reason in reached.items()
+        if node.endswith(".test") and " [" not in node
+    }
 
 
 def _module_root(tree_root: Path, path: str) -> str | None:
