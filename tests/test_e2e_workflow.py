@@ -1,0 +1,309 @@
+"""End to end: the steps of go-ci.yml (and go-promote.yml) run as GitHub would run them.
+
+``support.workflow_runner`` reads the workflow files themselves and runs every ``run:`` step
+with bash, our composite actions nested, with GITHUB_OUTPUT/GITHUB_ENV files between steps;
+only other owners' actions (checkout, setup-go, cache, artifacts) are replaced by their
+documented effect. Each job gets a fresh workspace and HOME, so the only things that travel
+between jobs are what GitHub carries: job outputs, caches and artifacts. This catches wiring
+mistakes between steps (an output name, an input name, a path one job writes and another
+reads) that unit tests of each command cannot.
+
+The repository is a copy of ``examples/`` placed under ``examples/`` of a fresh git repository
+(so ``working-directory`` is exercised), pushed through a sequence of commits: a leaf library
+change, a docs-only change, and a tag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from support.gorepo import GoRepo
+from support.gotools import version_of
+from support.workflow_runner import Repo, WorkflowResult, WorkflowRunner
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+GO_CI = ROOT / ".github" / "workflows" / "go-ci.yml"
+GO_PROMOTE = ROOT / ".github" / "workflows" / "go-promote.yml"
+APP = "acme/shop"
+GOCI = "acme/goci"
+
+
+def goci_version() -> str:
+    text = (ROOT / "src" / "goci" / "__init__.py").read_text(encoding="utf-8")
+    match = re.search(r'^__version__ = "(.*)"$', text, re.M)
+    assert match
+    return match.group(1)
+
+
+def goci_source_id(root: Path) -> str:
+    """The id scripts/setup-goci.sh gives a goci source tree (same files, same order)."""
+    digest = hashlib.sha256()
+    files = [root / "pyproject.toml", *(root / "src" / "goci").rglob("*")]
+    for path in sorted(p for p in files if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="module")
+def goci_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """goci's actions, scripts and sources as a checkout of goci would have them (a snapshot,
+    so that the source id setup-goci.sh computes cannot change during the test)."""
+    root = tmp_path_factory.mktemp("goci-checkout")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("action.yml", "pyproject.toml"):
+        shutil.copy2(ROOT / name, root / name)
+    for name in ("actions", "scripts", "src"):
+        shutil.copytree(ROOT / name, root / name, ignore=ignore)
+    return root
+
+
+def warm_tool_cache(tool_cache: Path, goci_root: Path) -> None:
+    """A runner image with this goci already in its tool cache (setup-goci.sh reuses it).
+
+    Installing it for real needs PyPI (goci's dependencies); the setup script's own tests cover
+    that. Here the venv's ``goci`` is this test's interpreter running the goci under test.
+    """
+    venv = tool_cache / "goci" / goci_version()
+    (venv / "bin").mkdir(parents=True, exist_ok=True)
+    wrapper = venv / "bin" / "goci"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m goci "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    (venv / ".goci-source").write_text(goci_source_id(goci_root), encoding="utf-8")
+
+
+class _Releases(BaseHTTPRequestHandler):
+    body = b"[]"
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def releases_url(go_binary: Path) -> Iterator[str]:
+    """Go's release list (go.dev's format) on loopback, listing the installed Go as stable."""
+    handler = type("Handler", (_Releases,), {})
+    handler.body = json.dumps(
+        [{"version": f"go{version_of(go_binary)}", "stable": True, "files": []}]
+    ).encode()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/dl/?mode=json&include=all"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def shop(make_repo: Callable[..., GoRepo]) -> GoRepo:
+    """A repository whose ``examples/`` folder is a copy of goci's examples."""
+    repo = make_repo("shop")
+    shutil.copytree(
+        ROOT / "examples",
+        repo.root / "examples",
+        ignore=shutil.ignore_patterns("dist", ".goci"),
+    )
+    repo.write("README.md", "# shop\n")
+    repo.commit("initial")
+    return repo
+
+
+def make_runner(
+    tmp: Path,
+    name: str,
+    repo: GoRepo,
+    env: dict[str, str],
+    go_binary: Path,
+    goci_root: Path,
+    *,
+    ref: str,
+    before: str,
+    sha: str,
+) -> WorkflowRunner:
+    runner_env = {k: v for k, v in env.items() if k not in ("GOCACHE", "GOMODCACHE", "GOPATH")}
+    runner_env["PIP_NO_INDEX"] = "1"  # a reinstall of goci must fail here, never reach PyPI
+    runner = WorkflowRunner(
+        tmp / name,
+        repositories={APP: Repo(repo.root), GOCI: Repo(goci_root, link=True)},
+        env=runner_env,
+        github={
+            "repository": APP,
+            "sha": sha,
+            "ref": ref,
+            "event_name": "push",
+            "run_id": str(4000 + len(name)),
+        },
+        event={
+            "before": before,
+            "after": sha,
+            "ref": ref,
+            "repository": {"default_branch": "main", "full_name": APP},
+        },
+        setup_go=lambda version: go_binary,
+        fresh_home=True,
+    )
+    warm_tool_cache(runner.root / "toolcache", goci_root)
+    return runner
+
+
+def results(run: WorkflowResult) -> dict[str, str]:
+    return {job: result.result for job, result in run.jobs.items()}
+
+
+def test_go_ci_workflow_through_a_sequence_of_commits(
+    tmp_path: Path,
+    shop: GoRepo,
+    go_env: dict[str, str],
+    go_binary: Path,
+    releases_url: str,
+    goci_checkout: Path,
+) -> None:
+    env = {**go_env, "GOCI_GO_RELEASES_URL": releases_url}
+    go_version = version_of(go_binary)
+    store = tmp_path / "store"
+    inputs = {
+        "working-directory": "examples",
+        "go-versions": "stable",
+        "platforms": "linux/amd64",
+        "shards": 2,
+        "version-var": "main.Version",
+        "upload": True,
+        "store": f"file://{store}",
+        "goci-repository": GOCI,
+        "goci-ref": "main",
+    }
+
+    # 1. A leaf library change: strutil and everything that imports it runs; config does not.
+    first = shop.head()
+    shop.write(
+        "examples/platform/strutil/strutil.go",
+        (ROOT / "examples/platform/strutil/strutil.go")
+        .read_text()
+        .replace("// Truncate shortens", "// Truncate (changed) shortens"),
+    )
+    second = shop.commit("strutil: doc")
+    runner = make_runner(
+        tmp_path,
+        "run1",
+        shop,
+        env,
+        go_binary,
+        goci_checkout,
+        ref="refs/heads/main",
+        before=first,
+        sha=second,
+    )
+    run = runner.run_workflow(GO_CI, inputs)
+    assert results(run) == {
+        "plan": "success",
+        "test": "success",
+        "report": "success",
+        "publish": "success",
+    }, run.log
+    plan = run.jobs["plan"]
+    assert plan.outputs["any"] == "true"
+    tested = set(json.loads(plan.outputs["packages"]))
+    assert "example.com/platform/strutil" in tested
+    assert "example.com/services/internal/greet" in tested
+    assert "example.com/platform/config" not in tested
+    services = json.loads(plan.outputs["services"])
+    assert {s.rsplit("/", 1)[-1] for s in services} == {"api", "worker", "cli"}
+    matrix = json.loads(plan.outputs["matrix"])["include"]
+    assert len(matrix) == 2  # 1 platform x 2 shards
+    assert {e["go"] for e in matrix} == {go_version}
+    assert plan.outputs["coverage-go"] == go_version
+    # every test job ran its shard, built once per target, and uploaded what the report reads
+    test_runs = run.jobs["test"].runs
+    assert len(test_runs) == 2
+    artifacts = sorted(p.name for p in runner.artifact_root.iterdir())
+    assert len([a for a in artifacts if a.startswith("goci-coverage-")]) == 2
+    assert len([a for a in artifacts if a.startswith("goci-dist-")]) == 1
+    report = run.jobs["report"]
+    assert 0 < float(report.outputs["total"]) <= 100
+    assert run.outputs["coverage-total"] == report.outputs["total"]
+    # caches were saved on this trusted push (module cache may be empty: no dependencies)
+    assert json.loads((runner.cache_root / "index.json").read_text())
+
+    # the push to main published a dev release of each changed service, manifest last
+    published = run.jobs["publish"]
+    manifests = published.outputs["manifest-url"].split()
+    assert len(manifests) == 3, run.log
+    stored = sorted(str(p.relative_to(store)) for p in store.rglob("*") if p.is_file())
+    dev = [k for k in stored if k.endswith("manifest.json") and "/dev/" in f"/{k}"]
+    assert len(dev) == 3, stored
+    manifest = json.loads((store / dev[0]).read_text())
+    assert manifest["commit"] == second
+    assert manifest["env"] == "dev"
+
+    # 2. A docs-only change: nothing Go-relevant, no test jobs, no report, no publish.
+    shop.write("examples/README.md", "# examples\n\nchanged docs\n")
+    third = shop.commit("docs")
+    runner = make_runner(
+        tmp_path,
+        "run2",
+        shop,
+        env,
+        go_binary,
+        goci_checkout,
+        ref="refs/heads/main",
+        before=second,
+        sha=third,
+    )
+    run = runner.run_workflow(GO_CI, inputs)
+    assert results(run) == {
+        "plan": "success",
+        "test": "skipped",
+        "report": "skipped",
+        "publish": "skipped",
+    }, run.log
+    assert run.jobs["plan"].outputs["any"] == "false"
+
+    # 3. Promote the api's latest dev build to prod 1.0.0 (go-promote.yml, workflow_dispatch).
+    runner = make_runner(
+        tmp_path,
+        "promote",
+        shop,
+        env,
+        go_binary,
+        goci_checkout,
+        ref="refs/heads/main",
+        before=second,
+        sha=third,
+    )
+    runner.github["event_name"] = "workflow_dispatch"
+    promote = runner.run_workflow(
+        GO_PROMOTE,
+        {
+            "service": "api",
+            "from": "latest",
+            "version": "1.0.0",
+            "store": f"file://{store}",
+            "goci-repository": GOCI,
+            "goci-ref": "main",
+        },
+    )
+    assert results(promote) == {"promote": "success"}, promote.log
+    assert promote.jobs["promote"].outputs["version"] == "1.0.0"
+    prod = [p for p in store.rglob("manifest.json") if "prod" in p.parts or "prod" in str(p)]
+    assert prod, sorted(str(p) for p in store.rglob("*"))
+    prod_manifest = json.loads(prod[0].read_text())
+    assert prod_manifest["version"] == "1.0.0"
+    assert prod_manifest["promoted_from"]
