@@ -380,3 +380,34 @@ def test_plain_go_test_sees_the_same_packages(mono: GoRepo) -> None:
         check=True,
     ).stdout.split()
     assert sorted(listed) == sorted(PACKAGES)
+
+
+# ---- pure parts: shard assignment and flags -----------------------------------------------
+
+
+def test_shards_are_deterministic_disjoint_and_longest_first() -> None:
+    from goci.shards import assign, parse_shard
+
+    names = [f"example.com/m/p{i}" for i in range(10)]
+    timings = {name: float(i + 1) for i, name in enumerate(names)}
+    first = assign(names, 3, timings=timings)
+    assert first == assign(list(reversed(names)), 3, timings=dict(reversed(timings.items())))
+    flat = [p for shard in first.shards for p in shard]
+    assert sorted(flat) == sorted(names) and len(flat) == len(set(flat))
+    assert first.by == "timings"
+    assert max(first.loads) - min(first.loads) <= max(timings.values())
+    assert "example.com/m/p9" in first.shards[0]  # the longest goes first, to shard 1
+    by_count = assign(names, 2, test_counts={n: (5 if n.endswith("p0") else 1) for n in names})
+    assert by_count.by == "test count"
+    assert by_count.shards[0] == ("example.com/m/p0", "example.com/m/p6", "example.com/m/p8")
+    assert by_count.loads == (7.0, 7.0)
+    assert parse_shard(" 2 / 4 ").label == "2/4"
+
+
+def test_race_means_atomic_mode_and_flags_pass_through() -> None:
+    from goci.gotest import TestOptions, _common_flags
+
+    options = TestOptions(race=True, tags=("a", "b"), timeout="5m", count=1)
+    assert options.mode == "atomic"
+    assert _common_flags(options) == ["-race", "-tags=a,b", "-timeout=5m", "-count=1"]
+    assert TestOptions(race=True, covermode="count").mode == "count"
