@@ -524,7 +524,7 @@ def run_tests(
     mine = [by_name[name] for name in plan.packages(shard)]
     out.mkdir(parents=True, exist_ok=True)
     token = f"{shard.index}of{shard.total}-{uuid.uuid4().hex[:8]}"
-    base = _sidecar_base(go, root, options, shard) if coverage and found else None
+    base = _sidecar_base(go, root, options, shard) if coverage else None
     mean = (sum(known.values()) / len(known)) if known else 0.0
     order = sorted(
         mine, key=lambda p: (-known.get(p.import_path, mean), -p.test_count, p.import_path)
