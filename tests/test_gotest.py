@@ -135,6 +135,10 @@ def test_packages_from_changed_packages_json_and_empty_list(
         "example.com/svc/api",
     ]
 
+    # ./... at the go.work root (no module there) means every module below it
+    everything = goci("test", "--out=all", "--packages=./...", "--json", env=env, cwd=mono.root)
+    assert everything.json()["packages"] == len(PACKAGES)
+
     env2 = gha(mono, tmp_path / "empty")
     env2["INPUT_PACKAGES"] = "[]"
     empty = goci("test", "--out=empty", "--json", env=env2, cwd=mono.root)

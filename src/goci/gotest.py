@@ -204,6 +204,17 @@ def _package(item: Mapping[str, Any], workspace: Workspace) -> Package | None:
     )
 
 
+def _modules_of_pattern(pattern: str, workspace: Workspace, root: Path) -> list[tuple[Module, str]]:
+    """A ``./dir/...`` above the modules (a go.work root) means every module below it."""
+    if pattern.startswith(".") and pattern.endswith("/..."):
+        folder = (root / pattern[: -len("/...")]).resolve()
+        if workspace.module_for(folder) is None:
+            below = [m for m in workspace.modules if folder in m.dir.parents]
+            if below:
+                return [(m, "./...") for m in below]
+    return [_module_of_pattern(pattern, workspace, root)]
+
+
 def _module_of_pattern(pattern: str, workspace: Workspace, root: Path) -> tuple[Module, str]:
     """The module a --packages entry belongs to, and the entry as seen from that module."""
     if pattern.startswith((".", "/")):
@@ -243,8 +254,8 @@ def list_packages(
             jobs[module.dir] = (module, ["./..."])
     else:
         for pattern in patterns:
-            module, local = _module_of_pattern(pattern, workspace, root)
-            jobs.setdefault(module.dir, (module, []))[1].append(local)
+            for module, local in _modules_of_pattern(pattern, workspace, root):
+                jobs.setdefault(module.dir, (module, []))[1].append(local)
     flags = [f"-json={_LIST_FIELDS}"]
     if tags:
         flags.append("-tags=" + ",".join(tags))
