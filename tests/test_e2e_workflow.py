@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -66,6 +68,7 @@ def goci_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy2(ROOT / name, root / name)
     for name in ("actions", "scripts", "src"):
         shutil.copytree(ROOT / name, root / name, ignore=ignore)
+    GoRepo(root, {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull}).commit("goci snapshot")
     return root
 
 
@@ -230,6 +233,11 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     assert len(matrix) == 2  # 1 platform x 2 shards
     assert {e["go"] for e in matrix} == {go_version}
     assert plan.outputs["coverage-go"] == go_version
+    # goci's own ref ("main") was pinned to a commit that every later job checked out
+    snapshot = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=goci_checkout, capture_output=True, text=True, check=True
+    )
+    assert plan.outputs["goci-ref"] == snapshot.stdout.strip()
     # every test job ran its shard, built once per target, and uploaded what the report reads
     test_runs = run.jobs["test"].runs
     assert len(test_runs) == 2

@@ -535,3 +535,34 @@ def test_calls_a_local_reusable_workflow(tmp_path: Path, repo: Path) -> None:
     result = runner_for(tmp_path, repo, sha).run_workflow(caller)
     assert result.jobs["call"].result == "success", result.log
     assert result.jobs["call"].outputs == {"total": "3 x-hi"}
+
+
+def test_a_linked_repository_must_hold_the_wanted_ref(tmp_path: Path, repo: Path) -> None:
+    first = commit(repo)
+    write(repo, "hello.txt", "changed\n")
+    second = commit(repo)
+    workflow = write(
+        tmp_path,
+        "wf/linked.yml",
+        """
+        on: push
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            steps:
+              - id: co
+                uses: actions/checkout@0123456789012345678901234567890123456789
+                with: {repository: acme/app, ref: "${{ github.event.ref_wanted }}", path: x}
+        """,
+    )
+    for wanted, outcome in ((second, "success"), ("main", "success"), (first, "failure")):
+        runner = WorkflowRunner(
+            tmp_path / f"runner-{wanted[:7]}",
+            repositories={"acme/app": Repo(repo, link=True)},
+            env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+            event={"ref_wanted": wanted},
+        )
+        run = runner.run_workflow(workflow).jobs["a"].runs[0]
+        assert run.step("co").outcome == outcome, run.log
+        if outcome == "success":
+            assert run.step("co").outputs["commit"] == second

@@ -780,11 +780,23 @@ def _checkout(
         runner.github["sha"] if repository == runner.github["repository"] else ""
     )
     if source.link:
+        # A link gives the folder as it is: a ref must name the commit it holds (when it is a
+        # git repository), so that a wrong or empty ref cannot pass unnoticed.
+        commit = ""
+        if (source.path / ".git").exists():
+            head = _git("rev-parse", "HEAD", cwd=source.path)
+            if ref:
+                wanted = _git(
+                    "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=source.path
+                )
+                if wanted != head:
+                    raise _StepFailed(f"checkout: {repository} has {head} linked, not {ref}")
+            commit = head
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             target.rmdir()
         target.symlink_to(source.path, target_is_directory=True)
-        return {"ref": ref, "commit": ""}, f"linked {target} -> {source.path}"
+        return {"ref": ref, "commit": commit}, f"linked {target} -> {source.path}"
     if target.exists() and any(target.iterdir()):
         raise _StepFailed(f"checkout: {target} is not empty")
     _git("clone", "--quiet", "--no-hardlinks", str(source.path), str(target))
