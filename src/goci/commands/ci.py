@@ -138,10 +138,13 @@ def _run(values: Mapping[str, Any], ctx: Context, *, drone: bool) -> Result:
         ctx = Context(cwd=folder, env=ctx.env, runtime=ctx.runtime)
     settings = settings_from(values, ctx, drone=drone)
     stream = ProgressStream(ctx.runtime.stream, live=ctx.runtime.stream.isatty(), prefix="  ")
+    # The steps' outputs are the pipeline's business, not the workflow's: without GITHUB_OUTPUT
+    # no step spills a long list to a file or writes outputs of its own.
+    step_env = {k: v for k, v in ctx.env.items() if k != "GITHUB_OUTPUT"}
     quiet = Context(
         cwd=ctx.cwd,
-        env=ctx.env,
-        runtime=Runtime(ctx.env, cast(TextIO, stream), ctx.runtime.secrets),
+        env=step_env,
+        runtime=Runtime(step_env, cast(TextIO, stream), ctx.runtime.secrets),
     )
     sink = sys.stderr if values.get("json") else sys.stdout
 
