@@ -162,6 +162,7 @@ def make_runner(
         },
         setup_go=lambda version: go_binary,
         fresh_home=True,
+        cache_root=tmp / "caches",
     )
     warm_tool_cache(runner.root / "toolcache", goci_root)
     return runner
@@ -315,3 +316,38 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     prod_manifest = json.loads(prod[0].read_text())
     assert prod_manifest["version"] == "1.0.0"
     assert prod_manifest["promoted_from"]
+
+    # 4. A tag: everything runs (a new tag has no "before"), on caches the first run saved, and
+    # a prod release of every service goes out, stamped with the tag.
+    shop.git("tag", "v1.1.0")
+    runner = make_runner(
+        tmp_path,
+        "tag",
+        shop,
+        env,
+        go_binary,
+        goci_checkout,
+        ref="refs/tags/v1.1.0",
+        before="0" * 40,
+        sha=third,
+    )
+    run = runner.run_workflow(GO_CI, {**inputs, "shards": 1})
+    assert results(run) == {
+        "plan": "success",
+        "test": "success",
+        "report": "success",
+        "publish": "success",
+    }, run.log
+    assert run.jobs["plan"].outputs["any"] == "true"
+    test_job = run.jobs["test"].runs[0]
+    assert test_job.step("keys").outputs["build-cache-hit"] == "false"  # a new key per run...
+    restored = [
+        r for r in test_job.steps if r.id == "keys" for c in r.children if "restored" in c.log
+    ]
+    assert restored, test_job.log  # ...restored from run 1's save through restore-keys
+    api = next(store.glob("prod/api-v1.1.0/linux-amd64/api*"), None) or next(
+        p for p in store.rglob("api") if "v1.1.0" in str(p) and p.is_file()
+    )
+    api.chmod(0o755)
+    stamped = subprocess.run([str(api), "-version"], capture_output=True, text=True, check=True)
+    assert stamped.stdout.strip() in ("v1.1.0", "1.1.0")

@@ -248,6 +248,7 @@ class WorkflowRunner:
         setup_go: Callable[[str], Path] | None = None,
         bash: str = "bash",
         fresh_home: bool = False,
+        cache_root: Path | None = None,
     ) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
@@ -259,9 +260,10 @@ class WorkflowRunner:
         # A fresh HOME per job (a new machine per job, as on GitHub's hosted runners): Go's
         # default GOCACHE and GOMODCACHE live under it, so only the cache actions carry them.
         self.fresh_home = fresh_home
-        self.cache_root = root / "caches"
+        # The cache service outlives a run: pass the same folder to later runs of a repository.
+        self.cache_root = cache_root or root / "caches"
         self.artifact_root = root / "artifacts"
-        self.cache_root.mkdir(exist_ok=True)
+        self.cache_root.mkdir(parents=True, exist_ok=True)
         self.artifact_root.mkdir(exist_ok=True)
         self.event = dict(event or {})
         self.github = self._github_context(dict(github or {}))
