@@ -187,7 +187,12 @@ def test_killed_server_leaves_no_complete_release_and_rerun_finishes(ws, go_env,
         assert goci("artifact", "pack", "--service", "big", env=env, cwd=ws).code == 0
         url = f"s3://{BUCKET}/crash"
         store = open_store(
-            url, env=env, cwd=ws, tuning=Tuning(part_size=part, workers=2, attempts=2, backoff=0.05)
+            url,
+            env=env,
+            cwd=ws,
+            tuning=Tuning(
+                part_size=part, multipart_threshold=part, workers=2, attempts=2, backoff=0.05
+            ),
         )
         releases = [load_release(dist, name) for name in find_releases(dist)]
         parts: list[tuple[str, int]] = []
@@ -203,7 +208,18 @@ def test_killed_server_leaves_no_complete_release_and_rerun_finishes(ws, go_env,
         server.start()
         listed = keys(server, url)
         assert not [k for k in listed if k.endswith("manifest.json")], listed
-        run = goci("artifact", "upload", "--store", url, "--part-size-mb", "5", env=env, cwd=ws)
+        run = goci(
+            "artifact",
+            "upload",
+            "--store",
+            url,
+            "--part-size-mb",
+            "5",
+            "--multipart-threshold-mb",
+            "5",
+            env=env,
+            cwd=ws,
+        )
         assert run.code == 0, run.stderr
         release = f"dev/big-{STAMP}"
         client = server.client()
@@ -259,3 +275,12 @@ def test_attach_to_github_release_creates_it_and_uploads_assets(ws, go_env, goci
         assert len(release["assets"]) == 3
     finally:
         servers.stop()
+
+
+def test_a_file_changed_after_pack_stops_the_upload_before_any_byte(ws, go_env, goci):
+    assert goci("artifact", "pack", env=go_env, cwd=ws).code == 0
+    (ws / f"dist/dev/tools/worker-{STAMP}/linux-arm64/worker").write_bytes(b"swapped")
+    run = goci("artifact", "upload", "--store", "file://out", env=go_env, cwd=ws)
+    assert run.code == 1
+    assert "linux-arm64/worker does not match SHA256SUMS" in run.stderr
+    assert not (ws / "out").exists()

@@ -17,7 +17,7 @@ PART = 5 * 1024 * 1024
 
 @pytest.fixture(params=["file", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    tuning = Tuning(part_size=PART, workers=4, attempts=2, backoff=0.05)
+    tuning = Tuning(part_size=PART, multipart_threshold=PART, workers=4, attempts=2, backoff=0.05)
     if request.param == "file":
         return open_store("file://store", env={}, cwd=tmp_path, tuning=tuning)
     seaweed: Seaweed = request.getfixturevalue("seaweed")

@@ -18,7 +18,7 @@ from typing import Literal
 
 from goci.checksums import sha256_file
 from goci.errors import VerdictError
-from goci.release import MANIFEST, SUMS, LocalRelease, Manifest, ReleaseName
+from goci.release import MANIFEST, SUMS, FileEntry, LocalRelease, Manifest, ReleaseName
 from goci.stores import ConflictError, Progress, Store
 
 Status = Literal["uploaded", "unchanged", "repaired"]
@@ -37,17 +37,21 @@ class Uploaded:
     pruned: tuple[str, ...] = ()
 
 
-def verify_local(release: LocalRelease) -> None:
+def verify_local(release: LocalRelease, workers: int = 4) -> None:
     """Every file on disk must still match SHA256SUMS before a single byte is sent."""
-    for entry in release.manifest.files:
+
+    def problem(entry: FileEntry) -> str:
         path = release.path / entry.path
         if not path.is_file():
-            raise VerdictError(f"{release.path}: {entry.path} is listed in {SUMS} but missing")
+            return f"{entry.path} is listed in {SUMS} but missing"
         if path.stat().st_size != entry.size or sha256_file(path) != entry.sha256:
-            raise VerdictError(
-                f"{release.path}: {entry.path} does not match {SUMS}; the file changed after "
-                "pack (re-run pack)"
-            )
+            return f"{entry.path} does not match {SUMS}; the file changed after pack (re-run pack)"
+        return ""
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="goci-hash") as pool:
+        problems = [p for p in pool.map(problem, release.manifest.files) if p]
+    if problems:
+        raise VerdictError(f"{release.path}: " + "; ".join(problems))
 
 
 def _remote_manifest(store: Store, key: str) -> Manifest | None:
@@ -159,7 +163,7 @@ def upload_all(
 ) -> list[Uploaded]:
     """Verify every release locally first, then upload them one after another."""
     for release in releases:
-        verify_local(release)
+        verify_local(release, workers)
     return [
         upload_release(store, r, workers=workers, keep=keep, on_progress=on_progress, verify=False)
         for r in releases

@@ -35,6 +35,12 @@ STORE_OPTIONS = (
     ),
     Option(name="workers", kind="int", default=8, help="parallel transfers"),
     Option(name="part-size-mb", kind="int", default=8, help="multipart part size in MiB"),
+    Option(
+        name="multipart-threshold-mb",
+        kind="int",
+        default=32,
+        help="files larger than this many MiB are sent in parts, in parallel",
+    ),
     Option(name="retries", kind="int", default=4, help="attempts per request on transient errors"),
 )
 
@@ -54,12 +60,13 @@ def mask_credentials(ctx: Context) -> None:
 
 def store_from(values: Mapping[str, Any], ctx: Context) -> Store:
     """Open the store the options name (credentials are checked here, before any upload)."""
-    for name in ("workers", "part_size_mb", "retries"):
+    for name in ("workers", "part_size_mb", "retries", "multipart_threshold_mb"):
         if values[name] < 1:
             raise bad_input(f"--{name.replace('_', '-')}", values[name], "a number >= 1")
     mask_credentials(ctx)
     tuning = Tuning(
         part_size=max(5, values["part_size_mb"]) * 1024 * 1024,
+        multipart_threshold=values["multipart_threshold_mb"] * 1024 * 1024,
         workers=values["workers"],
         attempts=values["retries"],
     )

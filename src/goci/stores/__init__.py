@@ -37,9 +37,14 @@ class ObjectInfo:
 
 @dataclass(frozen=True)
 class Tuning:
-    """How hard to push the store: part size, parallelism, retries."""
+    """How hard to push the store: part size, parallelism, retries.
+
+    Files up to ``multipart_threshold`` go in one PUT (S3-compatible servers such as SeaweedFS
+    store those faster than the same bytes in parts); larger ones go in parts, in parallel.
+    """
 
     part_size: int = 8 * 1024 * 1024
+    multipart_threshold: int = 32 * 1024 * 1024
     workers: int = 8
     attempts: int = 4
     backoff: float = 0.5

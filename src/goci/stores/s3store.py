@@ -22,7 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from goci.checksums import sha256_file
 from goci.errors import InputError, ToolError
 from goci.stores import ConflictError, ObjectInfo, Progress, Tuning, check_key
 
@@ -99,10 +98,10 @@ def md5_b64(data: bytes) -> tuple[str, bytes]:
     return base64.b64encode(digest).decode(), digest
 
 
-def expected_etag(path: Path, part_size: int) -> str:
+def expected_etag(path: Path, part_size: int, threshold: int = 0) -> str:
     """The ETag S3 gives the upload we make: MD5, or MD5 of part MD5s plus ``-N``."""
     size = path.stat().st_size
-    if size <= part_size:
+    if size <= max(part_size, threshold):
         return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
     digests = []
     with path.open("rb") as handle:
@@ -280,17 +279,16 @@ class S3Store:
     ) -> None:
         size = path.stat().st_size
         # The MD5s prove the server got the bytes we read; this proves they are the bytes meant.
-        if size <= self.tuning.part_size:
+        if size <= max(self.tuning.part_size, self.tuning.multipart_threshold):
             data = path.read_bytes()
             if hashlib.sha256(data).hexdigest() != sha256:
                 raise ToolError(f"store {self.url}: {path} does not match its SHA-256 {sha256}")
-            etag = self._put(key, data, sha256)
-            expected = hashlib.md5(data, usedforsecurity=False).hexdigest()
+            md5, digest = md5_b64(data)
+            etag = self._put(key, data, sha256, md5=md5)
+            expected = digest.hex()
             if on_progress:
                 on_progress(key, 1)
         else:
-            if sha256_file(path) != sha256:
-                raise ToolError(f"store {self.url}: {path} does not match its SHA-256 {sha256}")
             etag, expected = self._multipart(key, path, sha256, on_progress)
         if etag.strip('"') != expected:
             raise ToolError(
@@ -304,9 +302,9 @@ class S3Store:
                 f"sha256 {info.sha256 if info else '-'} of {sha256})"
             )
 
-    def _put(self, key: str, data: bytes, sha256: str, **conditions: str) -> str:
+    def _put(self, key: str, data: bytes, sha256: str, md5: str = "", **conditions: str) -> str:
         expect = bool(conditions)
-        md5, _ = md5_b64(data)
+        md5 = md5 or md5_b64(data)[0]
         full = self._full(key)
         response = self._call(
             "upload",
@@ -339,37 +337,55 @@ class S3Store:
         )
         upload_id = created["UploadId"]
         failed = threading.Event()
+        # Parts are read once, in order, hashing the whole file on the way; at most a few
+        # parts wait in memory for a free worker.
+        slots = threading.BoundedSemaphore(self.tuning.workers + 2)
 
-        def send(number: int) -> tuple[int, str, bytes]:
-            if failed.is_set():
-                raise ToolError(f"store {self.url}: {key} upload abandoned")
-            with path.open("rb") as handle:
-                handle.seek((number - 1) * part_size)
-                data = handle.read(part_size)
-            md5, digest = md5_b64(data)
-            response = self._call(
-                f"part {number}/{count} of",
-                key,
-                lambda: self.client.upload_part(
-                    Bucket=self.bucket,
-                    Key=full,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    Body=data,
-                    ContentMD5=md5,
-                ),
-            )
-            etag = str(response["ETag"])
-            if etag.strip('"') != digest.hex():
-                raise ToolError(f"store {self.url}: part {number} of {key} was stored wrongly")
-            if on_progress:
-                on_progress(key, number)
-            return number, etag, digest
+        def send(number: int, data: bytes) -> tuple[int, str, bytes]:
+            try:
+                if failed.is_set():
+                    raise ToolError(f"store {self.url}: {key} upload abandoned")
+                md5, digest = md5_b64(data)
+                response = self._call(
+                    f"part {number}/{count} of",
+                    key,
+                    lambda: self.client.upload_part(
+                        Bucket=self.bucket,
+                        Key=full,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        Body=data,
+                        ContentMD5=md5,
+                    ),
+                )
+                etag = str(response["ETag"])
+                if etag.strip('"') != digest.hex():
+                    raise ToolError(f"store {self.url}: part {number} of {key} was stored wrongly")
+                if on_progress:
+                    on_progress(key, number)
+                return number, etag, digest
+            except BaseException:
+                failed.set()
+                raise
+            finally:
+                slots.release()
 
         pool = self._executor()
-        futures = [pool.submit(send, n) for n in range(1, count + 1)]
+        futures = []
+        whole = hashlib.sha256()
         try:
+            with path.open("rb") as handle:
+                for number in range(1, count + 1):
+                    data = handle.read(part_size)
+                    whole.update(data)
+                    slots.acquire()
+                    if failed.is_set():
+                        slots.release()
+                        break
+                    futures.append(pool.submit(send, number, data))
             results = [f.result() for f in futures]
+            if whole.hexdigest() != sha256:
+                raise ToolError(f"store {self.url}: {path} does not match its SHA-256 {sha256}")
             done = self._call(
                 "complete multipart upload of",
                 key,
@@ -405,7 +421,9 @@ class S3Store:
         info = self.stat(key)
         if info is None or info.size != path.stat().st_size or info.sha256 != sha256:
             return False
-        return info.etag.strip('"') == expected_etag(path, self.tuning.part_size)
+        return info.etag.strip('"') == expected_etag(
+            path, self.tuning.part_size, self.tuning.multipart_threshold
+        )
 
     def put_bytes(
         self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None
