@@ -351,3 +351,34 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     api.chmod(0o755)
     stamped = subprocess.run([str(api), "-version"], capture_output=True, text=True, check=True)
     assert stamped.stdout.strip() in ("v1.1.0", "1.1.0")
+
+    # 5. A change that breaks a test: the test job fails and says which test, the report still
+    # runs (always()) on what the shard uploaded, and nothing is published.
+    shop.write(
+        "examples/platform/strutil/testdata/slugs.txt",
+        "# input|want\nHello World|hello_world\n",
+    )
+    broken = shop.commit("strutil: a wrong golden case")
+    runner = make_runner(
+        tmp_path,
+        "broken",
+        shop,
+        env,
+        go_binary,
+        goci_checkout,
+        ref="refs/heads/main",
+        before=third,
+        sha=broken,
+    )
+    run = runner.run_workflow(GO_CI, {**inputs, "shards": 1})
+    assert results(run) == {
+        "plan": "success",
+        "test": "failure",
+        "report": "success",
+        "publish": "skipped",
+    }, run.log
+    tested = json.loads(run.jobs["plan"].outputs["packages"])
+    assert tested == ["example.com/platform/strutil"]  # testdata only touches its own tests
+    failing = run.jobs["test"].runs[0]
+    assert failing.step("test").outputs["failed-tests"].count("TestSlugGolden") == 1
+    assert float(run.jobs["report"].outputs["total"]) > 0
