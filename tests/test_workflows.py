@@ -10,6 +10,7 @@ action.yml files; here every ``with:`` key must be an input of the action it nam
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -27,6 +28,13 @@ BIN = Path(sys.executable).parent
 OUR_ACTION = re.compile(r"^\./(?:\.goci/src/)?actions/(?P<name>[a-z0-9-]+)$")
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 OUTPUT_REF = re.compile(r"steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
+# The vendored schemas ship inside check-jsonschema: any download attempt would fail here.
+OFFLINE = {
+    **os.environ,
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "NO_PROXY": "",
+}
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -85,6 +93,7 @@ def test_valid_against_the_published_schemas(schema: str, files: list[Path]) -> 
     proc = subprocess.run(
         [tool("check-jsonschema"), "--builtin-schema", schema, *map(str, files)],
         cwd=ROOT,
+        env=OFFLINE,
         capture_output=True,
         text=True,
         check=False,
@@ -98,6 +107,7 @@ def test_schema_check_can_fail() -> None:
     text = bad.read_text(encoding="utf-8").replace("runs-on:", "run-on:", 1)
     proc = subprocess.run(
         [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", "-"],
+        env=OFFLINE,
         input=text,
         capture_output=True,
         text=True,
