@@ -442,6 +442,12 @@ class S3Store:
                 exc
             ) in (409, 412):
                 raise ConflictError(f"{key} was changed by someone else") from None
+            if _code(exc) == "NotImplemented" or _status(exc) == 501:
+                raise ToolError(
+                    f"store {self.url}: the server does not support conditional writes "
+                    "(If-None-Match / If-Match), which goci needs to keep prod versions "
+                    "immutable and the current pointer consistent"
+                ) from None
             raise self._wrap_error("upload", key, exc) from None
 
     def read(self, key: str) -> tuple[bytes, str] | None:
