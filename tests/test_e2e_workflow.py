@@ -172,6 +172,12 @@ def results(run: WorkflowResult) -> dict[str, str]:
     return {job: result.result for job, result in run.jobs.items()}
 
 
+def discard_machines(runner: WorkflowRunner) -> None:
+    """Drop the finished jobs' workspaces and HOMEs (each holds a Go build cache)."""
+    for folder in runner.root.glob("job*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def test_go_ci_workflow_through_a_sequence_of_commits(
     tmp_path: Path,
     shop: GoRepo,
@@ -262,6 +268,8 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     assert manifest["commit"] == second
     assert manifest["env"] == "dev"
 
+    discard_machines(runner)
+
     # 2. A docs-only change: nothing Go-relevant, no test jobs, no report, no publish.
     shop.write("examples/README.md", "# examples\n\nchanged docs\n")
     third = shop.commit("docs")
@@ -284,6 +292,8 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
         "publish": "skipped",
     }, run.log
     assert run.jobs["plan"].outputs["any"] == "false"
+
+    discard_machines(runner)
 
     # 3. Promote the api's latest dev build to prod 1.0.0 (go-promote.yml, workflow_dispatch).
     runner = make_runner(
@@ -316,6 +326,8 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     prod_manifest = json.loads(prod[0].read_text())
     assert prod_manifest["version"] == "1.0.0"
     assert prod_manifest["promoted_from"]
+
+    discard_machines(runner)
 
     # 4. A tag: everything runs (a new tag has no "before"), on caches the first run saved, and
     # a prod release of every service goes out, stamped with the tag.
@@ -352,6 +364,8 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     stamped = subprocess.run([str(api), "-version"], capture_output=True, text=True, check=True)
     assert stamped.stdout.strip() in ("v1.1.0", "1.1.0")
 
+    discard_machines(runner)
+
     # 5. A change that breaks a test: the test job fails and says which test, the report still
     # runs (always()) on what the shard uploaded, and nothing is published.
     shop.write(
@@ -382,3 +396,4 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     failing = run.jobs["test"].runs[0]
     assert failing.step("test").outputs["failed-tests"].count("TestSlugGolden") == 1
     assert float(run.jobs["report"].outputs["total"]) > 0
+    discard_machines(runner)
