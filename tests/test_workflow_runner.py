@@ -566,3 +566,58 @@ def test_a_linked_repository_must_hold_the_wanted_ref(tmp_path: Path, repo: Path
         assert run.step("co").outcome == outcome, run.log
         if outcome == "success":
             assert run.step("co").outputs["commit"] == second
+
+
+def test_upload_artifact_leaves_hidden_files_out_unless_asked(tmp_path: Path, repo: Path) -> None:
+    sha = commit(repo)
+    workflow = write(
+        tmp_path,
+        "wf/hidden.yml",
+        """
+        on: push
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            steps:
+              - shell: bash
+                run: |
+                  mkdir -p .cache/sub out/.git
+                  echo 1 > .cache/sub/a.txt; echo 2 > out/b.txt; echo 3 > out/.git/c.txt
+                  echo 4 > .cache/d.txt
+              - id: dot-root
+                continue-on-error: true
+                uses: actions/upload-artifact@0123456789012345678901234567890123456789
+                with: {name: dot-root, path: .cache, if-no-files-found: error}
+              - uses: actions/upload-artifact@0123456789012345678901234567890123456789
+                with: {name: plain, path: out}
+              - uses: actions/upload-artifact@0123456789012345678901234567890123456789
+                with: {name: all, path: out, include-hidden-files: true}
+              - uses: actions/upload-artifact@0123456789012345678901234567890123456789
+                with: {name: inside-dot, path: .cache/sub}
+        """,
+    )
+    runner = runner_for(tmp_path, repo, sha)
+    run = runner.run_workflow(workflow).jobs["a"].runs[0]
+    arts = runner.artifact_root
+    files = {p.relative_to(arts).as_posix() for p in arts.rglob("*") if p.is_file()}
+    # a searched folder inside a dot folder is fine (only its own name and below count)
+    assert files == {"plain/b.txt", "all/b.txt", "all/.git/c.txt", "inside-dot/a.txt"}
+    assert run.step("dot-root").outcome == "failure"  # .cache itself is hidden: no files
+
+
+def test_stand_ins_refuse_inputs_the_real_action_lacks(tmp_path: Path, repo: Path) -> None:
+    workflow = write(
+        tmp_path,
+        "wf/typo.yml",
+        """
+        on: push
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@0123456789012345678901234567890123456789
+                with: {fetch-depht: 0}
+        """,
+    )
+    with pytest.raises(WorkflowError, match="fetch-depht"):
+        runner_for(tmp_path, repo, commit(repo)).run_workflow(workflow)

@@ -640,6 +640,9 @@ class WorkflowRunner:
         effect = _EFFECTS.get(target)
         if effect is None:
             raise WorkflowError(f"step {name}: no stand-in for {target} in the workflow runner")
+        unknown = set(with_) - _INPUTS[target]
+        if unknown:
+            raise WorkflowError(f"step {name}: {target} has no input(s) {sorted(unknown)}")
         try:
             outputs, log = effect(self, job, with_)
         except _StepFailed as exc:
@@ -959,9 +962,18 @@ def _upload_artifact(
             else [Path(p) for p in sorted(map(str, pattern.parent.glob(pattern.name)))]
         )
         for match in matches:
-            files.extend(
-                [match] if match.is_file() else [p for p in match.rglob("*") if p.is_file()]
-            )
+            found = [match] if match.is_file() else [p for p in match.rglob("*") if p.is_file()]
+            if with_.get("include-hidden-files") != "true":
+                # v4.4+: a file or folder whose name starts with a dot is left out, from the
+                # searched path itself downward (its parent folders are not looked at).
+                found = [
+                    p
+                    for p in found
+                    if not any(
+                        part.startswith(".") for part in (match.name, *p.relative_to(match).parts)
+                    )
+                ]
+            files.extend(found)
     if not files:
         policy = with_.get("if-no-files-found", "warn")
         if policy == "error":
@@ -1005,6 +1017,91 @@ def _download_artifact(
     dest.mkdir(parents=True, exist_ok=True)
     return {"download-path": str(dest)}, f"downloaded {chosen} into {dest}"
 
+
+# The inputs each stand-in's real action declares (its action.yml): a typo fails the step.
+_INPUTS: dict[str, set[str]] = {
+    "actions/checkout": {
+        "repository",
+        "ref",
+        "token",
+        "ssh-key",
+        "ssh-known-hosts",
+        "ssh-strict",
+        "ssh-user",
+        "persist-credentials",
+        "path",
+        "clean",
+        "filter",
+        "sparse-checkout",
+        "sparse-checkout-cone-mode",
+        "fetch-depth",
+        "fetch-tags",
+        "show-progress",
+        "lfs",
+        "submodules",
+        "set-safe-directory",
+        "github-server-url",
+    },
+    "actions/setup-go": {
+        "go-version",
+        "go-version-file",
+        "check-latest",
+        "token",
+        "cache",
+        "cache-dependency-path",
+        "architecture",
+    },
+    "actions/setup-python": {
+        "python-version",
+        "python-version-file",
+        "cache",
+        "architecture",
+        "check-latest",
+        "token",
+        "cache-dependency-path",
+        "update-environment",
+        "allow-prereleases",
+        "freethreaded",
+    },
+    "actions/cache": {
+        "path",
+        "key",
+        "restore-keys",
+        "upload-chunk-size",
+        "enableCrossOsArchive",
+        "fail-on-cache-miss",
+        "lookup-only",
+        "save-always",
+    },
+    "actions/cache/restore": {
+        "path",
+        "key",
+        "restore-keys",
+        "enableCrossOsArchive",
+        "fail-on-cache-miss",
+        "lookup-only",
+    },
+    "actions/cache/save": {"path", "key", "upload-chunk-size", "enableCrossOsArchive"},
+    "actions/upload-artifact": {
+        "name",
+        "path",
+        "if-no-files-found",
+        "retention-days",
+        "compression-level",
+        "overwrite",
+        "include-hidden-files",
+    },
+    "actions/download-artifact": {
+        "name",
+        "path",
+        "pattern",
+        "merge-multiple",
+        "github-token",
+        "repository",
+        "run-id",
+        "artifact-ids",
+    },
+}
 
 _EFFECTS: dict[str, Effect] = {
     "actions/checkout": _checkout,
