@@ -621,3 +621,32 @@ def test_stand_ins_refuse_inputs_the_real_action_lacks(tmp_path: Path, repo: Pat
     )
     with pytest.raises(WorkflowError, match="fetch-depht"):
         runner_for(tmp_path, repo, commit(repo)).run_workflow(workflow)
+
+
+def test_artifacts_lose_file_modes_on_the_way(tmp_path: Path, repo: Path) -> None:
+    sha = commit(repo)
+    workflow = write(
+        tmp_path,
+        "wf/modes.yml",
+        """
+        on: push
+        jobs:
+          up:
+            runs-on: ubuntu-latest
+            steps:
+              - shell: bash
+                run: mkdir bin && printf '#!/bin/sh\\n' > bin/tool && chmod 755 bin/tool
+              - uses: actions/upload-artifact@0123456789012345678901234567890123456789
+                with: {name: bin, path: bin}
+          down:
+            needs: up
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/download-artifact@0123456789012345678901234567890123456789
+                with: {name: bin, path: got}
+              - shell: bash
+                run: test -f got/tool && test ! -x got/tool
+        """,
+    )
+    result = runner_for(tmp_path, repo, sha).run_workflow(workflow)
+    assert result.jobs["down"].result == "success", result.log

@@ -995,6 +995,14 @@ def _upload_artifact(
     }, f"uploaded {len(files)} files as {name}"
 
 
+def _copy_without_modes(source: Path, dest: Path) -> None:
+    """Artifacts travel as zip files: file modes (an executable bit) do not survive."""
+    shutil.copytree(source, dest, dirs_exist_ok=True, copy_function=shutil.copyfile)
+    for path in source.rglob("*"):
+        if path.is_file():
+            (dest / path.relative_to(source)).chmod(0o644)
+
+
 def _download_artifact(
     runner: WorkflowRunner, job: _Job, with_: dict[str, str]
 ) -> tuple[dict[str, str], str]:
@@ -1005,15 +1013,13 @@ def _download_artifact(
     if name:
         if name not in available:
             raise _StepFailed(f"download-artifact: no artifact named {name!r} (have {available})")
-        shutil.copytree(runner.artifact_root / name, dest, dirs_exist_ok=True)
+        _copy_without_modes(runner.artifact_root / name, dest)
         return {"download-path": str(dest)}, f"downloaded {name}"
     pattern = with_.get("pattern") or "*"
     chosen = [a for a in available if fnmatch.fnmatchcase(a, pattern)]
     merge = with_.get("merge-multiple") == "true"
     for artifact in chosen:
-        shutil.copytree(
-            runner.artifact_root / artifact, dest if merge else dest / artifact, dirs_exist_ok=True
-        )
+        _copy_without_modes(runner.artifact_root / artifact, dest if merge else dest / artifact)
     dest.mkdir(parents=True, exist_ok=True)
     return {"download-path": str(dest)}, f"downloaded {chosen} into {dest}"
 
