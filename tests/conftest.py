@@ -6,7 +6,6 @@ GOTOOLCHAIN=local stops toolchain downloads, and GOSUMDB is off.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,18 +15,8 @@ import pytest
 from support.goci_run import GociRun, actions_env, run_goci
 from support.goproxy import GoProxy
 from support.gorepo import GoRepo
-from support.gotools import cache_root, go_exe
+from support.gotools import cache_root, go_exe, hermetic_env
 from support.seaweed import Seaweed
-
-_PASSED_THROUGH = (
-    "PATH",
-    "HOME",
-    "TMPDIR",
-    "SYSTEMROOT",
-    "LANG",
-    "XDG_CACHE_HOME",
-    "GOCI_TEST_CACHE",
-)
 
 
 @pytest.fixture(scope="session")
@@ -55,27 +44,9 @@ def shared_go_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
 
 
 @pytest.fixture
-def go_env(go_binary: Path, shared_go_dirs: dict[str, Path], tmp_path: Path) -> dict[str, str]:
+def go_env(go_binary: Path, shared_go_dirs: dict[str, Path]) -> dict[str, str]:
     """A clean, hermetic environment for real go and git runs (no GitHub variables in it)."""
-    env = {k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ}
-    env["PATH"] = f"{go_binary.parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update({k: str(v) for k, v in shared_go_dirs.items()})
-    env.update(
-        {
-            "GOCI_GO": str(go_binary),
-            "GOPROXY": "off",
-            "GOSUMDB": "off",
-            "GOTOOLCHAIN": "local",
-            "GOFLAGS": "-modcacherw",
-            "GONOSUMDB": "*",
-            "CGO_ENABLED": "0",
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_AUTHOR_DATE": "2025-01-02T03:04:05Z",
-            "GIT_COMMITTER_DATE": "2025-01-02T03:04:05Z",
-        }
-    )
-    return env
+    return hermetic_env(go_binary, shared_go_dirs)
 
 
 @pytest.fixture

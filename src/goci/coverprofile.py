@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from goci.atomic import write_atomic
 from goci.errors import InputError, VerdictError
 from goci.gotool import Go
 
@@ -117,19 +118,6 @@ def _read_marker(path: Path) -> Sidecar:
     if not isinstance(data, dict):
         raise InputError(f"{path}: not a readable goci shard marker (expected a JSON object)")
     return Sidecar.from_json(data)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Block(NamedTuple):

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from goci.coverprofile import Block, read_profile, write_atomic
+from goci.atomic import write_atomic
+from goci.coverprofile import Block, read_profile
 from goci.errors import InputError, ToolError
 from goci.gotool import Go
 from goci.workspace import discover

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from goci.atomic import write_atomic
 from goci.checksums import CHUNK, format_sums, parse_sums, sha256_bytes
 from goci.errors import InputError, VerdictError, bad_input
 
@@ -332,21 +333,6 @@ def _copy_hashing(src: Path, dst: Path) -> tuple[int, str]:
             size += len(chunk)
     shutil.copymode(src, dst)
     return size, digest.hexdigest()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` under a temporary name in the same folder and rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True)

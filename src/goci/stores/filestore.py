@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from goci.checksums import CHUNK, sha256_bytes, sha256_file
+from goci.atomic import write_atomic
+from goci.checksums import sha256_bytes, sha256_file
 from goci.errors import ToolError
 from goci.stores import ConflictError, ObjectInfo, Progress, Tuning, check_key
 
@@ -37,29 +36,11 @@ class FileStore:
     def location(self, key: str) -> str:
         return self._path(key).as_uri()
 
-    def _write(self, path: Path, fill: object) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                if isinstance(fill, bytes):
-                    handle.write(fill)
-                else:
-                    with Path(str(fill)).open("rb") as src:
-                        shutil.copyfileobj(src, handle, CHUNK)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
     def put_file(
         self, key: str, path: Path, sha256: str, *, on_progress: Progress | None = None
     ) -> None:
         target = self._path(key)
-        self._write(target, path)
+        write_atomic(target, path)
         if target.stat().st_size != path.stat().st_size or sha256_file(target) != sha256:
             raise ToolError(f"store {self.url}: {key} does not match its SHA-256 after writing")
         if on_progress:
@@ -106,7 +87,7 @@ class FileStore:
     ) -> str:
         target = self._path(key)
         if not if_absent and if_match is None:
-            self._write(target, data)
+            write_atomic(target, data)
             return sha256_bytes(data)
         with self._locked(target):
             current = sha256_file(target) if target.is_file() else None
@@ -114,7 +95,7 @@ class FileStore:
                 raise ConflictError(f"{key} already exists")
             if if_match is not None and current != if_match:
                 raise ConflictError(f"{key} changed since it was read")
-            self._write(target, data)
+            write_atomic(target, data)
         return sha256_bytes(data)
 
     def read(self, key: str) -> tuple[bytes, str] | None:
@@ -141,7 +122,7 @@ class FileStore:
         if not source.is_file():
             raise ToolError(f"store {self.url}: {src} is missing")
         target = self._path(dst)
-        self._write(target, source)
+        write_atomic(target, source)
         if sha256_file(target) != sha256:
             raise ToolError(f"store {self.url}: the copy {dst} does not match its SHA-256")
 
