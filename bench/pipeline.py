@@ -7,9 +7,10 @@ commit this script times
 * naive: ``go mod download``, ``go build ./...``, ``go test -cover ./...`` on a cold module
   cache and a cold build cache (what a pipeline without caches does on every push), and
 * goci: restoring the two caches a previous run saved (copied back from a folder, the way
-  actions/cache would extract them), then ``goci ci --base <previous commit>`` (affected
-  packages only, tests with coverage, stripped build of the changed services, pack, upload
-  to a file store), then saving the caches again (not timed: only pushes to main save),
+  actions/cache would extract them), ``goci cache mark``, then ``goci ci --base <previous
+  commit>`` (affected packages only, tests with coverage, stripped build of the changed
+  services, pack, upload to a file store) and ``goci cache trim``, as go-ci.yml does; saving the
+  caches again is not timed (only pushes to main save),
 
 and prints the per-commit times and the total ratio. It then breaks a few packages in
 commits and checks that goci's test selection contains every test that really fails (the
@@ -22,6 +23,7 @@ safety harness of changed-packages): a faster pipeline that misses failures is w
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -99,7 +101,18 @@ def naive(repo: Monorepo, env: dict[str, str], scratch: Path, go: str) -> float:
     return elapsed
 
 
+def goci_json(argv: list[str], cwd: Path, env: dict[str, str]) -> dict[str, object]:
+    proc = subprocess.run(
+        [*GOCI, *argv, "--json"], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: goci {' '.join(argv)}\n{proc.stderr[-3000:]}")
+    result: dict[str, object] = json.loads(proc.stdout)
+    return result
+
+
 def goci_run(root: Path, env: dict[str, str], scratch: Path, base: str | None) -> float:
+    """One CI job the way go-ci.yml runs it: restore, mark, pipeline, trim (then save)."""
     saved, live = scratch / "saved", scratch / "live"
     run_env = {**env, "GOCACHE": str(live / "gocache"), "GOMODCACHE": str(live / "mod")}
     started = time.perf_counter()
@@ -107,12 +120,15 @@ def goci_run(root: Path, env: dict[str, str], scratch: Path, base: str | None) -
         subprocess.run(["chmod", "-R", "u+w", str(live)], check=False)
         shutil.rmtree(live, ignore_errors=True)
         shutil.copytree(saved, live, symlinks=True)
+    (live / "gocache").mkdir(parents=True, exist_ok=True)
+    mark = goci_json(["cache", "mark"], root, run_env)["mark"]
     argv = [*GOCI, "ci", str(root), "--platforms", "linux/amd64", "--go-versions", "local"]
     if base:
         argv += ["--base", base]
     sh(argv, root, run_env)
+    goci_json(["cache", "trim", "--unused-since", str(mark), "--max-size", "1GiB"], root, run_env)
     elapsed = time.perf_counter() - started
-    if saved.exists():
+    if saved.exists():  # the save (only pushes to main do it): not timed
         subprocess.run(["chmod", "-R", "u+w", str(saved)], check=False)
         shutil.rmtree(saved)
     shutil.copytree(live, saved, symlinks=True)
