@@ -560,3 +560,17 @@ def test_module_split_means_everything(make_repo, goci):
     out = changed(goci, repo, "--base", base)
     assert out["all"] is True
     assert set(out["packages"]) >= {f"{M}/lib", f"{M}/app", f"{M}/cmd/svc", f"{M}/util"}
+
+
+def test_report_states_the_reason_for_everything_once(
+    goci: Callable[..., GociRun], make_repo: Callable[..., GoRepo]
+) -> None:
+    repo = make_repo()
+    repo.module(".", "example.com/all")
+    repo.package("a", "a", "func A() int { return 1 }\n")
+    repo.package("b", "b", "func B() int { return 2 }\n")
+    repo.commit("two packages")
+    run = goci("changed", env=repo.env, cwd=repo.root)
+    assert run.code == 0
+    assert run.stdout.count("no --base given") == 1
+    assert "example.com/all/a  <- everything runs (see above)" in run.stdout

@@ -153,7 +153,13 @@ def report(result: affected.AffectedSet) -> str:
     lines += [f"skipped {path}: {why}" for path, why in result.skipped_files]
     for pkg in result.packages:
         reason = result.reasons.get(pkg)
-        lines.append(f"  {pkg}  <- {reason.text() if reason else '?'}")
+        if reason is None:
+            why = "?"
+        elif reason.file == "*" and reason.note in result.all_reasons:
+            why = "everything runs (see above)"
+        else:
+            why = reason.text()
+        lines.append(f"  {pkg}  <- {why}")
     if not result.any:
         lines.append("nothing Go-relevant changed")
     return "\n".join(lines)
