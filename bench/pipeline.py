@@ -126,7 +126,17 @@ def goci_run(root: Path, env: dict[str, str], scratch: Path, base: str | None) -
     if base:
         argv += ["--base", base]
     sh(argv, root, run_env)
-    goci_json(["cache", "trim", "--unused-since", str(mark), "--max-size", "1GiB"], root, run_env)
+    trim = [
+        "cache",
+        "trim",
+        "--unused-since",
+        str(mark),
+        "--keep-within",
+        "7d",
+        "--max-size",
+        "1GiB",
+    ]
+    goci_json(trim, root, run_env)
     elapsed = time.perf_counter() - started
     if saved.exists():  # the save (only pushes to main do it): not timed
         subprocess.run(["chmod", "-R", "u+w", str(saved)], check=False)

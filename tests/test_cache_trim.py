@@ -256,12 +256,29 @@ def test_trim_with_no_mark_only_enforces_the_budget(
     assert len(entry_files(cache)) == files
 
 
+def test_keep_within_keeps_what_earlier_runs_used(
+    restored: tuple[Path, dict[str, str], Path], goci: Callable[..., GociRun]
+) -> None:
+    """Affected-only runs compile a different part each time: keep the recent past too."""
+    repo, env, cache = restored
+    old_export = export_file(repo, env, "./old")
+    env["GOCI_CACHE_MARK"] = str(mark(goci, env, repo))
+    go(repo, env, "build", "-o", os.devnull, ".")  # this run does not use ./old
+
+    run = goci("cache", "trim", "--keep-within", "1d", "--max-size", "none", env=env, cwd=repo)
+
+    assert run.code == 0, run.stderr
+    assert old_export.exists()  # restored, so last used at most a day before the mark
+    assert cachetrim.scan(cache).broken == ()
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [
         (("--max-size", "10QB"), "--max-size: '10QB'"),
         (("--max-size=-5MB",), "--max-size: '-5MB'"),
         (("--unused-since", "yesterday"), "--unused-since: 'yesterday'"),
+        (("--keep-within", "a week"), "--keep-within: 'a week'"),
     ],
 )
 def test_bad_input_exits_2_and_writes_no_outputs(

@@ -144,6 +144,20 @@ def parse_size(text: str, name: str = "--max-size") -> int | None:
     return int(float(match.group(1)) * _UNITS[unit])
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$", re.IGNORECASE)
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, name: str = "--keep-within") -> float:
+    """``7d``, ``12h``, ``30m``, ``90s`` or ``0`` -> seconds."""
+    if text.strip() == "0":
+        return 0.0
+    match = _DURATION.match(text)
+    if not match:
+        raise InputError(f"{name}: {text!r} is not a duration; use 7d, 12h, 30m, 90s or 0")
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2).lower()]
+
+
 def parse_time(text: str, name: str = "--unused-since") -> float:
     """Epoch seconds (``1764249600``) or an ISO 8601 time (``2026-11-27T13:00:00Z``)."""
     value = text.strip()

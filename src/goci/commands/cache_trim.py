@@ -28,6 +28,13 @@ TRIM_OPTIONS = (
         metavar="TIME",
     ),
     Option(
+        name="keep-within",
+        default="0",
+        help="also keep entries used this long before that time (7d, 12h, 0): with "
+        "affected-only runs, what the previous runs compiled stays for the next",
+        metavar="DURATION",
+    ),
+    Option(
         name="max-size",
         default="1GiB",
         help="then drop least recently used entries until the cache fits "
@@ -74,6 +81,9 @@ def run_trim(values: Mapping[str, Any], ctx: Context) -> Result:
     since_text = values.get("unused_since") or ctx.env.get(MARK_VARIABLE, "")
     since_name = "--unused-since" if values.get("unused_since") else MARK_VARIABLE
     unused_since = cachetrim.parse_time(since_text, since_name) if since_text else None
+    keep_within = cachetrim.parse_duration(str(values["keep_within"]))
+    if unused_since is not None:
+        unused_since -= keep_within
     max_size = cachetrim.parse_size(str(values["max_size"]))
     folder = cache_dir(values, ctx)
     result = cachetrim.trim(folder, unused_since=unused_since, max_size=max_size)
