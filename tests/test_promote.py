@@ -91,22 +91,17 @@ def listing(seaweed: Seaweed, url: str, under: str) -> list[str]:
     return sorted(i["Key"][len(prefix) :] for p in pages for i in p.get("Contents", []))
 
 
+def promote_api(goci, store, *args, env, cwd):
+    """``goci promote --store STORE --service api ARGS``: the call most tests here make."""
+    return goci("promote", "--store", store, "--service", "api", *args, env=env, cwd=cwd)
+
+
 def test_promote_latest_copies_exact_bytes_and_sets_current(
     store_url, seaweed, gha_env, goci, tmp_path
 ):
     env = {**seaweed.env(gha_env), "GITHUB_ACTOR": "octocat"}
-    run = goci(
-        "promote",
-        "--store",
-        store_url,
-        "--service",
-        "api",
-        "--from",
-        "latest",
-        "--version",
-        "1.4.0",
-        env=env,
-        cwd=tmp_path,
+    run = promote_api(
+        goci, store_url, "--from", "latest", "--version", "1.4.0", env=env, cwd=tmp_path
     )
     assert run.code == 0, run.stderr
     for target in ("linux-amd64", "linux-arm64"):
@@ -129,19 +124,7 @@ def test_promote_latest_copies_exact_bytes_and_sets_current(
     assert run.outputs["version"] == "1.4.0"
     assert run.outputs["manifest-url"] == f"{store_url}/prod/api-v1.4.0/manifest.json"
     # Promoting the same version again is a no-op; another dev build to it is refused.
-    again = goci(
-        "promote",
-        "--store",
-        store_url,
-        "--service",
-        "api",
-        "--from",
-        DEV,
-        "--version",
-        "1.4.0",
-        env=env,
-        cwd=tmp_path,
-    )
+    again = promote_api(goci, store_url, "--from", DEV, "--version", "1.4.0", env=env, cwd=tmp_path)
     assert again.code == 0, again.stderr
     assert "already promoted" in again.stdout
 
@@ -170,17 +153,7 @@ def test_corrupted_dev_object_blocks_promotion(store_url, seaweed, go_env, goci,
     head = client.head_object(Bucket=BUCKET, Key=key)
     # Bytes changed behind goci's back, metadata left as it was.
     client.put_object(Bucket=BUCKET, Key=key, Body=b"tampered", Metadata=head["Metadata"])
-    run = goci(
-        "promote",
-        "--store",
-        store_url,
-        "--service",
-        "api",
-        "--version",
-        "2.0.0",
-        env=seaweed.env(go_env),
-        cwd=tmp_path,
-    )
+    run = promote_api(goci, store_url, "--version", "2.0.0", env=seaweed.env(go_env), cwd=tmp_path)
     assert run.code == 1
     assert "does not match its manifest" in run.stderr
     assert "linux-arm64/api" in run.stderr
@@ -191,20 +164,7 @@ def test_existing_prod_version_with_other_bytes_is_refused(
     store_url, seaweed, go_env, goci, tmp_path
 ):
     env = seaweed.env(go_env)
-    assert (
-        goci(
-            "promote",
-            "--store",
-            store_url,
-            "--service",
-            "api",
-            "--version",
-            "3.0.0",
-            env=env,
-            cwd=tmp_path,
-        ).code
-        == 0
-    )
+    assert promote_api(goci, store_url, "--version", "3.0.0", env=env, cwd=tmp_path).code == 0
     prefix = store_url.split("/", 3)[3]
     client = seaweed.client()
     # A second dev release with other bytes.
@@ -242,17 +202,7 @@ def test_existing_prod_version_with_other_bytes_is_refused(
     client.put_object(
         Bucket=BUCKET, Key=f"{prefix}/{other}/manifest.json", Body=json.dumps(manifest).encode()
     )
-    run = goci(
-        "promote",
-        "--store",
-        store_url,
-        "--service",
-        "api",
-        "--version",
-        "3.0.0",
-        env=env,
-        cwd=tmp_path,
-    )
+    run = promote_api(goci, store_url, "--version", "3.0.0", env=env, cwd=tmp_path)
     assert run.code == 1
     assert "immutable" in run.stderr
     assert get(seaweed, store_url, "prod/api-v3.0.0/linux-amd64/api") == get(
@@ -324,17 +274,7 @@ def test_bad_input_exits_2_and_writes_nothing(
 
 def test_promote_refuses_when_no_dev_release(seaweed, go_env, goci, tmp_path):
     url = f"s3://{BUCKET}/empty-{uuid.uuid4().hex[:8]}"
-    run = goci(
-        "promote",
-        "--store",
-        url,
-        "--service",
-        "api",
-        "--version",
-        "1.0.0",
-        env=seaweed.env(go_env),
-        cwd=tmp_path,
-    )
+    run = promote_api(goci, url, "--version", "1.0.0", env=seaweed.env(go_env), cwd=tmp_path)
     assert run.code == 1
     assert "no dev release of api" in run.stderr
 
