@@ -18,8 +18,13 @@ from support.gorepo import GoRepo
 M = "ex.com/m"
 
 
+ALL = [f"{M}/app", f"{M}/cmd/svc", f"{M}/lib", f"{M}/solo", f"{M}/util"]
+
+
 def base_repo(make_repo: Callable[..., GoRepo]) -> GoRepo:
-    """lib <- app <- cmd/svc (a service); util is used only by app's tests; docs/ is prose."""
+    """lib <- app <- cmd/svc (a service); util is used only by app's tests; solo (tested) is
+    used by nobody, so an answer of "everything" never passes for a precise one; docs/ is
+    prose."""
     repo = make_repo()
     repo.module(".", M)
     repo.package("lib", "lib", "func V() int { return 1 }\n")
@@ -64,6 +69,21 @@ def base_repo(make_repo: Callable[..., GoRepo]) -> GoRepo:
         "main",
         f'import "{M}/app"\n\nfunc main() {{ println(app.A()) }}\n',
         file="main.go",
+    )
+    repo.package("solo", "solo", "func S() int { return 3 }\n")
+    repo.write(
+        "solo/solo_test.go",
+        """
+        package solo
+
+        import "testing"
+
+        func TestS(t *testing.T) {
+            if S() != 3 {
+                t.Fatal("S")
+            }
+        }
+        """,
     )
     repo.write("docs/guide.md", "# guide\n")
     repo.write("README.md", "# readme\n")
@@ -138,13 +158,86 @@ def test_orphan_policies(make_repo, goci):
     repo.write("app/notes.txt", "not embedded, not Go\n")
     repo.commit("orphan")
     nearest = changed(goci, repo, "--base", base)
-    assert nearest["packages"] == [f"{M}/app", f"{M}/cmd/svc"]
-    assert nearest["reason"][f"{M}/app"]["note"] == "nearest package above"
+    # Not compiled, not embedded: only app's own tests can read it, its importers cannot.
+    assert nearest["packages"] == [f"{M}/app"]
+    assert nearest["test-packages"] == [f"{M}/app"] and nearest["services"] == []
+    assert nearest["reason"][f"{M}/app"]["note"].startswith("not compiled or embedded")
     ignore = changed(goci, repo, "--base", base, "--orphan-files", "ignore")
     assert ignore["any"] is False
     everything = changed(goci, repo, "--base", base, "--orphan-files", "all")
     assert everything["all"] is True
-    assert set(everything["packages"]) == {f"{M}/app", f"{M}/cmd/svc", f"{M}/lib", f"{M}/util"}
+    assert everything["packages"] == ALL
+
+
+def test_orphan_file_kinds(make_repo, goci):
+    """A changed file no package claims selects what can read it, and nothing more."""
+    repo = base_repo(make_repo)
+    # A module-root package (lib imports it) whose test reads VERSIONING.md.
+    repo.package(".", "m", 'const Version = "1"\n', file="version.go")
+    repo.write("VERSIONING.md", "1\n")
+    read_test = """
+        package {pkg}
+
+        import (
+            "os"
+            "strings"
+            "testing"
+        )
+
+        func TestData(t *testing.T) {{
+            raw, err := os.ReadFile("{file}")
+            if err != nil || strings.TrimSpace(string(raw)) != "{want}" {{
+                t.Fatalf("%s: %q %v", "{file}", raw, err)
+            }}
+        }}
+        """
+    repo.write("version_test.go", read_test.format(pkg="m", file="VERSIONING.md", want="1"))
+    repo.write("lib/version.go", f'package lib\n\nimport m "{M}"\n\nvar _ = m.Version\n')
+    # app's test reads golden.json from its own folder: testdata-like, not under testdata/.
+    repo.write("app/golden.json", "8\n")
+    repo.write("app/golden_test.go", read_test.format(pkg="app", file="golden.json", want="8"))
+    # lib includes a header from a folder of its own; cbits compiles C as well.
+    repo.write("lib/cgo.go", 'package lib\n\n// #include "include/helper.h"\nimport "C"\n')
+    repo.write("lib/include/helper.h", "#define HELPER 1\n")
+    repo.write("cbits/cbits.go", 'package cbits\n\n// int one(void) { return 1; }\nimport "C"\n')
+    repo.write("lib/extra_windows.go", "package lib\n\nconst OnWindows = true\n")
+    repo.write("cmd/svc/config.yaml", "port: 1\n")
+    repo.commit("files of every kind")
+    cgo = {**repo.env, "CGO_ENABLED": "1"}
+    linux = ("--platform", "linux/amd64")
+    lib = [f"{M}/app", f"{M}/cmd/svc", f"{M}/lib"]
+    svc = [f"{M}/cmd/svc"]
+    cases = [
+        # Docs at a module root: only the root package's tests can read them, not the
+        # importers of the root package (lib, app, cmd/svc).
+        ("VERSIONING.md", repo.env, (), [M], [M], []),
+        # Read by app's test from its own folder: app's tests, not cmd/svc's build.
+        ("app/golden.json", repo.env, (), [f"{M}/app"], [f"{M}/app"], []),
+        # A header beside cgo code: lib's build (nearest above) and every package compiling
+        # C (cbits), with their importers.
+        ("lib/include/helper.h", cgo, (), [f"{M}/app", f"{M}/cbits", *lib[1:]], lib[::2], svc),
+        # A Windows file analysed for linux only: Go compiles it elsewhere, so still lib's.
+        ("lib/extra_windows.go", repo.env, linux, lib, lib[::2], svc),
+        # Beside a package without tests, nothing can read it.
+        ("cmd/svc/config.yaml", repo.env, (), [], [], []),
+    ]
+    for path, env, args, packages, tests, services in cases:
+        repo.write(path, (repo.root / path).read_text() + "\n")
+        repo.commit(f"touch {path}")
+        out = changed(goci, repo, "--base", "HEAD~1", *args, env=env)
+        assert (out["packages"], out["test-packages"], out["services"]) == (
+            packages,
+            tests,
+            services,
+        ), path
+        assert out["all"] is False, path
+        if packages:
+            assert out["reason"][packages[-1]]["file"] == path
+    # The data files really are read: a wrong golden value fails app's test, which goci runs.
+    repo.write("app/golden.json", "9\n")
+    repo.commit("wrong golden value")
+    assert repo.go("test", "./app", check=False).returncode == 1
+    assert changed(goci, repo, "--base", "HEAD~1")["test-packages"] == [f"{M}/app"]
 
 
 def test_global_files_mean_everything(make_repo, goci):
@@ -154,9 +247,23 @@ def test_global_files_mean_everything(make_repo, goci):
     repo.commit("ci")
     out = changed(goci, repo, "--base", base)
     assert out["all"] is True
-    assert len(out["packages"]) == 4 and out["services"] == [f"{M}/cmd/svc"]
+    assert out["packages"] == ALL and out["services"] == [f"{M}/cmd/svc"]
+    # The reason names the file and the pattern it matched, and how to narrow the defaults.
+    report = goci("changed", "--base", base, env=repo.env, cwd=repo.root).stdout
+    assert (
+        "all: .github/workflows/ci.yml changed and matches --global-files pattern '.github/**'"
+        " (a default: .github/**, Makefile, .go-version; set --global-files to narrow)\n"
+    ) in report
     custom = changed(goci, repo, "--base", base, "--global-files", "Makefile")
     assert custom["all"] is False and custom["any"] is False
+    repo.write("ci/deploy.yml", "steps: []\n")
+    repo.commit("deploy")
+    chosen = goci(
+        "changed", "--base", base, "--global-files", "ci/*.yml", env=repo.env, cwd=repo.root
+    )
+    assert "all: ci/deploy.yml changed and matches --global-files pattern 'ci/*.yml'\n" in (
+        chosen.stdout
+    )
 
 
 def test_embedded_file_change_and_deletion(make_repo, goci):
@@ -176,14 +283,20 @@ def test_embedded_file_change_and_deletion(make_repo, goci):
     base = repo.commit("embed")
     repo.write("lib/assets/hello.txt", "hello\n")
     repo.commit("edit asset")
+    lib_and_importers = [f"{M}/app", f"{M}/cmd/svc", f"{M}/lib"]
     out = changed(goci, repo, "--base", base)
-    assert f"{M}/cmd/svc" in out["services"]
+    # Embedded: a build change of lib, so its importers too (a test-only file would not be).
+    assert out["packages"] == lib_and_importers
+    assert out["test-packages"] == [f"{M}/app", f"{M}/lib"]
+    assert out["services"] == [f"{M}/cmd/svc"]
     assert out["reason"][f"{M}/lib"]["file"] == "lib/assets/hello.txt"
     # Deleting the embedded file (and the directive): only the merge-base graph knows the owner.
     repo.delete("lib/assets/hello.txt")
     repo.delete("lib/embed.go")
     repo.commit("drop asset")
     out = changed(goci, repo, "--base", "HEAD~1")
+    assert out["packages"] == lib_and_importers
+    assert out["test-packages"] == [f"{M}/app", f"{M}/lib"]
     assert out["services"] == [f"{M}/cmd/svc"]
     assert {"lib/assets/hello.txt", "lib/embed.go"} >= {out["reason"][f"{M}/lib"]["file"]}
 
@@ -244,8 +357,11 @@ def test_broken_package_is_listed(make_repo, goci):
     repo.write("util/util.go", "package util\n\nimport (\n")  # broken import block
     repo.commit("broken")
     out = changed(goci, repo, "--base", base)
-    assert {f"{M}/lib", f"{M}/util", f"{M}/app"} <= set(out["packages"])
-    assert {f"{M}/lib", f"{M}/app"} <= set(out["test-packages"])
+    # Broken packages are still listed (their build and tests fail: CI must say so), with
+    # their importers; solo imports neither.
+    assert out["packages"] == [f"{M}/app", f"{M}/cmd/svc", f"{M}/lib", f"{M}/util"]
+    assert out["test-packages"] == [f"{M}/app", f"{M}/lib"]
+    assert out["services"] == [f"{M}/cmd/svc"] and out["all"] is False
 
 
 def test_import_cycle_keeps_edges(make_repo, goci):
@@ -257,7 +373,9 @@ def test_import_cycle_keeps_edges(make_repo, goci):
     repo.package("c2", "c2", f'import _ "{M}/c1"\n\nconst X = 1\n')
     repo.commit("c2")
     out = changed(goci, repo, "--base", base)
-    assert {f"{M}/c1", f"{M}/c2", f"{M}/top"} <= set(out["packages"])
+    assert out["packages"] == [f"{M}/c1", f"{M}/c2", f"{M}/top"]
+    assert out["test-packages"] == [] and out["services"] == [] and out["all"] is False
+    assert out["reason"][f"{M}/top"]["via"] == [f"{M}/c2", f"{M}/c1", f"{M}/top"]
 
 
 def test_go_directive_change_means_module_all(make_repo, goci):
@@ -267,7 +385,7 @@ def test_go_directive_change_means_module_all(make_repo, goci):
     repo.commit("go 1.22")
     out = changed(goci, repo, "--base", base)
     assert out["all"] is True
-    assert len(out["packages"]) == 4
+    assert out["packages"] == ALL
     # A comment in go.mod changes nothing.
     repo.write("go.mod", (repo.root / "go.mod").read_text() + "// a comment\n")
     repo.commit("comment")
@@ -289,8 +407,66 @@ def test_dependency_version_change_is_precise(make_repo, goproxy, goci):
     repo.commit("bump dep")
     out = changed(goci, repo, "--base", base)
     assert out["packages"] == [f"{M}/usesdep"]
-    assert out["reason"][f"{M}/usesdep"]["note"] == "ex.com/dep v1.0.0 -> v1.1.0"
+    assert (
+        out["reason"][f"{M}/usesdep"]["note"]
+        == "ex.com/dep v1.0.0 -> v1.1.0 in ex.com/m's build list"
+    )
     assert out["all"] is False
+
+
+def test_dependency_move_counts_only_in_the_build_list_that_moved(make_repo, goproxy, goci):
+    """One module's bump prunes its graph (tools v0.1.0 -> none there); modules that use
+    other versions, unchanged at both commits, are not touched by it."""
+    for version in ("v0.1.0", "v0.2.0"):
+        goproxy.add(
+            "ex.com/tools", version, {"tools.go": f'package tools\n\nconst T = "{version}"\n'}
+        )
+    goproxy.add("ex.com/sys", "v0.1.0", {"sys.go": "package sys\n\nconst S = 1\n"})
+    goproxy.add(
+        "ex.com/assert",
+        "v1.0.0",
+        {"assert.go": "package assert\n\nconst A = 1\n"},
+        gomod="module ex.com/assert\n\ngo 1.21\n\nrequire ex.com/tools v0.1.0\n",
+    )
+    goproxy.add("ex.com/assert", "v1.1.0", {"assert.go": "package assert\n\nconst A = 2\n"})
+    repo = make_repo()
+    # a bumps assert: check imports it, tested's test does, cmd/a links it through check.
+    repo.module("a", "ex.com/a", extra="require ex.com/assert v1.0.0\n")
+    repo.package("a/check", "check", 'import "ex.com/assert"\n\nconst C = assert.A\n')
+    repo.package("a/tested", "tested", "const T = 1\n")
+    repo.write(
+        "a/tested/tested_test.go",
+        'package tested\n\nimport (\n\t"testing"\n\n\t"ex.com/assert"\n)\n\n'
+        "func TestT(t *testing.T) {\n\tif T+assert.A == 0 {\n\t\tt.Fatal()\n\t}\n}\n",
+    )
+    repo.package("a/cmd/a", "main", 'import "ex.com/a/check"\n\nfunc main() { println(check.C) }\n')
+    repo.package("a/plain", "plain", "const P = 1\n")
+    # b uses tools v0.2.0 and sys; c uses assert v1.1.0 already: unchanged at both commits.
+    repo.module("b", "ex.com/b", extra="require (\n\tex.com/sys v0.1.0\n\tex.com/tools v0.2.0\n)\n")
+    repo.package("b/usetools", "usetools", 'import "ex.com/tools"\n\nconst U = tools.T\n')
+    repo.package("b/usesys", "usesys", 'import "ex.com/sys"\n\nconst U = sys.S\n')
+    repo.module("c", "ex.com/c", extra="require ex.com/assert v1.1.0\n")
+    repo.package("c/verify", "verify", 'import "ex.com/assert"\n\nconst V = assert.A\n')
+    for module in "abc":
+        repo.go("mod", "tidy", cwd=module)
+    repo.write("go.work", "go 1.21\n\nuse (\n\t./a\n\t./b\n\t./c\n)\n")
+    base = repo.commit("three modules")
+    repo.env["GOWORK"] = "off"  # a's own graph, as `go get` in a would change it alone
+    repo.go("get", "ex.com/assert@v1.1.0", cwd="a")
+    repo.commit("bump assert in a")
+    no_work = dict(repo.env)
+    del repo.env["GOWORK"]
+    # With the go.work (a's own list moved, the workspace's did not) and without it.
+    for env in (repo.env, no_work):
+        out = changed(goci, repo, "--base", base, env=env)
+        assert out["packages"] == ["ex.com/a/check", "ex.com/a/cmd/a", "ex.com/a/tested"]
+        assert out["test-packages"] == ["ex.com/a/tested"]
+        assert out["services"] == ["ex.com/a/cmd/a"]
+        assert out["reason"]["ex.com/a/check"] == {
+            "file": "a/go.mod",
+            "via": ["ex.com/assert", "ex.com/a/check"],
+            "note": "ex.com/assert v1.0.0 -> v1.1.0 in ex.com/a's build list",
+        }
 
 
 def test_nested_modules_with_replace(make_repo, goci):
@@ -326,16 +502,21 @@ def test_workspace_with_underscore_module_and_unused_module(make_repo, goci):
     repo.package(
         "svc/cmd/svc", "main", 'import "ex.com/shared/text"\n\nfunc main() { println(text.T()) }\n'
     )
+    repo.package("svc/cmd/other", "main", "func main() {}\n")  # imports nothing changed
+    repo.package("_shared/num", "num", "const N = 1\n")
     repo.module("tools", "ex.com/tools")  # not used by go.work
     repo.package("tools/gen", "gen", "const G = 1\n")
+    repo.package("tools/fmt", "fmt", "const F = 1\n")
     repo.write("go.work", "go 1.21\n\nuse (\n\t./_shared\n\t./svc\n)\n")
     base = repo.commit("workspace")
     repo.package("_shared/text", "text", 'func T() string { return "b" }\n')
     repo.package("tools/gen", "gen", "const G = 2\n")
     repo.commit("both")
     out = changed(goci, repo, "--base", base)
+    # Left out: svc/cmd/other, shared/num and tools/fmt, which import nothing that changed.
     assert out["packages"] == ["ex.com/shared/text", "ex.com/svc/cmd/svc", "ex.com/tools/gen"]
     assert out["services"] == ["ex.com/svc/cmd/svc"]
+    assert out["modules"] == ["ex.com/shared", "ex.com/svc", "ex.com/tools"]
 
 
 def test_ignore_comments(make_repo, goci):
@@ -377,7 +558,7 @@ def test_base_from_events(make_repo, goci, tmp_path):
     assert changed(goci, repo, env=new_branch)["all"] is True
     forced = event_env(repo, tmp_path, "push", {"before": "1" * 40, "after": head})
     out = changed(goci, repo, env=forced)
-    assert out["all"] is True and len(out["packages"]) == 4
+    assert out["all"] is True and out["packages"] == ALL
     nightly = event_env(repo, tmp_path, "schedule", {})
     assert changed(goci, repo, env=nightly)["all"] is True
     drone = {**repo.env, "DRONE": "true", "DRONE_BUILD_EVENT": "push"}
@@ -472,10 +653,16 @@ def test_assembly_syso_and_cgo_files_are_owned(make_repo, goci):
     for path in ("lib/add_amd64.s", "lib/blob.syso", "lib/helper.h"):
         repo.write(path, (repo.root / path).read_text() + "\n")
         repo.commit(f"touch {path}")
+        # Owned by lib (with orphans ignored, nothing else could select it): a build change
+        # of lib and its importers; util and solo are left out.
         out = changed(goci, repo, "--base", "HEAD~1", "--orphan-files", "ignore")
+        assert out["packages"] == [f"{M}/app", f"{M}/cmd/svc", f"{M}/lib"], path
+        assert out["test-packages"] == [f"{M}/app", f"{M}/lib"], path
+        assert out["services"] == [f"{M}/cmd/svc"], path
         assert out["reason"][f"{M}/lib"]["file"] == path, out
-        assert f"{M}/cmd/svc" in out["services"]
-    assert changed(goci, repo, "--base", base)["services"] == [f"{M}/cmd/svc"]
+    out = changed(goci, repo, "--base", base)
+    assert out["packages"] == [f"{M}/app", f"{M}/cmd/svc", f"{M}/lib"]
+    assert out["services"] == [f"{M}/cmd/svc"]
 
 
 def test_go_sum_only_change_is_nothing(make_repo, goci):

@@ -27,6 +27,7 @@ from goci.errors import GociError, InputError, ToolError
 from goci.gittool import Git
 from goci.gotool import Go
 from goci.pkggraph import (
+    BuildList,
     Graph,
     Loader,
     Platform,
@@ -42,6 +43,17 @@ ORPHAN_POLICIES: tuple[str, ...] = ("nearest", "all", "ignore")
 DEFAULT_GLOBAL_FILES: tuple[str, ...] = (".github/**", "Makefile", ".go-version")
 _DEP_FIELDS = ("Require", "Replace", "Exclude")
 _INERT_FIELDS = ("Retract",)
+# Files that go/build hands to the Go toolchain. One that no package claims on the platforms
+# analysed may still be compiled on another platform or with other tags.
+_GO_SOURCES = frozenset({".go", ".syso"})
+# Files a C compiler, the assembler or the linker of a cgo package may read through an
+# #include or a -L flag from any folder: their users cannot be told from their location.
+_NATIVE_SOURCES = frozenset(
+    {".c", ".cc", ".cxx", ".cpp", ".m", ".h", ".hh", ".hpp", ".hxx", ".inc", ".f", ".F"}
+    | {".for", ".f90", ".s", ".S", ".sx", ".swig", ".swigcxx", ".a", ".o", ".so", ".dylib"}
+    | {".dll", ".lib"}
+)
+FileKind = Literal["go", "native", "data"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,15 @@ class AffectedSet:
         return {pkg: self.reasons[pkg].as_dict() for pkg in self.packages if pkg in self.reasons}
 
 
+@dataclass(frozen=True)
+class _DepMove:
+    """Dependencies whose version moved in one build list, and the main modules built with it:
+    only their packages link what that list selects."""
+
+    mains: frozenset[str]
+    moved: Mapping[str, Reason]  # dependency module path -> why
+
+
 @dataclass
 class _Seeds:
     """Starting points of the propagation, each with its reason (first one wins)."""
@@ -96,7 +117,7 @@ class _Seeds:
     all_reasons: list[str] = field(default_factory=list)
     everything: bool = False
     whole_modules: dict[str, Reason] = field(default_factory=dict)
-    moved_deps: dict[str, Reason] = field(default_factory=dict)
+    dep_moves: list[_DepMove] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def add_build(self, pkg: str, reason: Reason) -> None:
@@ -249,8 +270,15 @@ class _Analysis:
             files = [f for f in files if f.path not in quiet]
         return files
 
-    def _is_global(self, path: str) -> bool:
-        return any(glob_match(path, g) for g in self.global_files)
+    def _global_reason(self, path: str) -> str | None:
+        """Why ``path`` means everything runs (the pattern it matched), or None."""
+        pattern = next((g for g in self.global_files if glob_match(path, g)), None)
+        if pattern is None:
+            return None
+        why = f"{path} changed and matches --global-files pattern {pattern.strip()!r}"
+        if tuple(self.global_files) == DEFAULT_GLOBAL_FILES:
+            why += f" (a default: {', '.join(DEFAULT_GLOBAL_FILES)}; set --global-files to narrow)"
+        return why
 
     # -- the main path ---------------------------------------------------------------------
 
@@ -259,8 +287,9 @@ class _Analysis:
         go_meta = [f for f in files if PurePosixPath(f.path).name in {"go.mod", "go.work"}]
         need_base = any(f.status == "D" for f in files) or bool(go_meta)
         for f in files:
-            if self._is_global(f.path):
-                seeds.all_of(f"{f.path} changed (matches --global-files)")
+            why = self._global_reason(f.path)
+            if why is not None:
+                seeds.all_of(why)
         if seeds.everything:
             return self._finish(seeds, self._head_only_graph(seeds), tuple(files))
         if need_base and not cs.has_base_tree:
@@ -387,27 +416,66 @@ class _Analysis:
                     seeds.add_tests(pkg_path, Reason(path, (pkg_path,), "testdata"))
                 if pkgs:
                     continue
-            self._orphan(seeds, path, by_dir)
+            self._orphan(seeds, path, by_dir, graph)
 
-    def _orphan(self, seeds: _Seeds, path: str, by_dir: Mapping[str, list[str]]) -> None:
+    def _orphan(
+        self, seeds: _Seeds, path: str, by_dir: Mapping[str, list[str]], graph: Graph
+    ) -> None:
+        """A changed file that no package compiles, embeds or keeps beside its tests.
+
+        With ``nearest``, what can reach it decides: a file Go could compile elsewhere (another
+        platform, other tags) is a build change of the nearest package above; a C, assembly or
+        object file is also one of every package compiling C or assembly (an #include or -L
+        can name any folder); any other file can only be read by a test, by path, from its
+        own package folder, so it selects the tests of the nearest package above, not its
+        importers.
+        """
         if self.orphan_policy == "ignore":
             seeds.skipped.append((path, "owned by no package (--orphan-files ignore)"))
             return
         if self.orphan_policy == "all":
             seeds.all_of(f"{path} is owned by no package (--orphan-files all)")
             return
+        kind = _file_kind(path)
+        includers: list[str] = []
+        if kind == "native":
+            includers = sorted(p for p, pkg in graph.packages.items() if pkg.local and pkg.native)
+            note = "C, assembly or object file: packages compiling C or assembly may include it"
+            for pkg_path in includers:
+                seeds.add_build(pkg_path, Reason(path, (pkg_path,), note))
+        nearest = self._nearest_packages(path, by_dir)
+        if not nearest:
+            if not includers:
+                seeds.skipped.append((path, "no package at or above it in its module"))
+            return
+        native_owner = any(graph.packages[p].native for p in nearest)
+        if kind != "data" or native_owner:
+            note = "nearest package above"
+            if kind == "data":
+                note += "; it compiles C, which may include the file"
+            for pkg_path in nearest:
+                seeds.add_build(pkg_path, Reason(path, (pkg_path,), note))
+            return
+        readers = [p for p in nearest if graph.packages[p].test_files]
+        if not readers:
+            why = f"not compiled or embedded, and {', '.join(nearest)} has no tests to read it"
+            seeds.skipped.append((path, why))
+            return
+        note = "not compiled or embedded: only the tests of the nearest package above read it"
+        for pkg_path in readers:
+            seeds.add_tests(pkg_path, Reason(path, (pkg_path,), note))
+
+    def _nearest_packages(self, path: str, by_dir: Mapping[str, list[str]]) -> list[str]:
+        """The packages of the closest folder at or above ``path`` in its module that has one."""
         folder = PurePosixPath(path).parent
         while True:
             key = "" if str(folder) == "." else folder.as_posix()
             pkgs = by_dir.get(key)
             if pkgs:
-                for pkg_path in pkgs:
-                    seeds.add_build(pkg_path, Reason(path, (pkg_path,), "nearest package above"))
-                return
+                return sorted(pkgs)
             if (self.repo_root / key / "go.mod").is_file() or key == "":
-                break
+                return []
             folder = folder.parent
-        seeds.skipped.append((path, "no package at or above it in its module"))
 
     # -- go.mod, go.work, go.sum -----------------------------------------------------------
 
@@ -420,7 +488,7 @@ class _Analysis:
         base_root: Path,
         base_ws: Workspace,
     ) -> None:
-        dep_roots: dict[str, str] = {}
+        dep_files: list[str] = []  # go.mod and go.work files whose requirements changed
         for f in changed:
             name = PurePosixPath(f.path).name
             if f.status != "M":
@@ -444,40 +512,60 @@ class _Analysis:
                     module = str((new.get("Module") or {}).get("Path", ""))
                     seeds.module_all(module, Reason(f.path, (), why))
             if any(old.get(k) != new.get(k) for k in _DEP_FIELDS):
-                folder = str(PurePosixPath(f.path).parent)
-                dep_roots[f.path] = "" if folder == "." else folder
-        if not dep_roots:
-            return
-        moved = self._dep_diff(dep_roots, head_root, head_ws, base_root, base_ws)
-        for module, (path, note) in moved.items():
-            seeds.moved_deps.setdefault(module, Reason(path, (), note))
+                dep_files.append(f.path)
+        if dep_files:
+            seeds.dep_moves.extend(
+                self._dep_moves(dep_files, head_root, head_ws, base_root, base_ws)
+            )
 
-    def _dep_diff(
+    def _dep_moves(
         self,
-        roots: Mapping[str, str],
+        changed: Sequence[str],
         head_root: Path,
         head_ws: Workspace,
         base_root: Path,
         base_ws: Workspace,
-    ) -> dict[str, tuple[str, str]]:
-        """Modules whose selected version or replacement differs between base and head."""
-        moved: dict[str, tuple[str, str]] = {}
-        for path, folder in roots.items():
-            places: set[tuple[Path, Path, bool]] = set()
-            if head_ws.gowork is not None or base_ws.gowork is not None:
-                work_h = head_ws.gowork.parent if head_ws.gowork else self._tree_dir(head_root)
-                work_b = base_ws.gowork.parent if base_ws.gowork else self._tree_dir(base_root)
-                places.add((work_h, work_b, False))
+    ) -> list[_DepMove]:
+        """What moved in each build list that can see the changed requirements.
+
+        A build list belongs to a main module (or to the workspace): only packages built as
+        that main module link the versions it selects, so a move is never applied to other
+        modules. Lists compared: the workspace's (with a go.work), each changed module's own
+        (GOWORK=off), and, without a go.work, each module whose go.mod has a replace
+        directive, since its graph reads the go.mod of a local folder, changed or not.
+        """
+        places: dict[tuple[Path, Path, bool], str] = {}  # (head, base, gowork off) -> file
+        first = sorted(changed)[0]
+        if head_ws.gowork is not None or base_ws.gowork is not None:
+            work_h = head_ws.gowork.parent if head_ws.gowork else self._tree_dir(head_root)
+            work_b = base_ws.gowork.parent if base_ws.gowork else self._tree_dir(base_root)
+            gowork = [c for c in changed if PurePosixPath(c).name == "go.work"]
+            places[(work_h, work_b, False)] = gowork[0] if gowork else first
+        else:
+            for module in head_ws.modules:
+                folder = Path(os.path.relpath(module.dir, head_root.resolve())).as_posix()
+                texts = [root / folder / "go.mod" for root in (head_root, base_root)]
+                if all(t.is_file() for t in texts) and any(
+                    "=>" in t.read_text(encoding="utf-8", errors="replace") for t in texts
+                ):
+                    places[(head_root / folder, base_root / folder, True)] = first
+        for path in changed:
             if PurePosixPath(path).name == "go.mod":
-                places.add((head_root / folder, base_root / folder, True))
-            for here, there, off in sorted(places):
-                new = self.loader.selected_versions(here, off)
-                old = self.loader.selected_versions(there, off)
-                for module in sorted(set(new) | set(old)):
-                    if new.get(module) != old.get(module):
-                        was, now = old.get(module) or "(none)", new.get(module) or "(none)"
-                        moved.setdefault(module, (path, f"{module} {was} -> {now}"))
-        return moved
+                folder = PurePosixPath(path).parent.as_posix()
+                folder = "" if folder == "." else folder
+                places[(head_root / folder, base_root / folder, True)] = path
+        keys = sorted({(here, off) for here, _, off in places} | {(b, o) for _, b, o in places})
+        with ThreadPoolExecutor(max_workers=max(1, min(self.loader.jobs, len(keys)))) as pool:
+            lists = dict(
+                zip(keys, pool.map(lambda k: self.loader.build_list(*k), keys), strict=True)
+            )
+        moves: list[_DepMove] = []
+        for (here, there, off), path in sorted(places.items()):
+            new, old = lists[(here, off)], lists[(there, off)]
+            moved = _moved(old, new, path, "the workspace" if not off else "")
+            if moved:
+                moves.append(_DepMove(new.mains | old.mains, moved))
+        return moves
 
     # -- propagation -----------------------------------------------------------------------
 
@@ -517,9 +605,6 @@ class _Analysis:
             whole = seeds.whole_modules.get(info.module) if info.local else None
             if whole is not None:
                 seeds.add_build(info.path, Reason(whole.file, (info.path,), whole.note))
-            moved = seeds.moved_deps.get(info.module) if not info.local else None
-            if moved is not None:
-                seeds.add_build(info.path, Reason(moved.file, (info.path,), moved.note))
         build = _propagate(graph, seeds.build)
         tests: dict[str, Reason] = {}
         for pkg, reason in seeds.tests.items():
@@ -529,6 +614,14 @@ class _Analysis:
         for name, reason in build.items():
             found = graph.packages.get(name)
             if found is not None and found.local and found.errors and found.test_files:
+                tests.setdefault(name, reason)
+        # Added after the propagation on purpose: importers in other modules build with
+        # their own lists, and a list of theirs that moved is a move of its own.
+        for move in seeds.dep_moves:
+            move_build, move_tests = _dep_move_reach(graph, move)
+            for name, reason in move_build.items():
+                build.setdefault(name, reason)
+            for name, reason in move_tests.items():
                 tests.setdefault(name, reason)
         listed = sorted(p for p in (set(build) | set(tests)) & local & existing)
         test_listed = sorted(p for p in set(tests) & local & existing)
@@ -620,6 +713,17 @@ def _test_binaries(graph: Graph, build: Mapping[str, Reason]) -> dict[str, Reaso
     }
 
 
+def _file_kind(path: str) -> FileKind:
+    """What may read a file that no package claims: the Go toolchain, a C compiler or
+    assembler, or only a test. Anything under a vendor folder feeds the build."""
+    pure = PurePosixPath(path)
+    if "vendor" in pure.parts[:-1] or pure.suffix in _GO_SOURCES:
+        return "go"
+    if pure.suffix in _NATIVE_SOURCES:
+        return "native"
+    return "data"
+
+
 def _module_root(tree_root: Path, path: str) -> str | None:
     """The repository-relative folder of the innermost go.mod above ``path`` in a tree."""
     folder = PurePosixPath(path).parent
@@ -644,6 +748,41 @@ def _edit_json(go: Go, path: Path, kind: str) -> dict[str, Any]:
         raise ToolError(f"{path.name} cannot be parsed: {result.stderr.strip()[:300]}")
     data = json.loads(result.stdout or "{}")
     return data if isinstance(data, dict) else {}
+
+
+def _moved(old: BuildList, new: BuildList, path: str, scope: str) -> dict[str, Reason]:
+    """Each dependency whose version or replacement differs between two build lists."""
+    owner = scope or ", ".join(sorted(new.mains | old.mains))
+    moved: dict[str, Reason] = {}
+    for module in sorted(set(new.versions) | set(old.versions)):
+        was, now = old.versions.get(module), new.versions.get(module)
+        if was != now:
+            note = f"{module} {was or '(none)'} -> {now or '(none)'} in {owner}'s build list"
+            moved[module] = Reason(path, (), note)
+    return moved
+
+
+def _dep_move_reach(graph: Graph, move: _DepMove) -> tuple[dict[str, Reason], dict[str, Reason]]:
+    """The packages of ``move``'s main modules whose build, and whose test binary, links a
+    package of a moved module. The walk may pass through any package (a replaced local module
+    is built with the main module's list), but only the main modules' packages are kept:
+    other modules build with lists of their own."""
+    starts: dict[str, Reason] = {}
+    for pkg in graph.packages.values():
+        why = move.moved.get(pkg.module)
+        if why is not None and pkg.module not in move.mains:
+            starts[pkg.path] = Reason(why.file, (pkg.path,), why.note)
+    reach = _propagate(graph, starts)
+    binaries = _test_binaries(graph, reach)
+
+    def mine(name: str) -> bool:
+        pkg = graph.packages.get(name)
+        return pkg is not None and pkg.local and pkg.module in move.mains
+
+    return (
+        {p: r for p, r in reach.items() if mine(p)},
+        {p: r for p, r in binaries.items() if mine(p)},
+    )
 
 
 def _uses(data: Mapping[str, Any]) -> list[str]:

@@ -53,8 +53,29 @@ _BUILD_FILE_FIELDS = (
     "IgnoredOtherFiles",
 )
 _TEST_FILE_FIELDS = ("TestGoFiles", "XTestGoFiles", "TestEmbedFiles", "XTestEmbedFiles")
+# Files a C compiler or the assembler reads: their #include lines can name any file on disk.
+_NATIVE_FILE_FIELDS = (
+    "CgoFiles",
+    "CFiles",
+    "CXXFiles",
+    "MFiles",
+    "HFiles",
+    "FFiles",
+    "SFiles",
+    "SwigFiles",
+    "SwigCXXFiles",
+)
 
 Platform = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class BuildList:
+    """``go list -m all`` of one main module (or workspace): its mains and each dependency's
+    selected version or replacement, as text."""
+
+    mains: frozenset[str]
+    versions: Mapping[str, str]
 
 
 def base_path(import_path: str) -> str:
@@ -76,6 +97,7 @@ class Package:
     files: set[str] = field(default_factory=set)
     test_files: set[str] = field(default_factory=set)
     errors: set[str] = field(default_factory=set)
+    native: bool = False  # compiles C, C++, Fortran or assembly: may #include files elsewhere
 
     @property
     def is_main(self) -> bool:
@@ -109,6 +131,7 @@ class Graph:
                     set(pkg.files),
                     set(pkg.test_files),
                     set(pkg.errors),
+                    pkg.native,
                 )
                 continue
             mine.imports |= pkg.imports
@@ -116,6 +139,7 @@ class Graph:
             mine.test_files |= pkg.test_files
             mine.errors |= pkg.errors
             mine.local = mine.local or pkg.local
+            mine.native = mine.native or pkg.native
             if pkg.is_main:
                 mine.name = "main"
         for node, imports in other.test_nodes.items():
@@ -179,6 +203,8 @@ def parse_entries(entries: Iterable[Mapping[str, Any]], root: Path) -> Graph:
             pkg.errors.add(str(error.get("Err", "")).strip()[:300])
         if folder is None:
             continue
+        if any(entry.get(key) for key in _NATIVE_FILE_FIELDS):
+            pkg.native = True
         prefix = f"{folder}/" if folder else ""
         for key in _BUILD_FILE_FIELDS:
             for name in entry.get(key) or ():
@@ -207,7 +233,7 @@ class Loader:
         self.go = go
         self.jobs = jobs
         self._graphs: cachetools.LRUCache[Any, Graph] = cachetools.LRUCache(maxsize=64)
-        self._versions: cachetools.LRUCache[Any, dict[str, str]] = cachetools.LRUCache(64)
+        self._versions: cachetools.LRUCache[Any, BuildList] = cachetools.LRUCache(64)
         self._dist: list[str] | None = None
 
     def check_platforms(self, platforms: Iterable[Platform], cwd: Path) -> None:
@@ -274,27 +300,30 @@ class Loader:
     ) -> Graph:
         return parse_entries(_list_fields(self._go_for(platform, off), cwd, patterns), root)
 
-    def selected_versions(self, cwd: Path, gowork_off: bool = False) -> dict[str, str]:
-        """``go list -m -json all``: each module's selected version or replacement, as text."""
+    def build_list(self, cwd: Path, gowork_off: bool = False) -> BuildList:
+        """``go list -m -json all`` in ``cwd``: the build list every package built there uses."""
         key = (str(cwd), gowork_off)
         cached = self._versions.get(key)
         if cached is not None:
             return cached
         go = self._go_for(None, gowork_off)
         result = go.run("list", "-m", "-e", "-json", "all", cwd=cwd, check=False)
-        versions: dict[str, str] = {}
         if not result.stdout.strip():
             raise ToolError(f"go list -m all failed in {cwd}: {result.stderr.strip()[:500]}")
+        mains: set[str] = set()
+        versions: dict[str, str] = {}
         for mod in decode_json_stream(result.stdout):
             if mod.get("Main"):
+                mains.add(str(mod.get("Path", "")))
                 continue
             replace = mod.get("Replace") or {}
             text = str(mod.get("Version", ""))
             if replace:
                 text += f" => {replace.get('Path', '')} {replace.get('Version', '')}".rstrip()
             versions[str(mod.get("Path", ""))] = text
-        self._versions[key] = versions
-        return versions
+        answer = BuildList(frozenset(mains), versions)
+        self._versions[key] = answer
+        return answer
 
 
 def _pattern(base: Path, module_dir: Path) -> str:
