@@ -1,9 +1,20 @@
-"""Mutation harness for ``goci changed``: break each package, run every test, count misses.
+"""Misses and precision of ``goci changed``: a mutation harness, and a history scored against
+a ground truth.
 
-On a generated monorepo of several modules tied together by replace directives, each package's
-``F()`` is made to return a wrong value in a commit; the full ``go test`` of every module says
-which test packages now fail, and each of them must be in goci's ``test-packages``. Any miss
-is a bug. Also prints how much smaller the selection is than running every test.
+Misses: on a generated monorepo of several modules tied together by replace directives, each
+package's ``F()`` is made to return a wrong value in a commit; the full ``go test`` of every
+module says which test packages now fail, and each of them must be in goci's
+``test-packages``. Any miss is a bug. Also prints how much smaller the selection is than
+running every test.
+
+Precision: a second generated monorepo, with third-party modules from a file GOPROXY, gets one
+commit per kind of change a replay of a real repository over-selected on (docs at a module
+root, a data file a test reads, a dependency bump that prunes one module's graph, a workflow
+file) and the ordinary ones (code, a test file, a file compiled on another platform only). Each
+commit is scored against the affected set computed from ``go list -deps -test`` fingerprints
+alone (tests/support/affected_truth.py): misses, and precision = selected and affected over
+selected, over the commits no --global-files pattern matches; running everything is the
+baseline.
 
     .venv/bin/python bench/affected_safety.py            # 4 modules x 12 packages, all mutated
     .venv/bin/python bench/affected_safety.py --quick    # 2 x 5, a few chosen packages
@@ -28,6 +39,12 @@ from support.affected_monorepo import (
     interesting_targets,
     mutation_check,
 )
+from support.affected_truth import Scored, precision_history, publish_deps, score_history
+from support.goproxy import GoProxy
+
+# Files compiled only on a platform the analysis does not list: selected on purpose (go-ci.yml
+# analyses the host but tests and builds the whole matrix), not counted as imprecision there.
+CONSERVATIVE = "a file for windows only"
 
 
 def main() -> int:
@@ -49,6 +66,16 @@ def main() -> int:
         started = time.perf_counter()
         results = mutation_check(repo, go, env, targets)
         elapsed = time.perf_counter() - started
+        proxy = GoProxy(scratch / "goproxy")
+        publish_deps(proxy)
+        deps_env = {**env, "GOPROXY": proxy.url, "GOSUMDB": "off", "GONOSUMDB": "*"}
+        deps_env["GOMODCACHE"] = str(scratch / "modcache")  # fake modules stay in scratch
+        history_repo = generate(
+            scratch / "history", modules=max(3, modules), per_module=max(4, per_module), seed=11
+        )
+        init_git(history_repo.root, deps_env)
+        history = precision_history(history_repo, go, deps_env)
+        scored = score_history(history_repo, history, go, deps_env)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     full = len(repo.packages)  # every generated package has tests; services have none
@@ -64,7 +91,40 @@ def main() -> int:
         f"goci selects {selected:.1f} of {full} ({full / selected:.1f}x fewer than all, "
         f"{selected / failing:.2f}x the failing set)"
     )
-    return 1 if misses else 0
+    history_misses = report_precision(scored)
+    return 1 if misses or history_misses else 0
+
+
+def report_precision(scored: list[Scored]) -> int:
+    """Print each commit's score and the precision figures; returns the number of misses."""
+    print(f"\nhistory of {len(scored)} commits, scored against go list -deps -test:")
+    for s in scored:
+        flag = "MISS " + ", ".join(sorted(s.misses)) if s.misses else "ok"
+        kind = " [global]" if s.everything else " [conservative]" if s.label == CONSERVATIVE else ""
+        print(
+            f"  {s.label:42} affected {len(s.truth):3}  selected {len(s.selected):3}  "
+            f"right {s.correct:3}  {flag}{kind}"
+        )
+    counted = [s for s in scored if not s.everything]
+    strict = [s for s in counted if s.label != CONSERVATIVE]
+    for what, group in (
+        ("commits no global pattern matches", counted),
+        (f"the same without {CONSERVATIVE!r}", strict),
+    ):
+        right = sum(s.correct for s in group)
+        selected = sum(len(s.selected) for s in group)
+        everything = sum(len(s.truth) for s in group) / sum(s.packages for s in group)
+        print(
+            f"precision over {what} ({len(group)}): {right / selected:.0%} "
+            f"({right} of {selected} selected are affected); running everything: "
+            f"{everything:.0%}"
+        )
+    for s in scored:
+        if s.everything:
+            print(f"global: {s.label}: {'; '.join(s.reasons)}")
+    misses = sum(len(s.misses) for s in scored)
+    print(f"misses over the history: {misses}")
+    return misses
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import pytest
 from goci.affected import analyse, glob_match
 from goci.gittool import Git
 from goci.gotool import Go
+from support.affected_truth import publish_deps
 from support.goci_run import GociRun
 from support.gorepo import GoRepo
 
@@ -417,18 +418,7 @@ def test_dependency_version_change_is_precise(make_repo, goproxy, goci):
 def test_dependency_move_counts_only_in_the_build_list_that_moved(make_repo, goproxy, goci):
     """One module's bump prunes its graph (tools v0.1.0 -> none there); modules that use
     other versions, unchanged at both commits, are not touched by it."""
-    for version in ("v0.1.0", "v0.2.0"):
-        goproxy.add(
-            "ex.com/tools", version, {"tools.go": f'package tools\n\nconst T = "{version}"\n'}
-        )
-    goproxy.add("ex.com/sys", "v0.1.0", {"sys.go": "package sys\n\nconst S = 1\n"})
-    goproxy.add(
-        "ex.com/assert",
-        "v1.0.0",
-        {"assert.go": "package assert\n\nconst A = 1\n"},
-        gomod="module ex.com/assert\n\ngo 1.21\n\nrequire ex.com/tools v0.1.0\n",
-    )
-    goproxy.add("ex.com/assert", "v1.1.0", {"assert.go": "package assert\n\nconst A = 2\n"})
+    publish_deps(goproxy)
     repo = make_repo()
     # a bumps assert: check imports it, tested's test does, cmd/a links it through check.
     repo.module("a", "ex.com/a", extra="require ex.com/assert v1.0.0\n")

@@ -34,13 +34,16 @@ OPTIONS = (
         kind="list",
         default=list(affected.DEFAULT_GLOBAL_FILES),
         metavar="GLOB",
-        help="files whose change means everything runs",
+        help="files whose change means everything runs (default: "
+        + ", ".join(affected.DEFAULT_GLOBAL_FILES)
+        + ")",
     ),
     Option(
         name="orphan-files",
         choices=affected.ORPHAN_POLICIES,
         default="nearest",
-        help="a changed file no package owns: its nearest package above, all, or ignore",
+        help="a changed file no package owns: nearest (the build of the nearest package above "
+        "when Go or a C compiler may read it, else only its tests), all, or ignore",
     ),
     Option(
         name="ignore-comments",
