@@ -22,6 +22,14 @@ M = "ex.com/m"
 ALL = [f"{M}/app", f"{M}/cmd/svc", f"{M}/lib", f"{M}/solo", f"{M}/util"]
 
 
+def value_test(pkg: str, func: str, want: int) -> str:
+    """A test file of ``pkg`` checking that ``func()`` returns ``want``."""
+    return (
+        f'package {pkg}\n\nimport "testing"\n\nfunc Test{func}(t *testing.T) {{\n'
+        f'\tif {func}() != {want} {{\n\t\tt.Fatal("{func}")\n\t}}\n}}\n'
+    )
+
+
 def base_repo(make_repo: Callable[..., GoRepo]) -> GoRepo:
     """lib <- app <- cmd/svc (a service); util is used only by app's tests; solo (tested) is
     used by nobody, so an answer of "everything" never passes for a precise one; docs/ is
@@ -29,20 +37,7 @@ def base_repo(make_repo: Callable[..., GoRepo]) -> GoRepo:
     repo = make_repo()
     repo.module(".", M)
     repo.package("lib", "lib", "func V() int { return 1 }\n")
-    repo.write(
-        "lib/lib_test.go",
-        """
-        package lib
-
-        import "testing"
-
-        func TestV(t *testing.T) {
-            if V() != 1 {
-                t.Fatal("V")
-            }
-        }
-        """,
-    )
+    repo.write("lib/lib_test.go", value_test("lib", "V", 1))
     repo.write("lib/testdata/golden.txt", "1\n")
     repo.package("util", "util", "func Help() int { return 7 }\n")
     repo.package("app", "app", f'import "{M}/lib"\n\nfunc A() int {{ return lib.V() }}\n')
@@ -72,20 +67,7 @@ def base_repo(make_repo: Callable[..., GoRepo]) -> GoRepo:
         file="main.go",
     )
     repo.package("solo", "solo", "func S() int { return 3 }\n")
-    repo.write(
-        "solo/solo_test.go",
-        """
-        package solo
-
-        import "testing"
-
-        func TestS(t *testing.T) {
-            if S() != 3 {
-                t.Fatal("S")
-            }
-        }
-        """,
-    )
+    repo.write("solo/solo_test.go", value_test("solo", "S", 3))
     repo.write("docs/guide.md", "# guide\n")
     repo.write("README.md", "# readme\n")
     repo.commit("base")

@@ -36,23 +36,6 @@ LIST_FIELDS = (
     "CXXFiles,MFiles,HFiles,FFiles,SFiles,SwigFiles,SwigCXXFiles,SysoFiles,EmbedFiles,"
     "IgnoredGoFiles,IgnoredOtherFiles,TestGoFiles,XTestGoFiles,TestEmbedFiles,XTestEmbedFiles"
 )
-_BUILD_FILE_FIELDS = (
-    "GoFiles",
-    "CgoFiles",
-    "CFiles",
-    "CXXFiles",
-    "MFiles",
-    "HFiles",
-    "FFiles",
-    "SFiles",
-    "SwigFiles",
-    "SwigCXXFiles",
-    "SysoFiles",
-    "EmbedFiles",
-    "IgnoredGoFiles",
-    "IgnoredOtherFiles",
-)
-_TEST_FILE_FIELDS = ("TestGoFiles", "XTestGoFiles", "TestEmbedFiles", "XTestEmbedFiles")
 # Files a C compiler or the assembler reads: their #include lines can name any file on disk.
 _NATIVE_FILE_FIELDS = (
     "CgoFiles",
@@ -65,6 +48,15 @@ _NATIVE_FILE_FIELDS = (
     "SwigFiles",
     "SwigCXXFiles",
 )
+_BUILD_FILE_FIELDS = (
+    "GoFiles",
+    *_NATIVE_FILE_FIELDS,
+    "SysoFiles",
+    "EmbedFiles",
+    "IgnoredGoFiles",
+    "IgnoredOtherFiles",
+)
+_TEST_FILE_FIELDS = ("TestGoFiles", "XTestGoFiles", "TestEmbedFiles", "XTestEmbedFiles")
 
 Platform = tuple[str, str]
 
