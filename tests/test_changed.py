@@ -566,14 +566,23 @@ def test_unrelated_base_is_bad_input(make_repo, goci):
     assert "shares no history" in run.stderr
 
 
-def test_analysis_failure_answers_everything(make_repo, goci):
+def test_broken_go_mod_is_bad_input_and_a_broken_base_means_everything(make_repo, goci):
     repo = base_repo(make_repo)
     base = repo.head()
+    good = (repo.root / "go.mod").read_text()
     repo.write("go.mod", f"module {M}\n\ngo 1.21\n\nrequire (\n")  # go cannot read it
-    repo.commit("broken go.mod")
-    out = changed(goci, repo, "--base", base)
+    broken = repo.commit("broken go.mod")
+    run = goci("changed", "--base", base, env=repo.env, cwd=repo.root)
+    assert run.code == 2, run.stderr  # never a silently empty or partial answer
+    assert run.stderr.startswith(f"error: {repo.root / 'go.mod'}:6: syntax error (unterminated")
+    assert run.outputs == {}
+    # The change that repairs it cannot be compared with its base: everything runs.
+    repo.write("go.mod", good)
+    repo.commit("repaired go.mod")
+    out = changed(goci, repo, "--base", broken)
     assert out["all"] is True and out["any"] is True
-    assert out["packages"]  # never an empty answer because of an error
+    assert out["packages"] == [f"{M}/app", f"{M}/cmd/svc", f"{M}/lib", f"{M}/util"]
+    assert out["services"] == [f"{M}/cmd/svc"]
 
 
 def test_outputs_and_spill_in_actions(make_repo, goci, gha_env):

@@ -312,7 +312,10 @@ class _Analysis:
                 # The head graph loads while the merge base is being checked out.
                 head_future = pool.submit(self._load_tree, h, files)
                 with worktree(self.git, cs.merge_base) as base_root:
-                    base_graph, base_ws = self._load_tree(base_root, files, only)
+                    try:
+                        base_graph, base_ws = self._load_tree(base_root, files, only)
+                    except InputError as exc:  # the change may be what repairs the base
+                        raise ToolError(f"the merge base cannot be listed: {exc}") from exc
                     head_graph, head_ws = head_future.result()
                     self._module_files(seeds, go_meta, h, head_ws, base_root, base_ws)
             union = Graph()
@@ -374,6 +377,8 @@ class _Analysis:
                 graph, workspace = self._load_tree(h, ())
             self.head_graph, self.head_workspace = graph, workspace
             return graph
+        except InputError:
+            raise  # head's go.mod or go.work is broken: exit 2 (GoListError), never "nothing"
         except GociError as exc:
             seeds.all_of(f"the package graph could not be loaded: {str(exc).splitlines()[0]}")
             return None

@@ -33,6 +33,7 @@ SCHEMA = 1
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._+~:@/=-]*$")
 _VERSION_VAR = re.compile(r"^[A-Za-z0-9_./-]+\.[A-Za-z_][A-Za-z0-9_]*$")
 _MAJOR = re.compile(r"^v\d+$")
+_MAIN_FIELDS = "Name,ImportPath,Dir,Module,Error"
 
 
 @dataclass(frozen=True)
@@ -130,15 +131,28 @@ def _service_names(packages: Sequence[tuple[str, Path, str, Path]]) -> dict[str,
 
 
 def main_packages(workspace: Workspace, go: Go) -> tuple[MainPackage, ...]:
-    """Every ``main`` package of the modules in use (``go list ./...`` per module)."""
-    template = "{{.Name}}\t{{.ImportPath}}\t{{.Dir}}\t{{with .Module}}{{.Path}}\t{{.Dir}}{{end}}"
+    """Every ``main`` package of the modules in use (``go list ./...`` per module).
+
+    A module go cannot load fails here (GoListError) rather than building the others' services
+    only; so does a package whose files go cannot even name, since it may be a service.
+    """
     found: dict[str, tuple[str, Path, str, Path]] = {}
     for module in workspace.modules:
-        result = go.run("list", "-e", "-f", template, "./...", cwd=module.dir, check=False)
-        for line in result.stdout.splitlines():
-            fields = line.split("\t")
-            if len(fields) == 5 and fields[0] == "main" and fields[1] not in found:
-                found[fields[1]] = (fields[1], Path(fields[2]), fields[3], Path(fields[4]))
+        listed = go.list_json("-e", "./...", cwd=module.dir, fields=_MAIN_FIELDS)
+        for item in listed:
+            if item.get("Error") and not item.get("Name"):
+                error = item["Error"]
+                pos = str(error.get("Pos") or "")
+                where = f"{module.dir / pos if pos else ''}: " if pos else ""
+                raise InputError(
+                    f"{where}{str(error.get('Err', '')).strip()} (go list cannot tell whether "
+                    f"{item.get('ImportPath')} is a main package, so it might be a service "
+                    "that would not be built; fix the package)"
+                )
+            mod = item.get("Module") or {}
+            path = str(item.get("ImportPath", ""))
+            if item.get("Name") == "main" and mod.get("Dir") and path not in found:
+                found[path] = (path, Path(item["Dir"]), str(mod["Path"]), Path(mod["Dir"]))
     names = _service_names(list(found.values()))
     return tuple(
         MainPackage(ip, folder, mod, mod_dir, names[ip])

@@ -256,12 +256,10 @@ def list_packages(
         for pattern in patterns:
             for module, local in _modules_of_pattern(pattern, workspace, root):
                 jobs.setdefault(module.dir, (module, []))[1].append(local)
-    flags = [f"-json={_LIST_FIELDS}"]
-    if tags:
-        flags.append("-tags=" + ",".join(tags))
+    flags = ["-tags=" + ",".join(tags)] if tags else []
     found: dict[str, Package] = {}
     for module, args in jobs.values():
-        for item in go.list_json("-e", *flags, *args, cwd=module.dir, check=True):
+        for item in go.list_json("-e", *flags, *args, cwd=module.dir, fields=_LIST_FIELDS):
             if item.get("Error") and not (item.get("Dir") and Path(item["Dir"]).is_dir()):
                 raise InputError(
                     f"--packages: {item.get('ImportPath')!r} cannot be tested: "

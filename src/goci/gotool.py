@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,9 +13,40 @@ from pathlib import Path
 from typing import Any
 
 from goci import _proc
-from goci.errors import ToolError
+from goci.errors import InputError, ToolError
 
 DEFAULT_TIMEOUT = 1800.0
+# A line of go's stderr that names a file and a line: "go.mod:4: unknown directive: this".
+_FILE_LINE = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+)(?::\d+)?: ")
+
+
+class GoListError(InputError):
+    """``go list`` could not load the modules, so their packages would silently go missing.
+
+    With ``-e`` a broken package comes back with an ``Error`` field and go exits 0; a non-zero
+    exit means go could not even load the module graph (a go.mod or go.work it cannot parse, a
+    go line newer than the toolchain, a module it cannot find). Building or testing "what was
+    listed" would then quietly drop every package of that module, so it is bad input (exit 2)
+    whose first words are go's own.
+    """
+
+
+def list_failure(result: _proc.Completed, cwd: Path) -> GoListError:
+    """Go's most precise line first (a file and line if it gave one), then the full stderr."""
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    precise = next((line for line in lines if _FILE_LINE.match(line)), None)
+    if precise is not None:
+        match = _FILE_LINE.match(precise)
+        assert match is not None
+        if not os.path.isabs(match.group("file")):
+            precise = str(cwd / match.group("file")) + precise[match.end("file") :]
+    else:
+        precise = lines[0].removeprefix("go: ") if lines else f"exit {result.returncode}"
+    detail = _proc.quote_stderr(result.stderr) or "    (no output on stderr)"
+    return GoListError(
+        f"{precise} (go list cannot load the packages in {cwd}; fix it and run again)\n"
+        f"{result.command_line}\n{detail}"
+    )
 
 
 def decode_json_stream(text: str) -> Iterator[dict[str, Any]]:
@@ -75,12 +107,21 @@ class Go:
         return self.env_values(["GOVERSION"], cwd=cwd)["GOVERSION"]
 
     def list_json(
-        self, *args: str, cwd: Path, check: bool = True, env: Mapping[str, str] | None = None
+        self,
+        *args: str,
+        cwd: Path,
+        fields: str = "",
+        env: Mapping[str, str] | None = None,
     ) -> list[dict[str, Any]]:
-        """``go list -json ARGS`` decoded; with ``-e`` broken packages come back with ``Error``."""
-        result = self.run("list", "-json", *args, cwd=cwd, check=False, env=env)
-        if check and not result.ok and not result.stdout.strip():
-            raise _proc.failure(result, "go list")
+        """``go list -json[=FIELDS] ARGS`` decoded, every caller's one way to list packages.
+
+        Pass ``-e``: broken packages then come back with ``Error`` and go exits 0, so any
+        non-zero exit is a load failure that would hide packages, raised as GoListError.
+        """
+        flag = f"-json={fields}" if fields else "-json"
+        result = self.run("list", flag, *args, cwd=cwd, check=False, env=env)
+        if not result.ok:
+            raise list_failure(result, cwd)
         try:
             return list(decode_json_stream(result.stdout))
         except json.JSONDecodeError as exc:

@@ -10,7 +10,6 @@ the changed-file list all speak the same language.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
@@ -22,11 +21,10 @@ from typing import Any
 
 import cachetools
 
-from goci._proc import failure
 from goci.errors import InputError, ToolError, closest
 from goci.gittool import Git
 from goci.gotool import Go, decode_json_stream
-from goci.workspace import Workspace, discover
+from goci.workspace import NoModuleError, Workspace, discover
 
 # Only the fields the analysis reads. Deps is left out on purpose: the transitive lists of
 # every package and test binary are over 90% of the JSON (44 MB of 47 on 2,000 packages), and
@@ -324,16 +322,11 @@ def _pattern(base: Path, module_dir: Path) -> str:
 
 
 def _list_fields(go: Go, cwd: Path, patterns: tuple[str, ...]) -> list[dict[str, Any]]:
-    """``go list -e -deps -test -json=FIELDS``: with ``-e`` broken packages are reported too."""
-    result = go.run(
-        "list", f"-json={LIST_FIELDS}", "-e", "-deps", "-test", *patterns, cwd=cwd, check=False
-    )
-    if not result.ok and not result.stdout.strip():
-        raise failure(result, "go list")
-    try:
-        return list(decode_json_stream(result.stdout))
-    except json.JSONDecodeError as exc:
-        raise ToolError(f"go list printed output that is not JSON: {exc}") from exc
+    """``go list -e -deps -test -json=FIELDS``: with ``-e`` broken packages are reported too.
+
+    A module go cannot load at all is a GoListError (exit 2) from the go door.
+    """
+    return go.list_json("-e", "-deps", "-test", *patterns, cwd=cwd, fields=LIST_FIELDS)
 
 
 @contextlib.contextmanager
@@ -365,5 +358,5 @@ def discover_tree(root: Path, go: Go) -> Workspace:
     """The workspace of a tree; a tree with no Go module at all is an empty workspace."""
     try:
         return discover(root, go)
-    except InputError:
+    except NoModuleError:
         return Workspace(root, None, ())

@@ -59,12 +59,24 @@ class Workspace:
         return best
 
 
+class NoModuleError(InputError):
+    """The folder holds no Go module at all (a tree that may legitimately have none)."""
+
+
 def read_text(path: Path, what: str) -> str:
     """Read a Go metadata file, or an InputError that names it and says why."""
     try:
-        return path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{what}: cannot read {path} ({exc.strerror or exc})") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{what}: {path} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+            "Go reads go.mod and go.work as UTF-8: save the file as UTF-8"
+        ) from None
 
 
 def module_path(gomod: Path) -> str:
@@ -133,7 +145,7 @@ def discover(root: Path, go: Go) -> Workspace:
                 gomods = [folder / "go.mod"]
                 break
     if not gomods:
-        raise InputError(
+        raise NoModuleError(
             f"--dir: {root} is not a Go repository: no go.mod or go.work in it or above it"
         )
     modules = [Module(module_path(gomod), gomod.parent) for gomod in gomods]
