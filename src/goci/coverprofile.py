@@ -64,18 +64,43 @@ class Sidecar:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Sidecar:
+    def from_json(cls, data: Mapping[str, Any], source: str = "sidecar") -> Sidecar:
+        """Read a sidecar's fields; a field of the wrong type is an InputError naming it."""
+
+        def text(name: str) -> str:
+            value = data.get(name)
+            if value is None:
+                return ""
+            if not isinstance(value, str):
+                raise _bad_field(source, name, value, "a string")
+            return value
+
+        def words(name: str) -> tuple[str, ...]:
+            value = data.get(name)
+            if value is None:
+                return ()
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise _bad_field(source, name, value, "a list of strings")
+            return tuple(value)
+
         return cls(
-            commit=str(data.get("commit", "")),
-            go_version=str(data.get("go_version", "")),
-            goos=str(data.get("goos", "")),
-            goarch=str(data.get("goarch", "")),
-            mode=str(data.get("mode", "")),
-            tags=tuple(str(t) for t in data.get("tags") or ()),
-            package=str(data.get("package", "")),
-            shard=str(data.get("shard", "")),
-            coverpkg=tuple(str(p) for p in data.get("coverpkg") or ()),
+            commit=text("commit"),
+            go_version=text("go_version"),
+            goos=text("goos"),
+            goarch=text("goarch"),
+            mode=text("mode"),
+            tags=words("tags"),
+            package=text("package"),
+            shard=text("shard"),
+            coverpkg=words("coverpkg"),
         )
+
+
+def _bad_field(source: str, name: str, value: object, accepted: str) -> InputError:
+    return InputError(
+        f"{source}: {name!r} is {json.dumps(value, default=str)[:60]}, not {accepted}; "
+        "goci test writes this file: remove it or run goci test again"
+    )
 
 
 def sidecar_path(profile: Path) -> Path:
@@ -95,11 +120,11 @@ def read_sidecar(profile: Path) -> Sidecar | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable goci sidecar ({exc})") from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        raise InputError(f"{path}: not a readable goci sidecar ({exc})") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: not a readable goci sidecar (expected a JSON object)")
-    return Sidecar.from_json(data)
+    return Sidecar.from_json(data, str(path))
 
 
 def write_shard_marker(folder: Path, name: str, sidecar: Sidecar, packages: Sequence[str]) -> Path:
@@ -113,11 +138,11 @@ def write_shard_marker(folder: Path, name: str, sidecar: Sidecar, packages: Sequ
 def _read_marker(path: Path) -> Sidecar:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable goci shard marker ({exc})") from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        raise InputError(f"{path}: not a readable goci shard marker ({exc})") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: not a readable goci shard marker (expected a JSON object)")
-    return Sidecar.from_json(data)
+    return Sidecar.from_json(data, str(path))
 
 
 class Block(NamedTuple):
@@ -174,6 +199,7 @@ def iter_blocks(path: Path) -> Iterator[Block]:
             parsed = parse_position(position)
             if parsed is None:
                 raise _bad_position(path, number, text)
+            check_name(path, number, parsed[0])
             yield Block(*parsed, statements, count)
 
 
@@ -198,6 +224,39 @@ def _split_line(path: Path, number: int, text: str) -> tuple[str, int, int]:
     if n < 0 or c < 0:
         raise InputError(f"{path}:{number}: negative number in {text[:80]!r}")
     return position, n, c
+
+
+_MAX_NAME = 255  # bytes in one path element (NAME_MAX)
+_MAX_PATH = 4096  # bytes in a whole path (PATH_MAX)
+
+
+def name_problem(name: str) -> str:
+    """Why a profile's file name cannot name a file inside the repository ('' when it can).
+
+    Go writes import path + file name (``example.com/m/pkg/file.go``); an absolute path, a
+    ``..`` or a name no file system accepts would make goci read something else or fail.
+    """
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        return "is an absolute path"
+    if ".." in name.replace("\\", "/").split("/"):
+        return "climbs out with '..'"
+    if not name.isprintable():
+        return "holds control characters"
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > _MAX_PATH or any(
+        len(part.encode("utf-8", "surrogatepass")) > _MAX_NAME for part in name.split("/")
+    ):
+        return f"is too long for a file name ({len(name)} characters)"
+    return ""
+
+
+def check_name(path: Path, number: int, name: str) -> None:
+    problem = name_problem(name)
+    if problem:
+        raise InputError(
+            f"{path}:{number}: the file name {name[:60]!r} {problem}; a profile names files "
+            "by import path and file name (example.com/m/pkg/file.go) inside the repository"
+        )
 
 
 def _bad_position(path: Path, number: int, text: str) -> InputError:
@@ -331,6 +390,7 @@ class _Merger:
         self.mode_input = -1
         self.names: list[str] = []
         self.lines = 0
+        self.names_checked: set[str] = set()
 
     def add(self, path: Path, label: str) -> tuple[str, int]:
         """Add one input; returns its mode and how many blocks it listed."""
@@ -378,13 +438,18 @@ class _Merger:
     def _read_lines(self, where: Path, lines: list[str], index: int) -> _Layout:
         """Every line checked in full, so that an error names the file and the line."""
         layout = _Layout([], [], [], [], index)
+        checked = self.names_checked
         for number, line in enumerate(lines, start=2):
             text = line.strip()
             if not text:
                 continue
             position, n, c = _split_line(where, number, text)
-            if _POSITION.match(position) is None:
+            match = _POSITION.match(position)
+            if match is None:
                 raise _bad_position(where, number, text)
+            if match.group(1) not in checked:
+                check_name(where, number, match.group(1))
+                checked.add(match.group(1))
             layout.positions.append(position)
             layout.statements.append(str(n))
             layout.counts.append(c)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from cachetools import TTLCache, cached
 
@@ -98,6 +99,8 @@ def fetch_releases(url: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[Release,
         response = httpx.get(url, timeout=timeout, follow_redirects=True)
         response.raise_for_status()
         data = response.json()
+    except httpx.InvalidURL as exc:
+        raise InputError(f"Go release list: {url!r} is not a valid URL ({exc})") from None
     except httpx.HTTPError as exc:
         raise ToolError(
             f"cannot fetch Go's release list from {url} ({type(exc).__name__}: {exc}); "
@@ -245,5 +248,22 @@ def resolve_versions(
 
 
 def releases_url(env: Mapping[str, str], given: str | None = None) -> str:
-    """The release list's address: the option, then GOCI_GO_RELEASES_URL, then go.dev."""
-    return given or env.get(URL_VARIABLE) or DEFAULT_URL
+    """The release list's address: the option, then GOCI_GO_RELEASES_URL, then go.dev.
+
+    Checked here, where the message can name where it came from, rather than deep in httpx.
+    """
+    name = "--releases-url" if given else URL_VARIABLE
+    url = given or env.get(URL_VARIABLE) or DEFAULT_URL
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise InputError(
+            f"{name}: {url[:200]!r} is not a valid URL ({exc}); accepted: an http(s) URL "
+            f"such as {DEFAULT_URL}"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not url.isprintable():
+        raise InputError(
+            f"{name}: {url[:200]!r} is not valid; accepted: an http(s) URL such as {DEFAULT_URL}"
+        )
+    return url

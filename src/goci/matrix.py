@@ -55,14 +55,23 @@ def service_list(value: Any, input_name: str = "services") -> tuple[str, ...] | 
     """
     if value is None or value == "":
         return None
+    given = value
     if isinstance(value, str):
+        text = value.strip()
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            value = [part for part in value.replace(",", " ").split() if part]
+            value = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            if text.startswith(("[", "{", '"')):  # meant as JSON: never guess at a broken one
+                detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deep"
+                raise InputError(
+                    f"{input_name}: {text[:80]!r} is not valid JSON ({detail}); accepted: a "
+                    'JSON list of main package import paths or ./folders (e.g. ["./cmd/api"]) '
+                    "or words separated by spaces or commas"
+                ) from None
+            value = [part for part in text.replace(",", " ").split() if part]
     if not isinstance(value, list):
         raise InputError(
-            f"{input_name}: {str(value)[:80]!r} is not valid; accepted: a JSON list of main "
+            f"{input_name}: {str(given)[:80]!r} is not valid; accepted: a JSON list of main "
             'package import paths or ./folders (e.g. ["example.com/app/cmd/api"])'
         )
     names: list[str] = []

@@ -9,6 +9,7 @@ shard (LPT scheduling); without them, the number of tests stands in for the time
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -95,15 +96,25 @@ def read_timings(path: Path | None) -> dict[str, float]:
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise InputError(
             f"--timings: {path} is not a JSON object of package -> seconds ({exc})"
-        ) from exc
-    if not isinstance(data, dict) or not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in data.values()
-    ):
-        raise InputError(f"--timings: {path} is not a JSON object of package -> seconds")
+        ) from None
+    if not isinstance(data, dict) or not all(_seconds(v) for v in data.values()):
+        raise InputError(
+            f"--timings: {path} is not a JSON object of package -> seconds "
+            "(finite numbers >= 0); delete it and the next run writes it again"
+        )
     return {str(k): float(v) for k, v in data.items()}
+
+
+def _seconds(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value)) and value >= 0
+    except OverflowError:
+        return False
 
 
 def write_timings(path: Path, measured: Mapping[str, float]) -> None:

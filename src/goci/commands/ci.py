@@ -10,7 +10,6 @@ arrive as ``PLUGIN_*`` variables (the option resolver reads them) and the commit
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO, cast
@@ -97,10 +96,40 @@ def go_versions(words: list[str], ctx: Context) -> tuple[str, ...]:
     return tuple(dict.fromkeys(local if w == "local" else w for w in words))
 
 
+def blocking_file(folder: Path) -> Path | None:
+    """The file that stops ``folder`` from being a folder (it, or a parent), if there is one."""
+    for path in (folder, *folder.parents):
+        if path.exists():
+            return None if path.is_dir() else path
+    return None
+
+
+def _check_folder(option: str, value: str, folder: Path) -> None:
+    try:
+        found = blocking_file(folder)
+    except OSError as exc:
+        raise InputError(f"{option}: {value!r} cannot be used ({exc.strerror or exc})") from None
+    if found is not None:
+        raise InputError(
+            f"{option}: {value!r} needs the folder {folder}, but {found} is a file; "
+            "give a folder (or remove the file)"
+        )
+
+
+def _check_store(value: str, cwd: Path) -> None:
+    """A file:// store must be a folder: found here, before the tests and the build ran."""
+    scheme, sep, rest = value.strip().partition("://")
+    if sep and scheme.lower() == "file" and rest:
+        _check_folder("--store", value, Path(rest) if Path(rest).is_absolute() else cwd / rest)
+
+
 def settings_from(values: Mapping[str, Any], ctx: Context, *, drone: bool) -> pipeline.Settings:
     work = ctx.cwd / values["work_dir"]
     if ".." in Path(values["work_dir"]).parts or Path(values["work_dir"]).is_absolute():
         raise InputError(f"--work-dir: {values['work_dir']!r} must be a folder inside {ctx.cwd}")
+    _check_folder("--work-dir", values["work_dir"], work)
+    if values["upload"]:
+        _check_store(values["store"] or (work / "store").as_uri(), ctx.cwd)
     if values["env"] == "prod" and not values["version"]:
         raise InputError("--version: a prod release needs a semantic version (e.g. 1.4.0)")
     base = values["base"]
@@ -146,12 +175,11 @@ def _run(values: Mapping[str, Any], ctx: Context, *, drone: bool) -> Result:
         env=step_env,
         runtime=Runtime(step_env, cast(TextIO, stream), ctx.runtime.secrets),
     )
-    sink = sys.stderr if values.get("json") else sys.stdout
+    show = ctx.runtime.log if values.get("json") else ctx.runtime.out
 
     def emit(text: str) -> None:
         stream.settle()
-        sink.write(ctx.runtime.redact(text) + "\n\n")
-        sink.flush()
+        show(text + "\n")
 
     run = pipeline.run(settings, quiet, emit)
     stream.settle()
