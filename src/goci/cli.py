@@ -7,7 +7,6 @@ its options are declared once in its own module (see :mod:`goci.options`).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -19,7 +18,7 @@ from goci.command import Command, Context, Result
 from goci.commands import ENTRIES, Entry, find_entry
 from goci.errors import GociError, InputError
 from goci.options import Option, add_to_parser, resolve
-from goci.runtime import Runtime
+from goci.runtime import Runtime, json_text
 
 COMMON_OPTIONS: tuple[Option, ...] = (
     Option(
@@ -88,12 +87,11 @@ def emit(command: Command, result: Result, values: Mapping[str, Any], ctx: Conte
     if result.summary:
         ctx.runtime.summary(result.summary)
     if values.get("json"):
-        sys.stdout.write(json.dumps(result.outputs, indent=2, sort_keys=True) + "\n")
+        ctx.runtime.out(json_text(result.outputs))
         if result.report:
             ctx.runtime.log(result.report.rstrip("\n"))
     elif result.report:
-        sys.stdout.write(ctx.runtime.redact(result.report.rstrip("\n")) + "\n")
-    sys.stdout.flush()
+        ctx.runtime.out(result.report.rstrip("\n"))
 
 
 def run_command(
@@ -123,7 +121,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         namespace = parser.parse_args(args)
         command: Command | None = getattr(namespace, "goci_command", None)
         if command is None:
-            parser.print_help(sys.stderr)
+            runtime.log(parser.format_help().rstrip("\n"))
             return 2
         return run_command(command, vars(namespace), environment, runtime)
     except SystemExit as exc:  # --help and --version

@@ -5,6 +5,12 @@ Everything goci says to GitHub Actions goes through :class:`Runtime`, built on
 special: annotations become plain ``error:`` lines on stderr and outputs are not written
 anywhere (``--json`` is how a local user gets them). The environment is passed in so tests
 can point ``GITHUB_OUTPUT`` at a temporary file.
+
+Every line goci prints goes through :meth:`Runtime.log` or :meth:`Runtime.out`, and both pass
+it through :func:`guard`: text that came from a repository (file names, package names, test
+output, go's stderr) can never start a workflow command, in Actions or anywhere else (a log
+printed locally may be replayed by a runner later). Only :meth:`Runtime._command` writes real
+commands.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +28,93 @@ from typing import Any, TextIO
 
 from actions_toolkit.command import Command
 from actions_toolkit.file_command import prepare_key_value_message
+
+# The runner reads a step's output line by line (.NET's ReadLine: \n, \r and \r\n end a line).
+# A line is a command when, after TrimStart, it starts with "::" (TryParseV2), or when "##["
+# followed by a command name and "]" appears anywhere in it (the legacy TryParse). Its string
+# comparisons are culture-aware, which skips zero-width and control characters, so those
+# count as nothing here too.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+GUARD = "> "
+
+
+def _skippable(char: str) -> bool:
+    """White space and what a culture-aware comparison ignores (controls, format, marks)."""
+    return char.isspace() or unicodedata.category(char)[0] in "CMZ"
+
+
+def _starts_command(line: str) -> bool:
+    for index, char in enumerate(line):
+        if not _skippable(char):
+            return line.startswith("::", index)
+    return False
+
+
+def _break_legacy(line: str) -> str:
+    """Put a space before every ``[`` that ``#``, ``#`` precede (ignorable characters between)."""
+    if "[" not in line or "#" not in line:
+        return line
+    out: list[str] = []
+    hashes = 0
+    for char in line:
+        if char == "[" and hashes >= 2:
+            out.append(" ")
+        if char == "#":
+            hashes += 1
+        elif unicodedata.category(char)[0] not in "CM":
+            hashes = 0
+        out.append(char)
+    return "".join(out)
+
+
+def guard(text: str) -> str:
+    """Untrusted text made safe to print: no line of it can be read as a workflow command.
+
+    A line that would start a command gets ``> `` in front; a legacy ``##[`` gets a space
+    before its bracket. Anything else is printed as it came, so ordinary output reads the
+    same. Line breaks are normalised to ``\n`` (a lone ``\r`` ends a line for the runner).
+    """
+    lines = _LINE_BREAK.split(text)
+    for number, line in enumerate(lines):
+        line = _break_legacy(line)
+        if ":" in line and _starts_command(line):
+            line = GUARD + line
+        lines[number] = line
+    return "\n".join(lines)
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def shown(value: object) -> str:
+    """A single-line field from a repository (a path, a name) with control characters escaped.
+
+    ``x\n::add-mask::y.go`` reads ``x\\n::add-mask::y.go``: one line, as the name really is.
+    """
+    text = str(value)
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if char.isprintable() or char == " ":
+            out.append(char)
+        elif char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        else:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return "".join(out)
+
+
+def json_text(value: Any) -> str:
+    """``value`` as indented JSON that :func:`guard` leaves unchanged and a runner never runs.
+
+    ``ensure_ascii`` escapes every control and ignorable character and a JSON line never starts
+    with ``::``; the one pattern left, ``##[`` inside a string, is spelled ``##\\u005b``, which
+    any JSON reader decodes to the same value.
+    """
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=True)
+    return text.replace("##[", "##\\u005b")
 
 
 def output_text(value: Any) -> str:
@@ -38,6 +133,7 @@ class Runtime:
     env: Mapping[str, str]
     stream: TextIO = field(default_factory=lambda: sys.stderr)
     secrets: list[str] = field(default_factory=list)
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
 
     @property
     def in_actions(self) -> bool:
@@ -58,9 +154,14 @@ class Runtime:
         return text
 
     def log(self, message: str) -> None:
-        """A plain log line on stderr."""
-        self.stream.write(self.redact(message) + "\n")
+        """Log lines on stderr, guarded: none of them can start a workflow command."""
+        self.stream.write(guard(self.redact(message)) + "\n")
         self.stream.flush()
+
+    def out(self, text: str) -> None:
+        """Lines on stdout (a report, the JSON object), guarded like :meth:`log`."""
+        self.stdout.write(guard(self.redact(text)) + "\n")
+        self.stdout.flush()
 
     def mask(self, secret: str) -> None:
         """Never show ``secret`` in a log again."""
@@ -84,7 +185,7 @@ class Runtime:
         if self.in_actions:
             self._command(level, {"file": file, "line": line, "title": title}, message)
             return
-        where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
+        where = f"{shown(file)}:{line}: " if file and line else (f"{shown(file)}: " if file else "")
         self.log(f"{level}: {where}{message}")
 
     def error(self, message: str, **where: Any) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from goci import affected
 from goci.command import Command, Context, Result
 from goci.options import Option
-from goci.runtime import markdown_table
+from goci.runtime import markdown_table, shown
 
 # GitHub refuses a step's outputs above 1 MB; a list that would come near it goes to a file.
 OUTPUT_LIMIT = 1_000_000
@@ -152,8 +152,8 @@ def report(result: affected.AffectedSet) -> str:
         f"{len(result.packages)} packages, {len(result.test_packages)} test packages, "
         f"{len(result.services)} services, {len(result.modules)} modules",
     ]
-    lines += [f"all: {why}" for why in result.all_reasons]
-    lines += [f"skipped {path}: {why}" for path, why in result.skipped_files]
+    lines += [f"all: {shown(why)}" for why in result.all_reasons]
+    lines += [f"skipped {shown(path)}: {why}" for path, why in result.skipped_files]
     for pkg in result.packages:
         reason = result.reasons.get(pkg)
         if reason is None:
@@ -162,7 +162,7 @@ def report(result: affected.AffectedSet) -> str:
             why = "everything runs (see above)"
         else:
             why = reason.text()
-        lines.append(f"  {pkg}  <- {why}")
+        lines.append(f"  {pkg}  <- {shown(why)}")
     if not result.any:
         lines.append("nothing Go-relevant changed")
     return "\n".join(lines)
