@@ -10,6 +10,8 @@ the merged total equal the total of one unsharded ``go test -coverpkg`` run.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 import time
@@ -24,7 +26,7 @@ from goci import shards as sharding
 from goci.coverprofile import Sidecar, write_shard_marker, write_sidecar
 from goci.errors import InputError
 from goci.gittool import Git
-from goci.gotool import Go, decode_json_stream
+from goci.gotool import Go
 from goci.workspace import Module, Workspace, discover
 
 Log = Callable[[str], None]
@@ -182,7 +184,8 @@ def _count_tests(folder: Path, files: Iterable[str]) -> int:
     total = 0
     for name in files:
         try:
-            total += len(_TEST_FUNC.findall((folder / name).read_text(encoding="utf-8")))
+            text = (folder / name).read_bytes().decode("utf-8", "replace")  # go says if invalid
+            total += len(_TEST_FUNC.findall(text))
         except OSError:
             continue
     return total
@@ -294,36 +297,39 @@ class Parsed:
 
 
 def parse_events(text: str, import_path: str) -> Parsed:
-    """Read test2json events (tests, package result, build output) for ``import_path``."""
+    """Read test2json events (tests, package result, build output) for ``import_path``.
+
+    Lines that are not events (go's own messages, a truncated line) are skipped, and a field
+    of an unexpected type reads as absent: a test's output can never break the report.
+    """
     tests: dict[str, _TestState] = {}
     package_output: list[str] = []
     build_output: list[str] = []
     outcome = ""
     build_failed = False
     for event in _events(text):
-        action = event.get("Action", "")
+        action = event.action
         if action == "build-output":
-            build_output.append(event.get("Output", ""))
+            build_output.append(event.output)
             continue
         if action == "build-fail":
             build_failed = True
             continue
-        if event.get("Package") not in (None, import_path):
+        if event.package not in ("", import_path):
             continue
-        name = event.get("Test")
-        if name:
-            state = tests.setdefault(name, _TestState())
+        if event.test:
+            state = tests.setdefault(event.test, _TestState())
             if action == "output":
-                state.output.append(event.get("Output", ""))
+                state.output.append(event.output)
             elif action in ("pass", "fail", "skip"):
                 state.outcome = action
-                state.elapsed = float(event.get("Elapsed") or 0.0)
+                state.elapsed = event.elapsed
             continue
         if action == "output":
-            package_output.append(event.get("Output", ""))
+            package_output.append(event.output)
         elif action in ("pass", "fail", "skip"):
             outcome = action
-            if event.get("FailedBuild"):
+            if event.failed_build:
                 build_failed = True
     cases = []
     for name, state in tests.items():
@@ -344,14 +350,51 @@ def parse_events(text: str, import_path: str) -> Parsed:
     )
 
 
-def _events(text: str) -> Iterable[dict[str, Any]]:
-    for line in text.splitlines():
+@dataclass(frozen=True)
+class _Event:
+    """One test2json event, each field of the type test2json writes ('' / 0 when not)."""
+
+    action: str
+    package: str
+    test: str
+    output: str
+    elapsed: float
+    failed_build: bool
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> _Event:
+        def text(name: str) -> str:
+            value = data.get(name)
+            return value if isinstance(value, str) else ""
+
+        elapsed = data.get("Elapsed")
+        seconds = (
+            float(elapsed)
+            if isinstance(elapsed, (int, float)) and not isinstance(elapsed, bool)
+            else 0.0
+        )
+        return cls(
+            action=text("Action"),
+            package=text("Package"),
+            test=text("Test"),
+            output=text("Output"),
+            elapsed=seconds if math.isfinite(seconds) and seconds >= 0 else 0.0,
+            failed_build=bool(text("FailedBuild")),
+        )
+
+
+def _events(text: str) -> Iterable[_Event]:
+    """test2json writes one JSON object per line (``\n``; other separators are text)."""
+    for line in text.split("\n"):
         line = line.strip()
-        if line.startswith("{"):
-            try:
-                yield from decode_json_stream(line)
-            except ValueError:
-                continue
+        if not line.startswith("{"):
+            continue
+        try:
+            data = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(data, dict):
+            yield _Event.of(data)
 
 
 def _failure_location(output: str) -> tuple[str, int, str]:

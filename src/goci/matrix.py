@@ -225,8 +225,10 @@ def plan(
     known: platforms.DistList | None = None,
 ) -> Matrix:
     """Multiply the axes, apply exclude then include (GitHub's order), check the limit."""
-    if shards < 1:
-        raise InputError(f"shards: {shards!r} is not valid; accepted: a whole number >= 1")
+    if not 1 <= shards <= GITHUB_LIMIT:
+        raise InputError(
+            f"shards: {shards!r} is not valid; accepted: a whole number from 1 to {GITHUB_LIMIT}"
+        )
     runners = dict(runners or {})
     includes = _check_objects(include, "include")
     excludes = _check_objects(exclude, "exclude")

@@ -18,7 +18,9 @@ from pathlib import Path
 from goci.atomic import write_atomic
 from goci.errors import InputError
 
-_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+_SHARD = re.compile(r"^\s*([0-9]{1,9})\s*/\s*([0-9]{1,9})\s*$")
+# More shards than GitHub runs jobs in one matrix cannot be meant (and would cost memory).
+MAX_SHARDS = 256
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,11 @@ def parse_shard(text: str) -> Shard:
     match = _SHARD.match(text or "")
     if match:
         index, total = int(match.group(1)), int(match.group(2))
-        if 1 <= index <= total:
+        if 1 <= index <= total <= MAX_SHARDS:
             return Shard(index, total)
     raise InputError(
-        f"--shard: {text!r} is not valid; use I/N with 1 <= I <= N (e.g. 2/4: the second of four)"
+        f"--shard: {text!r} is not valid; use I/N with 1 <= I <= N <= {MAX_SHARDS} "
+        "(e.g. 2/4: the second of four)"
     )
 
 
