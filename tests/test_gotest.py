@@ -375,17 +375,46 @@ def test_rerun_fails_reports_flaky_tests_and_keeps_first_coverage(
     assert no_rerun.json()["failed-tests"] == ["example.com/flaky/f.TestSometimes"]
 
 
-def test_plain_go_test_sees_the_same_packages(mono: GoRepo) -> None:
-    """The package list goci tests is what go list reports for the modules in use."""
-    listed = subprocess.run(
-        [mono.env["GOCI_GO"], "list", "example.com/lib/...", "example.com/svc/..."],
+def test_plain_go_test_sees_the_same_packages(
+    mono: GoRepo, goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
+    """goci tests what plain ``go test`` of the modules in use tests: the same packages, the
+    same tests (subtests included) and the same outcomes, nothing more and nothing less."""
+    env = gha(mono, tmp_path)
+    run = goci("test", "--no-cover", "--junit=plain/junit.xml", env=env, cwd=mono.root)
+    assert run.code == 0, run.stderr
+    suites = ET.parse(mono.root / "plain/junit.xml").getroot().findall("testsuite")  # noqa: S314
+    ours_packages = {suite.get("name") for suite in suites}
+    ours_tests = {
+        (case.get("classname"), case.get("name"), _junit_outcome(case))
+        for suite in suites
+        for case in suite.findall("testcase")
+    }
+    plain = subprocess.run(
+        [mono.env["GOCI_GO"], "test", "-json", "example.com/lib/...", "example.com/svc/..."],
         cwd=mono.root,
         env=mono.env,
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.split()
-    assert sorted(listed) == sorted(PACKAGES)
+    ).stdout
+    events = [json.loads(line) for line in plain.splitlines() if line.startswith("{")]
+    final = ("pass", "fail", "skip")
+    plain_packages = {e["Package"] for e in events if e["Action"] in final and not e.get("Test")}
+    plain_tests = {
+        (e["Package"], e["Test"], e["Action"])
+        for e in events
+        if e["Action"] in final and e.get("Test")
+    }
+    assert ours_packages == plain_packages == set(PACKAGES)
+    assert ours_tests == plain_tests
+    assert ("example.com/svc/api", "TestHandleSub/negative", "pass") in ours_tests
+
+
+def _junit_outcome(case: ET.Element) -> str:
+    if case.find("failure") is not None or case.find("error") is not None:
+        return "fail"
+    return "skip" if case.find("skipped") is not None else "pass"
 
 
 # ---- pure parts: shard assignment and flags -----------------------------------------------

@@ -450,32 +450,45 @@ def run_unit(go: Go, package: Package, options: TestOptions, profile: Path | Non
     started = time.monotonic()
     result = go.run(*args, cwd=package.module_dir, check=False)
     elapsed = time.monotonic() - started
-    parsed = parse_events(result.stdout, package.import_path)
+    unit = unit_result(package, result.stdout, result.stderr, result.returncode, elapsed)
+    kept: Path | None = None
+    if profile is not None and profile.is_file():
+        if profile.stat().st_size and unit.outcome != "build-fail":
+            kept = profile
+        else:
+            profile.unlink()
+    return replace(unit, profile=kept)
+
+
+def unit_result(
+    package: Package, stdout: str, stderr: str, returncode: int, elapsed: float
+) -> PackageResult:
+    """What one ``go test -json`` run of ``package`` said, from its streams and exit code.
+
+    Pure, so that recorded streams cover every outcome without running go: a build failure,
+    a pass (a skip counts as one), a failure (also with every test passing, as a TestMain
+    that exits non-zero does), or an error when go printed no result at all.
+    """
+    parsed = parse_events(stdout, package.import_path)
     if parsed.build_failed:
         outcome = "build-fail"
     elif parsed.outcome in ("pass", "skip"):
-        outcome = "pass" if result.ok or parsed.outcome == "skip" else "fail"
+        outcome = "pass" if returncode == 0 or parsed.outcome == "skip" else "fail"
     elif parsed.outcome == "fail":
         outcome = "fail"
     else:
         outcome = "error"
-    kept: Path | None = None
-    if profile is not None and profile.is_file():
-        if profile.stat().st_size and outcome != "build-fail":
-            kept = profile
-        else:
-            profile.unlink()
     build_output = parsed.build_output
     if outcome == "error" and not build_output:
-        build_output = result.stderr
+        build_output = stderr
     return PackageResult(
         package=package,
         outcome=outcome,
         elapsed=elapsed,
         tests=parsed.tests,
         coverage=parsed.coverage,
-        profile=kept,
-        output=parsed.output if parsed.output or result.ok else result.stderr,
+        profile=None,
+        output=parsed.output if parsed.output or returncode == 0 else stderr,
         build_output=build_output,
         build_errors=_build_errors(build_output, package.module_dir),
     )
