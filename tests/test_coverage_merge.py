@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from goci.gotool import Go
 from support.cover_repo import make_monorepo, module_env, unsharded_profile
 from support.goci_run import GociRun, actions_env
 from support.gorepo import GoRepo
+from support.refusal import refused
 
 A = "example.com/m/a/a.go"
 
@@ -373,3 +375,131 @@ def test_file_outside_any_module_is_bad_input(
     )
     assert not (repo.root / "ghost.out").exists()
     assert not list(repo.root.glob(".ghost.out*"))
+
+
+# ---- profiles must name the repository's files and match their source -----------------------
+
+
+def merge(goci: Callable[..., GociRun], repo: GoRepo, tmp_path: Path, text: str) -> GociRun:
+    """Merge ``text`` as one profile into ``in/<test>/m.out`` of the shared repository."""
+    work = repo.root / "in" / tmp_path.name
+    work.mkdir(parents=True)
+    (work / "p.out").write_text(text)
+    env = actions_env(tmp_path / "gha", repo.env)
+    out = f"--out=in/{tmp_path.name}/m.out"
+    return goci("coverage", "merge", str(work / "p.out"), out, env=env, cwd=repo.root)
+
+
+def merged(repo: GoRepo, tmp_path: Path) -> Path:
+    return repo.root / "in" / tmp_path.name / "m.out"
+
+
+def test_a_statement_count_the_source_contradicts_is_refused(
+    covered: tuple[GoRepo, Path], goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
+    repo, unsharded = covered
+    lines = unsharded.read_text().splitlines()
+    hits: dict[str, int] = {}  # mathx.go's blocks -> hit in any test binary
+    for line in lines:
+        if "lib/mathx/mathx.go:" in line:
+            position, _, count = line.rsplit(" ", 2)
+            hits[position] = max(hits.get(position, 0), int(count))
+    add = next(p for p, hit in hits.items() if hit and ":3." in p)  # Add's body: 1 statement
+    # Every test binary's line for that block claims 100000: the total would read ~100%.
+    lifted = [f"{add} 100000 1" if x.startswith(add + " ") else x for x in lines]
+    run = merge(goci, repo, tmp_path, "\n".join(lifted) + "\n")
+    refused(
+        run,
+        f"example.com/lib/mathx/mathx.go: block {add.split(':')[1]} claims 100000 "
+        "statements, but go tool cover counts 1 there in",
+    )
+    assert not merged(repo, tmp_path).exists()
+    # A block go tool cover never makes (inside the file, with a plausible count) is refused
+    # too, and so is a file whose uncovered blocks were left out.
+    invented = merge(goci, repo, tmp_path / "x", "\n".join([*lines, A_FAKE_BLOCK]) + "\n")
+    line = refused(invented, "example.com/lib/mathx/mathx.go: block 5.1,5.5 claims 1 statements")
+    assert "go tool cover makes no block there" in line
+    uncovered = [p for p, hit in hits.items() if not hit]
+    assert uncovered  # Mul's zero branch: no test binary reaches it
+    trimmed = [x for x in lines if x.rsplit(" ", 2)[0] not in uncovered]
+    partial = merge(goci, repo, tmp_path / "y", "\n".join(trimmed) + "\n")
+    refused(partial, "example.com/lib/mathx/mathx.go: the profile lists")
+    # the real profile is accepted
+    ok = merge(goci, repo, tmp_path / "z", unsharded.read_text())
+    assert ok.code == 0, ok.stderr
+
+
+A_FAKE_BLOCK = "example.com/lib/mathx/mathx.go:5.1,5.5 1 1"
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("/etc/hostname", "is an absolute path"),
+        ("C:/go/src/fmt/print.go", "is an absolute path"),
+        ("example.com/lib/../../../etc/passwd", "climbs out with '..'"),
+        ("./../outside.go", "climbs out with '..'"),
+        ("example.com/lib/" + "x" * 200_000 + ".go", "is too long for a file name"),
+        ("example.com/lib/x\tz.go", "holds control characters"),
+    ],
+    ids=["absolute", "drive", "dotdot", "dot-dotdot", "enametoolong", "control"],
+)
+def test_profiles_name_files_inside_the_repository_only(
+    covered: tuple[GoRepo, Path],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+    name: str,
+    problem: str,
+) -> None:
+    repo, _ = covered
+    run = merge(goci, repo, tmp_path, f"mode: set\n{name}:1.1,2.2 1 1\n")
+    line = refused(run, f"in/{tmp_path.name}/p.out:2: the file name ")
+    assert problem in line
+    assert len(line) < 400  # one readable line, not 200k characters
+    assert not merged(repo, tmp_path).exists()
+
+
+def test_a_profile_naming_a_go_file_outside_the_repository_is_refused(
+    covered: tuple[GoRepo, Path], goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
+    """A symbolic link inside a module that points out of the repository reads nothing."""
+    repo, _ = covered
+    outside = tmp_path / "outside.go"
+    outside.write_text("package mathx\n\nfunc Secret() int { return 1 }\n")
+    link = repo.root / "lib" / "mathx" / "secret.go"
+    link.symlink_to(outside)
+    try:
+        run = merge(
+            goci, repo, tmp_path, "mode: set\nexample.com/lib/mathx/secret.go:3.20,3.30 1 1\n"
+        )
+    finally:
+        link.unlink()
+    refused(
+        run, f"{merged(repo, tmp_path)}:2: example.com/lib/mathx/secret.go is not a file inside"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "message"),
+    [
+        ({"tags": 5}, "'tags' is 5, not a list of strings"),
+        ({"commit": ["a"]}, "'commit' is [\"a\"], not a string"),
+        ({"coverpkg": [1]}, "'coverpkg' is [1], not a list of strings"),
+    ],
+)
+def test_a_sidecar_with_fields_of_the_wrong_type_is_refused(
+    covered: tuple[GoRepo, Path],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+    sidecar: dict[str, object],
+    message: str,
+) -> None:
+    repo, unsharded = covered
+    work = repo.root / "in" / tmp_path.name
+    work.mkdir(parents=True)
+    (work / "p.out").write_text(unsharded.read_text())
+    (work / "p.out.json").write_text(json.dumps(sidecar))
+    env = actions_env(tmp_path / "gha", repo.env)
+    run = goci("coverage", "merge", str(work), "--out=m.out", env=env, cwd=repo.root)
+    refused(run, f"{work / 'p.out.json'}: {message}")
+    assert re.search(r"remove it or run goci test again$", run.stderr.splitlines()[0])

@@ -42,7 +42,7 @@ HOSTILE_TEXT = st.lists(PIECES | st.text(max_size=3), max_size=30).map("".join)
 # ---- the guard itself -------------------------------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(HOSTILE_TEXT)
 def test_no_guarded_line_is_a_command_in_either_reading_of_the_runner(text: str) -> None:
     safe = guard(text)
@@ -86,7 +86,7 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(JSON)
 def test_json_output_reads_back_the_same_and_runs_nothing(value: object) -> None:
     text = json_text(value)
