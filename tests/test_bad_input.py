@@ -161,3 +161,14 @@ def test_a_file_store_that_is_a_file_is_refused_by_goci_ci_before_any_step(
     (repo.root / "work").write_text("")
     run = goci(*args, "--work-dir", "work", env=gha_env, cwd=repo.root)
     refused(run, "--work-dir: 'work' needs the folder")
+
+
+def test_a_command_line_the_system_refuses_is_a_tool_error_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    from goci import _proc
+    from goci.errors import ToolError
+
+    with pytest.raises(ToolError, match="Argument list too long") as caught:
+        _proc.run(["git", "x" * 3_000_000], cwd=tmp_path, env={}, timeout=10, check=True)
+    assert len(str(caught.value)) < 400  # the message shows the command cut short

@@ -42,6 +42,12 @@ def quote_stderr(stderr: str) -> str:
     return "\n".join("    " + line for line in shown)
 
 
+def _shown(args: Sequence[str], limit: int = 300) -> str:
+    """The command line for a message, cut short: one argument may be huge."""
+    text = shlex.join(args)
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
+
+
 def failure(result: Completed, what: str) -> ToolError:
     """A ToolError that names what failed, shows the command and quotes its stderr."""
     detail = quote_stderr(result.stderr) or "    (no output on stderr)"
@@ -77,9 +83,11 @@ def run(
             check=False,
         )
     except FileNotFoundError as exc:
-        raise ToolError(f"cannot run {args[0]!r}: not found on PATH ({shlex.join(args)})") from exc
+        raise ToolError(f"cannot run {args[0]!r}: not found on PATH ({_shown(args)})") from exc
     except subprocess.TimeoutExpired as exc:
-        raise ToolError(f"timed out after {timeout:.0f}s: {shlex.join(args)}") from exc
+        raise ToolError(f"timed out after {timeout:.0f}s: {_shown(args)}") from exc
+    except OSError as exc:  # not executable, argument list too long, ...
+        raise ToolError(f"cannot run {args[0]!r}: {exc.strerror or exc} ({_shown(args)})") from exc
     result = Completed(args, proc.returncode, proc.stdout, proc.stderr)
     if check and not result.ok:
         raise failure(result, args[0])
