@@ -8,10 +8,15 @@ never disturbs another test or the session's shared cache.
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import subprocess
-from collections.abc import Callable
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 import pytest
 
@@ -320,6 +325,119 @@ def test_trim_of_a_missing_cache_folder_is_empty_not_an_error(
         "size-before": 0,
         "size-after": 0,
     }
+
+
+class OtherJob:
+    """Another job on the same GOCACHE, deleting files while trim works: a real thread.
+
+    Deterministic without sleeping: trim's own directory listings are the clock. After trim
+    (this thread) has listed folder F for the n-th time, the listing is handed to the other
+    job, which deletes its victims for (F, n) and hands back; only then does trim go on to
+    read or remove what it listed.
+    """
+
+    def __init__(self, plan: dict[tuple[Path, int], list[Path]]) -> None:
+        self.plan = plan
+        self.listings: Counter[Path] = Counter()
+        self.deleted: list[Path] = []
+        self.requests: queue.Queue[tuple[list[Path], threading.Event] | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.real_scandir = os.scandir
+
+    def _serve(self) -> None:
+        while (request := self.requests.get()) is not None:
+            victims, done = request
+            for victim in victims:
+                if victim.is_dir():
+                    shutil.rmtree(victim)
+                else:
+                    victim.unlink()
+                self.deleted.append(victim)
+            done.set()
+
+    def scandir(self, path: Any = ".") -> _Listing:
+        listing = list(self.real_scandir(path))
+        # rmtree lists by file descriptor: name the folder it is.
+        folder = Path(os.readlink(f"/proc/self/fd/{path}") if isinstance(path, int) else path)
+        self.listings[folder] += 1
+        victims = self.plan.get((folder, self.listings[folder]))
+        if victims:
+            done = threading.Event()
+            self.requests.put((victims, done))
+            done.wait()
+        return _Listing(listing)
+
+    def __enter__(self) -> OtherJob:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.requests.put(None)
+        self.thread.join()
+
+
+class _Listing:
+    """What os.scandir returns: an iterator that is also a context manager."""
+
+    def __init__(self, items: list[os.DirEntry[str]]) -> None:
+        self.items = iter(items)
+
+    def __iter__(self) -> Iterator[os.DirEntry[str]]:
+        return self.items
+
+    def __next__(self) -> os.DirEntry[str]:
+        return next(self.items)
+
+    def __enter__(self) -> _Listing:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+
+def test_trim_survives_another_job_deleting_files_mid_scan(
+    restored: tuple[Path, dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, env, cache = restored
+    since = cachetrim.mark(cache).mark
+    go(repo, env, "build", "./a")  # the only package this run uses
+    used = export_file(repo, env, "./a")
+    before = cachetrim.scan(cache)
+    unused = [e for e in before.entries if e.last_used < since]
+    plain = [e for e in unused if e.output and not e.output.path.is_dir()]
+    executable = next(e.output for e in unused if e.output and e.output.path.is_dir())
+    gone_before_read, gone_before_removal = plain[0].path, plain[1].path
+    output_gone_before_stat = next(e.output.path for e in plain[2:] if e.output)
+    binary = next(executable.path.iterdir())
+    plan = {
+        # While scanning: listed, then gone before trim reads the -a or stats the -d.
+        (gone_before_read.parent, 1): [gone_before_read],
+        (output_gone_before_stat.parent, 1): [output_gone_before_stat],
+        # The second listing of a folder comes after the scan: gone before trim removes it.
+        (gone_before_removal.parent, 2): [gone_before_removal],
+        # The executable's folder is listed by the scan (its size), then by rmtree.
+        (executable.path, 2): [binary],
+    }
+    files_before = set(entry_files(cache))
+
+    with OtherJob(plan) as other:
+        monkeypatch.setattr(os, "scandir", other.scandir)
+        result = cachetrim.trim(cache, unused_since=since, max_size=None)
+        monkeypatch.undo()
+
+    assert sorted(other.deleted) == sorted(v for victims in plan.values() for v in victims)
+    files_after = set(entry_files(cache))
+    # Trim counts what it removed itself, not what the other job deleted under it.
+    removed_by_trim = files_before - files_after - set(other.deleted)
+    assert result.removed_files == len(removed_by_trim) > 0
+    assert not any(e.path.exists() for e in unused)
+    assert not executable.path.exists()
+    assert used.exists()
+    after = cachetrim.scan(cache)
+    assert after.broken == ()
+    assert {e.output_id for e in after.entries} == set(after.outputs)
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,10 @@ possible:
 
 Everything else in the folder (``README``, ``trim.txt``, ``testexpire.txt``, ``fuzz/``) is Go's
 own bookkeeping or data and is never touched.
+
+A GOCACHE can be shared by concurrent jobs (a self-hosted runner, act in host mode): Go itself,
+another trim or ``go clean -cache`` may delete any file between our listing and our reading
+it. A file that vanished is simply not there any more: never an error, never counted as ours.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import math
 import os
 import re
 import shutil
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -196,34 +201,50 @@ def format_size(size: int) -> str:
 
 
 def _size_of(path: Path) -> int:
+    """Bytes in a file, or in every file below a folder; files that vanish count as 0."""
     try:
-        if path.is_dir() and not path.is_symlink():
-            return sum(
-                (Path(folder) / f).lstat().st_size
-                for folder, _dirs, files in os.walk(path)
-                for f in files
-            )
-        return path.lstat().st_size
+        if not (path.is_dir() and not path.is_symlink()):
+            return path.lstat().st_size
     except OSError:
         return 0
+    total = 0
+    for folder, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += (Path(folder) / name).lstat().st_size
+            except OSError:
+                continue
+    return total
+
+
+def _listing(folder: str) -> list[os.DirEntry[str]]:
+    """The entries of a folder, or none when the folder vanished or is not one."""
+    try:
+        with os.scandir(folder) as items:
+            return list(items)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _subdirs(root: Path) -> list[os.DirEntry[str]]:
+    """The ``xx`` folders of the cache, in name order."""
+    return sorted(
+        (
+            d
+            for d in _listing(str(root))
+            if _SUBDIR_NAME.match(d.name) and d.is_dir(follow_symlinks=False)
+        ),
+        key=lambda d: d.name,
+    )
 
 
 def _entry_files(root: Path) -> Iterable[tuple[os.DirEntry[str], str, str]]:
     """Every ``xx/<hash>-a`` and ``xx/<hash>-d`` of the cache: (dir entry, hash, kind)."""
-    try:
-        subdirs = sorted(
-            (d for d in os.scandir(root) if _SUBDIR_NAME.match(d.name)), key=lambda d: d.name
-        )
-    except FileNotFoundError:
-        return
-    for subdir in subdirs:
-        if not subdir.is_dir(follow_symlinks=False):
-            continue
-        with os.scandir(subdir.path) as items:
-            for item in items:
-                match = _ENTRY_NAME.match(item.name)
-                if match and match.group(1).startswith(subdir.name):
-                    yield item, match.group(1), match.group(2)
+    for subdir in _subdirs(root):
+        for item in _listing(subdir.path):
+            match = _ENTRY_NAME.match(item.name)
+            if match and match.group(1).startswith(subdir.name):
+                yield item, match.group(1), match.group(2)
 
 
 def _other_bytes(root: Path) -> int:
@@ -239,13 +260,16 @@ def _other_bytes(root: Path) -> int:
                 total += (here / name).lstat().st_size
             except OSError:
                 continue
-    for subdir in os.scandir(root) if root.is_dir() else ():
-        if _SUBDIR_NAME.match(subdir.name) and subdir.is_dir(follow_symlinks=False):
-            for item in os.scandir(subdir.path):
-                match = _ENTRY_NAME.match(item.name)
-                if not (match and match.group(1).startswith(subdir.name)):
-                    total += _size_of(Path(item.path))
+    for subdir in _subdirs(root):
+        for item in _listing(subdir.path):
+            match = _ENTRY_NAME.match(item.name)
+            if not (match and match.group(1).startswith(subdir.name)):
+                total += _size_of(Path(item.path))
     return total
+
+
+class _Vanished(Exception):
+    """The file was deleted (by another job) after it was listed."""
 
 
 def _read_output_id(path: str) -> str | None:
@@ -253,6 +277,8 @@ def _read_output_id(path: str) -> str | None:
     try:
         with open(path, "rb") as handle:
             data = handle.read(256)
+    except FileNotFoundError:
+        raise _Vanished(path) from None
     except OSError:
         return None
     match = _ACTION_LINE.match(data) if len(data) == _ACTION_LINE_LENGTH else None
@@ -266,32 +292,49 @@ def scan(root: Path) -> CacheScan:
     actions: list[tuple[os.DirEntry[str], str | None]] = []
     outputs: dict[str, Output] = {}
     for item, digest, kind in _entry_files(root):
-        if kind == "d":
-            stat = item.stat(follow_symlinks=False)
-            size = _size_of(Path(item.path)) if item.is_dir(follow_symlinks=False) else stat.st_size
-            outputs[digest] = Output(Path(item.path), size, stat.st_mtime)
-        else:
-            actions.append((item, _read_output_id(item.path)))
+        try:
+            if kind == "d":
+                stat = item.stat(follow_symlinks=False)
+                is_dir = item.is_dir(follow_symlinks=False)
+                size = _size_of(Path(item.path)) if is_dir else stat.st_size
+                outputs[digest] = Output(Path(item.path), size, stat.st_mtime)
+            else:
+                actions.append((item, _read_output_id(item.path)))
+        except (FileNotFoundError, _Vanished):
+            continue
     entries: list[Entry] = []
     broken: list[Path] = []
     for item, output_id in actions:
         output = outputs.get(output_id) if output_id else None
+        try:
+            stat = item.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue
         if output is None:
             broken.append(Path(item.path))
             continue
-        stat = item.stat(follow_symlinks=False)
         entries.append(Entry(Path(item.path), output_id or "", stat.st_mtime, stat.st_size, output))
     return CacheScan(root, tuple(entries), outputs, tuple(broken), _other_bytes(root))
 
 
-def _remove(path: Path) -> None:
+def _ignore_vanished(function: object, path: str, error: BaseException) -> None:
+    if not isinstance(error, FileNotFoundError):
+        raise error
+
+
+def _remove(path: Path) -> bool:
+    """Remove a file or folder; False when another job removed it first."""
     try:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
+        if not (path.is_dir() and not path.is_symlink()):
             path.unlink()
+            return True
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(path, onexc=_ignore_vanished)
+        else:
+            shutil.rmtree(path, onerror=lambda f, p, info: _ignore_vanished(f, p, info[1]))
+        return True
     except FileNotFoundError:
-        pass
+        return False
 
 
 def trim(root: Path, *, unused_since: float | None, max_size: int | None) -> TrimResult:
@@ -336,20 +379,23 @@ def trim(root: Path, *, unused_since: float | None, max_size: int | None) -> Tri
     kept_outputs = {oid for oid, count in refs.items() if count > 0}
     dropped_outputs = [o for oid, o in cache.outputs.items() if oid not in kept_outputs]
     orphans = sum(1 for oid in cache.outputs if oid not in refs)
-    removed_bytes = 0
+    removed_bytes = removed_files = 0
     for path in dropped_actions:
-        removed_bytes += _size_of(path)
-        _remove(path)
+        size = _size_of(path)
+        if _remove(path):
+            removed_files += 1
+            removed_bytes += size
     for output in dropped_outputs:
-        removed_bytes += output.size
-        _remove(output.path)
+        if _remove(output.path):
+            removed_files += 1
+            removed_bytes += output.size
     return TrimResult(
         root=root,
         unused_since=unused_since,
         max_size=max_size,
         size_before=size_before,
         size_after=size_before - removed_bytes,
-        removed_files=len(dropped_actions) + len(dropped_outputs),
+        removed_files=removed_files,
         removed_bytes=removed_bytes,
         removed_unused=len(unused),
         removed_over_budget=len(over_budget),
