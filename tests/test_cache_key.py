@@ -334,8 +334,9 @@ def test_save_is_true_only_for_a_push_to_the_default_branch_or_a_tag(
     # Every output is written, multi-line ones in the delimiter form.
     assert set(run.outputs) == {
         "mod-key", "mod-restore-keys", "mod-path", "build-key",
-        "build-restore-keys", "build-path", "deps-hash", "save",
+        "build-restore-keys", "build-path", "deps-hash", "save", "mod-save",
     }  # fmt: skip
+    assert run.outputs["mod-save"] == "false"  # no go.sum: nothing to save in any event
     assert len(run.outputs["build-restore-keys"].split("\n")) == 2
     assert "### Go cache keys" in run.summary
 
@@ -438,23 +439,24 @@ def test_inputs_reach_cache_key_from_the_action_environment(
     assert "-linux-arm64-" in run.outputs["build-key"]
 
 
-def test_the_cache_key_action_runs_end_to_end(
-    single: GoRepo, go_env: dict[str, str], tmp_path: Path
-) -> None:
+def play_cache_key_action(
+    repo: Path, env: dict[str, str], tmp: Path, restored: Callable[[str], str]
+) -> tuple[dict[str, str], str]:
     """Play actions/cache-key/action.yml's own scripts, in order, as the runner would.
 
     ``${{ inputs.* }}`` and ``${{ steps.*.outputs.* }}`` in ``env:`` are filled the way the
-    runner fills them; the two actions/cache/restore steps answer "restored from a fallback
-    key" for the module cache and "miss" for the build cache; the setup step is replaced by
-    putting this venv's goci on PATH.
+    runner fills them; each actions/cache/restore step answers with ``restored(key)`` as its
+    cache-matched-key ("" for a miss); the setup step is replaced by putting this venv's goci
+    on PATH. Returns the action's outputs and what the mark step printed.
     """
     action = yaml.safe_load((ROOT / "actions" / "cache-key" / "action.yml").read_text())
     inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
-    inputs.update({"working-directory": str(single.root), "target": "linux/arm64"})
+    inputs.update({"working-directory": str(repo), "target": "linux/arm64"})
     outputs: dict[str, dict[str, str]] = {}
-    workspace = tmp_path / "runner"
-    workspace.mkdir()
-    base = {**go_env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{go_env['PATH']}"}
+    workspace = tmp / "runner"
+    workspace.mkdir(parents=True)
+    base = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"}
+    mark_log = ""
 
     def fill(text: str) -> str:
         def value(match: re.Match[str]) -> str:
@@ -470,29 +472,140 @@ def test_the_cache_key_action_runs_end_to_end(
         step_id = step.get("id", f"step{index}")
         if "uses" in step:
             assert step["uses"].startswith("actions/cache/restore@")
-            key = fill(step["with"]["key"])
-            restored = "goci-mod-Linux-from-another-branch" if "-mod-" in key else ""
-            outputs[step_id] = {"cache-hit": "false", "cache-matched-key": restored}
+            matched = restored(fill(step["with"]["key"]))
+            outputs[step_id] = {"cache-hit": "false", "cache-matched-key": matched}
             continue
         if "setup-goci.sh" in step["run"]:
             continue
-        env = actions_env(workspace / step_id, base)
-        env.update({k: fill(str(v)) for k, v in (step.get("env") or {}).items()})
+        step_env = actions_env(workspace / step_id, base)
+        step_env.update({k: fill(str(v)) for k, v in (step.get("env") or {}).items()})
         proc = subprocess.run(
             ["bash", "-e", "-c", step["run"]],
             cwd=workspace,
-            env=env,
+            env=step_env,
             capture_output=True,
             text=True,
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        outputs[step_id] = read_key_values(Path(env["GITHUB_OUTPUT"]))
+        outputs[step_id] = read_key_values(Path(step_env["GITHUB_OUTPUT"]))
         if step_id == "mark":
-            assert "GOCI_CACHE_MARK" in Path(env["GITHUB_ENV"]).read_text()
-            assert "go mod verify passed" in proc.stdout
+            assert "GOCI_CACHE_MARK" in Path(step_env["GITHUB_ENV"]).read_text()
+            mark_log = proc.stdout
+    return {name: fill(spec["value"]) for name, spec in action["outputs"].items()}, mark_log
 
-    result = {name: fill(spec["value"]) for name, spec in action["outputs"].items()}
+
+def test_the_cache_key_action_runs_end_to_end(
+    single: GoRepo, go_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The module cache comes from a fallback key, the build cache misses."""
+
+    def restored(key: str) -> str:
+        return "goci-mod-Linux-from-another-branch" if "-mod-" in key else ""
+
+    result, mark_log = play_cache_key_action(single.root, go_env, tmp_path, restored)
     assert all(result.values()), result
+    assert "go mod verify passed" in mark_log
     assert "-linux-arm64-" in result["build-key"]
     assert result["mod-cache-hit"] == "false" and result["build-cache-hit"] == "false"
-    assert result["save"] == "false"
+    assert result["save"] == "false" and result["mod-save"] == "false"
+
+
+def save_step_conditions() -> dict[str, tuple[str, str]]:
+    """The ``if:`` of the steps that save the module cache: go-ci.yml's and the README's
+    one-by-one example's, with the id of the cache-key step each one reads."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "go-ci.yml").read_text())
+    steps = [s for job in workflow["jobs"].values() for s in job.get("steps", [])]
+    in_workflow = next(s for s in steps if s.get("name") == "Save the module cache")
+    readme = (ROOT / "README.md").read_text()
+    example = next(
+        yaml.safe_load(block)
+        for block in re.findall(r"```yaml\n(.*?)```", readme, re.S)
+        if "actions/cache/save@" in block and "mod-path" in block
+    )
+    in_readme = next(s for s in example if "mod-path" in str(s.get("with", {})))
+    return {"go-ci.yml": (in_workflow["if"], "keys"), "README.md": (in_readme["if"], "cache")}
+
+
+def saves_module_cache(outputs: dict[str, str]) -> set[str]:
+    """Where the module cache save step would run after the cache-key action gave ``outputs``."""
+    from support.expressions import Evaluator
+
+    ran = set()
+    for where, (condition, step_id) in save_step_conditions().items():
+        contexts = {"steps": {step_id: {"outputs": outputs, "outcome": "success"}}}
+        if Evaluator(contexts).condition(condition):
+            ran.add(where)
+    return ran
+
+
+def test_no_module_cache_save_for_a_repository_that_downloads_no_module(
+    make_repo: Callable[..., GoRepo],
+    single: GoRepo,
+    goproxy: GoProxy,
+    go_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """A push to main, caches missed: the module cache is saved only when Go downloads into it.
+
+    Each repository gets its own empty GOMODCACHE and really builds and tests: the save steps
+    of go-ci.yml and of the README run exactly when Go downloaded a module (with none, the
+    folder is missing and actions/cache warns "Path Validation Error"; Go 1.24+ may still
+    leave its note of the repository's own version there, nothing worth a cache), and not after
+    an exact hit (even one the cache service returns in lower case, as act does).
+    """
+    go_env["GOMODCACHE"] = str(tmp_path / "modcache")  # the session's may hold another dep
+    goproxy.add("example.com/dep", "v1.0.0", {"dep.go": "package dep\n\nconst N = 1\n"})
+    deps = make_repo("deps")
+    deps.module(".", "example.com/deps", extra="require example.com/dep v1.0.0")
+    deps.package(".", "main", 'import "example.com/dep"\n\nfunc main() { println(dep.N) }\n')
+    deps.go("mod", "tidy")
+    deps.commit("with a dependency")
+    push = {"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main"}
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(REPO_PAYLOAD))
+
+    def job(repo: GoRepo, name: str, restored: Callable[[str], str]) -> tuple[set[str], set[str]]:
+        modcache = tmp_path / name / "modcache"
+        env = {**go_env, **push, "GITHUB_EVENT_PATH": str(event), "GOMODCACHE": str(modcache)}
+        outputs, _log = play_cache_key_action(repo.root, env, tmp_path / name, restored)
+        assert outputs["save"] == "true" and outputs["mod-path"] == str(modcache)
+        for args in (("build", "./..."), ("test", "./...")):
+            subprocess.run([env["GOCI_GO"], *args], cwd=repo.root, env=env, check=True)
+        downloaded = {p.name for p in modcache.glob("cache/download/**/@v/*.zip")}
+        return saves_module_cache(outputs), downloaded
+
+    def miss(key: str) -> str:
+        return ""
+
+    assert job(single, "no-deps", miss) == (set(), set())
+    assert job(deps, "deps", miss) == ({"go-ci.yml", "README.md"}, {"v1.0.0.zip"})
+    saved, _downloaded = job(deps, "hit", lambda key: key.lower() if "-mod-" in key else "")
+    assert saved == set()
+
+
+def test_vendored_modules_and_pull_requests_save_no_module_cache(
+    make_repo: Callable[..., GoRepo],
+    goproxy: GoProxy,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+) -> None:
+    go_env["GOMODCACHE"] = str(tmp_path / "modcache")
+    goproxy.add("example.com/dep", "v1.0.0", {"dep.go": "package dep\n\nconst N = 1\n"})
+    repo = make_repo("vendored")
+    repo.module(".", "example.com/vendored", extra="require example.com/dep v1.0.0")
+    repo.package(".", "main", 'import "example.com/dep"\n\nfunc main() { println(dep.N) }\n')
+    repo.go("mod", "tidy")
+    push = event_env(go_env, tmp_path / "push", "push", "refs/heads/main", REPO_PAYLOAD)
+    assert keys(goci, push, repo.root)["mod-save"] is True
+
+    repo.go("mod", "vendor")
+    assert keys(goci, push, repo.root)["mod-save"] is False
+    assert keys(goci, {**push, "GOFLAGS": "-mod=mod"}, repo.root)["mod-save"] is True
+
+    pull = event_env(
+        go_env, tmp_path / "pr", "pull_request", "refs/pull/7/merge", {**REPO_PAYLOAD, "number": 7}
+    )
+    (repo.root / "vendor").rename(repo.root / "not-vendor")
+    out = keys(goci, pull, repo.root)
+    assert out["save"] is False and out["mod-save"] is False

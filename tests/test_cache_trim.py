@@ -502,7 +502,11 @@ def with_dependency(
 
 
 def mark_restored(
-    goci: Callable[..., GociRun], env: dict[str, str], repo: GoRepo, mod_restored: str
+    goci: Callable[..., GociRun],
+    env: dict[str, str],
+    repo: GoRepo,
+    mod_restored: str,
+    *extra: str,
 ) -> GociRun:
     return goci(
         "cache",
@@ -516,6 +520,7 @@ def mark_restored(
         "goci-build-Linux-x-abc-7-1",
         "--build-restored-key",
         "goci-build-Linux-x-abc-6-1",
+        *extra,
         env=env,
         cwd=repo.root,
     )
@@ -533,8 +538,33 @@ def test_mark_reports_hits_and_verifies_a_module_cache_from_a_fallback_key(
     assert run.outputs["mod-verified"] == "true"
     assert "go mod verify passed" in run.stderr
 
+    assert out["mod-save"] is True  # a fallback: save the module cache under its own key
+    assert (
+        mark_restored(goci, env, repo, "goci-mod-Linux-old", "--no-mod-save").json()["mod-save"]
+        is False
+    )  # cache-key said no (not a trusted event, or nothing to download)
+
     exact = mark_restored(goci, env, repo, "goci-mod-Linux-abc").json()
     assert exact["mod-cache-hit"] is True and exact["mod-verified"] is False
+    assert exact["mod-save"] is False
+
+
+@pytest.mark.parametrize("returned", ["goci-mod-linux-abc", "GOCI-MOD-LINUX-ABC"])
+def test_an_exact_hit_returned_in_another_case_is_a_hit(
+    with_dependency: tuple[GoRepo, dict[str, str], Path],
+    goci: Callable[..., GociRun],
+    returned: str,
+) -> None:
+    """The cache service may return the matched key in another case (act lowercases it);
+    actions/cache's own exact-match test ignores case, and so does mark."""
+    repo, env, _source = with_dependency
+    run = mark_restored(goci, env, repo, returned)
+    assert run.code == 0, run.stderr
+    out = run.json()
+    assert (out["mod-cache-hit"], out["mod-verified"], out["mod-save"]) == (True, False, False)
+    assert run.outputs["mod-cache-hit"] == "true" and run.outputs["mod-save"] == "false"
+    assert f"module cache  hit from {returned}" in run.stderr
+    assert "module cache  fallback" not in run.stderr and "go mod verify" not in run.stderr
 
 
 def test_a_tampered_module_cache_from_a_fallback_key_fails_the_step(

@@ -5,6 +5,9 @@ carries only the runner OS and the dependency hash. The build cache holds compil
 depends on the exact Go version, the target, its variant, cgo and build-relevant GOFLAGS. Cache
 entries are immutable once saved, so the build key ends in a per-run part and its restore-keys
 walk back from "same dependencies" to "anything for this Go and target", never further.
+
+A repository whose modules download nothing has no module cache folder at all: saving it would
+only make actions/cache warn, so ``mod_save`` says whether there is anything to save.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 from goci.errors import InputError
 from goci.events import current_event, run_identity, runner_os
 from goci.gotool import Go
-from goci.workspace import Workspace, discover
+from goci.workspace import Workspace, discover, go_directive
 
 MAX_KEY_LENGTH = 512
 MAX_KEYS = 10
@@ -43,6 +46,8 @@ _BUILD_FLAGS = re.compile(
     r"^--?(trimpath|race|msan|asan|cover|tags|buildmode|ldflags|gcflags|asmflags|pgo)\b"
 )
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+_MOD_FLAG = re.compile(r"^--?mod=(.*)$")
+_GO_MINOR = re.compile(r"^1\.(\d+)")
 
 
 @dataclass(frozen=True)
@@ -72,9 +77,16 @@ class CacheKeys:
     build_path: str
     deps_hash: str
     save: bool
+    mod_downloads: bool
     go_version: str
     target: Target
     dependency_files: tuple[str, ...]
+
+    @property
+    def mod_save(self) -> bool:
+        """Save the module cache at the end of the job (unless its restore hit the exact key):
+        a trusted event, and a module graph that downloads something."""
+        return self.save and self.mod_downloads
 
 
 def dependency_files(workspace: Workspace) -> list[Path]:
@@ -87,6 +99,50 @@ def dependency_files(workspace: Workspace) -> list[Path]:
         files.extend((module.gomod, module.gosum))
     # lexists: a go.sum that is a dangling link is unreadable, not absent (hash_files says so).
     return [f for f in files if os.path.lexists(f) or f.name == "go.mod"]
+
+
+def _go_at_least(gofile: Path, minor: int) -> bool:
+    """Whether a go.mod or go.work says ``go 1.<minor>`` or later."""
+    match = _GO_MINOR.match(go_directive(gofile)[0] or "")
+    return bool(match) and int(match.group(1)) >= minor
+
+
+def _mod_mode(goflags: str) -> str:
+    """The ``-mod=`` value in GOFLAGS (the last one wins, as in Go), or ``""``."""
+    modes = [match.group(1) for word in shlex.split(goflags) if (match := _MOD_FLAG.match(word))]
+    return modes[-1] if modes else ""
+
+
+def _has_lines(path: Path) -> bool:
+    try:
+        return bool(path.read_bytes().strip())
+    except OSError:
+        return False
+
+
+def module_downloads(workspace: Workspace, goflags: str) -> bool:
+    """Whether Go will put anything in the module cache for these modules.
+
+    Go checks every module it downloads against go.sum (or go.work.sum), so a module whose
+    go.sum is missing or empty downloads nothing: it has no dependencies, or only local
+    replacements. A vendored module reads its dependencies from vendor/ instead: Go's default
+    when vendor/ exists and go.mod says go 1.14 or later (go.work: 1.22), unless GOFLAGS says
+    -mod=mod or -mod=readonly. When unsure, the answer is yes: a needless save only warns.
+    """
+    mode = _mod_mode(goflags)
+
+    def vendored(folder: Path, gofile: Path, minor: int) -> bool:
+        if mode in ("mod", "readonly") or not (folder / "vendor").is_dir():
+            return False
+        return mode == "vendor" or _go_at_least(gofile, minor)
+
+    if workspace.gowork is not None:
+        if vendored(workspace.gowork.parent, workspace.gowork, 22):
+            return False
+        sums = [workspace.gowork.with_name("go.work.sum"), *(m.gosum for m in workspace.modules)]
+    else:
+        sums = [m.gosum for m in workspace.modules if not vendored(m.dir, m.gomod, 14)]
+    return any(_has_lines(path) for path in sums)
 
 
 def hash_files(files: list[Path], root: Path) -> str:
@@ -224,6 +280,7 @@ def compute(
         build_path=values["GOCACHE"],
         deps_hash=deps_hash,
         save=current_event(env).trusted,
+        mod_downloads=module_downloads(workspace, values["GOFLAGS"]),
         go_version=values["GOVERSION"],
         target=built_for,
         dependency_files=tuple(sorted(relative_name(p, workspace.root) for p in files)),

@@ -27,6 +27,7 @@ OUTPUTS = (
     "build-path",
     "deps-hash",
     "save",
+    "mod-save",
 )
 
 
@@ -43,6 +44,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
         "build-path": keys.build_path,
         "deps-hash": keys.deps_hash,
         "save": keys.save,
+        "mod-save": keys.mod_save,
     }
     report = "\n".join(
         [
@@ -54,6 +56,14 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
             *(f"  restore     {k}" for k in keys.build_restore_keys),
             f"dependencies  {len(keys.dependency_files)} files, hash {keys.deps_hash}",
             f"save          {'yes' if keys.save else 'no (restore only: not a trusted push)'}",
+            "module save   "
+            + (
+                "yes, unless the restore hits the exact key"
+                if keys.mod_save
+                else "no (restore only: not a trusted push)"
+                if not keys.save
+                else "no (nothing to download: no go.sum lines, or vendored)"
+            ),
         ]
     )
     summary = "### Go cache keys\n\n" + markdown_table(

@@ -59,8 +59,22 @@ MARK_OPTIONS = (
         help="the key the build cache was restored from (actions/cache: cache-matched-key)",
         metavar="KEY",
     ),
+    Option(
+        name="mod-save",
+        kind="bool",
+        default=True,
+        help="whether this job may save the module cache (cache-key's mod-save: a trusted "
+        "event and modules to download); the mod-save output adds 'and no exact hit'",
+    ),
 )
-MARK_OUTPUTS = ("mark", "backdated-files", "mod-cache-hit", "build-cache-hit", "mod-verified")
+MARK_OUTPUTS = (
+    "mark",
+    "backdated-files",
+    "mod-cache-hit",
+    "build-cache-hit",
+    "mod-verified",
+    "mod-save",
+)
 
 
 def cache_dir(values: Mapping[str, Any], ctx: Context) -> Path:
@@ -131,10 +145,14 @@ def run_trim(values: Mapping[str, Any], ctx: Context) -> Result:
 
 
 def _restored(key: str | None, restored: str | None) -> str:
-    """``hit`` (the exact key), ``fallback`` (a restore key matched) or ``miss``."""
+    """``hit`` (the exact key), ``fallback`` (a restore key matched) or ``miss``.
+
+    Case does not count: the cache service may hand the matched key back in another case (act
+    lowercases it), and actions/cache's own exact-match test ignores case too.
+    """
     if not restored:
         return "miss"
-    return "hit" if restored == key else "fallback"
+    return "hit" if key is not None and restored.lower() == key.lower() else "fallback"
 
 
 def run_mark(values: Mapping[str, Any], ctx: Context) -> Result:
@@ -147,10 +165,19 @@ def run_mark(values: Mapping[str, Any], ctx: Context) -> Result:
     folder = cache_dir(values, ctx)
     result = cachetrim.mark(folder)
     ctx.runtime.export_env(MARK_VARIABLE, str(result.mark))
+    mod_save = bool(values.get("mod_save", True)) and mod != "hit"
     lines = [
         f"module cache  {mod}"
         + (f" from {values['mod_restored_key']}" if mod != "miss" else "")
         + (f"; go mod verify passed in {len(verified)} folder(s)" if verified else ""),
+        "  save        "
+        + (
+            "yes, at the end of the job"
+            if mod_save
+            else "no (restored by its exact key)"
+            if mod == "hit"
+            else "no (cache-key: not a trusted event, or nothing to download)"
+        ),
         f"build cache   {build}"
         + (f" from {values['build_restored_key']}" if build != "miss" else ""),
         f"cache mark    {result.mark} ({format_time(result.mark)}); {MARK_VARIABLE} set for "
@@ -164,6 +191,7 @@ def run_mark(values: Mapping[str, Any], ctx: Context) -> Result:
         "mod-cache-hit": mod == "hit",
         "build-cache-hit": build == "hit",
         "mod-verified": bool(verified),
+        "mod-save": mod_save,
     }
     return Result(outputs=outputs, report="\n".join(lines))
 
