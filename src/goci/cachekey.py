@@ -104,7 +104,7 @@ def dependency_files(workspace: Workspace) -> list[Path]:
 def _go_at_least(gofile: Path, minor: int) -> bool:
     """Whether a go.mod or go.work says ``go 1.<minor>`` or later."""
     match = _GO_MINOR.match(go_directive(gofile)[0] or "")
-    return bool(match) and int(match.group(1)) >= minor
+    return match is not None and int(match.group(1)) >= minor
 
 
 def _mod_mode(goflags: str) -> str:
