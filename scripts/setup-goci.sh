@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Set goci up for the rest of the job: a private venv made with the runner's own Python,
-# reused while it exists for this goci version and source, its bin folder put on PATH.
+# Set goci up for the rest of the job and put the `goci` command on PATH.
 #
-# Every goci action runs this as its first step, so it must be cheap the second time: the
-# venv lives in the runner's tool cache (or RUNNER_TEMP) under the goci version, and a marker
-# written last says which source it was built from. Runs under bash on Linux, macOS and
-# Windows (Git Bash, where the interpreter is `python` and the venv has Scripts/, not bin/).
+# Every goci action runs this as its first step, so it must be cheap the second time:
+# * goci's dependencies live in a venv made with the runner's own Python and installed from
+#   requirements.lock with --require-hashes. It is kept in the runner's tool cache, keyed by the
+#   lock and the Python, and a later job reuses it only after goci_deps.py has traced every file
+#   in it back to a locked wheel (on a persistent self-hosted runner a previous job could have
+#   forged it, and this job may hold secrets).
+# * goci itself is not installed: the launcher imports it from this checkout, the action the
+#   workflow pinned. The launcher lives in RUNNER_TEMP, which the runner empties for every job,
+#   so the second goci action of a job finds it and checks nothing again.
+#
+# Runs under bash on Linux, macOS (bash 3.2: no mapfile, no ${x,,}) and Windows (Git Bash, where
+# the interpreter is often `python`, the venv has Scripts/ and programs want C:\ paths). Each
+# decision is a function of the environment, so that tests can run it under each OS's rules;
+# sourcing this file defines them without running anything.
 set -euo pipefail
-
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
 
 say() { printf 'goci setup: %s\n' "$*"; }
 fail() {
@@ -18,96 +24,135 @@ fail() {
   exit 1
 }
 
-# Windows programs (python.exe) want C:\ paths; bash wants /c/ paths. cygpath exists only there.
-native() { if command -v cygpath >/dev/null 2>&1; then cygpath -w "$1"; else printf '%s\n' "$1"; fi; }
-posix() { if command -v cygpath >/dev/null 2>&1; then cygpath -u "$1"; else printf '%s\n' "$1"; fi; }
+# --- decisions ------------------------------------------------------------------------------
 
+# Windows, macOS or Linux: what the runner says, else what uname says (a laptop, a container).
+runner_os() {
+  case "${RUNNER_OS:-}" in
+    Windows | macOS | Linux) printf '%s\n' "$RUNNER_OS" ;;
+    *)
+      case "$(uname -s)" in
+        MINGW* | MSYS* | CYGWIN*) echo Windows ;;
+        Darwin) echo macOS ;;
+        *) echo Linux ;;
+      esac
+      ;;
+  esac
+}
+
+# The interpreters to try, in order, one per line. GOCI_PYTHON names the one to use (a runner
+# with several, or a test). On Windows `python3` is often the Store's "app execution alias",
+# which only opens the Store, so `python` goes first there.
+python_candidates() {
+  if [ -n "${GOCI_PYTHON:-}" ]; then
+    printf '%s\n' "$GOCI_PYTHON"
+  elif [ "$(runner_os)" = Windows ]; then
+    printf '%s\n' python python3
+  else
+    printf '%s\n' python3 python
+  fi
+}
+
+# The first candidate that really runs and is Python 3.10 or newer.
 find_python() {
-  local candidate seen="" candidates=(python3 python)
-  # GOCI_PYTHON names the one interpreter to use (a runner with several, or a test).
-  if [ -n "${GOCI_PYTHON:-}" ]; then candidates=("$GOCI_PYTHON"); fi
-  for candidate in "${candidates[@]}"; do
+  local candidate seen=""
+  while IFS= read -r candidate; do
     command -v "$candidate" >/dev/null 2>&1 || continue
-    # Windows has a python3 "app execution alias" that only opens the Store: run it to be sure.
+    # Run it to be sure: the Store alias exists on PATH but is no Python.
     if "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
       >/dev/null 2>&1; then
       printf '%s\n' "$candidate"
       return 0
     fi
     seen="$seen $candidate=$("$candidate" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || echo broken)"
-  done
+  done <<EOF
+$(python_candidates)
+EOF
   fail "goci needs Python 3.10 or newer (found:${seen:- none}); add actions/setup-python before goci"
 }
 
-version="$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$root/src/goci/__init__.py")"
-[ -n "$version" ] || fail "cannot read __version__ from $root/src/goci/__init__.py"
+# Windows programs (python.exe) want C:\ paths and bash wants /c/ paths; cygpath converts, and
+# exists only there.
+native() { if command -v cygpath >/dev/null 2>&1; then cygpath -w "$1"; else printf '%s\n' "$1"; fi; }
+posix() { if command -v cygpath >/dev/null 2>&1; then cygpath -u "$1"; else printf '%s\n' "$1"; fi; }
 
-python="$(find_python)"
-
-# Which source the venv was built from: the same version number from another commit (a
-# branch, a fork) must not reuse a stale install on a self-hosted runner.
-source_id="$("$python" - "$(native "$root")" <<'PY'
-import hashlib, pathlib, sys
-
-root = pathlib.Path(sys.argv[1])
-digest = hashlib.sha256()
-files = [root / "pyproject.toml", *(root / "src" / "goci").rglob("*")]
-for path in sorted(p for p in files if p.is_file() and "__pycache__" not in p.parts):
-    digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-print(digest.hexdigest()[:16])
-PY
-)"
-
-base="${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-${XDG_CACHE_HOME:-$HOME/.cache}}}"
-venv="$(posix "$base")/goci/$version"
-marker="$venv/.goci-source"
-
-bin_dir() { if [ -d "$venv/Scripts" ]; then echo "$venv/Scripts"; else echo "$venv/bin"; fi; }
-
-healthy() {
-  local bin
-  bin="$(bin_dir)"
-  [ -f "$marker" ] && [ "$(cat "$marker")" = "$source_id" ] || return 1
-  [ "$("$bin/goci" --version 2>/dev/null | tr -d '\r')" = "goci $version" ]
+# Where the dependency venvs are kept between jobs: the runner's tool cache when there is one.
+tool_base() {
+  posix "${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-${XDG_CACHE_HOME:-$HOME/.cache}}}"
 }
 
-if healthy; then
-  say "reusing goci $version in $venv"
-else
-  say "installing goci $version into $venv (Python: $("$python" -c 'import sys; print(sys.version.split()[0])'))"
-  rm -rf "$venv"
-  mkdir -p "$(dirname "$venv")"
-  # Build from a copy: pip builds in the source folder, and a build/ left in the action's
-  # checkout would leak stale files into the next install.
-  staging="$(mktemp -d)"
-  trap 'rm -rf "$staging"' EXIT
-  for item in pyproject.toml README.md LICENSE src; do
-    if [ -e "$root/$item" ]; then cp -R "$root/$item" "$staging/"; fi
-  done
-  pip_args=(install --disable-pip-version-check --no-input --quiet "$(native "$staging")")
-  if "$python" -m venv "$(native "$venv")" >/dev/null 2>&1; then
-    venv_python="$(bin_dir)/python"
-    "$venv_python" -m pip "${pip_args[@]}"
-  else
-    # Debian's python3 without python3-venv has no ensurepip: a venv without pip, filled by
-    # the system pip (22.3+ can install into another interpreter).
-    rm -rf "$venv"
-    "$python" -m venv --without-pip "$(native "$venv")" ||
-      fail "cannot create a venv with $python; install python3-venv or use actions/setup-python"
-    venv_python="$(bin_dir)/python"
-    "$python" -m pip --python "$(native "$venv_python")" "${pip_args[@]}" ||
-      fail "cannot install goci: $python has no venv module and no pip 22.3+"
-  fi
-  healthy_bin="$(bin_dir)"
-  [ "$("$healthy_bin/goci" --version | tr -d '\r')" = "goci $version" ] ||
-    fail "goci $version was installed into $venv but does not run"
-  printf '%s' "$source_id" >"$marker"
-  say "installed goci $version"
-fi
+# This job's own folder for the launcher (RUNNER_TEMP is emptied for every job), or nothing
+# outside Actions, where every run sets up afresh.
+job_dir() {
+  if [ -n "${RUNNER_TEMP:-}" ]; then printf '%s/goci-setup\n' "$(posix "$RUNNER_TEMP")"; fi
+}
 
-bin="$(bin_dir)"
-if [ -n "${GITHUB_PATH:-}" ]; then
-  native "$bin" >>"$GITHUB_PATH"
+# The launchers to write: `goci` for bash and sh everywhere; on Windows also goci.cmd, which
+# PowerShell and cmd find through PATHEXT.
+launcher_names() {
+  if [ "$(runner_os)" = Windows ]; then echo goci goci.cmd; else echo goci; fi
+}
+
+# One word quoted for sh.
+sh_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+
+# Write the launchers into $1/bin: $2 the venv's Python, $3 goci's checkout, $4 the pycache
+# folder (all bash paths).
+write_launchers() {
+  local dir="$1" python="$2" root="$3" pycache="$4" name
+  mkdir -p "$dir/bin"
+  for name in $(launcher_names); do
+    case "$name" in
+      *.cmd)
+        # cmd expands %: double it. %* passes every argument on.
+        printf '@"%s" "%s" "%s" %%*\r\n' "$(native "$python")" \
+          "$(native "$root/scripts/goci_main.py")" "$(native "$pycache")" |
+          sed 's/%\([^*]\)/%%\1/g' >"$dir/bin/$name"
+        ;;
+      *)
+        printf '#!/bin/sh\nexec %s %s %s "$@"\n' "$(sh_quote "$python")" \
+          "$(sh_quote "$root/scripts/goci_main.py")" "$(sh_quote "$pycache")" >"$dir/bin/$name"
+        chmod +x "$dir/bin/$name"
+        ;;
+    esac
+  done
+}
+
+# --- the setup ------------------------------------------------------------------------------
+
+main() {
+  local here root version job python base helper_out venv_python bin
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  root="$(cd "$here/.." && pwd)"
+  version="$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$root/src/goci/__init__.py")"
+  [ -n "$version" ] || fail "cannot read __version__ from $root/src/goci/__init__.py"
+
+  job="$(job_dir)"
+  if [ -n "$job" ] && [ -f "$job/ready" ] && [ "$(cat "$job/ready")" = "$root" ]; then
+    say "goci $version was set up earlier in this job"
+  else
+    [ -n "$job" ] || job="$(mktemp -d)"
+    python="$(find_python)"
+    base="$(tool_base)"
+    helper_out="$("$python" -I "$(native "$root/scripts/goci_deps.py")" ensure \
+      "$(native "$base")" "$(native "$root/requirements.lock")")" || exit 1
+    venv_python="$(posix "${helper_out#python=}")"
+    rm -rf "$job"
+    mkdir -p "$job/pycache"
+    write_launchers "$job" "$venv_python" "$root" "$job/pycache"
+    [ "$("$job/bin/goci" --version | tr -d '\r')" = "goci $version" ] ||
+      fail "goci $version was set up in $job but does not run"
+    printf '%s' "$root" >"$job/ready"
+  fi
+
+  bin="$job/bin"
+  if [ -n "${GITHUB_PATH:-}" ]; then
+    native "$bin" >>"$GITHUB_PATH"
+  fi
+  export PATH="$bin:$PATH"
+  say "$(command -v goci) is on PATH (goci from $root)"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  main "$@"
 fi
-export PATH="$bin:$PATH"
-say "$(command -v goci) is on PATH"

@@ -15,10 +15,8 @@ change, a docs-only change, and a tag.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -42,20 +40,14 @@ APP = "acme/shop"
 GOCI = "acme/goci"
 
 
-def goci_version() -> str:
-    text = (ROOT / "src" / "goci" / "__init__.py").read_text(encoding="utf-8")
-    match = re.search(r'^__version__ = "(.*)"$', text, re.M)
-    assert match
-    return match.group(1)
-
-
-def goci_source_id(root: Path) -> str:
-    """The id scripts/setup-goci.sh gives a goci source tree (same files, same order)."""
-    digest = hashlib.sha256()
-    files = [root / "pyproject.toml", *(root / "src" / "goci").rglob("*")]
-    for path in sorted(p for p in files if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+STUB_SETUP = r"""#!/usr/bin/env bash
+set -euo pipefail
+bin="$RUNNER_TEMP/goci-setup/bin"
+mkdir -p "$bin"
+printf '#!/bin/sh\nexec "%s" -m goci "$@"\n' '@PYTHON@' >"$bin/goci"
+chmod +x "$bin/goci"
+echo "$bin" >>"$GITHUB_PATH"
+"""
 
 
 @pytest.fixture(scope="module")
@@ -68,22 +60,12 @@ def goci_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy2(ROOT / name, root / name)
     for name in ("actions", "scripts", "src"):
         shutil.copytree(ROOT / name, root / name, ignore=ignore)
+    # The real setup installs goci's locked dependencies from PyPI and reuses a venv only once
+    # verified (tests/test_setup_action.py runs it); here `goci` is this test's interpreter.
+    stub = root / "scripts" / "setup-goci.sh"
+    stub.write_text(STUB_SETUP.replace("@PYTHON@", sys.executable), encoding="utf-8")
     GoRepo(root, {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull}).commit("goci snapshot")
     return root
-
-
-def warm_tool_cache(tool_cache: Path, goci_root: Path) -> None:
-    """A runner image with this goci already in its tool cache (setup-goci.sh reuses it).
-
-    Installing it for real needs PyPI (goci's dependencies); the setup script's own tests cover
-    that. Here the venv's ``goci`` is this test's interpreter running the goci under test.
-    """
-    venv = tool_cache / "goci" / goci_version()
-    (venv / "bin").mkdir(parents=True, exist_ok=True)
-    wrapper = venv / "bin" / "goci"
-    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m goci "$@"\n', encoding="utf-8")
-    wrapper.chmod(0o755)
-    (venv / ".goci-source").write_text(goci_source_id(goci_root), encoding="utf-8")
 
 
 class _Releases(BaseHTTPRequestHandler):
@@ -143,7 +125,7 @@ def make_runner(
 ) -> WorkflowRunner:
     runner_env = {k: v for k, v in env.items() if k not in ("GOCACHE", "GOMODCACHE", "GOPATH")}
     runner_env["PIP_NO_INDEX"] = "1"  # a reinstall of goci must fail here, never reach PyPI
-    runner = WorkflowRunner(
+    return WorkflowRunner(
         tmp / name,
         repositories={APP: Repo(repo.root), GOCI: Repo(goci_root, link=True)},
         env=runner_env,
@@ -164,8 +146,6 @@ def make_runner(
         fresh_home=True,
         cache_root=tmp / "caches",
     )
-    warm_tool_cache(runner.root / "toolcache", goci_root)
-    return runner
 
 
 def results(run: WorkflowResult) -> dict[str, str]:

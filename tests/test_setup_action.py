@@ -1,23 +1,56 @@
-"""scripts/setup-goci.sh, the first step of every goci action, run for real on Linux.
+"""The setup action: goci's locked dependencies, a venv reused only once verified, and the
+setup script's decisions under the rules of each runner OS.
 
-The install test builds a real venv with the machine's own Python and installs goci from a copy
-of this checkout (pip fetches goci's dependencies from the package index: the one test in the
-suite that needs it). The copy keeps pip's build/ folder out of the shared working tree.
+* The lock (requirements.lock) is checked against pyproject.toml offline, as ``dev.py lint``
+  does, and a stale lock is reported.
+* scripts/goci_deps.py is run on tiny wheels made here (pip installs them from a local folder,
+  no index): a fresh install verifies; every kind of forgery of a kept venv is found.
+* One test runs scripts/setup-goci.sh for real on Linux with the machine's own Python: it
+  installs the real lock (pip fetches the wheels from the package index: the one test in the
+  suite that needs it), reuses the venv in the same job and, verified, in the next job, and
+  installs afresh over a venv a previous job tampered with.
+* Windows (Git Bash) and macOS cannot run here, so the script's decisions run under their rules:
+  RUNNER_OS, fake ``python``/``python3``/``cygpath``/``uname`` on PATH, Windows path forms.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from goci import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "setup-goci.sh"
+
+
+def load(name: str) -> ModuleType:
+    """A module of scripts/ (not a package: the setup runs these files directly)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+goci_deps = load("goci_deps")
+goci_lock = load("goci_lock")
 
 
 def system_python() -> str:
@@ -29,34 +62,366 @@ def system_python() -> str:
     return found
 
 
+# --- the lock ---------------------------------------------------------------------------------
+
+
+def read(name: str) -> str:
+    return (ROOT / name).read_text(encoding="utf-8")
+
+
+def test_the_lock_is_current_and_pins_every_dependency_by_hash() -> None:
+    assert (
+        goci_lock.lock_problems(
+            read("pyproject.toml"), read("requirements.lock"), read("requirements.constraints")
+        )
+        == []
+    )
+    pins = goci_lock.read_lock(read("requirements.lock"))
+    assert all(pin.hashes for pin in pins)
+    direct = {pin.name for pin in pins if pin.direct}
+    assert direct == {"actions-toolkit", "pygithub", "httpx", "cachetools", "boto3"}
+    # The setup reads the same lock with the standard library only: both readers agree.
+    setup_view = {
+        (p.name, p.version, p.hashes) for p in goci_deps.parse_lock(read("requirements.lock"))
+    }
+    assert setup_view == {(p.name, p.version, frozenset(p.hashes)) for p in pins}
+
+
+def _without_hashes(lock: str, name: str) -> str:
+    return re.sub(
+        rf"^({re.escape(name)}) \\\n(?:    --hash=\S+(?: \\)?\n)+", r"\1\n", lock, flags=re.M
+    )
+
+
+# (what changed, how: (pyproject, lock, constraints) -> the same, edited; the problem named)
+STALE = {
+    "dependency added": (
+        lambda p, lock, c: (p.replace('"boto3>=1.34",', '"boto3>=1.34",\n  "rich>=13",'), lock, c),
+        "rich>=13 is not pinned for linux x64, Python 3.10",
+    ),
+    "bound raised": (
+        lambda p, lock, c: (p.replace('"httpx>=0.25"', '"httpx>=0.29"'), lock, c),
+        "httpx>=0.29 does not accept the pinned 0.28.1",
+    ),
+    "dependency removed": (
+        lambda p, lock, c: (p.replace('  "cachetools>=5.3",\n', ""), lock, c),
+        "cachetools is pinned for goci, but pyproject.toml does not ask for it",
+    ),
+    "hash gone": (
+        lambda p, lock, c: (p, _without_hashes(lock, "six==1.17.0"), c),
+        "six==1.17.0 has no --hash",
+    ),
+    "other command": (
+        lambda p, lock, c: (p, lock.replace("--generate-hashes ", "", 1), c),
+        "the lock was not made by `uv pip compile",
+    ),
+    "constraint moved": (
+        lambda p, lock, c: (p, lock, c.replace("cryptography==46.0.3", "cryptography>=47")),
+        "cryptography>=47 does not accept the pinned 46.0.3",
+    ),
+}
+
+
+@pytest.mark.parametrize("stale", STALE)
+def test_a_stale_lock_is_reported(stale: str) -> None:
+    change, problem = STALE[stale]
+    pyproject, lock, constraints = change(
+        read("pyproject.toml"), read("requirements.lock"), read("requirements.constraints")
+    )
+    problems = goci_lock.lock_problems(pyproject, lock, constraints)
+    assert any(problem in p for p in problems), problems
+
+
+# --- the venv check, on tiny wheels -----------------------------------------------------------
+
+
+def record_line(path: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}"
+
+
+def make_wheel(folder: Path, name: str, version: str, files: dict[str, bytes]) -> Path:
+    """A minimal valid wheel (pure Python) holding ``files``."""
+    dist_info = f"{name}-{version}.dist-info"
+    entries = {
+        **files,
+        f"{dist_info}/METADATA": (
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+        ),
+        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: goci-tests\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n",
+    }
+    record = "\n".join([*(record_line(p, d) for p, d in entries.items()), f"{dist_info}/RECORD,,"])
+    path = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, data in entries.items():
+            archive.writestr(member, data)
+        archive.writestr(f"{dist_info}/RECORD", record + "\n")
+    return path
+
+
+ALPHA = {
+    "alpha/__init__.py": b"X = 1\n",
+    "alpha/data.txt": b"some data\n",
+    "alpha-1.0.data/scripts/alpha-cli": b"#!python\nprint('alpha')\n",
+}
+BETA = {"beta.py": b"Y = 2\n"}
+
+
+def lock_for(*wheels: Path) -> str:
+    lines = ["# This file was autogenerated by a test", "#    (no command)"]
+    for wheel in wheels:
+        name, version = wheel.name.split("-")[:2]
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        lines += [f"{name}=={version} ; python_version >= '3.10' \\", f"    --hash=sha256:{digest}"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """Two tiny wheels in a local index folder, their lock, and one venv installed from them."""
+    root = tmp_path_factory.mktemp("tiny")
+    index = root / "index"
+    index.mkdir()
+    wheels = [make_wheel(index, "alpha", "1.0", ALPHA), make_wheel(index, "beta", "2.0", BETA)]
+    lock = root / "requirements.lock"
+    lock.write_text(lock_for(*wheels))
+    home = root / "tools" / "goci" / "deps-tiny"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PIP_NO_INDEX", "1")
+        env.setenv("PIP_FIND_LINKS", str(index))
+        goci_deps.install(home, lock)
+        yield {"home": home, "lock": lock, "index": index, "root": root}
+
+
+def copy_home(tiny: dict[str, Path], tmp_path: Path) -> Path:
+    home = tmp_path / "tools" / "goci" / "deps-tiny"
+    shutil.copytree(tiny["home"], home, symlinks=True)
+    return home
+
+
+def site(home: Path) -> Path:
+    return goci_deps.venv_paths(home / "venv")["purelib"]
+
+
+def test_a_fresh_install_verifies_and_keeps_only_locked_files(tiny: dict[str, Path]) -> None:
+    home = tiny["home"]
+    verdict = goci_deps.verify(home, tiny["lock"])
+    assert verdict.problems == ()
+    assert verdict.files == 2 + 2 + 3  # alpha's two files, beta.py, each METADATA and WHEEL
+    assert sorted(p.name for p in (home / "wheels").iterdir()) == [
+        "alpha-1.0-py3-none-any.whl",
+        "beta-2.0-py3-none-any.whl",
+    ]
+    # Only the interpreter in bin: no pip, no activate scripts, no alpha-cli.
+    scripts = goci_deps.venv_paths(home / "venv")["scripts"]
+    assert {p.name for p in scripts.iterdir()} <= {
+        "python",
+        "python3",
+        f"python3.{sys.version_info[1]}",
+    }
+    assert "python" in {p.name for p in scripts.iterdir()}
+    installed = {p.name for p in site(home).iterdir()}
+    assert installed == {"alpha", "alpha-1.0.dist-info", "beta.py", "beta-2.0.dist-info"}
+    assert not list(home.parent.glob(".deps-*"))  # no building folder left behind
+
+
+def _edit(path: Path, data: bytes) -> None:
+    path.write_bytes(path.read_bytes() + data)
+
+
+def _forge_wheel(home: Path, tiny: dict[str, Path]) -> None:
+    """Swap the kept wheel for another alpha 1.0 (consistent RECORD) and install its file."""
+    forged = make_wheel(home.parent, "alpha", "1.0", {**ALPHA, "alpha/__init__.py": b"X = 666\n"})
+    shutil.move(forged, home / "wheels" / forged.name)
+    (site(home) / "alpha" / "__init__.py").write_bytes(b"X = 666\n")
+
+
+def _edit_file_and_record(home: Path, tiny: dict[str, Path]) -> None:
+    module = site(home) / "alpha" / "__init__.py"
+    module.write_bytes(b"X = 666\n")
+    record = site(home) / "alpha-1.0.dist-info" / "RECORD"
+    lines = [
+        record_line("alpha/__init__.py", b"X = 666\n")
+        if line.startswith("alpha/__init__.py,")
+        else line
+        for line in record.read_text().splitlines()
+    ]
+    record.write_text("\n".join(lines) + "\n")
+
+
+def _replace_python(home: Path, tiny: dict[str, Path]) -> None:
+    python = goci_deps.venv_python(home / "venv")
+    python.unlink()
+    python.write_text("#!/bin/sh\nexec /bin/sh -c 'echo stolen'\n")
+    python.chmod(0o755)
+
+
+FORGERIES = {
+    "module edited": (
+        lambda home, t: _edit(site(home) / "alpha" / "__init__.py", b"import os\n"),
+        "alpha/__init__.py: content differs from the locked wheel",
+    ),
+    "module and RECORD edited": (_edit_file_and_record, "alpha/__init__.py: content differs"),
+    "a .pth file": (
+        lambda home, t: (site(home) / "evil.pth").write_text("import os\n"),
+        "evil.pth: not installed by any locked wheel",
+    ),
+    "sitecustomize": (
+        lambda home, t: (site(home) / "sitecustomize.py").write_text("import os\n"),
+        "sitecustomize.py: not installed by any locked wheel",
+    ),
+    "a module removed": (lambda home, t: (site(home) / "beta.py").unlink(), "beta.py: missing"),
+    "a symlinked module": (
+        lambda home, t: (
+            (site(home) / "beta.py").unlink(),
+            (site(home) / "beta.py").symlink_to(t["root"] / "elsewhere.py"),
+        ),
+        "beta.py: a symbolic link in site-packages",
+    ),
+    "a forged wheel": (_forge_wheel, "wheels/alpha-1.0-py3-none-any.whl: not a file the lock pins"),
+    "system site-packages": (
+        lambda home, t: (home / "venv" / "pyvenv.cfg").write_text(
+            (home / "venv" / "pyvenv.cfg")
+            .read_text()
+            .replace("include-system-site-packages = false", "include-system-site-packages = true")
+        ),
+        "pyvenv.cfg: changed",
+    ),
+    "another interpreter": (_replace_python, "bin/python: changed"),
+    "a script in bin": (
+        lambda home, t: (goci_deps.venv_paths(home / "venv")["scripts"] / "goci").write_text("x"),
+        "bin/goci: unexpected",
+    ),
+}
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+def test_every_forgery_of_a_kept_venv_is_found(
+    tiny: dict[str, Path], tmp_path: Path, forgery: str
+) -> None:
+    home = copy_home(tiny, tmp_path)
+    forge, problem = FORGERIES[forgery]
+    forge(home, tiny)
+    verdict = goci_deps.verify(home, tiny["lock"])
+    assert not verdict.ok
+    assert any(problem in p for p in verdict.problems), verdict.problems
+
+
+def test_compiled_files_in_the_venv_do_not_count(tiny: dict[str, Path], tmp_path: Path) -> None:
+    """The launcher never reads them (its pycache is the job's own), so they are no forgery."""
+    home = copy_home(tiny, tmp_path)
+    cache = site(home) / "alpha" / "__pycache__"
+    cache.mkdir()
+    (cache / "__init__.cpython-311.pyc").write_bytes(b"not even bytecode")
+    assert goci_deps.verify(home, tiny["lock"]).ok
+    (cache / "notes.txt").write_text("anything else in __pycache__ does count\n")
+    assert goci_deps.verify(home, tiny["lock"]).problems == (
+        "alpha/__pycache__/notes.txt: not installed by any locked wheel",
+    )
+
+
+def ensure(base: Path, lock: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``goci_deps.py ensure`` as setup-goci.sh runs it (isolated mode, system Python)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            str(ROOT / "scripts" / "goci_deps.py"),
+            "ensure",
+            str(base),
+            str(lock),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_a_tampered_venv_is_replaced_from_its_still_valid_wheels_offline(
+    tiny: dict[str, Path], tmp_path: Path
+) -> None:
+    home = copy_home(tiny, tmp_path)
+    # ensure() looks for deps-<key of this lock and Python>: put the copy there.
+    key = home.with_name(f"deps-{goci_deps.deps_key(tiny['lock'].read_bytes())}")
+    home.rename(key)
+    _edit(site(key) / "alpha" / "__init__.py", b"import os\n")
+    # No index and no local folder: only the kept wheels can serve the reinstall.
+    env = {**os.environ, "PIP_NO_INDEX": "1"}
+    env.pop("PIP_FIND_LINKS", None)
+
+    run = ensure(tmp_path / "tools", tiny["lock"], env)
+
+    assert run.returncode == 0, run.stderr
+    assert (
+        f"::warning title=goci setup::not reusing {key}: it does not match the lock: "
+        "alpha/__init__.py: content differs from the locked wheel. Installing afresh."
+    ) in run.stderr
+    assert (site(key) / "alpha" / "__init__.py").read_bytes() == b"X = 1\n"
+    assert goci_deps.verify(key, tiny["lock"]).ok
+    assert run.stdout == f"python={goci_deps.venv_python(key / 'venv')}\n"
+
+
+def test_two_jobs_setting_up_at_once_share_one_verified_venv(
+    tiny: dict[str, Path], tmp_path: Path
+) -> None:
+    """Two runners sharing a tool cache start together: both succeed, one venv stays."""
+    env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tiny["index"])}
+    command = [sys.executable, "-I", str(ROOT / "scripts" / "goci_deps.py"), "ensure",
+               str(tmp_path / "tools"), str(tiny["lock"])]  # fmt: skip
+    jobs = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [job.communicate(timeout=300) for job in jobs]
+
+    assert [job.returncode for job in jobs] == [0, 0], outputs
+    homes = list((tmp_path / "tools" / "goci").iterdir())
+    assert [h.name for h in homes] == [f"deps-{goci_deps.deps_key(tiny['lock'].read_bytes())}"]
+    assert goci_deps.verify(homes[0], tiny["lock"]).ok
+    assert {out for out, _err in outputs} == {
+        f"python={goci_deps.venv_python(homes[0] / 'venv')}\n"
+    }
+
+
+def test_windows_venvs_have_scripts_and_lib_site_packages() -> None:
+    paths = goci_deps.venv_paths(Path("/c/tools/venv"), "nt")
+    assert paths["scripts"].relative_to("/c/tools/venv").as_posix() == "Scripts"
+    assert paths["purelib"].relative_to("/c/tools/venv").as_posix() == "Lib/site-packages"
+    python = goci_deps.venv_python(Path("/c/tools/venv"), windows=True)
+    assert python.relative_to("/c/tools/venv").as_posix() == "Scripts/python.exe"
+
+
+# --- the script, for real on Linux ------------------------------------------------------------
+
+
 @pytest.fixture
 def action_copy(tmp_path: Path) -> Path:
     """What actions/checkout leaves in $GITHUB_ACTION_PATH: this repository's files."""
     copy = tmp_path / "action"
     copy.mkdir()
-    for item in ("pyproject.toml", "README.md", "action.yml"):
-        if (ROOT / item).exists():
-            shutil.copy2(ROOT / item, copy / item)
-    if not (copy / "README.md").exists():
-        (copy / "README.md").write_text("# goci\n")
-    shutil.copytree(ROOT / "scripts", copy / "scripts")
-    shutil.copytree(
-        ROOT / "src" / "goci",
-        copy / "src" / "goci",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
+    for item in ("requirements.lock", "action.yml"):
+        shutil.copy2(ROOT / item, copy / item)
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "scripts", copy / "scripts", ignore=ignore)
+    shutil.copytree(ROOT / "src" / "goci", copy / "src" / "goci", ignore=ignore)
     return copy
 
 
-def run_setup(action: Path, tmp: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+def run_setup(action: Path, tmp: Path, job: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    """One goci action's setup step in job ``job`` (each job has its own RUNNER_TEMP)."""
     runner = tmp / "runner"
-    runner.mkdir(exist_ok=True)
-    (runner / "github_path").touch()
+    (runner / job).mkdir(parents=True, exist_ok=True)
+    (runner / job / "github_path").touch()
     env = {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", str(tmp)),
-        "RUNNER_TEMP": str(runner / "temp"),
-        "GITHUB_PATH": str(runner / "github_path"),
+        "RUNNER_TEMP": str(runner / job / "temp"),
+        "RUNNER_TOOL_CACHE": str(runner / "toolcache"),
+        "GITHUB_PATH": str(runner / job / "github_path"),
         "GITHUB_ACTION_PATH": str(action),
         "GOCI_PYTHON": system_python(),
         **extra,
@@ -71,45 +436,302 @@ def run_setup(action: Path, tmp: Path, **extra: str) -> subprocess.CompletedProc
     )
 
 
-def test_setup_installs_once_then_reuses_and_puts_goci_on_path(
+def goci_on_path(tmp: Path, job: str, *args: str) -> subprocess.CompletedProcess[str]:
+    entries = (tmp / "runner" / job / "github_path").read_text().splitlines()
+    return subprocess.run(
+        [str(Path(entries[-1]) / "goci"), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+    )
+
+
+def test_setup_installs_verifies_reuses_and_replaces_a_tampered_venv(
     action_copy: Path, tmp_path: Path
 ) -> None:
-    first = run_setup(action_copy, tmp_path)
+    first = run_setup(action_copy, tmp_path, "job1")
     assert first.returncode == 0, first.stdout + first.stderr
-    venv = tmp_path / "runner" / "temp" / "goci" / __version__
-    assert f"installing goci {__version__} into {venv}" in first.stdout
-    bin_dir = venv / "bin"
-    assert (tmp_path / "runner" / "github_path").read_text().splitlines() == [str(bin_dir)]
-    version = subprocess.run(
-        [str(bin_dir / "goci"), "--version"], capture_output=True, text=True, check=True
+    homes = list((tmp_path / "runner" / "toolcache" / "goci").glob("deps-*"))
+    assert len(homes) == 1
+    home = homes[0]
+    assert f"installing goci's locked dependencies into {home}" in first.stderr
+    launcher_dir = tmp_path / "runner" / "job1" / "temp" / "goci-setup" / "bin"
+    assert (tmp_path / "runner" / "job1" / "github_path").read_text().splitlines() == [
+        str(launcher_dir)
+    ]
+    version = goci_on_path(tmp_path, "job1", "--version")
+    assert version.stdout.strip() == f"goci {__version__}", version.stderr
+    # goci itself runs from the checkout; the venv holds exactly the locked dependencies.
+    installed = {p.name.split("-")[0].lower() for p in site(home).glob("*.dist-info")}
+    assert "goci" not in installed and {"boto3", "httpx", "pygithub"} <= installed
+    locked = {pin.name.replace("-", "_") for pin in goci_deps.parse_lock(read("requirements.lock"))}
+    assert installed <= locked
+
+    # The second goci action of the job: nothing to check again.
+    again = run_setup(action_copy, tmp_path, "job1")
+    assert again.returncode == 0, again.stderr
+    assert f"goci {__version__} was set up earlier in this job" in again.stdout
+    assert "installing" not in again.stderr and "reusing" not in again.stderr
+
+    # The next job on this runner: the venv is verified, then reused.
+    second = run_setup(action_copy, tmp_path, "job2")
+    assert second.returncode == 0, second.stderr
+    assert re.search(
+        rf"reusing goci's dependencies in {re.escape(str(home))} \(verified \d+ files",
+        second.stderr,
+    ), second.stderr
+    assert "installing" not in second.stderr
+
+    # A compiled file planted in the venv, valid for its source, is never read: the launcher
+    # compiles into the job's own folder. (Plain Python would run it, as the control shows.)
+    python = goci_deps.venv_python(home / "venv")
+    planted = plant_pyc(python, site(home) / "actions_toolkit" / "__init__.py", tmp_path / "pwned")
+    control = subprocess.run([str(python), "-c", "import actions_toolkit"], check=False)
+    assert control.returncode == 0 and (tmp_path / "pwned").exists()
+    (tmp_path / "pwned").unlink()
+    assert goci_on_path(tmp_path, "job2", "--version").stdout.strip() == f"goci {__version__}"
+    assert not (tmp_path / "pwned").exists()
+    planted.unlink()
+
+    # A previous job tampered with the venv: not reused, installed afresh.
+    module = site(home) / "httpx" / "__init__.py"
+    module.write_text(module.read_text() + "\nimport os  # a previous job was here\n")
+    (site(home) / "zzz-evil.pth").write_text("import os\n")
+    fourth = run_setup(action_copy, tmp_path, "job4")
+    assert fourth.returncode == 0, fourth.stderr
+    assert (
+        f"::warning title=goci setup::not reusing {home}: it does not match the lock: "
+        "httpx/__init__.py: content differs from the locked wheel; "
+        "zzz-evil.pth: not installed by any locked wheel. Installing afresh."
+    ) in fourth.stderr
+    assert "a previous job was here" not in module.read_text()
+    assert not (site(home) / "zzz-evil.pth").exists()
+    assert goci_on_path(tmp_path, "job4", "--version").stdout.strip() == f"goci {__version__}"
+
+
+PLANT = """
+import importlib.util, os, sys
+from importlib._bootstrap_external import _code_to_timestamp_pyc
+source, marker = sys.argv[1:]
+code = compile(f"open({marker!r}, 'w').close()", source, "exec")
+stat = os.stat(source)
+pyc = importlib.util.cache_from_source(source)
+os.makedirs(os.path.dirname(pyc), exist_ok=True)
+with open(pyc, "wb") as out:
+    out.write(_code_to_timestamp_pyc(code, int(stat.st_mtime), stat.st_size))
+print(pyc)
+"""
+
+
+def plant_pyc(python: Path, source: Path, marker: Path) -> Path:
+    """A compiled file for ``source`` that ``python`` accepts (its magic number, the source's
+    mtime and size) but that creates ``marker`` instead of running the source."""
+    out = subprocess.run(
+        [str(python), "-I", "-c", PLANT, str(source), str(marker)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    assert version.stdout.strip() == f"goci {__version__}"
-    assert not (action_copy / "build").exists()  # the checkout is left as it was
-    marker = (venv / ".goci-source").read_text()
-
-    second = run_setup(action_copy, tmp_path)
-
-    assert second.returncode == 0, second.stdout + second.stderr
-    assert f"reusing goci {__version__} in {venv}" in second.stdout
-    assert "installing" not in second.stdout
-    assert (venv / ".goci-source").read_text() == marker
-    assert (tmp_path / "runner" / "github_path").read_text().splitlines() == [str(bin_dir)] * 2
-
-    # RUNNER_TOOL_CACHE, where a self-hosted runner keeps tools between jobs, wins.
-    tool_cache = tmp_path / "toolcache"
-    shutil.copytree(tmp_path / "runner" / "temp" / "goci", tool_cache / "goci", symlinks=True)
-    third = run_setup(action_copy, tmp_path, RUNNER_TOOL_CACHE=str(tool_cache))
-    assert "reusing" in third.stdout and str(tool_cache) in third.stdout
+    return Path(out.stdout.strip())
 
 
 def test_setup_refuses_a_python_older_than_3_10(action_copy: Path, tmp_path: Path) -> None:
     fake = tmp_path / "python3.8"
     fake.write_text('#!/bin/sh\ncase "$*" in *version_info*) exit 1 ;; *) echo "3.8.18" ;; esac\n')
     fake.chmod(0o755)
-    run = run_setup(action_copy, tmp_path, GOCI_PYTHON=str(fake))
+    run = run_setup(action_copy, tmp_path, "job", GOCI_PYTHON=str(fake))
     assert run.returncode == 1
     assert f"::error title=goci setup::goci needs Python 3.10 or newer (found: {fake}=3.8.18)" in (
         run.stderr
     )
-    assert not (tmp_path / "runner" / "temp" / "goci").exists()
-    assert (tmp_path / "runner" / "github_path").read_text() == ""
+    assert not (tmp_path / "runner" / "toolcache").exists()
+    assert (tmp_path / "runner" / "job" / "github_path").read_text() == ""
+
+
+# --- the script's decisions under each OS's rules ---------------------------------------------
+
+CYGPATH = r"""#!/usr/bin/env bash
+# Git Bash's cygpath: -w /c/x/y -> C:\x\y, -u C:\x\y -> /c/x/y
+mode=$1 p=$2
+case "$mode" in
+  -w) if [[ "$p" =~ ^/([a-z])(/.*)?$ ]]; then
+        rest=${BASH_REMATCH[2]:-/}; d=$(printf '%s' "${BASH_REMATCH[1]}" | tr a-z A-Z)
+        printf '%s:%s\n' "$d" "${rest//\//\\}"
+      else printf '%s\n' "${p//\//\\}"; fi ;;
+  -u) if [[ "$p" =~ ^([A-Za-z]):(.*)$ ]]; then
+        rest=${BASH_REMATCH[2]}; d=$(printf '%s' "${BASH_REMATCH[1]}" | tr A-Z a-z)
+        printf '/%s%s\n' "$d" "${rest//\\//}"
+      else printf '%s\n' "$p"; fi ;;
+esac
+"""
+# What `python3` is on a fresh Windows runner without it: the Store's app execution alias.
+STORE_ALIAS = (
+    "#!/bin/sh\necho 'Python was not found; run without arguments to install from the "
+    "Microsoft Store' >&2\nexit 9009\n"
+)
+
+
+def shims(folder: Path, **programs: str) -> Path:
+    """A folder of fake programs (name -> script) to put first on PATH."""
+    folder.mkdir(exist_ok=True)
+    for name, text in programs.items():
+        (folder / name).write_text(text)
+        (folder / name).chmod(0o755)
+    return folder
+
+
+def real_python() -> str:
+    """A working ``python``: the system Python itself (not a launcher such as pyenv's shim,
+    which needs more on PATH than a decision test gives it)."""
+    executable = subprocess.run(
+        [system_python(), "-c", "import sys; print(sys.executable)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return f'#!/bin/sh\nexec "{executable}" "$@"\n'
+
+
+def decide(
+    call: str, tmp: Path, env: dict[str, str], programs: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run one decision of setup-goci.sh (sourced: nothing else runs) with only ``programs``
+    and the basic tools on PATH."""
+    folder = shims(Path(tempfile.mkdtemp(prefix="shims-", dir=tmp)), **programs)
+    tools = tmp / "tools"
+    tools.mkdir(exist_ok=True)
+    for tool in ("bash", "cat", "sed", "tr", "mkdir", "chmod", "dirname", "sh", "env"):
+        found = shutil.which(tool)
+        if found and not (tools / tool).exists():
+            (tools / tool).symlink_to(found)
+    return subprocess.run(
+        [shutil.which("bash") or "bash", "-c", f'source "$1"; {call}', "decide", str(SCRIPT)],
+        env={"PATH": f"{folder}:{tools}", "HOME": str(tmp), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("os_name", "programs", "chosen"),
+    [
+        ("Windows", {"python3": STORE_ALIAS, "python": "REAL"}, "python"),
+        ("Windows", {"python3": "REAL", "python": "REAL"}, "python"),
+        ("Linux", {"python3": "REAL", "python": "REAL"}, "python3"),
+        ("macOS", {"python3": "REAL"}, "python3"),  # no `python` on macOS runners
+        ("Linux", {"python3": STORE_ALIAS, "python": "REAL"}, "python"),  # a broken one skipped
+    ],
+)
+def test_the_interpreter_chosen_on_each_os(
+    tmp_path: Path, os_name: str, programs: dict[str, str], chosen: str
+) -> None:
+    programs = {n: real_python() if text == "REAL" else text for n, text in programs.items()}
+    run = decide("find_python", tmp_path, {"RUNNER_OS": os_name}, programs)
+    assert (run.returncode, run.stdout) == (0, f"{chosen}\n"), run.stderr
+
+
+def test_a_store_alias_alone_is_no_python(tmp_path: Path) -> None:
+    run = decide("find_python", tmp_path, {"RUNNER_OS": "Windows"}, {"python3": STORE_ALIAS})
+    assert run.returncode == 1
+    assert "goci needs Python 3.10 or newer (found: python3=broken)" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("uname", "os_name"),
+    [("MINGW64_NT-10.0-20348", "Windows"), ("MSYS_NT-10.0", "Windows"), ("Darwin", "macOS"),
+     ("Linux", "Linux")],
+)  # fmt: skip
+def test_the_os_without_runner_os_comes_from_uname(
+    tmp_path: Path, uname: str, os_name: str
+) -> None:
+    run = decide("runner_os", tmp_path, {}, {"uname": f"#!/bin/sh\necho {uname}\n"})
+    assert run.stdout == f"{os_name}\n"
+
+
+def test_git_bash_path_forms(tmp_path: Path) -> None:
+    """Windows hands bash C:\\ paths (RUNNER_TEMP, RUNNER_TOOL_CACHE); python.exe wants them
+    back in that form, and GITHUB_PATH takes a native path."""
+    env = {
+        "RUNNER_OS": "Windows",
+        "RUNNER_TEMP": r"D:\a\_temp",
+        "RUNNER_TOOL_CACHE": r"C:\hostedtoolcache\windows",
+    }
+    calls = (
+        "tool_base; job_dir; native /c/Users/runneradmin/goci; posix 'C:\\Program Files\\Python'; "
+        "launcher_names"
+    )
+    run = decide(calls, tmp_path, env, {"cygpath": CYGPATH})
+    assert run.stdout.splitlines() == [
+        "/c/hostedtoolcache/windows",
+        "/d/a/_temp/goci-setup",
+        r"C:\Users\runneradmin\goci",
+        "/c/Program Files/Python",
+        "goci goci.cmd",
+    ], run.stderr
+    # macOS (and Linux): no cygpath, paths as they are, one launcher.
+    mac = {
+        "RUNNER_OS": "macOS",
+        "RUNNER_TEMP": "/Users/runner/work/_temp",
+        "RUNNER_TOOL_CACHE": "/Users/runner/hostedtoolcache",
+    }
+    run = decide(calls, tmp_path, mac, {})
+    assert run.stdout.splitlines() == [
+        "/Users/runner/hostedtoolcache",
+        "/Users/runner/work/_temp/goci-setup",
+        "/c/Users/runneradmin/goci",
+        "C:\\Program Files\\Python",
+        "goci",
+    ], run.stderr
+
+
+def test_the_launchers_on_windows(tmp_path: Path) -> None:
+    """goci for Git Bash, goci.cmd for PowerShell and cmd (with C:\\ paths, % doubled)."""
+    job = tmp_path / "job"
+    call = (
+        f"write_launchers '{job}' /c/hostedtoolcache/windows/goci/deps-1/venv/Scripts/python.exe "
+        f"'/d/a/_actions/acme/goci/100%' /d/a/_temp/goci-setup/pycache"
+    )
+    run = decide(call, tmp_path, {"RUNNER_OS": "Windows"}, {"cygpath": CYGPATH})
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in (job / "bin").iterdir()) == ["goci", "goci.cmd"]
+    assert (job / "bin" / "goci.cmd").read_bytes() == (
+        b'@"C:\\hostedtoolcache\\windows\\goci\\deps-1\\venv\\Scripts\\python.exe" '
+        b'"D:\\a\\_actions\\acme\\goci\\100%%\\scripts\\goci_main.py" '
+        b'"D:\\a\\_temp\\goci-setup\\pycache" %*\r\n'
+    )
+    assert (job / "bin" / "goci").read_text() == (
+        "#!/bin/sh\nexec '/c/hostedtoolcache/windows/goci/deps-1/venv/Scripts/python.exe' "
+        "'/d/a/_actions/acme/goci/100%/scripts/goci_main.py' '/d/a/_temp/goci-setup/pycache' "
+        '"$@"\n'
+    )
+
+
+def test_the_sh_launcher_passes_every_argument_through(tmp_path: Path) -> None:
+    """Paths with spaces and quotes, and arguments with them, arrive unchanged."""
+    odd = tmp_path / "it's a dir"
+    odd.mkdir()
+    fake = odd / "python"
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do printf "<%s>\\n" "$a"; done\n')
+    fake.chmod(0o755)
+    root = tmp_path / "goci checkout"
+    call = f"write_launchers '{tmp_path}/job' \"$FAKE\" \"$ROOT\" '{tmp_path}/job/pycache'"
+    run = decide(call, tmp_path, {"RUNNER_OS": "Linux", "FAKE": str(fake), "ROOT": str(root)}, {})
+    assert run.returncode == 0, run.stderr
+    assert [p.name for p in (tmp_path / "job" / "bin").iterdir()] == ["goci"]
+    out = subprocess.run(
+        [str(tmp_path / "job" / "bin" / "goci"), "cache", "a b", "it's", "$HOME", ""],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert out == [
+        f"<{root}/scripts/goci_main.py>",
+        f"<{tmp_path}/job/pycache>",
+        "<cache>",
+        "<a b>",
+        "<it's>",
+        "<$HOME>",
+        "<>",
+    ]
