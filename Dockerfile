@@ -8,8 +8,10 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 COPY . /opt/goci-src
+# goci's dependencies exactly as requirements.lock pins them (hashes checked), then goci alone.
 RUN python3 -m venv /opt/goci \
-    && /opt/goci/bin/pip install --no-cache-dir /opt/goci-src \
+    && /opt/goci/bin/pip install --no-cache-dir --require-hashes -r /opt/goci-src/requirements.lock \
+    && /opt/goci/bin/pip install --no-cache-dir --no-deps /opt/goci-src \
     && rm -rf /opt/goci-src \
     && /opt/goci/bin/goci --version
 
