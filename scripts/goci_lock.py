@@ -41,7 +41,7 @@ LOCK_COMMAND = (
     "uv pip compile pyproject.toml --universal --python-version 3.10 --generate-hashes "
     "--constraint requirements.constraints --output-file requirements.lock"
 )
-PYTHONS = ("3.10", "3.11", "3.12")
+PYTHONS = ("3.10", "3.11", "3.12", "3.13")  # goci's own CI tests 3.13 too
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,7 @@ main() {
     base="$(tool_base)"
     helper_out="$("$python" -I "$(native "$root/scripts/goci_deps.py")" ensure \
       "$(native "$base")" "$(native "$root/requirements.lock")")" || exit 1
+    helper_out="${helper_out%$'\r'}" # Windows: print() ends lines with CRLF
     venv_python="$(posix "${helper_out#python=}")"
     rm -rf "$job"
     mkdir -p "$job/pycache"

@@ -11,6 +11,7 @@ import os
 import queue
 import shutil
 import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -337,7 +338,8 @@ class OtherJob:
     """
 
     def __init__(self, plan: dict[tuple[Path, int], list[Path]]) -> None:
-        self.plan = plan
+        # Real paths: a descriptor names its folder resolved (/private/var on macOS).
+        self.plan = {(folder.resolve(), n): victims for (folder, n), victims in plan.items()}
         self.listings: Counter[Path] = Counter()
         self.deleted: list[Path] = []
         self.requests: queue.Queue[tuple[list[Path], threading.Event] | None] = queue.Queue()
@@ -357,8 +359,7 @@ class OtherJob:
 
     def scandir(self, path: Any = ".") -> _Listing:
         listing = list(self.real_scandir(path))
-        # rmtree lists by file descriptor: name the folder it is.
-        folder = Path(os.readlink(f"/proc/self/fd/{path}") if isinstance(path, int) else path)
+        folder = Path(folder_of(path) if isinstance(path, int) else path).resolve()
         self.listings[folder] += 1
         victims = self.plan.get((folder, self.listings[folder]))
         if victims:
@@ -374,6 +375,15 @@ class OtherJob:
     def __exit__(self, *exc: object) -> None:
         self.requests.put(None)
         self.thread.join()
+
+
+def folder_of(fd: int) -> str:
+    """The folder an open descriptor is (rmtree lists by descriptor on Linux and macOS)."""
+    if sys.platform == "darwin":
+        import fcntl
+
+        return fcntl.fcntl(fd, fcntl.F_GETPATH, bytes(1024)).rstrip(b"\0").decode()
+    return os.readlink(f"/proc/self/fd/{fd}")
 
 
 class _Listing:
