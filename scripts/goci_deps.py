@@ -181,13 +181,18 @@ def expected_files(home: Path, venv_root: Path, pins: list[Pin]) -> Expected:
     if not wheels:
         expected.problems.append("no wheels kept beside the venv")
     for wheel in wheels:
-        match = _WHEEL_NAME.match(wheel.name)
-        key = (normalize(match["name"]), match["version"]) if match else ("", "")
-        if sha256_file(wheel) not in allowed.get(key, frozenset()):
+        if not is_locked(wheel, allowed):
             expected.problems.append(f"wheels/{wheel.name}: not a file the lock pins")
             continue
         _add_wheel(wheel, paths, expected)
     return expected
+
+
+def is_locked(wheel: Path, allowed: dict[tuple[str, str], frozenset[str]]) -> bool:
+    """Whether ``wheel`` is a regular file whose SHA-256 the lock pins for its name and version."""
+    match = _WHEEL_NAME.match(wheel.name)
+    key = (normalize(match["name"]), match["version"]) if match else ("", "")
+    return not wheel.is_symlink() and sha256_file(wheel) in allowed.get(key, frozenset())
 
 
 def _add_wheel(wheel: Path, paths: dict[str, Path], expected: Expected) -> None:
@@ -381,9 +386,7 @@ def carry_wheels(source: Path, target: Path, lock: Path) -> int:
     allowed = locked_hashes(parse_lock(lock.read_text(encoding="utf-8")))
     carried = 0
     for wheel in sorted(source.glob("*.whl")) if source.is_dir() else []:
-        match = _WHEEL_NAME.match(wheel.name)
-        key = (normalize(match["name"]), match["version"]) if match else ("", "")
-        if not wheel.is_symlink() and sha256_file(wheel) in allowed.get(key, frozenset()):
+        if is_locked(wheel, allowed):
             target.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(wheel, target / wheel.name)
             carried += 1

@@ -538,6 +538,23 @@ def saves_module_cache(outputs: dict[str, str]) -> set[str]:
     return ran
 
 
+def with_a_dependency(
+    make_repo: Callable[..., GoRepo],
+    goproxy: GoProxy,
+    go_env: dict[str, str],
+    tmp: Path,
+    name: str,
+) -> GoRepo:
+    """A module that requires one "third-party" module (go.sum written by go mod tidy)."""
+    go_env["GOMODCACHE"] = str(tmp / "modcache")  # the session's may hold another dep v1.0.0
+    goproxy.add("example.com/dep", "v1.0.0", {"dep.go": "package dep\n\nconst N = 1\n"})
+    repo = make_repo(name)
+    repo.module(".", f"example.com/{name}", extra="require example.com/dep v1.0.0")
+    repo.package(".", "main", 'import "example.com/dep"\n\nfunc main() { println(dep.N) }\n')
+    repo.go("mod", "tidy")
+    return repo
+
+
 def test_no_module_cache_save_for_a_repository_that_downloads_no_module(
     make_repo: Callable[..., GoRepo],
     single: GoRepo,
@@ -553,12 +570,7 @@ def test_no_module_cache_save_for_a_repository_that_downloads_no_module(
     leave its note of the repository's own version there, nothing worth a cache), and not after
     an exact hit (even one the cache service returns in lower case, as act does).
     """
-    go_env["GOMODCACHE"] = str(tmp_path / "modcache")  # the session's may hold another dep
-    goproxy.add("example.com/dep", "v1.0.0", {"dep.go": "package dep\n\nconst N = 1\n"})
-    deps = make_repo("deps")
-    deps.module(".", "example.com/deps", extra="require example.com/dep v1.0.0")
-    deps.package(".", "main", 'import "example.com/dep"\n\nfunc main() { println(dep.N) }\n')
-    deps.go("mod", "tidy")
+    deps = with_a_dependency(make_repo, goproxy, go_env, tmp_path, "deps")
     deps.commit("with a dependency")
     push = {"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main"}
     event = tmp_path / "event.json"
@@ -590,12 +602,7 @@ def test_vendored_modules_and_pull_requests_save_no_module_cache(
     goci: Callable[..., GociRun],
     tmp_path: Path,
 ) -> None:
-    go_env["GOMODCACHE"] = str(tmp_path / "modcache")
-    goproxy.add("example.com/dep", "v1.0.0", {"dep.go": "package dep\n\nconst N = 1\n"})
-    repo = make_repo("vendored")
-    repo.module(".", "example.com/vendored", extra="require example.com/dep v1.0.0")
-    repo.package(".", "main", 'import "example.com/dep"\n\nfunc main() { println(dep.N) }\n')
-    repo.go("mod", "tidy")
+    repo = with_a_dependency(make_repo, goproxy, go_env, tmp_path, "vendored")
     push = event_env(go_env, tmp_path / "push", "push", "refs/heads/main", REPO_PAYLOAD)
     assert keys(goci, push, repo.root)["mod-save"] is True
 
