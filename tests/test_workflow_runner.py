@@ -3,7 +3,9 @@
 The end-to-end test of go-ci.yml trusts this harness to run steps the way GitHub does, so each
 behaviour it relies on is pinned here: expressions, step and job outputs, GITHUB_ENV/PATH,
 ``if:`` and status functions, matrix from fromJSON, nested composite actions, caches,
-artifacts, checkout, and the refusals (``${{ }}`` in ``run:``, duplicate artifact names).
+artifacts (and download-artifact's undefined overlaps), checkout, environments (their secrets
+and the approval wait), job concurrency groups, and the refusals (``${{ }}`` in ``run:``,
+duplicate artifact names).
 """
 
 from __future__ import annotations
@@ -650,3 +652,164 @@ def test_artifacts_lose_file_modes_on_the_way(tmp_path: Path, repo: Path) -> Non
     )
     result = runner_for(tmp_path, repo, sha).run_workflow(workflow)
     assert result.jobs["down"].result == "success", result.log
+
+
+OVERLAP = """
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        go: ["1.25", "1.26"]
+        target: [linux-amd64, darwin-arm64]
+    steps:
+      - shell: bash
+        env:
+          GO: ${{ matrix.go }}
+          TARGET: ${{ matrix.target }}
+        run: mkdir -p "dist/api/$TARGET" && echo "api built by $GO" > "dist/api/$TARGET/api"
+      - uses: actions/upload-artifact@0123456789012345678901234567890123456789
+        with:
+          name: dist-${{ matrix.go }}-${{ matrix.target }}-${{ strategy.job-index }}
+          path: dist
+  publish:
+    needs: build
+    runs-on: ubuntu-latest
+    steps:
+      - id: one-go
+        uses: actions/download-artifact@0123456789012345678901234567890123456789
+        with: {pattern: dist-1.26-*, path: one, merge-multiple: true}
+      - id: apart
+        uses: actions/download-artifact@0123456789012345678901234567890123456789
+        with: {pattern: dist-*, path: apart}
+      - id: mixed
+        continue-on-error: true
+        uses: actions/download-artifact@0123456789012345678901234567890123456789
+        with: {pattern: dist-*, path: mixed, merge-multiple: true}
+      - shell: bash
+        run: |
+          test "$(cat one/api/linux-amd64/api)" = "api built by 1.26"
+          test "$(cat one/api/darwin-arm64/api)" = "api built by 1.26"
+          test "$(ls apart | wc -l)" -eq 4
+          test ! -e mixed
+"""
+
+
+def test_merge_multiple_refuses_artifacts_that_overlap(tmp_path: Path, repo: Path) -> None:
+    """Disjoint artifacts merge; the same path in two artifacts is an error, not a winner."""
+    result = runner_for(tmp_path, repo, commit(repo)).run_workflow(
+        write(tmp_path, "wf/overlap.yml", OVERLAP)
+    )
+    assert [r.matrix for r in result.jobs["build"].runs][0] == {
+        "go": "1.25",
+        "target": "linux-amd64",
+    }
+    run = result.jobs["publish"].runs[0]
+    assert result.jobs["publish"].result == "success", result.log
+    assert (run.step("one-go").outcome, run.step("apart").outcome) == ("success", "success")
+    mixed = run.step("mixed")
+    assert mixed.outcome == "failure"
+    assert "api/linux-amd64/api (dist-1.25-linux-amd64-0 and dist-1.26-linux-amd64-2)" in mixed.log
+    assert "api/darwin-arm64/api (dist-1.25-darwin-arm64-1 and dist-1.26-darwin-arm64-3)" in (
+        mixed.log
+    )
+
+
+def test_merge_multiple_refuses_a_file_where_another_artifact_has_a_folder(
+    tmp_path: Path, repo: Path
+) -> None:
+    workflow = write(
+        tmp_path,
+        "wf/file-folder.yml",
+        """
+        on: push
+        jobs:
+          up:
+            runs-on: ubuntu-latest
+            steps:
+              - shell: bash
+                run: mkdir -p a/api b && echo folder > a/api/x && echo file > b/api
+              - uses: actions/upload-artifact@0123456789012345678901234567890123456789
+                with: {name: a, path: a}
+              - uses: actions/upload-artifact@0123456789012345678901234567890123456789
+                with: {name: b, path: b}
+          down:
+            needs: up
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/download-artifact@0123456789012345678901234567890123456789
+                with: {path: got, merge-multiple: true}
+        """,
+    )
+    result = runner_for(tmp_path, repo, commit(repo)).run_workflow(workflow)
+    log = result.jobs["down"].runs[0].log
+    assert result.jobs["down"].result == "failure"
+    assert "api (a file in b, a folder in a)" in log, log
+
+
+ENVIRONMENTS = """
+on: push
+jobs:
+  resolve:
+    runs-on: ubuntu-latest
+    outputs:
+      pick: ${{ steps.pick.outputs.pick }}
+    steps:
+      - id: pick
+        shell: bash
+        env:
+          KEY: ${{ secrets.STORE_KEY }}
+        run: |
+          echo "pick=release-7" >> "$GITHUB_OUTPUT"
+          echo "will promote release-7" >> "$GITHUB_STEP_SUMMARY"
+  publish:
+    needs: resolve
+    runs-on: ubuntu-latest
+    environment: ${{ matrix.service == 'api' && 'production' || '' }}
+    concurrency:
+      group: release-${{ github.repository }}-${{ matrix.service }}-${{ strategy.job-index }}
+      cancel-in-progress: false
+    strategy:
+      matrix:
+        service: [api, worker]
+    steps:
+      - id: use
+        shell: bash
+        env:
+          KEY: ${{ secrets.STORE_KEY }}
+          PICK: ${{ needs.resolve.outputs.pick }}
+        run: echo "used=$KEY/$PICK" >> "$GITHUB_OUTPUT"
+"""
+
+
+def test_environments_give_their_secrets_after_the_approval_wait(
+    tmp_path: Path, repo: Path
+) -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    def approve(job: str, environment: str, finished: Any) -> None:
+        seen.append((job, environment, finished["resolve"].runs[0].summary.strip()))
+
+    runner = runner_for(
+        tmp_path,
+        repo,
+        commit(repo),
+        secrets={"STORE_KEY": "dev-key"},
+        environments={"production": {"STORE_KEY": "prod-key"}},
+        on_approval=approve,
+    )
+    result = runner.run_workflow(write(tmp_path, "wf/env.yml", ENVIRONMENTS))
+    runs = result.jobs["publish"].runs
+    assert [(r.matrix["service"], r.environment) for r in runs] == [
+        ("api", "production"),
+        ("worker", ""),
+    ]
+    assert [r.step("use").outputs["used"] for r in runs] == [
+        "prod-key/release-7",
+        "dev-key/release-7",
+    ]
+    assert [r.concurrency for r in runs] == ["release-acme/app-api-0", "release-acme/app-worker-1"]
+    assert result.jobs["resolve"].runs[0].step("pick").env == {"KEY": "dev-key"}
+    # reviewers are asked once, for the job in the environment, with the run so far to look at
+    assert seen == [("publish", "production", "will promote release-7")]

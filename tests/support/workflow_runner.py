@@ -6,7 +6,10 @@ job workspace, ``env:``/``with:``/``if:``/``outputs:`` expressions (``support.ex
 GITHUB_OUTPUT / GITHUB_ENV / GITHUB_PATH / GITHUB_STEP_SUMMARY files between steps, local
 composite actions (``uses: ./...``: their steps run the same way, nested, with
 GITHUB_ACTION_PATH set), job outputs, ``needs``, and reusable workflows called with
-``uses: ./.github/workflows/x.yml``.
+``uses: ./.github/workflows/x.yml``. A job's ``environment`` gives it that environment's
+secrets over the repository's (as GitHub does, also inside a called workflow) after the
+``on_approval`` hook (the reviewers' wait); its ``concurrency`` group is evaluated and recorded
+(jobs run one at a time here, so groups never wait).
 
 What it replaces by the action's documented effect (other owners' actions run JavaScript we do
 not run): actions/checkout (a clone of a local repository at the wanted commit, or a link to a
@@ -14,7 +17,10 @@ local folder), actions/setup-go (a go on PATH), actions/setup-python (nothing: P
 actions/cache, actions/cache/restore and actions/cache/save (a folder per key; exact key, then
 restore-keys by prefix, newest first; keys are immutable), actions/upload-artifact and
 actions/download-artifact (a folder per artifact name; names unique per run, ``pattern`` and
-``merge-multiple`` as documented). Anything else fails loudly.
+``merge-multiple`` as documented). download-artifact extracts the artifacts it picks at the same
+time, so with ``merge-multiple`` two artifacts holding the same path leave bytes of either (or
+both) there: the stand-in refuses such an overlap instead of picking a winner. Anything else
+fails loudly.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import product
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -67,6 +73,7 @@ class StepRecord:
     uses: str | None = None
     children: list[StepRecord] = field(default_factory=list)
     seconds: float = 0.0
+    env: dict[str, str] = field(default_factory=dict)  # the step's own evaluated env:
 
 
 @dataclass
@@ -80,6 +87,8 @@ class JobRun:
     steps: list[StepRecord]
     summary: str
     workspace: Path
+    environment: str = ""  # the deployment environment it ran in ("" for none)
+    concurrency: str = ""  # its evaluated job-level concurrency group ("" for none)
 
     def step(self, step_id: str) -> StepRecord:
         for record in _walk(self.steps):
@@ -249,12 +258,19 @@ class WorkflowRunner:
         bash: str = "bash",
         fresh_home: bool = False,
         cache_root: Path | None = None,
+        environments: Mapping[str, Mapping[str, str]] | None = None,
+        on_approval: Callable[[str, str, Mapping[str, JobResult]], None] | None = None,
     ) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.repositories = dict(repositories)
         self.env = dict(env)
         self.secrets = dict(secrets or {})
+        # Environment secrets by environment name; a job in an environment sees them over the
+        # repository's. on_approval(job, environment, finished jobs) runs before such a job
+        # starts: where required reviewers would look at the run so far and approve.
+        self.environments = {k: dict(v) for k, v in (environments or {}).items()}
+        self.on_approval = on_approval
         self.setup_go = setup_go
         self.bash = bash
         # A fresh HOME per job (a new machine per job, as on GitHub's hosted runners): Go's
@@ -403,8 +419,15 @@ class WorkflowRunner:
         entries = self._matrix(job, base_ctx)
         runs: list[JobRun] = []
         outputs: dict[str, str] = {}
-        for entry in entries:
-            run = self._run_job_once(workflow, job_id, job, entry, base_ctx, wf_env)
+        for index, entry in enumerate(entries):
+            strategy = {
+                "fail-fast": bool((job.get("strategy") or {}).get("fail-fast", True)),
+                "job-index": index,
+                "job-total": len(entries),
+            }
+            run = self._run_job_once(
+                workflow, job_id, job, entry, strategy, base_ctx, wf_env, results
+            )
             runs.append(run)
             outputs.update({k: v for k, v in run.outputs.items() if v != ""})
         result = "failure" if any(r.result == "failure" for r in runs) else "success"
@@ -466,8 +489,10 @@ class WorkflowRunner:
         job_id: str,
         job: dict[str, Any],
         matrix: dict[str, Any],
+        strategy: dict[str, Any],
         base_ctx: dict[str, Any],
         wf_env: dict[str, Any],
+        finished: Mapping[str, JobResult],
     ) -> JobRun:
         self._runs += 1
         state = _Job(self, job_id, self.root / f"job{self._runs:03d}-{job_id}")
@@ -478,11 +503,18 @@ class WorkflowRunner:
         ctx = {
             **base_ctx,
             "matrix": matrix,
-            "strategy": {"fail-fast": True, "job-index": 0, "job-total": 1},
+            "strategy": strategy,
             "runner": state.runner_context(),
             "job": {"status": "success"},
             "env": {},
         }
+        # Both are evaluated before the job starts, with matrix and strategy known.
+        concurrency = _concurrency_group(job.get("concurrency"), Evaluator(ctx))
+        environment = _environment_name(job.get("environment"), Evaluator(ctx))
+        if environment:
+            if self.on_approval is not None:
+                self.on_approval(job_id, environment, finished)
+            ctx["secrets"] = {**self.secrets, **self.environments.get(environment, {})}
         ctx["github"] = {**self.github, "workspace": str(state.workspace), "job": job_id}
         env: dict[str, str] = {}
         for layer in (wf_env, job.get("env") or {}):
@@ -499,7 +531,15 @@ class WorkflowRunner:
         }
         result = "failure" if steps_state.failed else "success"
         return JobRun(
-            job_id, matrix, result, outputs, records, "\n".join(state.summary), state.workspace
+            job_id,
+            matrix,
+            result,
+            outputs,
+            records,
+            "\n".join(state.summary),
+            state.workspace,
+            environment,
+            concurrency,
         )
 
     # ---- steps ----------------------------------------------------------------------------
@@ -556,6 +596,7 @@ class WorkflowRunner:
                 record = StepRecord(name, step_id, "failure", log=f"expression error: {exc}")
             record.id = step_id
             record.seconds = time.monotonic() - started
+            record.env = {k: step_env[k] for k in step.get("env") or {}}
             records.append(record)
             failed = record.outcome == "failure"
             continue_on_error = bool(ev.interpolate(step.get("continue-on-error", False)))
@@ -740,6 +781,20 @@ class WorkflowRunner:
 def _needs(job: Mapping[str, Any]) -> list[str]:
     needs = job.get("needs") or []
     return [needs] if isinstance(needs, str) else list(needs)
+
+
+def _environment_name(value: Any, ev: Evaluator) -> str:
+    """``environment: name`` or ``environment: {name: ..., url: ...}``; "" means none."""
+    if isinstance(value, Mapping):
+        value = value.get("name")
+    return ev.text(value).strip() if value else ""
+
+
+def _concurrency_group(value: Any, ev: Evaluator) -> str:
+    """``concurrency: group`` or ``concurrency: {group: ..., cancel-in-progress: ...}``."""
+    if isinstance(value, Mapping):
+        value = value.get("group")
+    return ev.text(value) if value else ""
 
 
 def _fits(entry: Mapping[str, Any], obj: Mapping[str, Any]) -> bool:
@@ -1003,6 +1058,39 @@ def _copy_without_modes(source: Path, dest: Path) -> None:
             (dest / path.relative_to(source)).chmod(0o644)
 
 
+def _refuse_overlaps(root: Path, artifacts: list[str]) -> None:
+    """Two artifacts extracted at once into one folder must not hold the same path.
+
+    download-artifact fetches and unzips the artifacts it picked concurrently, so a file both
+    hold (or a file one holds where the other has a folder) ends up with either one's bytes, or
+    a mix of the two. GitHub defines no winner, so neither does this stand-in.
+    """
+    owner: dict[PurePosixPath, str] = {}
+    clashes: list[str] = []
+    for artifact in artifacts:
+        base = root / artifact
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            rel = PurePosixPath(path.relative_to(base).as_posix())
+            if rel in owner:
+                clashes.append(f"{rel} ({owner[rel]} and {artifact})")
+            owner.setdefault(rel, artifact)
+    folders = {parent: owner[rel] for rel in owner for parent in rel.parents}
+    clashes += [
+        f"{rel} (a file in {owner[rel]}, a folder in {folders[rel]})"
+        for rel in owner
+        if rel in folders
+    ]
+    if clashes:
+        shown = "; ".join(clashes[:3]) + (
+            f"; and {len(clashes) - 3} more" if len(clashes) > 3 else ""
+        )
+        raise _StepFailed(
+            "download-artifact: with merge-multiple the artifacts are extracted at the same "
+            f"time into one folder, and these paths are in more than one: {shown}; which bytes "
+            "land there is undefined"
+        )
+
+
 def _download_artifact(
     runner: WorkflowRunner, job: _Job, with_: dict[str, str]
 ) -> tuple[dict[str, str], str]:
@@ -1018,6 +1106,8 @@ def _download_artifact(
     pattern = with_.get("pattern") or "*"
     chosen = [a for a in available if fnmatch.fnmatchcase(a, pattern)]
     merge = with_.get("merge-multiple") == "true"
+    if merge:
+        _refuse_overlaps(runner.artifact_root, chosen)
     for artifact in chosen:
         _copy_without_modes(runner.artifact_root / artifact, dest if merge else dest / artifact)
     dest.mkdir(parents=True, exist_ok=True)
