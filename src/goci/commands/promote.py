@@ -9,10 +9,11 @@ from typing import Any
 from goci import promote as core
 from goci.command import Command, Context, Result
 from goci.commands.artifact import STORE_OPTIONS, store_from
-from goci.errors import InputError
+from goci.errors import InputError, VerdictError
 from goci.options import Option
-from goci.release import parse_semver, validate_service
+from goci.release import MANIFEST, Manifest, parse_semver, validate_service
 from goci.runtime import markdown_table
+from goci.stores import Store
 
 
 def actor(env: Mapping[str, str]) -> str:
@@ -32,6 +33,10 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
             raise InputError("--version is required to promote (a semantic version like 1.4.0)")
         parse_semver(values["version"])
     store = store_from(values, ctx)
+    if values["resolve_only"]:
+        if values["rollback"]:
+            raise InputError("--resolve-only: not used with --rollback (nothing to resolve)")
+        return resolve_only(store, service, values["from"], values["version"])
     who = actor(ctx.env)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if values["rollback"]:
@@ -62,8 +67,49 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
             "version": done.version,
             "current": done.release,
             "previous": done.previous,
+            "from": done.promoted_from,
         },
         report=report,
+        summary=summary,
+    )
+
+
+def resolve_only(store: Store, service: str, source: str, version: str) -> Result:
+    """Name the exact dev release ``--from`` means now, and write nothing.
+
+    go-promote.yml runs this before the approval gate, so that reviewers approve one fixed
+    release (shown in the summary) and the gated job promotes that release, not "latest".
+    """
+    name = core.resolve_source(store, service, source)
+    key = f"{name.folder}/{MANIFEST}"
+    found = store.read(key)
+    if found is None:
+        raise VerdictError(
+            f"{store.location(name.folder)} has no {MANIFEST}: not a complete release"
+        )
+    manifest = Manifest.from_json(found[0], store.location(key))
+    summary = "### Release to promote\n\n" + markdown_table(
+        ["service", "release", "to", "commit", "targets", "SHA256SUMS sha256"],
+        [
+            [
+                service,
+                name.folder,
+                f"prod/{service}-v{version}",
+                manifest.commit or "-",
+                " ".join(manifest.targets),
+                manifest.sha256sums,
+            ]
+        ],
+    )
+    return Result(
+        outputs={
+            "manifest-url": store.location(key),
+            "version": version,
+            "current": "",
+            "previous": "",
+            "from": name.folder,
+        },
+        report=f"{service}: {source or 'latest'} is {name.folder} (commit {manifest.commit})",
         summary=summary,
     )
 
@@ -86,7 +132,13 @@ COMMAND = Command(
             default=False,
             help="point current back to the previous prod version",
         ),
+        Option(
+            name="resolve-only",
+            kind="bool",
+            default=False,
+            help="only name the exact dev release --from means (output from), write nothing",
+        ),
     ),
-    outputs=("manifest-url", "version", "current", "previous"),
+    outputs=("manifest-url", "version", "current", "previous", "from"),
     run=run,
 )
