@@ -91,7 +91,8 @@ class JobRun:
     concurrency: str = ""  # its evaluated job-level concurrency group ("" for none)
 
     def step(self, step_id: str) -> StepRecord:
-        for record in _walk(self.steps):
+        """The job's own step with this id, else the first one inside an action."""
+        for record in [*self.steps, *_walk(self.steps)]:
             if record.id == step_id:
                 return record
         raise KeyError(f"job {self.job}: no step with id {step_id}")
@@ -316,13 +317,20 @@ class WorkflowRunner:
     # ---- workflows ------------------------------------------------------------------------
 
     def run_workflow(
-        self, path: Path, inputs: Mapping[str, Any] | None = None, *, jobs: set[str] | None = None
+        self,
+        path: Path,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        jobs: set[str] | None = None,
+        finished: Mapping[str, JobResult] | None = None,
     ) -> WorkflowResult:
+        """Run the workflow, or only ``jobs`` of it; ``finished`` stands in for jobs that
+        are not run (their result and outputs, as the jobs that need them will see them)."""
         workflow = load_yaml(path)
         typed_inputs = self._workflow_inputs(workflow, dict(inputs or {}))
         wf_env = dict(workflow.get("env") or {})
-        results: dict[str, JobResult] = {}
-        remaining = dict(workflow["jobs"])
+        results: dict[str, JobResult] = dict(finished or {})
+        remaining = {k: v for k, v in workflow["jobs"].items() if k not in results}
         if jobs is not None:
             remaining = {k: v for k, v in remaining.items() if k in jobs}
         while remaining:
@@ -648,6 +656,7 @@ class WorkflowRunner:
                 [self.bash, *flags, str(script_path)],
                 cwd=cwd,
                 env=env,
+                stdin=subprocess.DEVNULL,  # a step reads no input on a runner
                 capture_output=True,
                 text=True,
                 timeout=STEP_TIMEOUT,
