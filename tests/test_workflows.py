@@ -200,7 +200,18 @@ def test_reusable_workflow_interfaces() -> None:
     promote = load(ROOT / ".github/workflows/go-promote.yml")
     on = promote.get("on", promote.get(True))
     assert {"workflow_dispatch", "workflow_call"} == set(on)
-    assert promote["jobs"]["promote"]["environment"] == "production"
+    # the gate: reviewers of the prod environment approve the release the resolve job named
+    assert promote["jobs"]["promote"]["environment"] == "${{ inputs.prod-environment }}"
+    assert "environment" not in promote["jobs"]["resolve"]
+    assert promote["jobs"]["promote"]["needs"] == "resolve"
+    for trigger in ("workflow_dispatch", "workflow_call"):
+        assert on[trigger]["inputs"]["prod-environment"]["default"] == "production"
+    publish = ci["jobs"]["publish"]
+    assert publish["environment"] == (
+        "${{ startsWith(github.ref, 'refs/tags/v') && inputs.prod-environment || '' }}"
+    )
+    ci_inputs = ci.get("on", ci.get(True))["workflow_call"]["inputs"]
+    assert ci_inputs["prod-environment"]["default"] == "production"
 
     own = load(ROOT / ".github/workflows/ci.yml")
     self_test = own["jobs"]["self-test"]
