@@ -701,7 +701,7 @@ def test_merge_multiple_refuses_artifacts_that_overlap(tmp_path: Path, repo: Pat
     result = runner_for(tmp_path, repo, commit(repo)).run_workflow(
         write(tmp_path, "wf/overlap.yml", OVERLAP)
     )
-    assert [r.matrix for r in result.jobs["build"].runs][0] == {
+    assert result.jobs["build"].runs[0].matrix == {
         "go": "1.25",
         "target": "linux-amd64",
     }
