@@ -41,6 +41,7 @@ from support.workflow_runner import (
     Repo,
     WorkflowResult,
     WorkflowRunner,
+    copy_tree,
 )
 
 pytestmark = pytest.mark.slow
@@ -118,7 +119,7 @@ class WarmStart:
                     key = (seed / "key").read_text(encoding="utf-8") + f"seed-{uuid.uuid4().hex}"
                     if not (seed / "cache").is_dir():
                         continue
-                    service.save(key, [seed / "cache"])
+                    service.save(key, [seed / "cache"], link=True)
                 except OSError:
                     continue  # replaced and removed by another session: try the next
                 saved.append(key)
@@ -136,7 +137,7 @@ class WarmStart:
                 continue
             self.root.mkdir(parents=True, exist_ok=True)
             staging = self.root / f".tmp-{uuid.uuid4().hex}"
-            shutil.copytree(saved, staging / "cache", symlinks=True)
+            copy_tree(saved, staging / "cache", link=True)  # the service's copy stays as is
             (staging / "key").write_text(restore[-1], encoding="utf-8")
             staging.rename(self.root / f"go{go}-{time.time_ns()}-{uuid.uuid4().hex[:8]}")
         for seeds in self._seeds().values():
@@ -349,7 +350,8 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     assert not [a for a in artifacts if a.startswith(f"goci-coverage-go{old_version}")]
     dists = [a for a in artifacts if a.startswith("goci-dist-")]
     assert len(dists) == 1, artifacts
-    run1_build_keys = {r.step("keys").outputs["build-key"] for r in run.jobs["test"].runs}
+    run1_tests = run.jobs["test"].runs
+    run1_build_keys = {r.step("keys").outputs["build-key"] for r in run1_tests}
     report = run.jobs["report"]
     assert 0 < float(report.outputs["total"]) <= 100
     assert run.outputs["coverage-total"] == report.outputs["total"]
@@ -439,22 +441,21 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     discard_machines(runner)
 
     # 4. A tag: everything runs (a new tag has no "before"), on caches the first run saved, and
-    # a prod release of every service goes out from the production environment, built by the
-    # Go that release-go-version names and stamped with the tag.
+    # a prod release of every service goes out from the production environment, stamped with
+    # the tag. (One Go version here: run 1 showed which one builds when there are two.)
     shop.git("tag", "v1.1.0")
     runner = make_runner(
         tmp_path, "tag", shop, env, gos, goci_checkout,
         ref="refs/tags/v1.1.0", before="0" * 40, sha=third,
     )  # fmt: skip
-    run = runner.run_workflow(GO_CI, {**inputs, "shards": 1, "release-go-version": old_minor})
+    run = runner.run_workflow(GO_CI, {**inputs, "go-versions": "stable", "shards": 1})
     assert results(run) == dict.fromkeys(ALL_JOBS, "success"), run.log
     assert run.jobs["plan"].outputs["any"] == "true"
-    assert run.jobs["plan"].outputs["release-go"] == old_version
-    old_job = next(r for r in run.jobs["test"].runs if r.matrix["go"] == old_version)
-    assert old_job.step("keys").outputs["build-cache-hit"] == "false"  # a new key per run...
-    keys = old_job.step("keys").children
+    test_job = run.jobs["test"].runs[0]
+    assert test_job.step("keys").outputs["build-cache-hit"] == "false"  # a new key per run...
+    keys = test_job.step("keys").children
     restored = {c.log.split()[1] for c in keys if c.log.startswith("restored ")}
-    assert restored & run1_build_keys, old_job.log  # ...restored from run 1's save
+    assert restored & run1_build_keys, test_job.log  # ...restored from run 1's save
     assert not restored & set(seeded)
     legs = run.jobs["publish"].runs
     assert {
@@ -467,10 +468,8 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     assert gated.concurrency == f"goci-release-{APP}-api"
     prod = manifests(store, "prod")
     assert sorted(prod) == ["api-v1.0.0", "api-v1.1.0", "cli-v1.1.0", "worker-v1.1.0"], prod
-    assert {m["go_version"] for k, m in prod.items() if k.endswith("v1.1.0")} == {
-        f"go{old_version}"
-    }
-    warm.keep(CacheStore(runner.cache_root), run.jobs["test"].runs)
+    assert {m["go_version"] for k, m in prod.items() if k.endswith("v1.1.0")} == {f"go{go_version}"}
+    warm.keep(CacheStore(runner.cache_root), [*run1_tests, *run.jobs["test"].runs])
     api = store / "prod/api-v1.1.0/linux-amd64/api"
     api.chmod(0o755)
     stamped = subprocess.run([str(api), "-version"], capture_output=True, text=True, check=True)
@@ -591,22 +590,33 @@ def test_a_tag_publishes_nothing_outside_an_environment(
     assert not store.exists()
 
 
-def test_release_go_version_must_be_a_planned_version(
-    tmp_path: Path, shop: GoRepo, go_env: dict[str, str], go_binary: Path, releases_url: str,
-    goci_checkout: Path,
+def test_release_go_version_picks_one_planned_version(
+    tmp_path: Path, shop: GoRepo, go_env: dict[str, str], go_binary: Path, other_go: Path,
+    releases_url: str, goci_checkout: Path,
 ) -> None:  # fmt: skip
+    """Its minor names the planned exact version; one that is not planned is an error."""
     env = {**go_env, "GOCI_GO_RELEASES_URL": releases_url}
-    runner = make_runner(
-        tmp_path, "plan", shop, env, [go_binary], goci_checkout,
-        ref="refs/heads/main", before="0" * 40, sha=shop.head(),
-    )  # fmt: skip
-    given = {"go-versions": "stable", "release-go-version": "1.19", "working-directory": "examples"}
-    run = runner.run_workflow(
-        GO_CI, {**given, "goci-repository": GOCI, "goci-ref": "main"}, jobs={"plan"}
-    )
-    pick = run.jobs["plan"].runs[0].step("cover")
-    assert (run.jobs["plan"].result, pick.outcome, pick.outputs) == ("failure", "failure", {})
+    newest, old = version_of(go_binary), version_of(other_go)
+    old_minor = old.rsplit(".", 1)[0]
+    plans = {}
+    for wanted in (old_minor, "1.19"):
+        runner = make_runner(
+            tmp_path, f"plan-{wanted}", shop, env, [go_binary], goci_checkout,
+            ref="refs/heads/main", before="0" * 40, sha=shop.head(),
+        )  # fmt: skip
+        inputs = {"go-versions": f"{old_minor} stable", "release-go-version": wanted}
+        plans[wanted] = runner.run_workflow(
+            GO_CI,
+            {**inputs, "working-directory": "examples", "goci-repository": GOCI,
+             "goci-ref": "main"},
+            jobs={"plan"},
+        ).jobs["plan"]  # fmt: skip
+    picked = plans[old_minor]
+    assert picked.result == "success", picked.runs[0].log
+    assert (picked.outputs["release-go"], picked.outputs["coverage-go"]) == (old, newest)
+    refused = plans["1.19"].runs[0].step("cover")
+    assert (plans["1.19"].result, refused.outcome, refused.outputs) == ("failure", "failure", {})
     assert (
         f"::error::release-go-version: '1.19' is not valid; accepted: one of the planned Go "
-        f"versions ({version_of(go_binary)}), exact or its minor"
-    ) in pick.log, run.log
+        f"versions ({old}, {newest}), exact or its minor"
+    ) in refused.log, refused.log

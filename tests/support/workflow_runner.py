@@ -916,6 +916,21 @@ def _cache_paths(runner: WorkflowRunner, job: _Job, text: str) -> list[Path]:
     return paths
 
 
+def copy_tree(source: Path, dest: Path, *, link: bool = False) -> None:
+    """``shutil.copytree`` keeping mtimes; ``link`` hard-links files where it can."""
+
+    def link_or_copy(src: str, dst: str) -> object:
+        try:
+            os.link(src, dst)
+        except OSError:  # another file system, or links not allowed: copy
+            return shutil.copy2(src, dst)
+        return dst
+
+    shutil.copytree(
+        source, dest, symlinks=True, copy_function=link_or_copy if link else shutil.copy2
+    )
+
+
 class CacheStore:
     """The cache service: a folder per key, in save order (newest wins a prefix match)."""
 
@@ -939,13 +954,15 @@ class CacheStore:
                 return matches[-1]
         return None
 
-    def save(self, key: str, paths: list[Path]) -> bool:
+    def save(self, key: str, paths: list[Path], *, link: bool = False) -> bool:
+        """Store a copy of ``paths`` under ``key`` (hard links with ``link``, for a source
+        nobody writes to: restore copies out, so a job never shares a file with the store)."""
         if key in self.keys():
             return False
         folder = self.folder(key)
         for index, path in enumerate(paths):
             if path.exists():
-                shutil.copytree(path, folder / str(index), symlinks=True)
+                copy_tree(path, folder / str(index), link=link)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "paths.json").write_text(json.dumps([str(p) for p in paths]))
         self.index.write_text(json.dumps([*self.keys(), key]))
