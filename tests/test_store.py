@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
 from goci.errors import InputError, ToolError
+from goci.owner import Owner, abandoned, register_live, unregister_live
 from goci.stores import ConflictError, Store, Tuning, open_store
 from goci.stores.s3store import S3Store, expected_etag, retrying
 from support.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY, Seaweed
@@ -43,8 +49,10 @@ def test_put_file_small_and_multipart_then_read_back(store, tmp_path):
         store.put_file(
             f"rel/{name}", path, sha256_file(path), on_progress=lambda k, n: parts.append((k, n))
         )
-    assert store.hash("rel/small") == (small.stat().st_size, sha256_file(small))
-    assert store.hash("rel/big") == (big.stat().st_size, sha256_file(big))
+    for key, path in (("rel/small", small), ("rel/big", big)):
+        info = store.hash(key)
+        assert info is not None
+        assert (info.size, info.sha256) == (path.stat().st_size, sha256_file(path))
     assert store.has_file("rel/big", big, sha256_file(big))
     assert not store.has_file("rel/big", small, sha256_file(small))
     assert sorted(n for k, n in parts if k == "rel/big") == (
@@ -53,7 +61,7 @@ def test_put_file_small_and_multipart_then_read_back(store, tmp_path):
     assert store.list_keys("rel/") == ["rel/big", "rel/small"]
     info = store.stat("rel/small")
     assert info is not None and info.sha256 == sha256_file(small)
-    store.copy("rel/small", "copy/small", sha256_file(small))
+    store.copy("rel/small", "copy/small", sha256_file(small), if_match=store.hash("rel/small").etag)
     assert store.read("copy/small")[0] == b"hello goci\n"
     store.delete(["rel/small", "copy/small"])
     assert store.read("rel/small") is None
@@ -81,8 +89,28 @@ def test_conditional_writes(store):
     assert store.read("ptr/current")[0] == b"two"
 
 
+def test_copy_refuses_a_wrong_hash_and_leaves_no_copy(store):
+    store.put_bytes("dev/x/f", b"the verified bytes")
+    with pytest.raises(ToolError, match="SHA-256"):
+        store.copy("dev/x/f", "prod/x/f", "0" * 64)
+    assert store.read("prod/x/f") is None
+    assert store.list_keys("prod/") == []
+
+
+def test_copy_refuses_a_source_swapped_after_verification(store):
+    """The ETag seen when the bytes were hashed is the only source a copy may take."""
+    store.put_bytes("dev/x/f", b"the verified bytes")
+    verified = store.hash("dev/x/f")
+    assert verified is not None
+    # Swapped behind goci's back, with the same length and the old SHA-256 claimed.
+    store.put_bytes("dev/x/f", b"the tampered bytes")
+    with pytest.raises(ConflictError):
+        store.copy("dev/x/f", "prod/x/f", verified.sha256, if_match=verified.etag)
+    assert store.read("prod/x/f") is None
+
+
 def test_keys_may_not_escape(store):
-    for key in ("../x", "a/../b", "/abs", "a//b"):
+    for key in ("../x", "a/../b", "/abs", "a//b", "a\\..\\..\\x", "C:/x", "dev/C:x", "a/\x00b"):
         with pytest.raises(InputError):
             store.read(key)
 
@@ -123,12 +151,23 @@ def test_wrong_secret_is_refused_without_showing_it(seaweed, tmp_path):
         ("s3://bucket/../x", {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}, "safe"),
         ("s3://bucket/x", {}, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
         ("s3://bucket/x", {"AWS_ACCESS_KEY_ID": ACCESS_KEY}, "AWS_SECRET_ACCESS_KEY is not set"),
+        ("s3://k:pw-in-url-123@bucket/x", {}, "never go in the URL"),
+        (
+            "s3://bucket/x",
+            {
+                "AWS_ENDPOINT_URL_S3": "http://k:pw-in-url-123@127.0.0.1:9000",
+                "AWS_ACCESS_KEY_ID": "a",
+                "AWS_SECRET_ACCESS_KEY": "b",
+            },
+            "never go in the URL",
+        ),
     ],
 )
 def test_open_store_bad_input(url, env, needle, tmp_path):
     with pytest.raises(InputError) as caught:
         open_store(url, env=env, cwd=tmp_path)
     assert needle in str(caught.value)
+    assert "pw-in-url-123" not in str(caught.value)
 
 
 def test_retrying_backs_off_on_transient_errors_only():
@@ -164,3 +203,139 @@ def test_retrying_backs_off_on_transient_errors_only():
             sleep=waits.append,
         )
     assert len(waits) == 4
+
+
+# --- leftovers of killed writers: removed at once when the writer is provably gone -------
+
+WRITER = """
+import os, signal, sys
+from pathlib import Path
+from goci.stores import Tuning, open_store
+url, src, dst, digest, mode = sys.argv[1:6]
+store = open_store(url, env=dict(os.environ), cwd=Path.cwd(),
+                   tuning=Tuning(part_size=5 << 20, multipart_threshold=5 << 20, workers=1))
+def progress(key, number):
+    if number != 1:
+        return
+    if mode == "die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    print("part", flush=True)
+    sys.stdin.readline()
+if url.startswith("file:"):
+    store.copy(src, dst, digest)  # src is a FIFO: the copy waits for its bytes
+else:
+    store.put_file(dst, Path(src), digest, on_progress=progress)
+print("done", flush=True)
+"""
+
+
+def writer(url: str, src: str, dst: str, digest: str, mode: str, env: dict[str, str], cwd: Path):
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, url, src, dst, digest, mode],
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("mode", ["die", "live"])
+def test_file_store_removes_a_killed_writers_temp_file_and_keeps_a_live_one(mode, tmp_path):
+    store = open_store("file://store", env={}, cwd=tmp_path)
+    data = b"bytes that arrive through a pipe\n"
+    fifo = tmp_path / "store" / "src" / "pipe"
+    fifo.parent.mkdir(parents=True)
+    os.mkfifo(fifo)
+    proc = writer(
+        store.url, "src/pipe", "rel/x/f", hashlib.sha256(data).hexdigest(), "", {}, tmp_path
+    )
+    # Opening the pipe returns once the writer opened it, i.e. after its temporary file exists.
+    with fifo.open("wb") as pipe:
+        temps = [p.name for p in (tmp_path / "store/rel/x").iterdir()]
+        assert len(temps) == 1 and temps[0].endswith(".tmp")
+        if mode == "die":
+            proc.kill()
+            proc.communicate()
+            cleaned = store.clean_leftovers("rel/", stale_after=3600)
+            assert cleaned == [
+                f"removed rel/x/{temps[0]} (its writer (process {proc.pid} on this machine) is gone)"
+            ]
+            assert list((tmp_path / "store/rel/x").iterdir()) == []
+            return
+        assert store.clean_leftovers("rel/", stale_after=3600) == []
+        pipe.write(data)
+    assert proc.communicate(timeout=60)[0].strip() == "done"
+    assert store.read("rel/x/f")[0] == data
+    assert [p.name for p in (tmp_path / "store/rel/x").iterdir()] == ["f"]
+
+
+def uploads(seaweed: Seaweed, prefix: str) -> list[str]:
+    listing = seaweed.client().list_multipart_uploads(Bucket=BUCKET, Prefix=prefix)
+    return [u["Key"] for u in listing.get("Uploads", [])]
+
+
+@pytest.mark.parametrize("mode", ["die", "live"])
+def test_s3_aborts_a_killed_writers_upload_and_keeps_a_live_one(mode, seaweed, tmp_path):
+    prefix = f"left-{uuid.uuid4().hex[:8]}"
+    url = f"s3://{BUCKET}/{prefix}"
+    big = tmp_path / "big"
+    big.write_bytes(os.urandom(2 * PART + 11))
+    digest = hashlib.sha256(big.read_bytes()).hexdigest()
+    proc = writer(url, str(big), "rel/x/big", digest, mode, seaweed.env(), tmp_path)
+    if mode == "die":
+        proc.communicate(timeout=60)
+        assert proc.returncode == -signal.SIGKILL
+    else:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "part"
+    assert uploads(seaweed, prefix + "/") == [f"{prefix}/rel/x/big"]
+    store = open_store(url, env=seaweed.env(), cwd=tmp_path)
+    cleaned = store.clean_leftovers("rel/", stale_after=3600)
+    if mode == "die":
+        assert cleaned == [
+            "aborted the unfinished upload of rel/x/big "
+            f"(its writer (process {proc.pid} on this machine) is gone)"
+        ]
+        assert uploads(seaweed, prefix + "/") == []
+        assert store.list_keys("rel/") == []  # its marker went with it
+        return
+    assert cleaned == []
+    out, _ = proc.communicate("go on\n", timeout=60)
+    assert out.strip() == "done"
+    info = store.hash("rel/x/big")
+    assert info is not None and info.sha256 == digest
+    assert uploads(seaweed, prefix + "/") == []
+    assert store.list_keys("rel/") == ["rel/x/big"]
+
+
+def test_abandoned_needs_proof_of_death_or_long_idleness():
+    me = Owner("aaaaaaaa", os.getpid(), "acme/shop/7/publish", 2)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    gone = int(dead.stdout)
+    register_live("live-token")
+    try:
+        cases = {
+            "this process, still writing": (Owner("aaaaaaaa", me.pid), "live-token", 9e9),
+            "this process, done with it": (Owner("aaaaaaaa", me.pid), "old-token", 0),
+            "a gone process here": (Owner("aaaaaaaa", gone), "t", 0),
+            "a live process here": (Owner("aaaaaaaa", os.getppid()), "t", 0),
+            "another machine, fresh": (Owner("bbbbbbbb", 1), "t", 60),
+            "another machine, idle": (Owner("bbbbbbbb", 1), "t", 7200),
+            "unknown writer, fresh": (None, "t", 60),
+            "earlier attempt of this job": (Owner("bbbbbbbb", 1, me.job, 1), "t", 0),
+            "same attempt of this job": (Owner("bbbbbbbb", 1, me.job, 2), "t", 0),
+            "another job's attempt": (Owner("bbbbbbbb", 1, "acme/shop/8/publish", 1), "t", 0),
+        }
+        verdicts = {
+            name: abandoned(owner, token, idle, 3600, me)
+            for name, (owner, token, idle) in cases.items()
+        }
+    finally:
+        unregister_live("live-token")
+    assert {name for name, reason in verdicts.items() if reason} == {
+        "this process, done with it",
+        "a gone process here",
+        "another machine, idle",
+        "earlier attempt of this job",
+    }

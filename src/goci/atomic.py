@@ -1,13 +1,33 @@
-"""Write files all at once or not at all: a reader, a rerun or a crash never sees half a file."""
+"""Write files all at once or not at all: a reader, a rerun or a crash never sees half a file.
+
+The temporary file is named ``.{name}.{host}-{pid}.{random}.tmp`` and registered as live work
+of this process while it is written, so a later run can tell a killed writer's leftover (its
+process is gone) from another writer's file in progress (see :mod:`goci.owner`).
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 
+from goci.owner import Owner, register_live, unregister_live
+
 _CHUNK = 1 << 20
+_BINARY = getattr(os, "O_BINARY", 0)
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<tag>[0-9a-f]{8}-\d{1,10})\.[^.]+\.tmp$")
+
+
+def temp_owner(name: str) -> Owner | None:
+    """The writer a temporary file name records (None for a name write_atomic did not make)."""
+    match = _TEMP.match(name)
+    return Owner.from_tag(match.group("tag")) if match else None
+
+
+def is_temp(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".tmp")
 
 
 def write_atomic(path: Path, content: bytes | str | Path) -> None:
@@ -17,7 +37,7 @@ def write_atomic(path: Path, content: bytes | str | Path) -> None:
     is flushed to disk before the rename so that a crash leaves the old file or the new one.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = mkstemp_owned(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             if isinstance(content, Path):
@@ -32,3 +52,23 @@ def write_atomic(path: Path, content: bytes | str | Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        unregister_live(tmp)
+
+
+def mkstemp_owned(path: Path) -> tuple[int, str]:
+    """A new temporary file beside ``path``, named after its owner and registered as live.
+
+    The caller unregisters it (``unregister_live``) once renamed or removed.
+    """
+    tag = Owner.here().tag
+    while True:
+        tmp = str(path.parent / f".{path.name}.{tag}.{secrets.token_hex(4)}.tmp")
+        register_live(tmp)  # before the file exists, so no cleaner ever sees it unregistered
+        try:
+            return os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _BINARY, 0o600), tmp
+        except FileExistsError:
+            unregister_live(tmp)
+        except BaseException:
+            unregister_live(tmp)
+            raise

@@ -2,9 +2,13 @@
 
 Nothing is rebuilt: the exact bytes of the dev release are copied (server-side on S3) after
 every one of them was read back and matched against the dev manifest, so a corrupted object
-stops the promotion before anything is written. The ``prod/{service}/current`` pointer is
-changed by compare-and-swap (a conditional write that fails when someone else changed it
-first, then re-read and retried), so concurrent promotions never lose one another's update.
+stops the promotion before anything is written. Each copy is made only while its source
+still is the object that was verified (its ETag), and the copy is hashed again, so a dev
+object swapped after verification is never promoted. The prod version is claimed before the
+first copy (:mod:`goci.claim`), so a promotion racing a tag publish of other files either
+wins whole or writes nothing. The ``prod/{service}/current`` pointer is changed by
+compare-and-swap (a conditional write that fails when someone else changed it first, then
+re-read and retried), so concurrent promotions never lose one another's update.
 """
 
 from __future__ import annotations
@@ -17,19 +21,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from goci.claim import Claim, claim_version
 from goci.errors import ToolError, VerdictError, bad_input
 from goci.release import (
     MANIFEST,
     SUMS,
     Manifest,
     ReleaseName,
+    check_build_records,
     parse_release,
     release_name,
     validate_service,
     with_promotion,
 )
 from goci.stores import ConflictError, Store
-from goci.upload import dev_releases
+from goci.upload import STALE_AFTER, dev_releases
 
 POINTER_ATTEMPTS = 50
 
@@ -123,6 +129,7 @@ class Promoted:
     promoted_from: str
     copied: int
     unchanged: bool = False
+    cleaned: tuple[str, ...] = ()
 
 
 def resolve_source(store: Store, service: str, source: str) -> ReleaseName:
@@ -147,25 +154,33 @@ def resolve_source(store: Store, service: str, source: str) -> ReleaseName:
     return name
 
 
-def verify_remote(store: Store, manifest: Manifest, prefix: str) -> None:
-    """Read back every file of a release and compare it with its manifest; stop on a mismatch."""
+def verify_remote(store: Store, manifest: Manifest, prefix: str) -> dict[str, str]:
+    """Read back every file of a release and compare it with its manifest; stop on a mismatch.
+
+    Returns the ETag each object had when its bytes were read, for copies that must take
+    exactly those objects.
+    """
     checks = [(f"{prefix}/{f.path}", f.size, f.sha256) for f in manifest.files]
-    sums = store.hash(f"{prefix}/{SUMS}")
-    problems = []
-    if sums is None or sums[1] != manifest.sha256sums:
-        problems.append(f"{SUMS} ({'missing' if sums is None else 'sha256 ' + sums[1]})")
+    checks.append((f"{prefix}/{SUMS}", -1, manifest.sha256sums))
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="goci-verify") as pool:
         results = list(pool.map(lambda c: store.hash(c[0]), checks))
+    problems = []
+    etags = {}
     for (key, size, digest), found in zip(checks, results, strict=True):
         if found is None:
             problems.append(f"{key} (missing)")
-        elif found != (size, digest):
-            problems.append(f"{key} (sha256 {found[1]}, size {found[0]}; manifest says {digest})")
+        elif found.sha256 != digest or size not in (-1, found.size):
+            problems.append(
+                f"{key} (sha256 {found.sha256}, size {found.size}; manifest says {digest})"
+            )
+        else:
+            etags[key] = found.etag
     if problems:
         raise VerdictError(
             f"{store.location(prefix)} does not match its manifest; promotion stopped before "
             "writing anything: " + "; ".join(problems)
         )
+    return etags
 
 
 def promote(
@@ -177,8 +192,9 @@ def promote(
     who: str,
     when: str,
     workers: int = 4,
+    stale_after: float = STALE_AFTER,
 ) -> Promoted:
-    """Verify a dev release, copy it to prod (immutable), then point ``current`` at it."""
+    """Verify a dev release, copy it to prod (claimed, immutable), then point ``current``."""
     validate_service(service)
     dev = resolve_source(store, service, source)
     prod = release_name("prod", service, version)
@@ -190,7 +206,8 @@ def promote(
     manifest = Manifest.from_json(found[0], store.location(f"{dev.folder}/{MANIFEST}"))
     if manifest.service != service or manifest.name != dev.folder:
         raise VerdictError(f"{store.location(dev.folder)}: its manifest names {manifest.name}")
-    verify_remote(store, manifest, dev.folder)
+    check_build_records(manifest, store.location(dev.folder))
+    etags = verify_remote(store, manifest, dev.folder)
 
     prod_key = f"{prod.folder}/{MANIFEST}"
     existing_raw = store.read(prod_key)
@@ -206,14 +223,29 @@ def promote(
         unchanged = True
         verify_remote(store, existing, prod.folder)
     else:
+        claim_version(
+            store, prod, Claim(prod.folder, manifest.sha256sums, manifest.commit, who, when)
+        )
         pairs = [
             (f"{dev.folder}/{f.path}", f"{prod.folder}/{f.path}", f.sha256) for f in manifest.files
         ]
         pairs.append((f"{dev.folder}/{SUMS}", f"{prod.folder}/{SUMS}", manifest.sha256sums))
+
+        def copy(pair: tuple[str, str, str]) -> None:
+            src, dst, digest = pair
+            try:
+                store.copy(src, dst, digest, if_match=etags[src])
+            except ConflictError:
+                raise VerdictError(
+                    f"{store.location(src)} changed after it was verified; promotion stopped "
+                    f"({store.location(prod.folder)} has no manifest: run the promotion again "
+                    "to verify the release as it is now)"
+                ) from None
+
         with ThreadPoolExecutor(
             max_workers=max(1, workers), thread_name_prefix="goci-copy"
         ) as pool:
-            list(pool.map(lambda p: store.copy(*p), pairs))
+            list(pool.map(copy, pairs))
         copied = len(pairs)
         promoted = with_promotion(manifest, prod, dev.folder, who, when)
         try:
@@ -226,6 +258,7 @@ def promote(
                     "different files during this promotion"
                 ) from None
             unchanged = True
+    cleaned = store.clean_leftovers(f"{prod.folder}/", stale_after)
 
     def point(old: Pointer | None) -> Pointer:
         if old is not None and old.version == prod.version:
@@ -244,6 +277,7 @@ def promote(
         promoted_from=dev.folder,
         copied=copied,
         unchanged=unchanged,
+        cleaned=tuple(cleaned),
     )
 
 

@@ -4,6 +4,11 @@ A release is a folder ``dist/dev/{service}-{YYYYMMDDHHMMSS}`` or
 ``dist/prod/{service}-v{semver}`` with one folder per target, a ``SHA256SUMS`` in the exact
 ``sha256sum`` format, and a ``manifest.json``. The folder is assembled under a temporary name
 and renamed last, so a reader (or ``upload``) never sees a half-packed release.
+
+Pack takes only regular files inside ``dist/`` (a symbolic link could publish any file of the
+machine), and only binaries that match the ``build.json`` goci build wrote beside them: a
+binary mixed or swapped after the build is refused, and the build record travels in the
+manifest so that upload and promote can refuse a release packed without this check.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,9 +63,9 @@ GOOS = (
 )
 _TARGET = re.compile(r"^(" + "|".join(GOOS) + r")-[a-z0-9]+(?:-[a-z0-9.]+)?$")
 _FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-_RELEASE = re.compile(
-    r"^(?P<env>dev|prod)/(?P<service>.+?)-(?:(?P<stamp>\d{14})|v(?P<version>[^/]+))$"
-)
+_DEV_RELEASE = re.compile(r"^dev/(?P<service>.+)-(?P<stamp>\d{14})$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+RELEASE_FORMS = "dev/{service}-{YYYYMMDDHHMMSS} or prod/{service}-v{semver}"
 
 
 def _has_control(text: str) -> bool:
@@ -137,22 +143,74 @@ class ReleaseName:
 
 
 def release_name(env: Env, service: str, version: str) -> ReleaseName:
+    """A release name that reads back as exactly these parts, or bad input.
+
+    ``prod/api-v1.0.0-v2.0.0`` could be ``api`` at ``1.0.0-v2.0.0`` or ``api-v1.0.0`` at
+    ``2.0.0``: such a name is refused here, so no folder or key is ever ambiguous.
+    """
     validate_service(service)
-    if env == "dev":
-        return ReleaseName("dev", service, parse_stamp(version))
-    return ReleaseName("prod", service, parse_semver(version))
+    name = (
+        ReleaseName("dev", service, parse_stamp(version))
+        if env == "dev"
+        else ReleaseName("prod", service, parse_semver(version))
+    )
+    readings = _readings(name.folder)
+    if readings != [name]:
+        others = ", ".join(f"{r.service!r} at {r.version!r}" for r in readings if r != name)
+        raise bad_input(
+            "--version",
+            version,
+            f"a version that keeps {name.folder} unambiguous (it also reads as {others})",
+        )
+    return name
+
+
+def _readings(text: str) -> list[ReleaseName]:
+    """Every way ``text`` splits into a valid service and stamp or version."""
+    dev = _DEV_RELEASE.match(text)
+    if dev:
+        service = dev.group("service")
+        return [ReleaseName("dev", service, dev.group("stamp"))] if _is_service(service) else []
+    if not text.startswith("prod/"):
+        return []
+    found = []
+    start = len("prod/")
+    while (cut := text.find("-v", start)) != -1:
+        service, version = text[len("prod/") : cut], text[cut + 2 :]
+        if _is_service(service) and _SEMVER.match(version) and not _has_control(version):
+            found.append(ReleaseName("prod", service, version))
+        start = cut + 1
+    return found
+
+
+def _is_service(name: str) -> bool:
+    try:
+        validate_service(name)
+    except InputError:
+        return False
+    return True
 
 
 def parse_release(text: str, option: str = "--release") -> ReleaseName:
-    """Read ``dev/api-20250102030405`` or ``prod/group/api-v1.2.3`` back into its parts."""
-    match = _RELEASE.match(text.strip().strip("/").removeprefix("dist/"))
-    if not match:
-        raise bad_input(
-            option, text, "use dev/{service}-{YYYYMMDDHHMMSS} or prod/{service}-v{semver}"
-        )
-    env: Env = "dev" if match.group("env") == "dev" else "prod"
-    version = match.group("stamp") or match.group("version") or ""
-    return release_name(env, validate_service(match.group("service"), option), version)
+    """Read ``dev/api-20250102030405`` or ``prod/group/api-v1.2.3`` back into its parts.
+
+    The suffix is anchored: a dev name ends in exactly 14 digits, a prod name in ``-v`` and a
+    semantic version, so ``dev/my-vault-20260101120000`` is the service ``my-vault``.
+    """
+    folder = text.strip().strip("/").removeprefix("dist/")
+    readings = _readings(folder)
+    if len(readings) == 1:
+        name = readings[0]
+        if name.env == "dev":
+            parse_stamp(name.version, option)
+        return name
+    if readings:
+        choices = " or ".join(f"service {r.service!r} at {r.version!r}" for r in readings)
+        raise bad_input(option, text, f"an unambiguous release name (this reads as {choices})")
+    service = re.sub(r"-(?:\d{14}|v[^/]*)$", "", folder.partition("/")[2])
+    if folder.startswith(("dev/", "prod/")) and service:
+        validate_service(service, option)  # say what is wrong with the service part
+    raise bad_input(option, text, f"use {RELEASE_FORMS}")
 
 
 @dataclass(frozen=True)
@@ -163,6 +221,43 @@ class FileEntry:
     target: str
     size: int
     sha256: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> FileEntry:
+        """A manifest entry, checked: ``{target}/{file}`` exactly as pack names them.
+
+        A manifest may come from a store anyone with write access could edit; its paths
+        become keys and file names, so nothing but pack's own shape is accepted.
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"a file entry is {type(data).__name__}, not an object")
+        path, target, size, digest = (data.get(k) for k in ("path", "target", "size", "sha256"))
+        if not (isinstance(path, str) and isinstance(target, str) and isinstance(digest, str)):
+            raise ValueError(f"file entry {data!r:.80} needs path, target and sha256 strings")
+        folder, _, name = path.partition("/")
+        if folder != target or not is_target(target) or not _FILE.match(name):
+            raise ValueError(f"file path {path!r:.80} is not {{os}}-{{arch}}/{{file}}")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ValueError(f"{path}: size {size!r:.40} is not a byte count")
+        if not _SHA256.match(digest):
+            raise ValueError(f"{path}: sha256 {digest!r:.80} is not 64 hex digits")
+        return cls(path, target, size, digest)
+
+
+_TEXT_FIELDS = (
+    "name",
+    "service",
+    "version",
+    "commit",
+    "ref",
+    "go_version",
+    "build_time",
+    "sha256sums",
+    "run_url",
+    "promoted_from",
+    "promoted_by",
+    "promoted_at",
+)
 
 
 @dataclass(frozen=True)
@@ -225,30 +320,43 @@ class Manifest:
     def from_json(cls, text: str | bytes, source: str = MANIFEST) -> Manifest:
         try:
             data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError(f"it holds {type(data).__name__}, not an object")
             if data.get("schema") != SCHEMA:
-                raise ValueError(f"schema is {data.get('schema')!r}, expected {SCHEMA!r}")
-            files = tuple(
-                FileEntry(str(f["path"]), str(f["target"]), int(f["size"]), str(f["sha256"]))
-                for f in data["files"]
-            )
-            return cls(
-                name=str(data["name"]),
-                service=str(data["service"]),
+                raise ValueError(f"schema is {data.get('schema')!r:.80}, expected {SCHEMA!r}")
+            texts = {}
+            for key in _TEXT_FIELDS:
+                value = data.get(key, "")
+                if not isinstance(value, str):
+                    raise ValueError(f"{key} is {type(value).__name__}, not text")
+                texts[key] = value
+            files = data.get("files")
+            builds = data.get("builds", [])
+            if not isinstance(files, list) or not isinstance(builds, list):
+                raise ValueError("files and builds must be lists")
+            if not all(isinstance(b, dict) for b in builds):
+                raise ValueError("every build record must be an object")
+            if data.get("env") not in ENVS:
+                raise ValueError(f"env is {data.get('env')!r:.40}, not dev or prod")
+            if not _SHA256.match(texts["sha256sums"]):
+                raise ValueError("sha256sums is not 64 hex digits")
+            manifest = cls(
                 env="prod" if data["env"] == "prod" else "dev",
-                version=str(data["version"]),
-                commit=str(data.get("commit", "")),
-                ref=str(data.get("ref", "")),
-                go_version=str(data.get("go_version", "")),
-                build_time=str(data.get("build_time", "")),
-                files=files,
-                sha256sums=str(data["sha256sums"]),
-                run_url=str(data.get("run_url", "")),
-                builds=tuple(data.get("builds", ())),
-                promoted_from=str(data.get("promoted_from", "")),
-                promoted_by=str(data.get("promoted_by", "")),
-                promoted_at=str(data.get("promoted_at", "")),
+                files=tuple(FileEntry.from_json(f) for f in files),
+                builds=tuple(builds),
+                **texts,
             )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            named = parse_release(manifest.name, "manifest name")
+            if (named.env, named.service, named.version) != (
+                manifest.env,
+                manifest.service,
+                manifest.version,
+            ):
+                raise ValueError(f"name {manifest.name!r} disagrees with its service or version")
+            return manifest
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            raise VerdictError(f"{source} is not a goci release manifest: {exc}") from exc
+        except InputError as exc:
             raise VerdictError(f"{source} is not a goci release manifest: {exc}") from exc
 
     def sums_text(self) -> str:
@@ -297,42 +405,172 @@ class BuildInfo:
     run_url: str = ""
 
 
-def _target_files(folder: Path) -> Iterator[Path]:
-    for path in sorted(folder.iterdir()):
-        if path.name == BUILD_JSON or path.name.startswith(".") or not path.is_file():
+_ONLY_REGULAR = "only regular files inside dist/ (no symbolic links, devices or pipes)"
+
+
+def _check_inside(dist: Path, path: Path, *, folder: bool) -> None:
+    """Refuse a symbolic link, a special file, or a path that resolves outside ``dist``."""
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode):
+        raise bad_input(
+            "build output", str(path), f"{_ONLY_REGULAR}; it is a link to {os.readlink(path)!r}"
+        )
+    if not (stat.S_ISDIR(info.st_mode) if folder else stat.S_ISREG(info.st_mode)):
+        kind = "folder" if folder else "regular file"
+        raise bad_input("build output", str(path), f"{_ONLY_REGULAR}; it is not a {kind}")
+    real, root = path.resolve(), dist.resolve()
+    if real != root and not real.is_relative_to(root):
+        raise bad_input("build output", str(path), f"{_ONLY_REGULAR}; it resolves to {real}")
+
+
+@dataclass(frozen=True)
+class TargetOutput:
+    """One ``dist/{service}/{target}/`` folder: its files, and its build record if any."""
+
+    target: str
+    folder: Path
+    files: tuple[Path, ...]
+    record: Mapping[str, Any] | None
+
+
+def _build_record(path: Path) -> dict[str, Any]:
+    """``build.json`` as goci build writes it: it must name its binary, size and SHA-256."""
+    problem = f"{path} is not a goci build record"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise VerdictError(f"{problem} ({exc}); rebuild with goci build") from None
+    if not isinstance(data, dict):
+        raise VerdictError(f"{problem} (not an object); rebuild with goci build")
+    binary, size, digest = data.get("binary"), data.get("size"), data.get("sha256")
+    if not (
+        isinstance(binary, str)
+        and _FILE.match(binary)
+        and isinstance(size, int)
+        and not isinstance(size, bool)
+        and isinstance(digest, str)
+        and _SHA256.match(digest)
+    ):
+        raise VerdictError(
+            f"{problem} (it must name the binary, its size and sha256); rebuild with goci build"
+        )
+    return data
+
+
+def scan_build_output(dist: Path, service: str) -> list[TargetOutput]:
+    """``dist/{service}/{target}/`` folders as goci build leaves them, checked to hold only
+    regular files inside ``dist`` (hidden names and sub-folders are not release files)."""
+    source = dist / service
+    chain = [dist / Path(*Path(service).parts[: i + 1]) for i in range(len(Path(service).parts))]
+    if not all(os.path.lexists(p) for p in chain):
+        return []
+    for folder in chain:
+        _check_inside(dist, folder, folder=True)
+    outputs = []
+    for entry in sorted(source.iterdir()):
+        if not is_target(entry.name) or not (entry.is_dir() or entry.is_symlink()):
             continue
-        if not _FILE.match(path.name):
-            raise bad_input("build output", str(path), "file names of letters, digits, '._+-'")
-        yield path
-
-
-def read_builds(source: Path) -> list[dict[str, Any]]:
-    """The ``build.json`` records beside the binaries (those that parse)."""
-    builds = []
-    for target in sorted(p for p in source.iterdir() if p.is_dir() and is_target(p.name)):
-        meta = target / BUILD_JSON
-        if meta.is_file():
-            try:
-                data = json.loads(meta.read_text(encoding="utf-8"))
-            except ValueError:
+        _check_inside(dist, entry, folder=True)
+        files, record = [], None
+        for path in sorted(entry.iterdir()):
+            if path.name.startswith("."):
                 continue
-            if isinstance(data, dict):
-                builds.append({"target": target.name, **data})
-    return builds
+            if path.is_dir() and not path.is_symlink():
+                continue
+            _check_inside(dist, path, folder=False)
+            if path.name == BUILD_JSON:
+                record = _build_record(path)
+            elif not _FILE.match(path.name):
+                raise bad_input("build output", str(path), "file names of letters, digits, '._+-'")
+            else:
+                files.append(path)
+        outputs.append(TargetOutput(entry.name, entry, tuple(files), record))
+    return outputs
+
+
+def read_builds(dist: Path, service: str) -> list[dict[str, Any]]:
+    """The ``build.json`` records of a service, each with the release ``path`` it vouches for."""
+    return [
+        {"target": out.target, **out.record, "path": f"{out.target}/{out.record['binary']}"}
+        for out in scan_build_output(dist, service)
+        if out.record is not None
+    ]
+
+
+def record_path(record: Mapping[str, Any]) -> str | None:
+    """The release file a build record vouches for (older manifests lack ``path``)."""
+    path = record.get("path")
+    if isinstance(path, str):
+        return path
+    target, binary = record.get("target"), record.get("binary")
+    if isinstance(target, str) and isinstance(binary, str):
+        return f"{target.replace('/', '-')}/{binary}"
+    return None
+
+
+def check_build_records(manifest: Manifest, where: str) -> None:
+    """Refuse a release whose files disagree with the build records it carries.
+
+    Pack refuses such a binary itself; this catches a release packed without that check (by
+    an older goci, or by hand) before upload or promote publishes it.
+    """
+    files = {f.path: f for f in manifest.files}
+    problems = []
+    for record in manifest.builds:
+        digest = record.get("sha256")
+        if digest is None:
+            continue  # a record without digests (written before goci build kept them)
+        path = record_path(record)
+        entry = files.get(path) if path else None
+        if entry is None:
+            problems.append(f"{path or record.get('binary', '?')} is built but not in the release")
+        elif entry.sha256 != digest or entry.size != record.get("size", entry.size):
+            problems.append(
+                f"{path} is sha256 {entry.sha256} ({entry.size} bytes) but was built as "
+                f"{digest} ({record.get('size')} bytes)"
+            )
+    if problems:
+        raise VerdictError(
+            f"{where}: the release does not match its build record: {'; '.join(problems)}; "
+            "goci publishes only the binaries goci build made (rebuild and pack again)"
+        )
 
 
 def _copy_hashing(src: Path, dst: Path) -> tuple[int, str]:
+    """Copy a regular file (never through a link swapped in since it was checked)."""
     import hashlib
 
     digest = hashlib.sha256()
     size = 0
-    with src.open("rb") as fin, dst.open("wb") as fout:
+    fd = os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as fin, dst.open("wb") as fout:
+        if not stat.S_ISREG(os.fstat(fin.fileno()).st_mode):
+            raise bad_input("build output", str(src), _ONLY_REGULAR)
         for chunk in iter(lambda: fin.read(CHUNK), b""):
             digest.update(chunk)
             fout.write(chunk)
             size += len(chunk)
     shutil.copymode(src, dst)
     return size, digest.hexdigest()
+
+
+def _check_against_record(out: TargetOutput, src: Path, size: int, digest: str) -> None:
+    record = out.record
+    if record is None:
+        return
+    where = out.folder / BUILD_JSON
+    if src.name != record["binary"]:
+        raise VerdictError(
+            f"{src} is not the binary {where} records ({record['binary']}); goci publishes "
+            "only what goci build made (remove the file or rebuild)"
+        )
+    if digest != record["sha256"] or size != record["size"]:
+        raise VerdictError(
+            f"{src} does not match its build record {where}: sha256 {digest}, {size} bytes; "
+            f"the build made sha256 {record['sha256']}, {record['size']} bytes. The binary "
+            "changed after goci build (artifacts of several builds in one folder?); "
+            "rebuild and pack again"
+        )
 
 
 @dataclass(frozen=True)
@@ -358,12 +596,8 @@ def pack(
     """
     name = release_name(env, service, version)
     source = dist / service
-    targets = (
-        sorted(p for p in source.iterdir() if p.is_dir() and is_target(p.name))
-        if source.is_dir()
-        else []
-    )
-    inputs = [(t.name, f) for t in targets for f in _target_files(t)]
+    outputs = scan_build_output(dist, service)
+    inputs = [(out, f) for out in outputs for f in out.files]
     if not inputs:
         raise bad_input(
             "--service",
@@ -371,15 +605,22 @@ def pack(
             f"no build output in {source} (expected {source}/{{os}}-{{arch}}/{{binary}}, "
             "as goci build writes)",
         )
+    for out in outputs:
+        if out.record is not None and not (out.folder / out.record["binary"]).is_file():
+            raise VerdictError(
+                f"{out.folder / BUILD_JSON} records {out.record['binary']}, which is missing "
+                f"from {out.folder}; rebuild"
+            )
     dest = dist / name.folder
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
     try:
         entries = []
-        for target, src in inputs:
-            (staging / target).mkdir(exist_ok=True)
-            size, digest = _copy_hashing(src, staging / target / src.name)
-            entries.append(FileEntry(f"{target}/{src.name}", target, size, digest))
+        for out, src in inputs:
+            (staging / out.target).mkdir(exist_ok=True)
+            size, digest = _copy_hashing(src, staging / out.target / src.name)
+            _check_against_record(out, src, size, digest)
+            entries.append(FileEntry(f"{out.target}/{src.name}", out.target, size, digest))
         sums = format_sums((e.path, e.sha256) for e in entries)
         write_atomic(staging / SUMS, sums.encode())
         manifest = Manifest(
@@ -394,7 +635,7 @@ def pack(
             files=tuple(entries),
             sha256sums=sha256_bytes(sums.encode()),
             run_url=info.run_url,
-            builds=tuple(read_builds(source)),
+            builds=tuple(read_builds(dist, service)),
         )
         write_atomic(staging / MANIFEST, manifest.to_json().encode())
         for folder in (staging, *(p for p in staging.iterdir() if p.is_dir())):
@@ -436,23 +677,44 @@ def _existing_manifest(folder: Path) -> Manifest | None:
 
 
 def find_releases(dist: Path) -> list[ReleaseName]:
-    """Every release folder under ``dist/dev`` and ``dist/prod`` (``group/`` folders too)."""
-    found = []
+    """Every release folder under ``dist/dev`` and ``dist/prod`` (``group/`` folders too).
+
+    A folder that is neither a release nor a group of releases is bad input, named: skipping
+    it would leave a release unpublished without a word.
+    """
+    found: list[ReleaseName] = []
+    unreadable: list[str] = []
+
+    def folders(parent: Path) -> list[Path]:
+        return sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith("."))
+
     for env in ENVS:
         root = dist / env
         if not root.is_dir():
             continue
-        for first in sorted(p for p in root.iterdir() if p.is_dir()):
-            if first.name.startswith("."):
-                continue
+        for first in folders(root):
             named = _as_release(f"{env}/{first.name}")
             if named is not None:
                 found.append(named)
                 continue
-            for second in sorted(p for p in first.iterdir() if p.is_dir()):
+            group = folders(first)
+            if not group or (first / MANIFEST).exists() or (first / SUMS).exists():
+                unreadable.append(f"{env}/{first.name}")
+                continue
+            for second in group:
                 named = _as_release(f"{env}/{first.name}/{second.name}")
-                if named is not None and not second.name.startswith("."):
+                if named is None:
+                    unreadable.append(f"{env}/{first.name}/{second.name}")
+                else:
                     found.append(named)
+    if unreadable:
+        raise bad_input(
+            "--dist",
+            str(dist),
+            f"release folders named {RELEASE_FORMS}; cannot read "
+            + ", ".join(unreadable)
+            + " (rename or remove them, or name releases with --release)",
+        )
     return found
 
 

@@ -2,14 +2,18 @@
 
 A reader decides "this release is complete" by the presence of ``manifest.json``, so it is
 written only after every file and ``SHA256SUMS`` landed and were verified. A prod version is
-immutable: an existing one is left alone when byte-identical and refused otherwise. An
-interrupted upload leaves no manifest; running again skips the objects that already hold the
-right bytes and finishes the rest.
+immutable: it is claimed before any of its objects is written (:mod:`goci.claim`), so of two
+publishes with different files exactly one writes anything; an existing one is left alone
+when byte-identical and refused otherwise. An interrupted upload leaves no manifest; running
+again skips the objects that already hold the right bytes, finishes the rest, and removes
+what the interrupted run left behind (unfinished multipart uploads, temporary files) once its
+writer is provably gone.
 """
 
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,9 +21,21 @@ from pathlib import Path
 from typing import Literal
 
 from goci.checksums import sha256_file
+from goci.claim import Claim, claim_version
 from goci.errors import VerdictError
-from goci.release import MANIFEST, SUMS, FileEntry, LocalRelease, Manifest, ReleaseName
+from goci.release import (
+    MANIFEST,
+    SUMS,
+    FileEntry,
+    LocalRelease,
+    Manifest,
+    ReleaseName,
+    check_build_records,
+)
 from goci.stores import ConflictError, Progress, Store
+
+STALE_AFTER = 3600.0
+"""Seconds an unfinished upload of an unknown writer must sit idle before it counts as dead."""
 
 Status = Literal["uploaded", "unchanged", "repaired"]
 
@@ -35,6 +51,7 @@ class Uploaded:
     bytes: int
     sent: int
     pruned: tuple[str, ...] = ()
+    cleaned: tuple[str, ...] = ()
 
 
 def verify_local(release: LocalRelease, workers: int = 4) -> None:
@@ -42,8 +59,12 @@ def verify_local(release: LocalRelease, workers: int = 4) -> None:
 
     def problem(entry: FileEntry) -> str:
         path = release.path / entry.path
-        if not path.is_file():
+        try:
+            mode = path.lstat().st_mode
+        except FileNotFoundError:
             return f"{entry.path} is listed in {SUMS} but missing"
+        if not stat.S_ISREG(mode):
+            return f"{entry.path} is not a regular file (pack writes only regular files)"
         if path.stat().st_size != entry.size or sha256_file(path) != entry.sha256:
             return f"{entry.path} does not match {SUMS}; the file changed after pack (re-run pack)"
         return ""
@@ -67,10 +88,14 @@ def upload_release(
     keep: int = 0,
     on_progress: Progress | None = None,
     verify: bool = True,
+    who: str = "",
+    when: str = "",
+    stale_after: float = STALE_AFTER,
 ) -> Uploaded:
     """Upload one release (resuming an interrupted one) and prune old dev releases."""
     if verify:
         verify_local(release)
+    check_build_records(release.manifest, str(release.path))
     prefix = release.name.folder
     manifest_key = f"{prefix}/{MANIFEST}"
     local = release.manifest
@@ -89,6 +114,9 @@ def upload_release(
             existing = None
         else:
             status = "repaired"
+    if existing is None and release.name.env == "prod":
+        claim = Claim(prefix, local.sha256sums, local.commit, who or local.run_url, when)
+        claim_version(store, release.name, claim)
 
     jobs = [(f"{prefix}/{f.path}", release.path / f.path, f.sha256) for f in local.files]
     jobs.append((f"{prefix}/{SUMS}", release.path / SUMS, local.sha256sums))
@@ -103,25 +131,31 @@ def upload_release(
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="goci-file") as pool:
         sent = sum(pool.map(send, jobs))
     if existing is not None:
-        final: Status = "unchanged" if sent == 0 else "repaired"
-        return Uploaded(
-            release.name, final, store.location(manifest_key), len(local.files), total, sent
-        )
-    data = (release.path / MANIFEST).read_bytes()
-    try:
-        store.put_bytes(manifest_key, data, if_absent=True)
-    except ConflictError:
-        # Someone published the same name while we uploaded: fine only if it is our bytes.
-        other = _remote_manifest(store, manifest_key)
-        if other is None or not other.same_files(local):
-            raise VerdictError(
-                f"{store.location(prefix)} was published by someone else with different files "
-                "while this upload ran"
-            ) from None
-        status = "unchanged"
+        status = "unchanged" if sent == 0 else "repaired"
+    else:
+        data = (release.path / MANIFEST).read_bytes()
+        try:
+            store.put_bytes(manifest_key, data, if_absent=True)
+        except ConflictError:
+            # Someone published the same name while we uploaded: fine only if it is our bytes.
+            other = _remote_manifest(store, manifest_key)
+            if other is None or not other.same_files(local):
+                raise VerdictError(
+                    f"{store.location(prefix)} was published by someone else with different "
+                    "files while this upload ran"
+                ) from None
+            status = "unchanged"
+    cleaned = store.clean_leftovers(f"{prefix}/", stale_after)
     pruned = prune_dev(store, release.name, keep) if keep and release.name.env == "dev" else ()
     return Uploaded(
-        release.name, status, store.location(manifest_key), len(local.files), total, sent, pruned
+        release.name,
+        status,
+        store.location(manifest_key),
+        len(local.files),
+        total,
+        sent,
+        pruned,
+        tuple(cleaned),
     )
 
 
@@ -160,11 +194,26 @@ def upload_all(
     workers: int = 4,
     keep: int = 0,
     on_progress: Progress | None = None,
+    who: str = "",
+    when: str = "",
+    stale_after: float = STALE_AFTER,
 ) -> list[Uploaded]:
-    """Verify every release locally first, then upload them one after another."""
+    """Verify every release locally first (files and build records), then upload them one
+    after another."""
     for release in releases:
         verify_local(release, workers)
+        check_build_records(release.manifest, str(release.path))
     return [
-        upload_release(store, r, workers=workers, keep=keep, on_progress=on_progress, verify=False)
+        upload_release(
+            store,
+            r,
+            workers=workers,
+            keep=keep,
+            on_progress=on_progress,
+            verify=False,
+            who=who,
+            when=when,
+            stale_after=stale_after,
+        )
         for r in releases
     ]

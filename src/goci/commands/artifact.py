@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,7 +15,7 @@ from goci.errors import GociError, InputError, bad_input
 from goci.events import current_event
 from goci.options import Option
 from goci.runtime import markdown_table
-from goci.stores import Store, Tuning, open_store
+from goci.stores import Store, Tuning, open_store, url_password
 from goci.upload import upload_all
 
 DIST_OPTION = Option(
@@ -42,7 +43,16 @@ STORE_OPTIONS = (
         help="files larger than this many MiB are sent in parts, in parallel",
     ),
     Option(name="retries", kind="int", default=4, help="attempts per request on transient errors"),
+    Option(
+        name="stale-after",
+        default="1h",
+        help="an unfinished upload of a writer that cannot be proven gone counts as abandoned "
+        "after this long idle (e.g. 30m, 2h); a dead writer's is removed at once",
+        metavar="DURATION",
+    ),
 )
+_DURATION = re.compile(r"^(\d{1,9})([smhd]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def workspace_path(ctx: Context, value: str, option: str) -> Path:
@@ -52,10 +62,25 @@ def workspace_path(ctx: Context, value: str, option: str) -> Path:
     return ctx.cwd / value
 
 
-def mask_credentials(ctx: Context) -> None:
+def mask_credentials(ctx: Context, *urls: str) -> None:
+    """Mask the secrets of the environment, and any user-info a URL carries (refused later,
+    but it must not show in the log even then)."""
     for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         if ctx.env.get(name):
             ctx.runtime.mask(ctx.env[name])
+    for url in (*urls, ctx.env.get("AWS_ENDPOINT_URL_S3", ""), ctx.env.get("AWS_ENDPOINT_URL", "")):
+        secret = url_password(url)
+        if secret:
+            ctx.runtime.mask(secret)
+            ctx.runtime.mask(secret.partition(":")[2] or secret)
+
+
+def stale_after(values: Mapping[str, Any]) -> float:
+    """``--stale-after`` in seconds (``90``, ``30m``, ``2h``, ``1d``)."""
+    match = _DURATION.match(str(values["stale_after"]).strip())
+    if not match:
+        raise bad_input("--stale-after", values["stale_after"], "a duration like 30m, 2h or 1d")
+    return float(int(match.group(1)) * _UNITS[match.group(2)])
 
 
 def store_from(values: Mapping[str, Any], ctx: Context) -> Store:
@@ -63,7 +88,8 @@ def store_from(values: Mapping[str, Any], ctx: Context) -> Store:
     for name in ("workers", "part_size_mb", "retries", "multipart_threshold_mb"):
         if values[name] < 1:
             raise bad_input(f"--{name.replace('_', '-')}", values[name], "a number >= 1")
-    mask_credentials(ctx)
+    mask_credentials(ctx, values["store"], values["endpoint_url"])
+    stale_after(values)
     tuning = Tuning(
         part_size=max(5, values["part_size_mb"]) * 1024 * 1024,
         multipart_threshold=values["multipart_threshold_mb"] * 1024 * 1024,
@@ -94,6 +120,14 @@ def _parse_time(value: Any) -> datetime | None:
     return None
 
 
+def actor(env: Mapping[str, str]) -> str:
+    """Who is publishing: the GitHub actor, the Drone author, or the local user."""
+    for name in ("GITHUB_ACTOR", "DRONE_COMMIT_AUTHOR", "CI_COMMIT_AUTHOR", "USER", "USERNAME"):
+        if env.get(name):
+            return env[name]
+    return "unknown"
+
+
 def run_url(env: Mapping[str, str]) -> str:
     if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
         server = env.get("GITHUB_SERVER_URL", "https://github.com")
@@ -103,9 +137,9 @@ def run_url(env: Mapping[str, str]) -> str:
     return env.get("DRONE_BUILD_LINK", "")
 
 
-def build_info(ctx: Context, source: Path) -> rel.BuildInfo:
+def build_info(ctx: Context, dist: Path, service: str) -> rel.BuildInfo:
     """Facts for the manifest: ``build.json`` first, then git and ``go env GOVERSION``."""
-    builds = rel.read_builds(source) if source.is_dir() else []
+    builds = rel.read_builds(dist, service)
     first = builds[0] if builds else {}
     commit = str(first.get("commit") or "")
     in_git = ctx.git.resolve("HEAD") is not None
@@ -165,7 +199,7 @@ def run_pack(values: Mapping[str, Any], ctx: Context) -> Result:
         rel.parse_semver(values["version"])
     packed = []
     for service in services:
-        info = build_info(ctx, dist / service)
+        info = build_info(ctx, dist, service)
         version = (
             prod_version(values, ctx, service, info.ref)
             if env == "prod"
@@ -254,7 +288,15 @@ def run_upload(values: Mapping[str, Any], ctx: Context) -> Result:
     store = store_from(values, ctx)
     github = _github_plan(values, ctx) if values["github_release"] else None
     with ctx.runtime.group(f"upload to {store.url}"):
-        results = upload_all(store, releases, workers=values["workers"], keep=values["keep"])
+        results = upload_all(
+            store,
+            releases,
+            workers=values["workers"],
+            keep=values["keep"],
+            who=run_url(ctx.env) or actor(ctx.env),
+            when=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            stale_after=stale_after(values),
+        )
         for r in results:
             ctx.runtime.log(f"{r.status:9} {r.manifest_url} ({r.files} files, {r.sent} bytes sent)")
     close = getattr(store, "close", None)
@@ -266,6 +308,7 @@ def run_upload(values: Mapping[str, Any], ctx: Context) -> Result:
             lines.append(f"{r.name.folder}: already in {store.url}, byte-identical: nothing to do")
         else:
             lines.append(f"{r.name.folder}: {r.status} ({r.files} files) -> {r.manifest_url}")
+        lines.extend(f"  cleaned: {c}" for c in r.cleaned)
         lines.extend(f"  pruned {p}" for p in r.pruned)
     if github is not None:
         from goci.ghrelease import attach

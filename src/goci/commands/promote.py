@@ -8,20 +8,12 @@ from typing import Any
 
 from goci import promote as core
 from goci.command import Command, Context, Result
-from goci.commands.artifact import STORE_OPTIONS, store_from
+from goci.commands.artifact import STORE_OPTIONS, actor, stale_after, store_from
 from goci.errors import InputError, VerdictError
 from goci.options import Option
 from goci.release import MANIFEST, Manifest, parse_semver, validate_service
 from goci.runtime import markdown_table
 from goci.stores import Store
-
-
-def actor(env: Mapping[str, str]) -> str:
-    """Who is promoting: the GitHub actor, the Drone author, or the local user."""
-    for name in ("GITHUB_ACTOR", "DRONE_COMMIT_AUTHOR", "CI_COMMIT_AUTHOR", "USER", "USERNAME"):
-        if env.get(name):
-            return env[name]
-    return "unknown"
 
 
 def run(values: Mapping[str, Any], ctx: Context) -> Result:
@@ -51,12 +43,13 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
             who=who,
             when=when,
             workers=values["workers"],
+            stale_after=stale_after(values),
         )
         verb = "already promoted (identical)" if done.unchanged else "promoted"
         report = (
             f"{service}: {done.promoted_from} {verb} to {done.release}; current = "
             f"{done.version}" + (f" (was {done.previous})" if done.previous else "")
-        )
+        ) + "".join(f"\n  cleaned: {c}" for c in done.cleaned)
     summary = "### Promotion\n\n" + markdown_table(
         ["service", "current", "previous", "from", "by"],
         [[service, done.version, done.previous or "-", done.promoted_from or "-", who]],

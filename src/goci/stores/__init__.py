@@ -1,9 +1,11 @@
 """Object stores a release is published to: ``file://DIR`` and ``s3://bucket/prefix``.
 
 Both speak the small :class:`Store` protocol that upload and promote need: whole-file puts
-that verify what landed, small conditional writes (the ``current`` pointer), reads, streamed
-hashing, server-side copies, listing and deletion. Keys are ``/``-separated and relative to
-the store's root; they are built from validated release names only.
+that verify what landed, small conditional writes (claims, the ``current`` pointer), reads,
+streamed hashing, server-side copies that re-check what they copied, listing, deletion, and
+the removal of what killed writers left behind. Keys are ``/``-separated and relative to the
+store's root; they are built from validated release names, and :func:`check_key` refuses any
+key (from a crafted manifest, say) that could leave the root on any operating system.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from goci.errors import GociError, InputError
+from goci.owner import Owner
 
 Progress = Callable[[str, int], None]
 """Called as ``(key, part_number)`` after each part (or whole small file) is stored."""
@@ -29,6 +33,8 @@ class ConflictError(GociError):
 
 @dataclass(frozen=True)
 class ObjectInfo:
+    """An object's size, SHA-256 and ETag (``hash`` reads the bytes; ``stat`` trusts metadata)."""
+
     key: str
     size: int
     sha256: str
@@ -74,23 +80,60 @@ class Store(Protocol):
 
     def stat(self, key: str) -> ObjectInfo | None: ...
 
-    def hash(self, key: str) -> tuple[int, str] | None:
-        """Size and SHA-256 of the bytes actually stored (read back in full)."""
+    def hash(self, key: str) -> ObjectInfo | None:
+        """Size and SHA-256 of the bytes actually stored (read back in full), with the ETag of
+        that very read, so a later copy can insist on the same object."""
 
-    def copy(self, src: str, dst: str, sha256: str) -> None:
-        """Copy the exact bytes (server-side where the store can) and check the copy."""
+    def copy(self, src: str, dst: str, sha256: str, *, if_match: str | None = None) -> None:
+        """Copy ``src`` to ``dst`` only while ``src`` still has ETag ``if_match`` (raise
+        ConflictError otherwise), and check that ``dst`` holds bytes of SHA-256 ``sha256``
+        (raise ToolError and leave no such ``dst`` otherwise)."""
 
     def list_keys(self, prefix: str) -> list[str]: ...
 
     def delete(self, keys: list[str]) -> None: ...
 
+    def clean_leftovers(self, prefix: str, stale_after: float) -> list[str]:
+        """Remove what dead writers left under ``prefix`` (unfinished multipart uploads,
+        temporary files); say what went. A live writer's work is never touched."""
+
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
 
 def check_key(key: str) -> str:
-    """Keys come from validated names; this is the last guard against leaving the root."""
+    """Keys come from validated names; this is the last guard against leaving the root.
+
+    Backslashes and drive letters are refused too: on Windows ``a\\..\\..\\x`` and ``C:x``
+    leave a file store's folder even though they contain no ``/..``.
+    """
     parts = key.split("/")
-    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise InputError(f"object key {key!r} is not a safe relative path")
+    if (
+        not key
+        or key.startswith("/")
+        or "\\" in key
+        or any(p in ("", ".", "..") or _DRIVE.match(p) for p in parts)
+        or any(ord(ch) < 32 or ord(ch) == 127 for ch in key)
+    ):
+        raise InputError(
+            f"object key {key!r} is not a safe relative path ('/'-separated names, "
+            "no '..', backslash, drive letter or control character)"
+        )
     return key
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@``, fit to print."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", r"\1***@", url.strip())
+
+
+def url_password(url: str) -> str:
+    """The user-info of a URL (``user:password``), or '' when it has none."""
+    try:
+        netloc = urlsplit(url.strip()).netloc
+    except ValueError:
+        return ""
+    return netloc.rpartition("@")[0]
 
 
 def open_store(
@@ -109,7 +152,12 @@ def open_store(
         match_ = difflib.get_close_matches(scheme, SCHEMES, n=1, cutoff=0.5) if scheme else []
         hint = f" (did you mean {match_[0]!r}?)" if match_ else ""
         raise InputError(
-            f"--store: {url!r} is not valid; use file://DIR or s3://bucket/prefix{hint}"
+            f"--store: {redact_url(url)!r} is not valid; use file://DIR or s3://bucket/prefix{hint}"
+        )
+    if url_password(url):
+        raise InputError(
+            f"--store: {redact_url(url)!r} is not valid; credentials never go in the URL "
+            "(use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
         )
     rest = match.group(2)
     if scheme == "file":
@@ -118,7 +166,9 @@ def open_store(
         if not rest:
             raise InputError(f"--store: {url!r} is not valid; use file://DIR")
         root = Path(rest)
-        return FileStore((root if root.is_absolute() else cwd / root).resolve(), tuning)
+        return FileStore(
+            (root if root.is_absolute() else cwd / root).resolve(), tuning, Owner.current(env)
+        )
     from goci.stores.s3store import S3Store
 
     return S3Store.from_url(url, rest, endpoint_url=endpoint_url, env=env, tuning=tuning)

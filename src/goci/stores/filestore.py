@@ -1,8 +1,10 @@
 """``file://DIR``: the embedded store, a folder on disk with atomic writes and a lock file.
 
 Every write goes to a temporary name in the target folder and is renamed into place, so a
-reader never sees a partial object. Conditional writes hold a lock file (created exclusively,
-broken when older than a timeout, as a crashed writer leaves it behind).
+reader never sees a partial object; a copy is hashed before it is renamed, so a wrong one is
+never in place. Conditional writes hold a lock file (created exclusively, broken when older
+than a timeout, as a crashed writer leaves it behind). Temporary files carry their writer's
+machine and process, so a rerun removes a killed writer's and leaves a live writer's alone.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from goci.atomic import write_atomic
-from goci.checksums import sha256_bytes, sha256_file
+from goci.atomic import is_temp, mkstemp_owned, temp_owner, write_atomic
+from goci.checksums import CHUNK, sha256_bytes, sha256_file
 from goci.errors import ToolError
+from goci.owner import Owner, abandoned, unregister_live
 from goci.stores import ConflictError, ObjectInfo, Progress, Tuning, check_key
 
 LOCK_TIMEOUT = 30.0
@@ -25,10 +28,13 @@ LOCK_STALE = 120.0
 class FileStore:
     """A folder that holds objects as files."""
 
-    def __init__(self, root: Path, tuning: Tuning | None = None) -> None:
+    def __init__(
+        self, root: Path, tuning: Tuning | None = None, owner: Owner | None = None
+    ) -> None:
         self.root = root
         self.tuning = tuning or Tuning()
         self.url = root.as_uri()
+        self.owner = owner or Owner.here()
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -113,18 +119,38 @@ class FileStore:
         digest = sha256_file(target)
         return ObjectInfo(key, target.stat().st_size, digest, digest)
 
-    def hash(self, key: str) -> tuple[int, str] | None:
-        info = self.stat(key)
-        return (info.size, info.sha256) if info else None
+    def hash(self, key: str) -> ObjectInfo | None:
+        return self.stat(key)
 
-    def copy(self, src: str, dst: str, sha256: str) -> None:
+    def copy(self, src: str, dst: str, sha256: str, *, if_match: str | None = None) -> None:
+        """Copy into a temporary file, hash what was written, and rename only a right copy.
+
+        A file's ETag here is its SHA-256, so ``if_match`` is checked on the very bytes copied.
+        """
         source = self._path(src)
-        if not source.is_file():
-            raise ToolError(f"store {self.url}: {src} is missing")
         target = self._path(dst)
-        write_atomic(target, source)
-        if sha256_file(target) != sha256:
-            raise ToolError(f"store {self.url}: the copy {dst} does not match its SHA-256")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = mkstemp_owned(target)
+        try:
+            try:
+                with os.fdopen(fd, "wb") as out, source.open("rb") as fin:
+                    for chunk in iter(lambda: fin.read(CHUNK), b""):
+                        out.write(chunk)
+            except FileNotFoundError:
+                raise ToolError(f"store {self.url}: {src} is missing") from None
+            digest = sha256_file(Path(tmp))
+            if if_match is not None and digest != if_match:
+                raise ConflictError(f"{src} changed since it was verified")
+            if digest != sha256:
+                raise ToolError(
+                    f"store {self.url}: the copy of {src} has SHA-256 {digest}, not {sha256}; "
+                    f"{dst} was not written"
+                )
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+            unregister_live(tmp)
 
     def list_keys(self, prefix: str) -> list[str]:
         if not self.root.is_dir():
@@ -141,6 +167,28 @@ class FileStore:
                     continue
                 keys.append(rel)
         return sorted(keys)
+
+    def clean_leftovers(self, prefix: str, stale_after: float) -> list[str]:
+        folder = self._path(prefix.rstrip("/"))
+        if not folder.is_dir():
+            return []
+        cleaned = []
+        now = time.time()
+        for dirpath, _dirs, files in os.walk(folder):
+            for name in files:
+                if not is_temp(name):
+                    continue
+                path = Path(dirpath) / name
+                try:
+                    idle = now - path.stat().st_mtime
+                except FileNotFoundError:
+                    continue  # renamed or removed by its writer meanwhile
+                reason = abandoned(temp_owner(name), str(path), idle, stale_after, self.owner)
+                if reason is None:
+                    continue
+                path.unlink(missing_ok=True)
+                cleaned.append(f"removed {path.relative_to(self.root).as_posix()} ({reason})")
+        return sorted(cleaned)
 
     def delete(self, keys: list[str]) -> None:
         for key in keys:

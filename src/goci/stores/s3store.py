@@ -6,6 +6,12 @@ is ours instead: every PUT carries Content-MD5 (the server refuses a body that d
 the returned ETag is compared with the MD5 we computed (the multipart ETag too), and the
 SHA-256 travels as object metadata and is checked after the upload. Large files go multipart
 with parts in parallel; transient failures are retried with exponential backoff.
+
+A server-side copy runs only while the source still has the ETag seen when it was verified
+(``CopySourceIfMatch``), and the copy is read back and hashed: metadata is what a writer
+claims, the bytes are what a user downloads. Each multipart upload leaves a small marker
+naming its writer beside it until it ends, so a rerun can abort a killed writer's upload and
+leave a live writer's alone.
 """
 
 from __future__ import annotations
@@ -13,17 +19,29 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import random
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from goci.errors import InputError, ToolError
-from goci.stores import ConflictError, ObjectInfo, Progress, Tuning, check_key
+from goci.errors import GociError, InputError, ToolError
+from goci.owner import Owner, abandoned, register_live, unregister_live
+from goci.stores import (
+    ConflictError,
+    ObjectInfo,
+    Progress,
+    Tuning,
+    check_key,
+    redact_url,
+    url_password,
+)
 
 T = TypeVar("T")
 
@@ -47,6 +65,8 @@ _TRANSIENT_CODES = {
     "OperationAborted",
 }
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+_CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
+MARKERS = ".goci-uploads"
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 META_SHA = "sha256"
 
@@ -123,8 +143,10 @@ class S3Store:
         credentials: Mapping[str, str],
         region: str,
         tuning: Tuning,
+        owner: Owner | None = None,
     ) -> None:
         self.bucket = bucket
+        self.owner = owner or Owner.here()
         self.prefix = prefix.strip("/")
         self.endpoint_url = endpoint_url
         self.tuning = tuning
@@ -150,7 +172,13 @@ class S3Store:
         endpoint = (
             endpoint_url or env.get("AWS_ENDPOINT_URL_S3", "") or env.get("AWS_ENDPOINT_URL", "")
         )
-        if endpoint and not re.match(r"^https?://[^/\s]+", endpoint):
+        if endpoint and url_password(endpoint):
+            raise InputError(
+                f"--endpoint-url: {redact_url(endpoint)!r} is not valid; credentials never go "
+                "in the URL (use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), use "
+                "http(s)://host[:port]"
+            )
+        if endpoint and not re.match(r"^https?://[^/\s@]+(?:/\S*)?$", endpoint):
             raise InputError(
                 f"--endpoint-url: {endpoint!r} is not valid; use http(s)://host[:port]"
             )
@@ -182,6 +210,7 @@ class S3Store:
             credentials=credentials,
             region=region,
             tuning=tuning,
+            owner=Owner.current(env),
         )
 
     # --- plumbing -------------------------------------------------------------------------
@@ -335,7 +364,10 @@ class S3Store:
                 Bucket=self.bucket, Key=full, Metadata={META_SHA: sha256}
             ),
         )
-        upload_id = created["UploadId"]
+        upload_id = str(created["UploadId"])
+        token = f"s3:{upload_id}"
+        register_live(token)
+        marker = self._mark(key, upload_id)
         failed = threading.Event()
         # Parts are read once, in order, hashing the whole file on the way; at most a few
         # parts wait in memory for a free worker.
@@ -407,6 +439,11 @@ class S3Store:
                     future.exception()
             self._abort(full, upload_id)
             raise
+        finally:
+            unregister_live(token)
+            if marker:
+                with contextlib.suppress(GociError):
+                    self._delete_one(marker)
         combined = hashlib.md5(
             b"".join(d for _, _, d in sorted(results)), usedforsecurity=False
         ).hexdigest()
@@ -416,6 +453,22 @@ class S3Store:
         # Best effort: the server may be the very thing that failed.
         with contextlib.suppress(Exception):
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
+
+    def _marker_key(self, key: str, upload_id: str) -> str:
+        folder = key.rpartition("/")[0]
+        name = hashlib.sha256(upload_id.encode()).hexdigest()[:32]
+        return f"{folder}/{MARKERS}/{name}.json" if folder else f"{MARKERS}/{name}.json"
+
+    def _mark(self, key: str, upload_id: str) -> str:
+        """Leave a note of who runs this upload (best effort: without it only age counts)."""
+        marker = self._marker_key(key, upload_id)
+        note = {"key": key, "upload_id": upload_id, "owner": self.owner.to_dict()}
+        data = json.dumps(note).encode()
+        try:
+            self._put(marker, data, hashlib.sha256(data).hexdigest())
+        except GociError:
+            return ""
+        return marker
 
     def has_file(self, key: str, path: Path, sha256: str) -> bool:
         info = self.stat(key)
@@ -438,9 +491,7 @@ class S3Store:
         try:
             return self._put(key, data, hashlib.sha256(data).hexdigest(), **conditions)
         except ClientError as exc:
-            if _code(exc) in ("PreconditionFailed", "ConditionalRequestConflict") or _status(
-                exc
-            ) in (409, 412):
+            if _code(exc) in _CONFLICT_CODES or _status(exc) in (409, 412):
                 raise ConflictError(f"{key} was changed by someone else") from None
             if _code(exc) == "NotImplemented" or _status(exc) == 501:
                 raise ToolError(
@@ -487,19 +538,19 @@ class S3Store:
             key, int(response["ContentLength"]), meta.get(META_SHA, ""), str(response["ETag"])
         )
 
-    def hash(self, key: str) -> tuple[int, str] | None:
+    def hash(self, key: str) -> ObjectInfo | None:
         from botocore.exceptions import ClientError
 
         full = self._full(key)
 
-        def fetch() -> tuple[int, str]:
-            body = self.client.get_object(Bucket=self.bucket, Key=full)["Body"]
+        def fetch() -> ObjectInfo:
+            response = self.client.get_object(Bucket=self.bucket, Key=full)
             digest = hashlib.sha256()
             size = 0
-            for chunk in body.iter_chunks(1024 * 1024):
+            for chunk in response["Body"].iter_chunks(1024 * 1024):
                 digest.update(chunk)
                 size += len(chunk)
-            return size, digest.hexdigest()
+            return ObjectInfo(key, size, digest.hexdigest(), str(response.get("ETag", "")))
 
         try:
             return self._call("read", key, fetch, expect=True)
@@ -508,26 +559,41 @@ class S3Store:
                 return None
             raise self._wrap_error("read", key, exc) from None
 
-    def copy(self, src: str, dst: str, sha256: str) -> None:
-        source = self.stat(src)
-        if source is None:
-            raise ToolError(f"store {self.url}: {src} is missing")
+    def copy(self, src: str, dst: str, sha256: str, *, if_match: str | None = None) -> None:
+        from botocore.exceptions import ClientError
+
         full_src, full_dst = self._full(src), self._full(dst)
-        # MetadataDirective=REPLACE: some servers drop metadata on COPY; ours must survive.
-        self._call(
-            "copy",
-            f"{src} -> {dst}",
-            lambda: self.client.copy_object(
-                Bucket=self.bucket,
-                Key=full_dst,
-                CopySource={"Bucket": self.bucket, "Key": full_src},
-                MetadataDirective="REPLACE",
-                Metadata={META_SHA: sha256},
-            ),
-        )
-        copied = self.stat(dst)
-        if copied is None or copied.size != source.size or copied.sha256 != sha256:
-            raise ToolError(f"store {self.url}: the copy {dst} does not match {src}")
+        condition = {"CopySourceIfMatch": if_match} if if_match is not None else {}
+        try:
+            # MetadataDirective=REPLACE: some servers drop metadata on COPY; ours must survive.
+            self._call(
+                "copy",
+                f"{src} -> {dst}",
+                lambda: self.client.copy_object(
+                    Bucket=self.bucket,
+                    Key=full_dst,
+                    CopySource={"Bucket": self.bucket, "Key": full_src},
+                    MetadataDirective="REPLACE",
+                    Metadata={META_SHA: sha256},
+                    **condition,
+                ),
+                expect=True,
+            )
+        except ClientError as exc:
+            if _code(exc) in _CONFLICT_CODES or _status(exc) == 412:
+                raise ConflictError(f"{src} changed since it was verified") from None
+            if _code(exc) in _MISSING_CODES or _status(exc) == 404:
+                raise ToolError(f"store {self.url}: {src} is missing") from None
+            raise self._wrap_error("copy", f"{src} -> {dst}", exc) from None
+        # The metadata above is only what we asked for; the bytes are what was copied.
+        copied = self.hash(dst)
+        if copied is None or copied.sha256 != sha256:
+            with contextlib.suppress(GociError):
+                self._delete_one(dst)
+            raise ToolError(
+                f"store {self.url}: the copy of {src} has SHA-256 "
+                f"{copied.sha256 if copied else '(missing)'}, not {sha256}; {dst} was removed"
+            )
 
     def list_keys(self, prefix: str) -> list[str]:
         full = self._full(prefix.rstrip("/")) + ("/" if prefix.endswith("/") else "")
@@ -549,3 +615,72 @@ class S3Store:
     def _delete_one(self, key: str) -> None:
         full = self._full(key)
         self._call("delete", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=full))
+
+    # --- leftovers of killed writers ---------------------------------------------------------
+
+    def clean_leftovers(self, prefix: str, stale_after: float) -> list[str]:
+        # Markers first: an upload whose marker is listed now was created before this moment,
+        # so if the upload listing below lacks it, it has ended and its marker is an orphan.
+        markers = [k for k in self.list_keys(prefix) if f"/{MARKERS}/" in f"/{k}"]
+        uploads, now = self._uploads(prefix)
+        cleaned = []
+        live_markers = set()
+        for key, upload_id, initiated in uploads:
+            marker = self._marker_key(key, upload_id)
+            owner = self._marker_owner(marker) if marker in markers else None
+            idle = (now - self._last_activity(key, upload_id, initiated)).total_seconds()
+            reason = abandoned(owner, f"s3:{upload_id}", idle, stale_after, self.owner)
+            if reason is None:
+                live_markers.add(marker)
+                continue
+            self._abort(self._full(key), upload_id)
+            cleaned.append(f"aborted the unfinished upload of {key} ({reason})")
+        orphans = [m for m in markers if m not in live_markers]
+        for marker in orphans:
+            with contextlib.suppress(GociError):
+                self._delete_one(marker)
+        return sorted(cleaned)
+
+    def _uploads(self, prefix: str) -> tuple[list[tuple[str, str, datetime]], datetime]:
+        """Unfinished multipart uploads under ``prefix`` and the server's clock."""
+        full = self._full(prefix.rstrip("/")) + ("/" if prefix.endswith("/") else "")
+        strip = len(self.prefix) + 1 if self.prefix else 0
+
+        def fetch() -> tuple[list[tuple[str, str, datetime]], datetime]:
+            found: list[tuple[str, str, datetime]] = []
+            now = datetime.now(timezone.utc)
+            paginator = self.client.get_paginator("list_multipart_uploads")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+                date = page.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+                with contextlib.suppress(TypeError, ValueError):
+                    now = parsedate_to_datetime(date) if date else now
+                for item in page.get("Uploads", []):
+                    found.append(
+                        (str(item["Key"])[strip:], str(item["UploadId"]), item["Initiated"])
+                    )
+            return found, now
+
+        return self._call("list unfinished uploads of", prefix, fetch)
+
+    def _last_activity(self, key: str, upload_id: str, initiated: datetime) -> datetime:
+        full = self._full(key)
+
+        def fetch() -> datetime:
+            latest = initiated
+            paginator = self.client.get_paginator("list_parts")
+            for page in paginator.paginate(Bucket=self.bucket, Key=full, UploadId=upload_id):
+                for part in page.get("Parts", []):
+                    latest = max(latest, part["LastModified"])
+            return latest
+
+        try:
+            return self._call("list parts of", key, fetch)
+        except ToolError:
+            return initiated
+
+    def _marker_owner(self, marker: str) -> Owner | None:
+        try:
+            found = self.read(marker)
+            return Owner.from_dict(json.loads(found[0]).get("owner")) if found else None
+        except (GociError, ValueError, AttributeError):
+            return None

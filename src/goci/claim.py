@@ -1,0 +1,112 @@
+"""Claims: a prod version belongs to the first publish that claims it, before any byte is sent.
+
+Only the manifest used to be written conditionally, so two publishes of one version with
+different files could both write their objects and leave a manifest that matches neither.
+Now ``prod/{service}-v{semver}/claim.json`` is created with a conditional write (create only
+if absent) before any object of the version; it names the content (the SHA-256 of the
+release's ``SHA256SUMS``, which lists every file's digest). Exactly one writer creates it; a
+writer of other content stops without writing anything; a writer of the same content (a
+retry after a kill, a promotion of the very bytes a tag publish sends) resumes, which is safe
+because every object it writes is byte-identical.
+
+A claim whose publish was killed and never rerun keeps the version: rerun that publish with
+the same build to finish it, or, to publish other files under the version, delete the claim
+and the objects under the version (the refusal names the claim and who made it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from goci.errors import ToolError, VerdictError
+from goci.release import MANIFEST, ReleaseName
+from goci.stores import ConflictError, Store
+
+CLAIM = "claim.json"
+SCHEMA = "goci.claim/v1"
+_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who claimed a version, when, and for which content."""
+
+    release: str
+    sha256sums: str
+    commit: str = ""
+    by: str = ""
+    at: str = ""
+
+    def to_json(self) -> bytes:
+        data = {
+            "schema": SCHEMA,
+            "release": self.release,
+            "sha256sums": self.sha256sums,
+            "commit": self.commit,
+            "by": self.by,
+            "at": self.at,
+        }
+        return (json.dumps(data, indent=2) + "\n").encode()
+
+    @classmethod
+    def from_json(cls, data: bytes | str, source: str) -> Claim:
+        try:
+            raw: Any = json.loads(data)
+            if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
+                raise ValueError(f"schema is not {SCHEMA}")
+            fields = [raw.get(k, "") for k in ("release", "sha256sums", "commit", "by", "at")]
+            if not all(isinstance(f, str) for f in fields) or not fields[1]:
+                raise ValueError("release, sha256sums, commit, by and at must be text")
+            return cls(*fields)
+        except (ValueError, RecursionError) as exc:
+            raise VerdictError(
+                f"{source} is not a goci claim ({exc}); it blocks this version: delete it if no "
+                "publish of this version is running"
+            ) from None
+
+    def describe(self) -> str:
+        who = f" by {self.by}" if self.by else ""
+        when = f" at {self.at}" if self.at else ""
+        commit = f", commit {self.commit[:12]}" if self.commit else ""
+        return f"claimed{who}{when} (SHA256SUMS {self.sha256sums[:12]}{commit})"
+
+
+def claim_key(name: ReleaseName) -> str:
+    return f"{name.folder}/{CLAIM}"
+
+
+def claim_version(store: Store, name: ReleaseName, mine: Claim) -> bool:
+    """Claim ``name`` for ``mine``'s content. True when created now, False when resuming a
+    claim of the same content; VerdictError (nothing written) when another content holds it."""
+    key = claim_key(name)
+    for _ in range(_ATTEMPTS):
+        try:
+            store.put_bytes(key, mine.to_json(), if_absent=True)
+            return True
+        except ConflictError:
+            found = store.read(key)
+        if found is None:
+            continue  # removed between our write and our read: try again
+        theirs = Claim.from_json(found[0], store.location(key))
+        if theirs.sha256sums == mine.sha256sums:
+            return False
+        raise VerdictError(refusal(store, name, theirs))
+    raise ToolError(f"store {store.url}: {key} keeps appearing and vanishing; try again")
+
+
+def refusal(store: Store, name: ReleaseName, theirs: Claim) -> str:
+    """Why a version is not ours, and what an operator can do about it."""
+    where = store.location(name.folder)
+    if store.read(f"{name.folder}/{MANIFEST}") is not None:
+        return (
+            f"{where} is already published with different files ({theirs.describe()}); "
+            "a prod version is immutable (publish a new version)"
+        )
+    return (
+        f"{where} is {theirs.describe()} with different files and is not complete: another "
+        "publish of this version is running or was killed. Publish a new version; or rerun "
+        f"that publish with the same build to finish it; or, if it was abandoned, delete "
+        f"{store.location(claim_key(name))} and the objects under {where}/ and try again"
+    )

@@ -1,0 +1,86 @@
+"""Small releases for race and integrity tests: a few bytes per binary, packed in milliseconds.
+
+The bytes are not programs (the races are about which writer's bytes a store ends up with,
+not what they do); everything else is what goci build and goci pack really write: the layout
+``dist/{service}/{os}-{arch}/{binary}``, a ``build.json`` with the binary's size and SHA-256,
+and a release packed by goci's own ``pack``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from goci.checksums import sha256_file
+from goci.release import MANIFEST, BuildInfo, Env, LocalRelease, load_release, pack
+from goci.stores import Store
+
+TARGETS = ("linux-amd64", "linux-arm64")
+WHEN = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+
+def build_output(
+    dist: Path, service: str, payload: bytes, targets: Iterable[str] = TARGETS
+) -> None:
+    """What goci build leaves: a binary per target and the build.json that vouches for it."""
+    binary = service.rsplit("/", 1)[-1]
+    for target in targets:
+        folder = dist / service / target
+        folder.mkdir(parents=True, exist_ok=True)
+        data = payload + b" " + target.encode()
+        (folder / binary).write_bytes(data)
+        record = {
+            "schema": 1,
+            "service": service,
+            "binary": binary,
+            "target": target.replace("-", "/", 1),
+            "commit": hashlib.sha1(payload).hexdigest(),  # noqa: S324 - a stand-in commit id
+            "go_version": "go1.22.0",
+            "build_time": "2025-01-02T03:04:05Z",
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "stripped": True,
+        }
+        (folder / "build.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+def packed(
+    ws: Path, service: str, payload: bytes, env: Env = "prod", version: str = "1.0.0"
+) -> LocalRelease:
+    """A workspace whose dist/ holds one packed release of ``payload``."""
+    dist = ws / "dist"
+    if (dist / service).exists():
+        shutil.rmtree(dist / service)
+    build_output(dist, service, payload)
+    info = BuildInfo(commit=hashlib.sha1(payload).hexdigest(), build_time=WHEN)  # noqa: S324
+    done = pack(dist, service, env, version, info)
+    return load_release(dist, done.manifest.release)
+
+
+def assert_complete(store: Store, folder: str, files: dict[str, str] | None = None) -> dict:
+    """The release at ``folder`` is whole: its manifest lists exactly the objects under it
+    (plus SHA256SUMS and the claim), each holding the bytes the manifest says. Returns the
+    manifest; with ``files`` ({path: sha256}), the manifest must list exactly those."""
+    found = store.read(f"{folder}/{MANIFEST}")
+    assert found is not None, f"{folder} has no manifest"
+    manifest = json.loads(found[0])
+    listed = {f["path"]: f["sha256"] for f in manifest["files"]}
+    if files is not None:
+        assert listed == files
+    keys = {k for k in store.list_keys(f"{folder}/") if "/.goci-uploads/" not in k}
+    extra = {f"{folder}/SHA256SUMS", f"{folder}/{MANIFEST}", f"{folder}/claim.json"}
+    assert keys - extra == {f"{folder}/{p}" for p in listed}, keys
+    for path, digest in listed.items():
+        info = store.hash(f"{folder}/{path}")
+        assert info is not None and info.sha256 == digest, (folder, path)
+    sums = store.hash(f"{folder}/SHA256SUMS")
+    assert sums is not None and sums.sha256 == manifest["sha256sums"]
+    return manifest
+
+
+def local_files(release: LocalRelease) -> dict[str, str]:
+    return {f.path: sha256_file(release.path / f.path) for f in release.manifest.files}
