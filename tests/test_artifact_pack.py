@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,8 +13,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from goci.checksums import format_sums, parse_sums
-from goci.errors import InputError
-from goci.release import parse_release, parse_semver, validate_service, version_from_tag
+from goci.claim import Claim
+from goci.errors import GociError, InputError
+from goci.promote import Pointer
+from goci.release import (
+    Manifest,
+    find_releases,
+    parse_release,
+    parse_semver,
+    release_name,
+    validate_service,
+    version_from_tag,
+)
 from support import artifacts
 from support.artifacts import STAMP
 
@@ -106,7 +118,7 @@ def test_repack_is_a_noop_and_prod_is_immutable(ws, go_env, goci):
     assert "unchanged" in again.stdout
     packed = ws / "dist/prod/api-v1.0.0/linux-amd64/api"
     before = packed.read_bytes()
-    (ws / "dist/api/linux-amd64/api").write_bytes(b"rebuilt differently")
+    artifacts.rebuild(ws / "dist/api/linux-amd64/api", b"rebuilt differently")
     refused = goci(*args, env=go_env, cwd=ws)
     assert refused.code == 1
     assert "immutable" in refused.stderr
@@ -171,6 +183,61 @@ def test_semver_and_tags():
         parse_release("dev/../api-20250102030405")
 
 
+@pytest.mark.parametrize(
+    ("text", "service", "version"),
+    [
+        ("dev/my-vault-20260101120000", "my-vault", "20260101120000"),
+        ("prod/my-vault-v1.2.3", "my-vault", "1.2.3"),
+        ("prod/vault-v-v1.0.0-rc.1", "vault-v", "1.0.0-rc.1"),
+        ("dev/g/v-20260101120000-20260101120000", "g/v-20260101120000", "20260101120000"),
+        ("prod/api-v2-v1.0.0", "api-v2", "1.0.0"),
+    ],
+)
+def test_release_names_parse_by_their_anchored_suffix(text, service, version):
+    name = parse_release(text)
+    assert (name.service, name.version) == (service, version)
+    assert name.folder == text
+    assert release_name(name.env, service, version) == name
+
+
+def test_an_ambiguous_release_name_is_refused_when_made_and_when_read():
+    # 'api' at 1.0.0-v2.0.0, or 'api-v1.0.0' at 2.0.0: no folder may mean two things.
+    with pytest.raises(InputError, match="ambiguous"):
+        release_name("prod", "api", "1.0.0-v2.0.0")
+    with pytest.raises(InputError, match="ambiguous"):
+        parse_release("prod/api-v1.0.0-v2.0.0")
+    with pytest.raises(InputError, match="YYYYMMDDHHMMSS"):
+        parse_release("dev/my-vault-2026")
+
+
+def test_find_releases_names_folders_it_cannot_read(tmp_path):
+    dist = tmp_path / "dist"
+    for folder in (
+        "dev/my-vault-20260101120000",
+        "dev/tools/worker-20260101120000",
+        "prod/api-v1.0.0",
+        "dev/api-latest",
+        "dev/tools/notes",
+        "prod/empty",
+    ):
+        (dist / folder / "linux-amd64").mkdir(parents=True)
+    (dist / "dev/api-latest/manifest.json").write_text("{}")
+    (dist / "dev/.api-20260101120000.tmpdir").mkdir()  # pack's staging: hidden, skipped
+    with pytest.raises(InputError) as caught:
+        find_releases(dist)
+    message = str(caught.value)
+    # Every unreadable folder is named; readable ones are not.
+    assert "cannot read dev/api-latest, dev/tools/notes, prod/empty/linux-amd64 (" in message
+    assert "my-vault" not in message and "worker" not in message
+    for bad in ("dev/api-latest", "dev/tools/notes", "prod/empty"):
+        shutil.rmtree(dist / bad)
+    assert [n.folder for n in find_releases(dist)] == [
+        "dev/my-vault-20260101120000",
+        "dev/tools/worker-20260101120000",
+        "prod/api-v1.0.0",
+    ]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.dictionaries(
@@ -187,8 +254,6 @@ def test_sums_round_trip(entries):
 
 def test_packs_what_goci_build_leaves(ws, go_env, goci):
     """The real hand-over: goci build writes dist/, pack reads its build.json."""
-    import shutil
-
     shutil.rmtree(ws / "dist")
     built = goci("build", "--target", "linux/amd64", "--strip", "--json", env=go_env, cwd=ws)
     assert built.code == 0, built.stderr
@@ -203,3 +268,164 @@ def test_packs_what_goci_build_leaves(ws, go_env, goci):
         assert manifest["targets"] == ["linux-amd64"]
         assert manifest["commit"] == head(ws, go_env)
         assert manifest["builds"][0]["stripped"] is True
+
+
+# --- only what goci build made, only regular files inside dist/ ----------------------------
+
+
+def no_release_folders(ws: Path) -> bool:
+    """Nothing packed, not even a hidden staging folder (an empty dist/dev may remain)."""
+    return not [p for env in ("dev", "prod") for p in (ws / "dist" / env).rglob("*")]
+
+
+@pytest.mark.parametrize("change", ["bytes", "extra-file", "mixed-record"])
+def test_pack_refuses_a_binary_that_disagrees_with_build_json(ws, go_env, goci, change):
+    folder = ws / "dist/api/linux-arm64"
+    if change == "bytes":
+        # What download-artifact made of two builds sharing a path: one file, mixed bytes.
+        other = (ws / "dist/api/linux-amd64/api").read_bytes()
+        mine = (folder / "api").read_bytes()
+        (folder / "api").write_bytes(mine[: len(mine) // 2] + other[len(mine) // 2 :])
+        needle = f"{folder / 'api'} does not match its build record {folder / 'build.json'}"
+    elif change == "extra-file":
+        (folder / "api-debug").write_bytes(b"not built by goci build")
+        needle = f"{folder / 'api-debug'} is not the binary {folder / 'build.json'} records"
+    else:
+        text = (folder / "build.json").read_text()
+        (folder / "build.json").write_text(text[: len(text) // 2] + "\n")
+        needle = f"{folder / 'build.json'} is not a goci build record"
+    run = goci("artifact", "pack", "--service", "api", env=go_env, cwd=ws)
+    assert run.code == 1, run.stderr
+    assert needle in run.stderr
+    assert no_release_folders(ws)
+
+
+@pytest.mark.parametrize(
+    "case", ["link-out", "link-in", "linked-target", "linked-service", "linked-record", "fifo"]
+)
+def test_pack_takes_only_regular_files_inside_dist(ws, tmp_path, go_env, goci, case):
+    secret = tmp_path / "environ"
+    secret.write_text("AWS_SECRET_ACCESS_KEY=do-not-publish-me\n")
+    folder = ws / "dist/tools/worker/linux-amd64"
+    if case == "link-out":  # what /proc/self/environ did: a link to a file outside dist
+        bad = folder / "worker"
+        bad.unlink()
+        bad.symlink_to(secret)
+    elif case == "link-in":
+        bad = folder / "worker"
+        bad.unlink()
+        bad.symlink_to(ws / "dist/tools/worker/linux-arm64/worker")
+    elif case == "linked-target":
+        outside = tmp_path / "outside"
+        outside.mkdir()
+        (outside / "worker").write_bytes(secret.read_bytes())
+        bad = ws / "dist/tools/worker/linux-386"
+        bad.symlink_to(outside)
+    elif case == "linked-service":
+        shutil.copytree(ws / "dist/tools", tmp_path / "elsewhere")
+        shutil.rmtree(ws / "dist/tools")
+        bad = ws / "dist/tools"
+        bad.symlink_to(tmp_path / "elsewhere")
+    elif case == "linked-record":
+        folder = ws / "dist/api/linux-amd64"
+        bad = folder / "build.json"
+        bad.unlink()
+        bad.symlink_to(secret)
+    else:
+        bad = folder / "worker"
+        bad.unlink()
+        os.mkfifo(bad)
+    service = "api" if case == "linked-record" else "tools/worker"
+    run = goci("artifact", "pack", "--service", service, env=go_env, cwd=ws)
+    assert run.code == 2, run.stderr
+    assert f"build output: '{bad}' is not valid; only regular files inside dist/" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "do-not-publish-me" not in run.stdout + run.stderr
+    assert no_release_folders(ws)
+
+
+# --- parsers of repository and store content raise only goci's own errors ------------------
+
+FUZZ = settings(max_examples=100, deadline=None)
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _manifest_like(data: dict) -> bytes:
+    return json.dumps(data).encode()
+
+
+_GOOD = {
+    "schema": "goci.release/v1",
+    "name": "prod/api-v1.0.0",
+    "service": "api",
+    "env": "prod",
+    "version": "1.0.0",
+    "files": [{"path": "linux-amd64/api", "target": "linux-amd64", "size": 3, "sha256": "a" * 64}],
+    "sha256sums": "b" * 64,
+    "builds": [],
+}
+
+
+@FUZZ
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.text(max_size=200).map(str.encode),
+        _json_values.map(lambda v: json.dumps(v).encode()),
+        st.dictionaries(st.sampled_from(sorted(_GOOD)), _json_values, max_size=8).map(
+            lambda d: _manifest_like({**_GOOD, **d})
+        ),
+    )
+)
+def test_manifest_parser_raises_only_goci_errors(data):
+    try:
+        manifest = Manifest.from_json(data, "fuzz")
+    except GociError:
+        return
+    # What it accepts is what pack would write: safe paths, a name that reads back.
+    assert manifest.release.folder == manifest.name
+    for entry in manifest.files:
+        assert entry.path.startswith(entry.target + "/") and "\\" not in entry.path
+
+
+@FUZZ
+@given(st.text(max_size=300))
+def test_sums_parser_raises_only_goci_errors(text):
+    try:
+        sums = parse_sums(text)
+    except GociError:
+        return
+    assert all(len(digest) == 64 and "\n" not in path for path, digest in sums.items())
+
+
+@FUZZ
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        st.from_regex(
+            r"(dist/)?(dev|prod)/[a-z/.-]{0,12}-(v[0-9a-z.+-]{0,14}|[0-9]{14})", fullmatch=True
+        ),
+    )
+)
+def test_release_name_parser_raises_only_goci_errors(text):
+    try:
+        name = parse_release(text)
+    except GociError:
+        return
+    assert parse_release(name.folder) == name
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=120), _json_values.map(lambda v: json.dumps(v).encode())))
+def test_claim_and_pointer_parsers_raise_only_goci_errors(data):
+    for parse in (Claim.from_json, Pointer.from_json):
+        try:
+            parse(data, "fuzz")
+        except GociError:
+            pass

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
+import threading
 import uuid
 from pathlib import Path
 
 import pytest
 
+from goci.cli import main
 from goci.errors import ToolError
 from goci.release import find_releases, load_release
 from goci.stores import Tuning, open_store
 from goci.upload import upload_all
-from support import artifacts
+from support import artifacts, releases
 from support.artifacts import STAMP
 from support.github_api import GitHubServers
 from support.seaweed import BUCKET, SECRET_KEY, Seaweed
@@ -110,7 +115,7 @@ def test_second_prod_publish_is_refused_unless_identical(ws, go_env, goci, s3, t
     assert "nothing to do" in same.stdout
     # Another workspace with other bytes under the same version.
     other = artifacts.workspace(tmp_path / "other", go_env)
-    (other / "dist/api/linux-amd64/api").write_bytes(b"a different build")
+    artifacts.rebuild(other / "dist/api/linux-amd64/api", b"a different build")
     assert goci(*pack, env=env, cwd=other).code == 0
     refused = goci("artifact", "upload", "--store", url, env=env, cwd=other)
     assert refused.code == 1
@@ -145,6 +150,8 @@ def test_wrong_credentials_clear_error_without_the_secret(ws, gha_env, goci, s3)
         ("no-sums", "SHA256SUMS"),
         ("bad-release", "'..'"),
         ("nothing-packed", "run goci artifact pack first"),
+        ("unreadable-folder", "cannot read dev/api-latest"),
+        ("endpoint-password", "credentials never go in the URL"),
     ],
 )
 def test_bad_input_exits_2_and_uploads_nothing(ws, gha_env, goci, s3, case, needle):
@@ -165,10 +172,15 @@ def test_bad_input_exits_2_and_uploads_nothing(ws, gha_env, goci, s3, case, need
         (ws / f"dist/dev/tools/worker-{STAMP}/SHA256SUMS").unlink()
     elif case == "bad-release":
         args += ["--release", f"dev/../api-{STAMP}"]
+    elif case == "unreadable-folder":
+        (ws / "dist/dev/api-latest/linux-amd64").mkdir(parents=True)
+    elif case == "endpoint-password":
+        args += ["--endpoint-url", env["AWS_ENDPOINT_URL_S3"].replace("//", "//k:pw-in-url-9@")]
     outputs_before = Path(gha_env["GITHUB_OUTPUT"]).read_text()
     run = goci(*args, env=env, cwd=ws)
     assert run.code == 2, run.stderr
     assert needle in run.stderr
+    assert "pw-in-url-9" not in unmasked(run.stdout + run.stderr)
     assert keys(seaweed, url) == []
     assert Path(gha_env["GITHUB_OUTPUT"]).read_text() == outputs_before
 
@@ -222,6 +234,9 @@ def test_killed_server_leaves_no_complete_release_and_rerun_finishes(ws, go_env,
         )
         assert run.code == 0, run.stderr
         release = f"dev/big-{STAMP}"
+        # The killed run's unfinished upload is gone, and the rerun said so.
+        assert f"cleaned: aborted the unfinished upload of {release}/linux-amd64/big" in run.stdout
+        assert not server.client().list_multipart_uploads(Bucket=BUCKET).get("Uploads")
         client = server.client()
         for target in ("linux-amd64", "linux-arm64"):
             body = client.get_object(Bucket=BUCKET, Key=f"crash/{release}/{target}/big")[
@@ -284,3 +299,168 @@ def test_a_file_changed_after_pack_stops_the_upload_before_any_byte(ws, go_env, 
     assert run.code == 1
     assert "linux-arm64/worker does not match SHA256SUMS" in run.stderr
     assert not (ws / "out").exists()
+
+
+def test_a_service_named_with_v_is_uploaded_and_named_by_release(tmp_path, go_env, goci):
+    """``my-vault`` ends in ``-vault``: its releases must not be mistaken for version ``ault``."""
+    ws = tmp_path / "ws"
+    releases.packed(ws, "my-vault", b"vault build", env="dev", version="20260101120000")
+    releases.packed(ws, "api", b"api build", env="dev", version="20260101120000")
+    run = goci("artifact", "upload", "--store", "file://out", env=go_env, cwd=ws)
+    assert run.code == 0, run.stderr
+    store = open_store("file://out", env={}, cwd=ws)
+    assert sorted(
+        k.rsplit("/", 1)[0] for k in store.list_keys("dev/") if k.endswith("manifest.json")
+    ) == [
+        "dev/api-20260101120000",
+        "dev/my-vault-20260101120000",
+    ]
+    one = goci("artifact", "upload", "--store", "file://one", "--release",
+               "dev/my-vault-20260101120000", env=go_env, cwd=ws)  # fmt: skip
+    assert one.code == 0, one.stderr
+    assert "dev/my-vault-20260101120000: uploaded" in one.stdout
+    assert (ws / "one/dev/my-vault-20260101120000/manifest.json").is_file()
+    assert not (ws / "one/dev/api-20260101120000").exists()
+
+
+def test_upload_refuses_a_release_whose_files_disagree_with_its_build_record(ws, go_env, goci):
+    """A release packed without the build-record check (an older goci, by hand): the binary
+    and SHA256SUMS agree with each other, the build record does not."""
+    assert goci("artifact", "pack", "--service", "api", env=go_env, cwd=ws).code == 0
+    folder = ws / f"dist/dev/api-{STAMP}"
+    (folder / "linux-arm64/api").write_bytes(b"half of one build, half of another")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        data = (folder / entry["path"]).read_bytes()
+        entry.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    sums = "".join(
+        f"{f['sha256']}  {f['path']}\n" for f in sorted(manifest["files"], key=lambda f: f["path"])
+    )
+    (folder / "SHA256SUMS").write_text(sums)
+    manifest["sha256sums"] = hashlib.sha256(sums.encode()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    run = goci("artifact", "upload", "--store", "file://out", "--release", f"dev/api-{STAMP}",
+               env=go_env, cwd=ws)  # fmt: skip
+    assert run.code == 1, run.stderr
+    assert "does not match its build record" in run.stderr
+    assert "linux-arm64/api is sha256" in run.stderr
+    assert not (ws / "out").exists()
+
+
+# --- two writers of one prod version ---------------------------------------------------------
+
+
+def fresh_store(kind: str, seaweed: Seaweed, tmp_path: Path) -> tuple[str, dict[str, str]]:
+    if kind == "file":
+        return f"file://{tmp_path / 'stores' / uuid.uuid4().hex[:8]}", {}
+    return f"s3://{BUCKET}/race-{uuid.uuid4().hex[:10]}", seaweed.env()
+
+
+def race(calls: list[list[str]], envs: list[dict[str, str]]) -> list[int]:
+    """Start ``goci ARGS`` for every call at the same moment (threads behind a barrier)."""
+    start = threading.Barrier(len(calls))
+    codes = [-1] * len(calls)
+
+    def one(index: int) -> None:
+        start.wait()
+        codes[index] = main(calls[index], env=envs[index])
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return codes
+
+
+@pytest.mark.parametrize("kind", ["file", "s3"])
+def test_concurrent_publishes_of_one_prod_version_leave_one_whole_release(kind, seaweed, tmp_path):
+    """10 races of 3 publishes of prod/api-v1.0.0 with different bytes: one wins whole."""
+    writers = [releases.packed(tmp_path / f"w{i}", "api", f"build {i}".encode()) for i in range(3)]
+    expected = [releases.local_files(w) for w in writers]
+    for _ in range(10):
+        url, env = fresh_store(kind, seaweed, tmp_path)
+        calls = [
+            [
+                "artifact",
+                "upload",
+                "--store",
+                url,
+                "--dir",
+                str(w.path.parents[2]),
+                "--workers",
+                "2",
+            ]
+            for w in writers
+        ]
+        codes = race(calls, [env] * len(calls))
+        assert sorted(codes) == [0, 1, 1], codes
+        store = open_store(url, env=env, cwd=tmp_path)
+        releases.assert_complete(store, "prod/api-v1.0.0", expected[codes.index(0)])
+
+
+@pytest.mark.parametrize("kind", ["file", "s3"])
+def test_a_killed_publish_keeps_its_claim_until_rerun(kind, seaweed, tmp_path, go_env, goci):
+    """Killed after its first object: the same build resumes; other bytes are refused, told
+    how to go on, and write nothing."""
+    url, store_env = fresh_store(kind, seaweed, tmp_path)
+    env = {**go_env, **store_env}
+    first = releases.packed(tmp_path / "first", "api", b"first build")
+    other = releases.packed(tmp_path / "other", "api", b"other build")
+    store = open_store(url, env=env, cwd=tmp_path)
+
+    def killed(key: str, part: int) -> None:
+        raise KeyboardInterrupt  # the job is cancelled as its objects land
+
+    with pytest.raises(KeyboardInterrupt):
+        upload_all(store, [first], workers=1, on_progress=killed)
+    assert store.read("prod/api-v1.0.0/manifest.json") is None
+    before = {k: store.hash(k) for k in store.list_keys("prod/")}
+    assert "prod/api-v1.0.0/claim.json" in before and len(before) >= 2  # the claim and objects
+
+    refused = goci("artifact", "upload", "--store", url, env=env, cwd=tmp_path / "other")
+    assert refused.code == 1
+    message = refused.stderr
+    assert "prod/api-v1.0.0 is claimed" in message
+    assert "with different files and is not complete" in message
+    assert "rerun that publish with the same build" in message
+    assert f"delete {store.location('prod/api-v1.0.0/claim.json')}" in message
+    assert {k: store.hash(k) for k in store.list_keys("prod/")} == before
+
+    resumed = goci("artifact", "upload", "--store", url, env=env, cwd=tmp_path / "first")
+    assert resumed.code == 0, resumed.stderr
+    releases.assert_complete(store, "prod/api-v1.0.0", releases.local_files(first))
+    again = goci("artifact", "upload", "--store", url, env=env, cwd=tmp_path / "first")
+    assert again.code == 0 and "nothing to do" in again.stdout
+    assert goci("artifact", "upload", "--store", url, env=env, cwd=tmp_path / "other").code == 1
+    assert other.manifest.sha256sums != first.manifest.sha256sums
+
+
+def test_a_rerun_removes_the_temporary_files_of_a_killed_upload(tmp_path, go_env, goci):
+    """A writer killed mid-file leaves ``.name.host-pid.x.tmp``; the rerun removes it and says
+    so, while a live writer's temporary file would stay (see test_store)."""
+    ws = tmp_path / "ws"
+    releases.packed(ws, "api", b"api build", env="dev", version="20260101120000")
+    store = open_store("file://out", env={}, cwd=ws)
+    folder = ws / "out/dev/api-20260101120000/linux-amd64"
+    folder.mkdir(parents=True)
+    fifo = ws / "out/pipe"
+    os.mkfifo(fifo)
+    script = (
+        "import sys; from pathlib import Path; from goci.atomic import write_atomic; "
+        "write_atomic(Path(sys.argv[1]), Path(sys.argv[2]))"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script, str(folder / "api"), str(fifo)])
+    with fifo.open("wb"):  # returns once the writer has its temporary file open
+        (temp,) = folder.iterdir()
+        proc.kill()
+        proc.wait()
+    fifo.unlink()
+    run = goci("artifact", "upload", "--store", "file://out", env=go_env, cwd=ws)
+    assert run.code == 0, run.stderr
+    assert (
+        f"cleaned: removed dev/api-20260101120000/linux-amd64/{temp.name} "
+        f"(its writer (process {proc.pid} on this machine) is gone)"
+    ) in run.stdout
+    assert sorted(p.name for p in folder.iterdir()) == ["api"]
+    releases.assert_complete(store, "dev/api-20260101120000")

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from goci.cli import main
 from goci.errors import VerdictError
 from goci.promote import promote, read_pointer
-from goci.stores import Tuning, open_store
-from support import artifacts
+from goci.stores import Store, Tuning, open_store
+from goci.upload import upload_all
+from support import artifacts, releases
 from support.artifacts import STAMP
 from support.seaweed import BUCKET, Seaweed
 
@@ -89,6 +93,23 @@ def listing(seaweed: Seaweed, url: str, under: str) -> list[str]:
         .paginate(Bucket=BUCKET, Prefix=prefix + under)
     )
     return sorted(i["Key"][len(prefix) :] for p in pages for i in p.get("Contents", []))
+
+
+def race(calls: list[list[str]], envs: list[dict[str, str]]) -> list[int]:
+    """Start ``goci ARGS`` for every call at the same moment (threads behind a barrier)."""
+    start = threading.Barrier(len(calls))
+    codes = [-1] * len(calls)
+
+    def one(index: int) -> None:
+        start.wait()
+        codes[index] = main(calls[index], env=envs[index])
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return codes
 
 
 def promote_api(goci, store, *args, env, cwd):
@@ -189,7 +210,7 @@ def test_existing_prod_version_with_other_bytes_is_refused(
         Body=changed,
         Metadata={"sha256": hashlib.sha256(changed).hexdigest()},
     )
-    for entry in manifest["files"]:
+    for entry in (*manifest["files"], *manifest["builds"]):  # as goci build and pack made it
         if entry["path"] == "linux-amd64/api":
             entry.update(size=len(changed), sha256=hashlib.sha256(changed).hexdigest())
     from goci.checksums import format_sums
@@ -284,4 +305,145 @@ def test_corruption_is_reported_by_the_core_before_any_write(store_url, seaweed,
     store.delete([f"{DEV}/SHA256SUMS"])
     with pytest.raises(VerdictError, match="SHA256SUMS"):
         promote(store, "api", "latest", "9.9.9", who="t", when="now")
+    assert store.list_keys("prod/") == []
+
+
+# --- integrity against a second writer, both stores ------------------------------------------
+
+SMALL_DEV = "dev/api-20260101120000"
+
+
+@pytest.fixture(scope="module")
+def small_sources(tmp_path_factory: pytest.TempPathFactory, seaweed: Seaweed) -> dict[str, object]:
+    """A small dev release of api in a folder store and under an S3 prefix, uploaded once,
+    and a prod pack of api v2.0.0 with other bytes (the tag publish that races a promotion)."""
+    root = tmp_path_factory.mktemp("small")
+    dev = releases.packed(root / "dev-ws", "api", b"dev build", env="dev", version="20260101120000")
+    tag = releases.packed(root / "tag-ws", "api", b"tag build", env="prod", version="2.0.0")
+    upload_all(open_store(f"file://{root / 'file-src'}", env={}, cwd=root), [dev])
+    s3_src = f"s3://{BUCKET}/small-src-{uuid.uuid4().hex[:6]}"
+    upload_all(open_store(s3_src, env=seaweed.env(), cwd=root), [dev])
+    return {"root": root, "dev": dev, "tag": tag, "file": root / "file-src", "s3": s3_src}
+
+
+def small_store(kind: str, sources: dict[str, object], seaweed: Seaweed) -> tuple[str, dict]:
+    """A private copy of the small dev release; ``(url, env)``."""
+    root = sources["root"]
+    assert isinstance(root, Path)
+    if kind == "file":
+        dest = root / "copies" / uuid.uuid4().hex[:8]
+        shutil.copytree(str(sources["file"]), dest)
+        return f"file://{dest}", {}
+    src_prefix = str(sources["s3"]).split("/", 3)[3]
+    dest = f"small-{uuid.uuid4().hex[:10]}"
+    client = seaweed.client()
+    for item in client.list_objects_v2(Bucket=BUCKET, Prefix=src_prefix + "/")["Contents"]:
+        key = item["Key"]
+        client.copy_object(
+            Bucket=BUCKET,
+            Key=dest + key[len(src_prefix) :],
+            CopySource={"Bucket": BUCKET, "Key": key},
+        )
+    return f"s3://{BUCKET}/{dest}", seaweed.env()
+
+
+@pytest.mark.parametrize("kind", ["file", "s3"])
+def test_promotion_racing_a_tag_publish_never_points_current_at_a_mixed_release(
+    kind, small_sources, seaweed, tmp_path
+):
+    """10 races: promote dev -> prod/api-v2.0.0 while a tag publish uploads other bytes as
+    the same version. One wins whole; current names a whole release or nothing."""
+    dev, tag = small_sources["dev"], small_sources["tag"]
+    tag_ws = str(tag.path.parents[2])
+    winners = set()
+    for _ in range(10):
+        url, env = small_store(kind, small_sources, seaweed)
+        promote_call = ["promote", "--store", url, "--service", "api", "--version", "2.0.0"]
+        publish_call = ["artifact", "upload", "--store", url, "--dir", tag_ws]
+        codes = race([promote_call, publish_call], [env, env])
+        assert sorted(codes) == [0, 1], codes
+        store = open_store(url, env=env, cwd=tmp_path)
+        winner = dev if codes[0] == 0 else tag
+        winners.add("promote" if codes[0] == 0 else "publish")
+        releases.assert_complete(store, "prod/api-v2.0.0", releases.local_files(winner))
+        pointer = read_pointer(store, "api")
+        if codes[0] == 0:
+            assert pointer is not None and pointer.release == "prod/api-v2.0.0"
+        else:
+            assert pointer is None
+    assert winners  # which side wins is up to the race; both are whole
+
+
+class SwapAfterVerification:
+    """A store whose dev object is replaced between promote's verification and its copy."""
+
+    def __init__(self, store: Store, swap: Callable[[], None]) -> None:
+        self.store, self.swap, self.swapped = store, swap, False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+    def copy(self, src: str, dst: str, sha256: str, *, if_match: str | None = None) -> None:
+        if not self.swapped and src.endswith("linux-arm64/api"):
+            self.swapped = True
+            self.swap()
+        self.store.copy(src, dst, sha256, if_match=if_match)
+
+
+@pytest.mark.parametrize("kind", ["file", "s3"])
+def test_a_dev_object_swapped_after_verification_is_not_promoted(
+    kind, small_sources, seaweed, tmp_path
+):
+    url, env = small_store(kind, small_sources, seaweed)
+    store = open_store(url, env=env, cwd=tmp_path)
+    key = f"{SMALL_DEV}/linux-arm64/api"
+    stat = store.stat(key)
+    assert stat is not None
+
+    def swap() -> None:
+        # Same size, and (on S3) the same sha256 metadata: only the bytes differ.
+        evil = b"X" * stat.size
+        if kind == "file":
+            (Path(url.removeprefix("file://")) / key).write_bytes(evil)
+        else:
+            prefix = url.split("/", 3)[3]
+            seaweed.client().put_object(
+                Bucket=BUCKET, Key=f"{prefix}/{key}", Body=evil, Metadata={"sha256": stat.sha256}
+            )
+
+    swapping = SwapAfterVerification(store, swap)
+    with pytest.raises(VerdictError, match="changed after it was verified"):
+        promote(swapping, "api", "latest", "3.0.0", who="t", when="now")  # type: ignore[arg-type]
+    assert swapping.swapped
+    assert store.read("prod/api-v3.0.0/manifest.json") is None
+    assert store.read("prod/api-v3.0.0/linux-arm64/api") is None
+    assert read_pointer(store, "api") is None
+
+
+@pytest.mark.parametrize("case", ["build-record", "backslash-path"])
+def test_promote_refuses_a_dev_manifest_it_cannot_trust(
+    case, small_sources, seaweed, tmp_path, goci, go_env
+):
+    """Written to the store by hand (or by an older goci): a dev release whose files disagree
+    with its build record, or whose manifest names a path that would leave a folder."""
+    url, env = small_store("s3", small_sources, seaweed)
+    store = open_store(url, env=env, cwd=tmp_path)
+    key = f"{SMALL_DEV}/manifest.json"
+    found = store.read(key)
+    assert found is not None
+    manifest = json.loads(found[0])
+    if case == "build-record":
+        # The files and SHA256SUMS agree with each other; the build says other bytes.
+        for record in manifest["builds"]:
+            record["sha256"] = "e" * 64
+        needle = "does not match its build record"
+    else:
+        entry = manifest["files"][0]
+        entry["path"] = entry["target"] + "\\..\\..\\outside"
+        needle = "is not {os}-{arch}/{file}"
+    store.put_bytes(key, json.dumps(manifest).encode())
+    run = goci("promote", "--store", url, "--service", "api", "--version", "4.0.0",
+               env={**go_env, **env}, cwd=tmp_path)  # fmt: skip
+    assert run.code == 1, run.stderr
+    assert needle in run.stderr
     assert store.list_keys("prod/") == []

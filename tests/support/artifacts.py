@@ -1,13 +1,15 @@
 """Build output for artifact tests: real ``go build`` of tiny mains into goci build's layout.
 
-``dist/{service}/{os}-{arch}/{binary}`` with a ``build.json`` beside each binary of ``api``
-(and none beside ``tools/worker``, so both paths of pack are used). The binaries are built
+``dist/{service}/{os}-{arch}/{binary}`` with a ``build.json`` (binary, size, SHA-256, as goci
+build writes it) beside each binary of ``api`` (and none beside ``tools/worker``, so both paths
+of pack are used). The binaries are built
 once per test process into a template repository and copied for each test.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import shutil
 import subprocess
@@ -69,7 +71,9 @@ def _template(env: Mapping[str, str]) -> Path:
                             "go_version": goversion,
                             "commit": commit,
                             "build_time": "2025-01-02T03:04:05Z",
+                            "binary": name,
                             "size": (out / name).stat().st_size,
+                            "sha256": hashlib.sha256((out / name).read_bytes()).hexdigest(),
                             "stripped": True,
                         }
                     )
@@ -94,3 +98,13 @@ def big_release_source(dist: Path, service: str, sizes: Mapping[str, int], seed:
         folder = dist / service / target
         folder.mkdir(parents=True, exist_ok=True)
         (folder / service.rsplit("/", 1)[-1]).write_bytes(rng.randbytes(size))
+
+
+def rebuild(binary: Path, data: bytes) -> None:
+    """New bytes for a built binary, with the build.json beside it updated as goci build would."""
+    binary.write_bytes(data)
+    record_path = binary.parent / "build.json"
+    if record_path.exists():
+        record = json.loads(record_path.read_text())
+        record.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        record_path.write_text(json.dumps(record))

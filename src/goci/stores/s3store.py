@@ -131,6 +131,46 @@ def expected_etag(path: Path, part_size: int, threshold: int = 0) -> str:
     return f"{combined}-{len(digests)}"
 
 
+_clients: dict[tuple[Any, ...], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _shared_client(identity: tuple[Any, ...]) -> Any:
+    """One boto3 client per credentials, region, endpoint and pool size in a process.
+
+    Clients are thread-safe and building one costs a quarter of a second (its service model
+    is parsed anew each time), which several stores opened in one process need not pay twice.
+    """
+    with _clients_lock:
+        if identity not in _clients:
+            import boto3
+            from botocore.config import Config
+
+            creds, region, endpoint, pool = identity
+            named = dict(creds)
+            session = boto3.session.Session(
+                aws_access_key_id=named.get("aws_access_key_id"),
+                aws_secret_access_key=named.get("aws_secret_access_key"),
+                aws_session_token=named.get("aws_session_token"),
+                profile_name=named.get("profile_name"),
+                region_name=region,
+            )
+            _clients[identity] = session.client(
+                "s3",
+                endpoint_url=endpoint or None,
+                config=Config(
+                    s3={"addressing_style": "path"},
+                    request_checksum_calculation="when_required",
+                    response_checksum_validation="when_required",
+                    retries={"total_max_attempts": 1},
+                    max_pool_connections=pool,
+                    connect_timeout=10,
+                    read_timeout=120,
+                ),
+            )
+        return _clients[identity]
+
+
 class S3Store:
     """A bucket and key prefix on an S3-compatible server."""
 
@@ -219,30 +259,14 @@ class S3Store:
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
-                import boto3
-                from botocore.config import Config
-
                 creds = self._credentials
-                session = boto3.session.Session(
-                    aws_access_key_id=creds.get("aws_access_key_id"),
-                    aws_secret_access_key=creds.get("aws_secret_access_key"),
-                    aws_session_token=creds.get("aws_session_token"),
-                    profile_name=creds.get("profile_name"),
-                    region_name=self._region,
+                identity = (
+                    tuple(sorted(creds.items())),
+                    self._region,
+                    self.endpoint_url,
+                    max(10, self.tuning.workers * 3),
                 )
-                self._client = session.client(
-                    "s3",
-                    endpoint_url=self.endpoint_url or None,
-                    config=Config(
-                        s3={"addressing_style": "path"},
-                        request_checksum_calculation="when_required",
-                        response_checksum_validation="when_required",
-                        retries={"total_max_attempts": 1},
-                        max_pool_connections=max(10, self.tuning.workers * 3),
-                        connect_timeout=10,
-                        read_timeout=120,
-                    ),
-                )
+                self._client = _shared_client(identity)
             return self._client
 
     def _full(self, key: str) -> str:
