@@ -7,13 +7,11 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import uuid
 from pathlib import Path
 
 import pytest
 
-from goci.cli import main
 from goci.errors import ToolError
 from goci.release import find_releases, load_release
 from goci.stores import Tuning, open_store
@@ -21,6 +19,7 @@ from goci.upload import upload_all
 from support import artifacts, releases
 from support.artifacts import STAMP
 from support.github_api import GitHubServers
+from support.releases import race
 from support.seaweed import BUCKET, SECRET_KEY, Seaweed
 
 
@@ -356,23 +355,6 @@ def fresh_store(kind: str, seaweed: Seaweed, tmp_path: Path) -> tuple[str, dict[
     return f"s3://{BUCKET}/race-{uuid.uuid4().hex[:10]}", seaweed.env()
 
 
-def race(calls: list[list[str]], envs: list[dict[str, str]]) -> list[int]:
-    """Start ``goci ARGS`` for every call at the same moment (threads behind a barrier)."""
-    start = threading.Barrier(len(calls))
-    codes = [-1] * len(calls)
-
-    def one(index: int) -> None:
-        start.wait()
-        codes[index] = main(calls[index], env=envs[index])
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return codes
-
-
 @pytest.mark.parametrize("kind", ["file", "s3"])
 def test_concurrent_publishes_of_one_prod_version_leave_one_whole_release(kind, seaweed, tmp_path):
     """10 races of 3 publishes of prod/api-v1.0.0 with different bytes: one wins whole."""
@@ -415,7 +397,7 @@ def test_a_killed_publish_keeps_its_claim_until_rerun(kind, seaweed, tmp_path, g
     with pytest.raises(KeyboardInterrupt):
         upload_all(store, [first], workers=1, on_progress=killed)
     assert store.read("prod/api-v1.0.0/manifest.json") is None
-    before = {k: store.hash(k) for k in store.list_keys("prod/")}
+    before = {k: releases.stored_sha256(store, k) for k in store.list_keys("prod/")}
     assert "prod/api-v1.0.0/claim.json" in before and len(before) >= 2  # the claim and objects
 
     refused = goci("artifact", "upload", "--store", url, env=env, cwd=tmp_path / "other")
@@ -425,7 +407,7 @@ def test_a_killed_publish_keeps_its_claim_until_rerun(kind, seaweed, tmp_path, g
     assert "with different files and is not complete" in message
     assert "rerun that publish with the same build" in message
     assert f"delete {store.location('prod/api-v1.0.0/claim.json')}" in message
-    assert {k: store.hash(k) for k in store.list_keys("prod/")} == before
+    assert {k: releases.stored_sha256(store, k) for k in store.list_keys("prod/")} == before
 
     resumed = goci("artifact", "upload", "--store", url, env=env, cwd=tmp_path / "first")
     assert resumed.code == 0, resumed.stderr

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from goci.cli import main
 from goci.errors import VerdictError
 from goci.promote import promote, read_pointer
 from goci.stores import Store, Tuning, open_store
 from goci.upload import upload_all
 from support import artifacts, releases
 from support.artifacts import STAMP
+from support.releases import race
 from support.seaweed import BUCKET, Seaweed
 
 DEV = f"dev/api-{STAMP}"
@@ -93,23 +93,6 @@ def listing(seaweed: Seaweed, url: str, under: str) -> list[str]:
         .paginate(Bucket=BUCKET, Prefix=prefix + under)
     )
     return sorted(i["Key"][len(prefix) :] for p in pages for i in p.get("Contents", []))
-
-
-def race(calls: list[list[str]], envs: list[dict[str, str]]) -> list[int]:
-    """Start ``goci ARGS`` for every call at the same moment (threads behind a barrier)."""
-    start = threading.Barrier(len(calls))
-    codes = [-1] * len(calls)
-
-    def one(index: int) -> None:
-        start.wait()
-        codes[index] = main(calls[index], env=envs[index])
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return codes
 
 
 def promote_api(goci, store, *args, env, cwd):
