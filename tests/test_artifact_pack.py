@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from goci.checksums import format_sums, parse_sums
 from goci.claim import Claim
-from goci.errors import GociError, InputError
+from goci.errors import GociError, InputError, VerdictError
 from goci.promote import Pointer
 from goci.release import (
     Manifest,
@@ -371,6 +372,22 @@ _GOOD = {
     "sha256sums": "b" * 64,
     "builds": [],
 }
+
+
+def test_manifest_good_shape_is_read():
+    manifest = Manifest.from_json(_manifest_like(_GOOD), "m")
+    assert [f.path for f in manifest.files] == ["linux-amd64/api"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["linux-amd64\\..\\..\\x", "C:/x", "linux-amd64/C:x", "linux-amd64/../x", "/linux-amd64/x"],
+)
+def test_manifest_paths_that_could_leave_a_folder_are_refused(path):
+    """Manifests come from stores: their paths become keys and file names on any OS."""
+    files = [{**_GOOD["files"][0], "path": path}]
+    with pytest.raises(VerdictError, match=re.escape("is not {os}-{arch}/{file}")):
+        Manifest.from_json(_manifest_like({**_GOOD, "files": files}), "m")
 
 
 @FUZZ

@@ -433,7 +433,7 @@ def test_a_rerun_removes_the_temporary_files_of_a_killed_upload(tmp_path, go_env
         "write_atomic(Path(sys.argv[1]), Path(sys.argv[2]))"
     )
     proc = subprocess.Popen([sys.executable, "-c", script, str(folder / "api"), str(fifo)])
-    with fifo.open("wb"):  # returns once the writer has its temporary file open
+    with releases.open_pipe_to(fifo, proc):
         (temp,) = folder.iterdir()
         proc.kill()
         proc.wait()

@@ -366,11 +366,11 @@ class SwapAfterVerification:
     def __getattr__(self, name: str) -> object:
         return getattr(self.store, name)
 
-    def copy(self, src: str, dst: str, sha256: str, *, if_match: str | None = None) -> None:
+    def copy(self, src: str, dst: str, sha256: str, **condition: str | None) -> None:
         if not self.swapped and src.endswith("linux-arm64/api"):
             self.swapped = True
             self.swap()
-        self.store.copy(src, dst, sha256, if_match=if_match)
+        self.store.copy(src, dst, sha256, **condition)
 
 
 @pytest.mark.parametrize("kind", ["file", "s3"])

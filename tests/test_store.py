@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from goci.atomic import mkstemp_owned, temp_token
 from goci.errors import InputError, ToolError
 from goci.owner import Owner, abandoned, register_live, unregister_live
 from goci.stores import ConflictError, Store, Tuning, open_store
+from goci.stores.filestore import FileStore
 from goci.stores.s3store import S3Store, expected_etag, retrying
+from support.releases import open_pipe_to
 from support.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY, Seaweed
 
 PART = 5 * 1024 * 1024
@@ -250,8 +253,7 @@ def test_file_store_removes_a_killed_writers_temp_file_and_keeps_a_live_one(mode
     proc = writer(
         store.url, "src/pipe", "rel/x/f", hashlib.sha256(data).hexdigest(), "", {}, tmp_path
     )
-    # Opening the pipe returns once the writer opened it, i.e. after its temporary file exists.
-    with fifo.open("wb") as pipe:
+    with open_pipe_to(fifo, proc) as pipe:
         temps = [p.name for p in (tmp_path / "store/rel/x").iterdir()]
         assert len(temps) == 1 and temps[0].endswith(".tmp")
         if mode == "die":
@@ -267,6 +269,24 @@ def test_file_store_removes_a_killed_writers_temp_file_and_keeps_a_live_one(mode
     assert proc.communicate(timeout=60)[0].strip() == "done"
     assert store.read("rel/x/f")[0] == data
     assert [p.name for p in (tmp_path / "store/rel/x").iterdir()] == ["f"]
+
+
+def test_this_process_keeps_its_live_temp_file_under_any_spelling_of_the_folder(tmp_path):
+    """A writer and a cleaner in one process (threads of one job) that name the store folder
+    differently: the live file stays; once its writer is done with it, it goes."""
+    (tmp_path / "real/rel/x").mkdir(parents=True)
+    (tmp_path / "alias").symlink_to(tmp_path / "real")
+    cleaner = FileStore(tmp_path / "alias")
+    fd, tmp = mkstemp_owned(tmp_path / "real/rel/x/f")
+    os.close(fd)
+    try:
+        assert cleaner.clean_leftovers("rel/", stale_after=3600) == []
+    finally:
+        unregister_live(temp_token(tmp))
+    name = Path(tmp).name
+    assert cleaner.clean_leftovers("rel/", stale_after=3600) == [
+        f"removed rel/x/{name} (left by an earlier run in this process)"
+    ]
 
 
 def uploads(seaweed: Seaweed, prefix: str) -> list[str]:

@@ -30,6 +30,12 @@ def is_temp(name: str) -> bool:
     return name.startswith(".") and name.endswith(".tmp")
 
 
+def temp_token(tmp: str | Path) -> str:
+    """The live-work token of a temporary file: its name alone, which is unique (owner and
+    random part), so two spellings of one folder never make a live file look abandoned."""
+    return "file:" + os.path.basename(tmp)
+
+
 def write_atomic(path: Path, content: bytes | str | Path) -> None:
     """Put ``content`` at ``path`` through a temporary file in the same folder, renamed last.
 
@@ -53,22 +59,22 @@ def write_atomic(path: Path, content: bytes | str | Path) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     finally:
-        unregister_live(tmp)
+        unregister_live(temp_token(tmp))
 
 
 def mkstemp_owned(path: Path) -> tuple[int, str]:
     """A new temporary file beside ``path``, named after its owner and registered as live.
 
-    The caller unregisters it (``unregister_live``) once renamed or removed.
+    The caller unregisters it (``unregister_live(temp_token(tmp))``) once renamed or removed.
     """
     tag = Owner.here().tag
     while True:
         tmp = str(path.parent / f".{path.name}.{tag}.{secrets.token_hex(4)}.tmp")
-        register_live(tmp)  # before the file exists, so no cleaner ever sees it unregistered
+        register_live(temp_token(tmp))  # before the file exists: no cleaner sees it unregistered
         try:
             return os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _BINARY, 0o600), tmp
         except FileExistsError:
-            unregister_live(tmp)
+            unregister_live(temp_token(tmp))
         except BaseException:
-            unregister_live(tmp)
+            unregister_live(temp_token(tmp))
             raise

@@ -32,8 +32,15 @@ def unregister_live(token: str) -> None:
 
 @functools.cache
 def host_id() -> str:
-    """A short, stable id of this machine (the host name hashed, never printed in clear)."""
-    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+    """A short, stable id of where process ids mean something: the host name and (on Linux)
+    the PID namespace, hashed. Two containers that share a store folder and a host name are
+    still two places, so neither takes the other's live pid for a dead one."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    place = f"{socket.gethostname()}\0{namespace}"
+    return hashlib.sha256(place.encode()).hexdigest()[:8]
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,17 @@ and a release packed by goci's own ``pack``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
+import subprocess
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from goci.checksums import sha256_file
 from goci.cli import main
@@ -108,3 +112,20 @@ def race(calls: list[list[str]], envs: list[dict[str, str]]) -> list[int]:
     for thread in threads:
         thread.join()
     return codes
+
+
+def open_pipe_to(fifo: Path, proc: subprocess.Popen[Any]) -> BinaryIO:
+    """The write end of ``fifo``, once ``proc`` opened it to read (so its temporary file
+    exists). If ``proc`` exits without opening it, fail instead of waiting forever."""
+
+    def unblock() -> None:
+        proc.wait()
+        with contextlib.suppress(OSError):  # a reader of our own ends the blocked open
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+
+    threading.Thread(target=unblock, daemon=True).start()
+    pipe = fifo.open("wb")
+    if proc.poll() is not None:
+        pipe.close()
+        raise AssertionError(f"the writer exited ({proc.returncode}) before it read {fifo}")
+    return pipe

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from goci.atomic import is_temp, mkstemp_owned, temp_owner, write_atomic
+from goci.atomic import is_temp, mkstemp_owned, temp_owner, temp_token, write_atomic
 from goci.checksums import CHUNK, sha256_bytes, sha256_file
 from goci.errors import ToolError
 from goci.owner import Owner, abandoned, unregister_live
@@ -150,7 +150,7 @@ class FileStore:
             os.replace(tmp, target)
         finally:
             Path(tmp).unlink(missing_ok=True)
-            unregister_live(tmp)
+            unregister_live(temp_token(tmp))
 
     def list_keys(self, prefix: str) -> list[str]:
         if not self.root.is_dir():
@@ -183,7 +183,9 @@ class FileStore:
                     idle = now - path.stat().st_mtime
                 except FileNotFoundError:
                     continue  # renamed or removed by its writer meanwhile
-                reason = abandoned(temp_owner(name), str(path), idle, stale_after, self.owner)
+                reason = abandoned(
+                    temp_owner(name), temp_token(name), idle, stale_after, self.owner
+                )
                 if reason is None:
                     continue
                 path.unlink(missing_ok=True)
