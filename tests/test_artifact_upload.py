@@ -446,3 +446,24 @@ def test_a_rerun_removes_the_temporary_files_of_a_killed_upload(tmp_path, go_env
     ) in run.stdout
     assert sorted(p.name for p in folder.iterdir()) == ["api"]
     releases.assert_complete(store, "dev/api-20260101120000")
+
+
+def test_a_store_that_refuses_cleaning_still_completes_the_publish(tmp_path):
+    """A bucket policy without s3:ListBucketMultipartUploads: housekeeping is skipped and said,
+    the release it completed is not reported as failed."""
+    release = releases.packed(tmp_path / "ws", "api", b"api build")
+    store = open_store("file://out", env={}, cwd=tmp_path)
+
+    class NoCleaning:
+        def __getattr__(self, name: str) -> object:
+            return getattr(store, name)
+
+        def clean_leftovers(self, prefix: str, stale_after: float) -> list[str]:
+            raise ToolError(f"store s3://b/p: list unfinished uploads of {prefix} failed: 403")
+
+    (done,) = upload_all(NoCleaning(), [release])  # type: ignore[arg-type]
+    assert done.status == "uploaded"
+    assert done.cleaned == (
+        "skipped (store s3://b/p: list unfinished uploads of prod/api-v1.0.0/ failed: 403)",
+    )
+    releases.assert_complete(store, "prod/api-v1.0.0", releases.local_files(release))

@@ -425,8 +425,10 @@ def test_promote_refuses_a_dev_manifest_it_cannot_trust(
         entry["path"] = entry["target"] + "\\..\\..\\outside"
         needle = "is not {os}-{arch}/{file}"
     store.put_bytes(key, json.dumps(manifest).encode())
-    run = goci("promote", "--store", url, "--service", "api", "--version", "4.0.0",
-               env={**go_env, **env}, cwd=tmp_path)  # fmt: skip
-    assert run.code == 1, run.stderr
-    assert needle in run.stderr
+    # Refused when go-promote.yml resolves the release (before approval) and when promoting.
+    for extra in (["--resolve-only"], []):
+        run = goci("promote", "--store", url, "--service", "api", "--version", "4.0.0", *extra,
+                   env={**go_env, **env}, cwd=tmp_path)  # fmt: skip
+        assert run.code == 1, run.stderr
+        assert needle in run.stderr
     assert store.list_keys("prod/") == []

@@ -35,7 +35,7 @@ from goci.release import (
     with_promotion,
 )
 from goci.stores import ConflictError, Store
-from goci.upload import STALE_AFTER, dev_releases
+from goci.upload import STALE_AFTER, clean_leftovers, dev_releases
 
 POINTER_ATTEMPTS = 50
 
@@ -258,7 +258,7 @@ def promote(
                     "different files during this promotion"
                 ) from None
             unchanged = True
-    cleaned = store.clean_leftovers(f"{prod.folder}/", stale_after)
+    cleaned = clean_leftovers(store, f"{prod.folder}/", stale_after)
 
     def point(old: Pointer | None) -> Pointer:
         if old is not None and old.version == prod.version:
@@ -277,7 +277,7 @@ def promote(
         promoted_from=dev.folder,
         copied=copied,
         unchanged=unchanged,
-        cleaned=tuple(cleaned),
+        cleaned=cleaned,
     )
 
 

@@ -22,7 +22,7 @@ from typing import Literal
 
 from goci.checksums import sha256_file
 from goci.claim import Claim, claim_version
-from goci.errors import VerdictError
+from goci.errors import ToolError, VerdictError
 from goci.release import (
     MANIFEST,
     SUMS,
@@ -145,7 +145,7 @@ def upload_release(
                     "files while this upload ran"
                 ) from None
             status = "unchanged"
-    cleaned = store.clean_leftovers(f"{prefix}/", stale_after)
+    cleaned = clean_leftovers(store, f"{prefix}/", stale_after)
     pruned = prune_dev(store, release.name, keep) if keep and release.name.env == "dev" else ()
     return Uploaded(
         release.name,
@@ -155,8 +155,20 @@ def upload_release(
         total,
         sent,
         pruned,
-        tuple(cleaned),
+        cleaned,
     )
+
+
+def clean_leftovers(store: Store, prefix: str, stale_after: float) -> tuple[str, ...]:
+    """What dead writers left under ``prefix``, removed; what was done, in words.
+
+    Housekeeping after the release is complete: a store that refuses it (a bucket policy
+    without ``s3:ListBucketMultipartUploads``, say) is reported, never a failed publish.
+    """
+    try:
+        return tuple(store.clean_leftovers(prefix, stale_after))
+    except ToolError as exc:
+        return (f"skipped ({exc})",)
 
 
 def dev_releases(store: Store, service: str) -> list[str]:

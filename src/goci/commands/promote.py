@@ -11,7 +11,7 @@ from goci.command import Command, Context, Result
 from goci.commands.artifact import STORE_OPTIONS, actor, stale_after, store_from
 from goci.errors import InputError, VerdictError
 from goci.options import Option
-from goci.release import MANIFEST, Manifest, parse_semver, validate_service
+from goci.release import MANIFEST, Manifest, check_build_records, parse_semver, validate_service
 from goci.runtime import markdown_table
 from goci.stores import Store
 
@@ -81,6 +81,7 @@ def resolve_only(store: Store, service: str, source: str, version: str) -> Resul
             f"{store.location(name.folder)} has no {MANIFEST}: not a complete release"
         )
     manifest = Manifest.from_json(found[0], store.location(key))
+    check_build_records(manifest, store.location(name.folder))  # refused now, not after approval
     summary = "### Release to promote\n\n" + markdown_table(
         ["service", "release", "to", "commit", "targets", "SHA256SUMS sha256"],
         [
