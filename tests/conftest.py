@@ -6,17 +6,25 @@ GOTOOLCHAIN=local stops toolchain downloads, and GOSUMDB is off.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from support.goci_run import GociRun, actions_env, run_goci
 from support.goproxy import GoProxy
 from support.gorepo import GoRepo
 from support.gotools import cache_root, go_exe, hermetic_env
 from support.seaweed import Seaweed
+
+# The property tests explore the same examples on every run, so the suite cannot fail on one
+# machine and pass on the next; GOCI_HYPOTHESIS=explore draws new examples when hunting bugs.
+settings.register_profile("suite", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile("explore" if os.environ.get("GOCI_HYPOTHESIS") == "explore" else "suite")
 
 
 @pytest.fixture(scope="session")

@@ -265,6 +265,7 @@ GOMOD = st.lists(
 
 @FAST
 @example(data=b"module example.com/m\n\ngo 1.21\n// caf\xe9\n")
+@example(data=b'module "module "\n')
 @given(data=GOMOD)
 def test_go_mod_text(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
     gomod = tmp_path_factory.mktemp("gomod") / "go.mod"

@@ -84,7 +84,10 @@ def module_path(gomod: Path) -> str:
     match = _MODULE_LINE.search(read_text(gomod, "go.mod"))
     if not match:
         raise InputError(f"go.mod: {gomod} has no module line")
-    return next(group for group in match.groups() if group)
+    path = next(group for group in match.groups() if group)
+    if path != path.strip() or any(ch.isspace() for ch in path):
+        raise InputError(f"go.mod: {gomod} declares module {path!r}; a module path has no spaces")
+    return path
 
 
 def go_directive(gomod: Path) -> tuple[str | None, str | None]:
