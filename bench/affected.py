@@ -26,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from goci.affected import analyse
-from goci.gittool import Git
-from goci.gotool import Go
+from goci.tools.gittool import Git
+from goci.tools.gotool import Go
 from support.affected_monorepo import commit_all, generate, git, init_git
 
 

@@ -85,7 +85,7 @@ def median_time(runs: int, argv: list[str], env: dict[str, str], cwd: Path) -> t
 def in_process(runs: int, root: Path, env: dict[str, str]) -> tuple[float, float]:
     """``cachekey.compute`` alone (go calls included, Python start-up and imports not)."""
     from goci import cachekey
-    from goci.gotool import Go
+    from goci.tools.gotool import Go
 
     go = Go(env, exe=shutil.which("go") or "go")
     walls, cpus = [], []

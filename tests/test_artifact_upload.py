@@ -429,7 +429,7 @@ def test_a_rerun_removes_the_temporary_files_of_a_killed_upload(tmp_path, go_env
     fifo = ws / "out/pipe"
     os.mkfifo(fifo)
     script = (
-        "import sys; from pathlib import Path; from goci.atomic import write_atomic; "
+        "import sys; from pathlib import Path; from goci.tools.atomic import write_atomic; "
         "write_atomic(Path(sys.argv[1]), Path(sys.argv[2]))"
     )
     proc = subprocess.Popen([sys.executable, "-c", script, str(folder / "api"), str(fifo)])

@@ -166,8 +166,8 @@ def test_a_file_store_that_is_a_file_is_refused_by_goci_ci_before_any_step(
 def test_a_command_line_the_system_refuses_is_a_tool_error_not_a_traceback(
     tmp_path: Path,
 ) -> None:
-    from goci import _proc
     from goci.errors import ToolError
+    from goci.tools import _proc
 
     with pytest.raises(ToolError, match="Argument list too long") as caught:
         _proc.run(["git", "x" * 3_000_000], cwd=tmp_path, env={}, timeout=10, check=True)

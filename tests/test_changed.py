@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from goci.affected import analyse, glob_match
-from goci.gittool import Git
-from goci.gotool import Go
+from goci.tools.gittool import Git
+from goci.tools.gotool import Go
 from support.affected_truth import publish_deps
 from support.goci_run import GociRun
 from support.gorepo import GoRepo

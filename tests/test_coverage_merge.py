@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from goci import coverprofile, coverreport
 from goci.errors import InputError, VerdictError
-from goci.gotool import Go
+from goci.tools.gotool import Go
 from support.cover_repo import make_monorepo, module_env, unsharded_profile
 from support.goci_run import GociRun, actions_env
 from support.gorepo import GoRepo

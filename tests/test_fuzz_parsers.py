@@ -22,9 +22,9 @@ from goci import coverprofile, coverreport, goreleases, gotest, matrix, options,
 from goci.build import check_version
 from goci.commands.ci import platform_words
 from goci.errors import GociError
-from goci.gotool import Go
 from goci.shards import parse_shard, read_timings
-from goci.workspace import discover, go_directive, module_path
+from goci.tools.gotool import Go
+from goci.tools.workspace import discover, go_directive, module_path
 
 FAST = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from goci.atomic import mkstemp_owned, temp_token
 from goci.errors import InputError, ToolError
-from goci.owner import Owner, abandoned, register_live, unregister_live
 from goci.stores import ConflictError, Store, Tuning, open_store
 from goci.stores.filestore import FileStore
 from goci.stores.s3store import S3Store, expected_etag, retrying
+from goci.tools.atomic import mkstemp_owned, temp_token
+from goci.tools.owner import Owner, abandoned, register_live, unregister_live
 from support.releases import open_pipe_to
 from support.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY, Seaweed
 

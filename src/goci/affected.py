@@ -24,8 +24,6 @@ from typing import Any, Literal
 from goci import changes as changes_mod
 from goci.changes import ChangeSet, FileChange
 from goci.errors import GociError, InputError, ToolError
-from goci.gittool import Git
-from goci.gotool import Go
 from goci.pkggraph import (
     BuildList,
     Graph,
@@ -36,7 +34,9 @@ from goci.pkggraph import (
     parse_platform,
     worktree,
 )
-from goci.workspace import Workspace
+from goci.tools.gittool import Git
+from goci.tools.gotool import Go
+from goci.tools.workspace import Workspace
 
 OrphanPolicy = Literal["nearest", "all", "ignore"]
 ORPHAN_POLICIES: tuple[str, ...] = ("nearest", "all", "ignore")

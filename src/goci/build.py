@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from goci.errors import InputError, closest
-from goci.gittool import Git
-from goci.gotool import Go
 from goci.platforms import Platform
-from goci.workspace import Workspace, discover
+from goci.tools.gittool import Git
+from goci.tools.gotool import Go
+from goci.tools.workspace import Workspace, discover
 
 BUILD_JSON = "build.json"
 SCHEMA = 1

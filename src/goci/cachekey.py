@@ -22,8 +22,8 @@ from pathlib import Path
 
 from goci.errors import InputError
 from goci.events import current_event, run_identity, runner_os
-from goci.gotool import Go
-from goci.workspace import Workspace, discover, go_directive
+from goci.tools.gotool import Go
+from goci.tools.workspace import Workspace, discover, go_directive
 
 MAX_KEY_LENGTH = 512
 MAX_KEYS = 10

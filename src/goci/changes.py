@@ -15,7 +15,7 @@ from typing import Literal
 
 from goci.errors import InputError, ToolError
 from goci.events import load_payload
-from goci.gittool import Git
+from goci.tools.gittool import Git
 
 Status = Literal["A", "M", "D"]
 

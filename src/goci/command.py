@@ -13,10 +13,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from goci.gittool import Git
-from goci.gotool import Go
 from goci.options import Option
 from goci.runtime import Runtime
+from goci.tools.gittool import Git
+from goci.tools.gotool import Go
 
 
 @dataclass

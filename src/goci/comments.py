@@ -1,6 +1,6 @@
 """``--ignore-comments``: which changed Go files differ only in comments or white space.
 
-Go's own parser decides (the helper program in ``gohelpers/commentonly``, run with
+Go's own parser decides (the helper program in ``tools/gohelpers/commentonly``, run with
 ``go run``), so a directive (``//go:build``, ``//go:embed``, the cgo preamble, ...) is never
 mistaken for a comment and a string that looks like a comment is never mistaken for one.
 """
@@ -12,12 +12,12 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from goci._proc import failure
 from goci.changes import file_at
-from goci.gittool import Git
-from goci.gotool import Go
+from goci.tools._proc import failure
+from goci.tools.gittool import Git
+from goci.tools.gotool import GO_HELPERS, Go
 
-HELPER = Path(__file__).parent / "gohelpers" / "commentonly"
+HELPER = GO_HELPERS / "commentonly"
 
 
 def comment_only(git: Git, go: Go, old: str, new: str, paths: Sequence[str]) -> set[str]:

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from goci.atomic import write_atomic
 from goci.errors import InputError, VerdictError
-from goci.gotool import Go
+from goci.tools.atomic import write_atomic
+from goci.tools.gotool import Go
 
 MODES = ("set", "count", "atomic")
 PROFILE_SUFFIXES = (".cover", ".out", ".cov", ".coverprofile", ".profile")

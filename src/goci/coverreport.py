@@ -3,7 +3,7 @@
 ``go tool cover -func`` counts only statements inside function declarations (blocks of
 package-level closures do not count) and weighs each block by its statements. Matching it
 exactly needs the functions' extents, which only Go's own parser gives reliably, so goci runs
-a tiny Go helper (``gohelpers/funcextents``) on the source files and does the same arithmetic
+a tiny Go helper (``tools/gohelpers/funcextents``) on the source files and does the same arithmetic
 as cmd/cover/func.go. Other services get Cobertura XML and LCOV written from the same numbers.
 """
 
@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from goci.atomic import write_atomic
 from goci.coverprofile import Block, read_profile
 from goci.errors import InputError, ToolError
-from goci.gotool import Go
-from goci.workspace import discover
+from goci.tools.atomic import write_atomic
+from goci.tools.gotool import GO_HELPERS, Go
+from goci.tools.workspace import discover
 
-HELPER = Path(__file__).parent / "gohelpers" / "funcextents"
+HELPER = GO_HELPERS / "funcextents"
 
 
 def percent(covered: int, total: int) -> float:

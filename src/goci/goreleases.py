@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from cachetools import TTLCache, cached
 
 from goci.errors import InputError, ToolError
-from goci.workspace import Module, go_directive
+from goci.tools.workspace import Module, go_directive
 
 DEFAULT_URL = "https://go.dev/dl/?mode=json&include=all"
 URL_VARIABLE = "GOCI_GO_RELEASES_URL"

@@ -25,9 +25,9 @@ from typing import Any
 from goci import shards as sharding
 from goci.coverprofile import Sidecar, write_shard_marker, write_sidecar
 from goci.errors import InputError
-from goci.gittool import Git
-from goci.gotool import Go
-from goci.workspace import Module, Workspace, discover
+from goci.tools.gittool import Git
+from goci.tools.gotool import Go
+from goci.tools.workspace import Module, Workspace, discover
 
 Log = Callable[[str], None]
 

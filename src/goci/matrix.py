@@ -17,9 +17,9 @@ from typing import Any
 
 from goci import goreleases, platforms
 from goci.errors import InputError
-from goci.gotool import Go
 from goci.platforms import Platform, Runner
-from goci.workspace import discover
+from goci.tools.gotool import Go
+from goci.tools.workspace import discover
 
 GITHUB_LIMIT = 256
 # The keys that come from the axes; include may add or overwrite the others (runner, name, ...).

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from goci._proc import quote_stderr
 from goci.errors import VerdictError
-from goci.gotool import Go
-from goci.workspace import discover
+from goci.tools._proc import quote_stderr
+from goci.tools.gotool import Go
+from goci.tools.workspace import discover
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from typing import Any
 import cachetools
 
 from goci.errors import InputError, ToolError, closest
-from goci.gittool import Git
-from goci.gotool import Go, decode_json_stream
-from goci.workspace import NoModuleError, Workspace, discover
+from goci.tools.gittool import Git
+from goci.tools.gotool import Go, decode_json_stream
+from goci.tools.workspace import NoModuleError, Workspace, discover
 
 # Only the fields the analysis reads. Deps is left out on purpose: the transitive lists of
 # every package and test binary are over 90% of the JSON (44 MB of 47 on 2,000 packages), and

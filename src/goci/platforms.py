@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from goci.errors import InputError, closest
-from goci.gotool import Go
+from goci.tools.gotool import Go
 
 # arch -> (environment variable, accepted values as written after the second slash)
 VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from goci.atomic import write_atomic
 from goci.errors import InputError
+from goci.tools.atomic import write_atomic
 
 _SHARD = re.compile(r"^\s*([0-9]{1,9})\s*/\s*([0-9]{1,9})\s*$")
 # More shards than GitHub runs jobs in one matrix cannot be meant (and would cost memory).

@@ -276,8 +276,8 @@ def mutation_check(
 ) -> list[Mutation]:
     """For each target: break it in a commit, run every test, compare with ``goci changed``."""
     from goci.affected import analyse
-    from goci.gittool import Git
-    from goci.gotool import Go
+    from goci.tools.gittool import Git
+    from goci.tools.gotool import Go
 
     go = Go(env, exe=go_exe)
     git_door = Git(repo.root, env)

@@ -320,8 +320,8 @@ def score_history(
 ) -> list[Scored]:
     """Check out each commit, fingerprint it, and score ``goci changed`` against its parent."""
     from goci.affected import analyse
-    from goci.gittool import Git
-    from goci.gotool import Go
+    from goci.tools.gittool import Git
+    from goci.tools.gotool import Go
 
     go_door, git_door = Go(env, exe=go), Git(repo.root, env)
     modules = repo.module_dirs()

@@ -19,7 +19,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from goci.errors import GociError, InputError
-from goci.owner import Owner
+from goci.tools.owner import Owner
 
 Progress = Callable[[str, int], None]
 """Called as ``(key, part_number)`` after each part (or whole small file) is stored."""

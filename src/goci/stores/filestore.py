@@ -15,11 +15,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from goci.atomic import is_temp, mkstemp_owned, temp_owner, temp_token, write_atomic
 from goci.checksums import CHUNK, sha256_bytes, sha256_file
 from goci.errors import ToolError
-from goci.owner import Owner, abandoned, unregister_live
 from goci.stores import ConflictError, ObjectInfo, Progress, Tuning, check_key
+from goci.tools.atomic import is_temp, mkstemp_owned, temp_owner, temp_token, write_atomic
+from goci.tools.owner import Owner, abandoned, unregister_live
 
 LOCK_TIMEOUT = 30.0
 LOCK_STALE = 120.0

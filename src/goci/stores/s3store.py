@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from goci.errors import GociError, InputError, ToolError
-from goci.owner import Owner, abandoned, register_live, unregister_live
 from goci.stores import (
     ConflictError,
     ObjectInfo,
@@ -42,6 +41,7 @@ from goci.stores import (
     redact_url,
     url_password,
 )
+from goci.tools.owner import Owner, abandoned, register_live, unregister_live
 
 T = TypeVar("T")
 

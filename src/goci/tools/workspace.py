@@ -4,6 +4,9 @@ Cache keys, affected-package analysis and test runs all need the same answer, an
 use" has a precise meaning: with a go.work in effect, exactly its ``use`` folders; without one,
 every go.mod below the root that ``./...`` would reach (not under ``vendor``, ``testdata`` or
 folders starting with ``.`` or ``_``).
+
+It lives in :mod:`goci.tools`, beside the go door it reads through, because it is Go's own view
+of the repository and every capability asks it; none of them owns it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from goci.errors import InputError
-from goci.gotool import Go
+from goci.tools.gotool import Go
 
 _SKIPPED_DIRS = {"vendor", "testdata", "node_modules"}
 _MODULE_LINE = re.compile(r'^\s*module\s+(?:"([^"]+)"|`([^`]+)`|(\S+))', re.MULTILINE)

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from goci import _proc
 from goci.errors import InputError
+from goci.tools import _proc
 
 DEFAULT_TIMEOUT = 300.0
 

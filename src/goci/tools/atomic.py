@@ -2,7 +2,9 @@
 
 The temporary file is named ``.{name}.{host}-{pid}.{random}.tmp`` and registered as live work
 of this process while it is written, so a later run can tell a killed writer's leftover (its
-process is gone) from another writer's file in progress (see :mod:`goci.owner`).
+process is gone) from another writer's file in progress (see :mod:`goci.tools.owner`).
+It lives in :mod:`goci.tools` because every capability writes files (profiles, JUnit, build
+records, releases, the file store) and none of them owns the rule.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from goci.owner import Owner, register_live, unregister_live
+from goci.tools.owner import Owner, register_live, unregister_live
 
 _CHUNK = 1 << 20
 _BINARY = getattr(os, "O_BINARY", 0)

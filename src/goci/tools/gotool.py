@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from goci import _proc
 from goci.errors import InputError, ToolError
+from goci.tools import _proc
 
 DEFAULT_TIMEOUT = 1800.0
+# goci's own small Go programs (sources shipped as package data, built at run time).
+GO_HELPERS = Path(__file__).parent / "gohelpers"
 # A line of go's stderr that names a file and a line: "go.mod:4: unknown directive: this".
 _FILE_LINE = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+)(?::\d+)?: ")
 
