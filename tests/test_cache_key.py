@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from goci import cachekey
+from goci.cache import keys as cachekey
 from goci.errors import InputError
 from support.goci_run import GociRun, actions_env, read_key_values
 from support.goproxy import GoProxy

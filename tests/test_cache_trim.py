@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from goci import cachetrim
+from goci.cache import trim as cachetrim
 from goci.errors import InputError
 from support.goci_run import GociRun, actions_env
 from support.goproxy import GoProxy

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from goci import cachekey
+from goci.cache.keys import compute
 from goci.command import Command, Context, Result
 from goci.options import Option
 from goci.runtime import markdown_table
@@ -32,9 +32,7 @@ OUTPUTS = (
 
 
 def run(values: Mapping[str, Any], ctx: Context) -> Result:
-    keys = cachekey.compute(
-        ctx.cwd, ctx.go, ctx.env, target=values["target"], prefix=values["prefix"]
-    )
+    keys = compute(ctx.cwd, ctx.go, ctx.env, target=values["target"], prefix=values["prefix"])
     outputs = {
         "mod-key": keys.mod_key,
         "mod-restore-keys": "\n".join(keys.mod_restore_keys),

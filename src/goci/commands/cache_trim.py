@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from goci import cachetrim, modverify
-from goci.cachetrim import format_size, format_time
+from goci.cache import modverify
+from goci.cache import trim as cachetrim
+from goci.cache.trim import format_size, format_time
 from goci.command import Command, Context, Result
 from goci.errors import InputError
 from goci.options import Option
