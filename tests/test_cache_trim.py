@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from goci.cache import trim as cachetrim
+from goci.cache import gocache, trim, units
 from goci.errors import InputError
 from support.goci_run import GociRun, actions_env
 from support.goproxy import GoProxy
@@ -131,7 +131,7 @@ def test_mark_backdates_restored_entries_so_go_marks_what_it_uses(
 
     value = mark(goci, env, repo)
 
-    floor = value - cachetrim.BACKDATE
+    floor = value - trim.BACKDATE
     for path in entry_files(cache):
         if path != ancient:
             assert path.stat().st_mtime == floor, path
@@ -174,7 +174,7 @@ def test_trim_drops_what_this_run_did_not_use_and_go_build_stays_cached(
     for name in ("README", "trim.txt", "testexpire.txt", "fuzz/example.com/trim/corpus"):
         assert (cache / name).exists(), name
     # The cache is valid: every -a points at an existing -d, no -d is left unreferenced.
-    after = cachetrim.scan(cache)
+    after = gocache.scan(cache)
     assert after.broken == ()
     assert {e.output_id for e in after.entries} == set(after.outputs)
     # And still useful: building what this run built compiles nothing, and runs.
@@ -208,7 +208,7 @@ def test_size_budget_drops_least_recently_used_first(
     assert out["size-after"] <= budget
     assert folder_bytes(cache) == out["size-after"]
     assert a_export.exists()
-    after = cachetrim.scan(cache)
+    after = gocache.scan(cache)
     assert after.broken == ()
     assert {e.output_id for e in after.entries} == set(after.outputs)
     for output in after.outputs.values():  # an executable entry is kept whole or not at all
@@ -230,7 +230,7 @@ def test_an_entry_whose_output_is_gone_is_removed_with_nothing_else(
     restored: tuple[Path, dict[str, str], Path], goci: Callable[..., GociRun]
 ) -> None:
     repo, env, cache = restored
-    scan = cachetrim.scan(cache)
+    scan = gocache.scan(cache)
     victim = next(e for e in scan.entries if e.output and e.output.size > 0)
     sharing = [e.path for e in scan.entries if e.output_id == victim.output_id]
     victim.output.path.unlink()  # type: ignore[union-attr]
@@ -247,7 +247,7 @@ def test_an_entry_whose_output_is_gone_is_removed_with_nothing_else(
     assert run.json()["removed-files"] == len(sharing) + 2
     assert not any(p.exists() for p in sharing)
     assert not broken_a.exists() and not orphan.exists()
-    assert len(cachetrim.scan(cache).entries) == len(scan.entries) - len(sharing)
+    assert len(gocache.scan(cache).entries) == len(scan.entries) - len(sharing)
 
 
 def test_trim_with_no_mark_only_enforces_the_budget(
@@ -275,7 +275,7 @@ def test_keep_within_keeps_what_earlier_runs_used(
 
     assert run.code == 0, run.stderr
     assert old_export.exists()  # restored, so last used at most a day before the mark
-    assert cachetrim.scan(cache).broken == ()
+    assert gocache.scan(cache).broken == ()
 
 
 @pytest.mark.parametrize(
@@ -411,10 +411,10 @@ def test_trim_survives_another_job_deleting_files_mid_scan(
     restored: tuple[Path, dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo, env, cache = restored
-    since = cachetrim.mark(cache).mark
+    since = trim.mark(cache).mark
     go(repo, env, "build", "./a")  # the only package this run uses
     used = export_file(repo, env, "./a")
-    before = cachetrim.scan(cache)
+    before = gocache.scan(cache)
     unused = [e for e in before.entries if e.last_used < since]
     plain = [e for e in unused if e.output and not e.output.path.is_dir()]
     executable = next(e.output for e in unused if e.output and e.output.path.is_dir())
@@ -434,7 +434,7 @@ def test_trim_survives_another_job_deleting_files_mid_scan(
 
     with OtherJob(plan) as other:
         monkeypatch.setattr(os, "scandir", other.scandir)
-        result = cachetrim.trim(cache, unused_since=since, max_size=None)
+        result = trim.trim(cache, unused_since=since, max_size=None)
         monkeypatch.undo()
 
     assert sorted(other.deleted) == sorted(v for victims in plan.values() for v in victims)
@@ -445,7 +445,7 @@ def test_trim_survives_another_job_deleting_files_mid_scan(
     assert not any(e.path.exists() for e in unused)
     assert not executable.path.exists()
     assert used.exists()
-    after = cachetrim.scan(cache)
+    after = gocache.scan(cache)
     assert after.broken == ()
     assert {e.output_id for e in after.entries} == set(after.outputs)
 
@@ -467,13 +467,13 @@ def test_trim_survives_another_job_deleting_files_mid_scan(
     ],
 )
 def test_sizes(text: str, size: int | None) -> None:
-    assert cachetrim.parse_size(text) == size
+    assert units.parse_size(text) == size
 
 
 @pytest.mark.parametrize("text", ["10QB", "", "GiB", "1 GiB extra", "1e9", "-1MB", "1,5GB"])
 def test_bad_sizes(text: str) -> None:
     with pytest.raises(InputError, match=r"--max-size: .*is not a size; use a size like"):
-        cachetrim.parse_size(text)
+        units.parse_size(text)
 
 
 @pytest.mark.parametrize(
@@ -487,13 +487,13 @@ def test_bad_sizes(text: str) -> None:
     ],
 )
 def test_times(text: str, seconds: float) -> None:
-    assert cachetrim.parse_time(text) == seconds
+    assert units.parse_time(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["yesterday", "nan", "-5", "2025-13-01"])
 def test_bad_times(text: str) -> None:
     with pytest.raises(InputError, match="--unused-since"):
-        cachetrim.parse_time(text)
+        units.parse_time(text)
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from goci.cache import modverify
-from goci.cache import trim as cachetrim
-from goci.cache.trim import format_size, format_time
+from goci.cache.trim import mark, trim
+from goci.cache.units import format_size, format_time, parse_duration, parse_size, parse_time
 from goci.command import Command, Context, Result
 from goci.errors import InputError
 from goci.options import Option
@@ -95,13 +95,13 @@ def cache_dir(values: Mapping[str, Any], ctx: Context) -> Path:
 def run_trim(values: Mapping[str, Any], ctx: Context) -> Result:
     since_text = values.get("unused_since") or ctx.env.get(MARK_VARIABLE, "")
     since_name = "--unused-since" if values.get("unused_since") else MARK_VARIABLE
-    unused_since = cachetrim.parse_time(since_text, since_name) if since_text else None
-    keep_within = cachetrim.parse_duration(str(values["keep_within"]))
+    unused_since = parse_time(since_text, since_name) if since_text else None
+    keep_within = parse_duration(str(values["keep_within"]))
     if unused_since is not None:
         unused_since -= keep_within
-    max_size = cachetrim.parse_size(str(values["max_size"]))
+    max_size = parse_size(str(values["max_size"]))
     folder = cache_dir(values, ctx)
-    result = cachetrim.trim(folder, unused_since=unused_since, max_size=max_size)
+    result = trim(folder, unused_since=unused_since, max_size=max_size)
     budget = format_size(result.max_size) if result.max_size is not None else "none"
     since = (
         format_time(result.unused_since)
@@ -164,7 +164,7 @@ def run_mark(values: Mapping[str, Any], ctx: Context) -> Result:
         with ctx.runtime.group("go mod verify (module cache from a fallback key)"):
             verified = modverify.verify(ctx.cwd, ctx.go).folders
     folder = cache_dir(values, ctx)
-    result = cachetrim.mark(folder)
+    result = mark(folder)
     ctx.runtime.export_env(MARK_VARIABLE, str(result.mark))
     mod_save = bool(values.get("mod_save", True)) and mod != "hit"
     lines = [
