@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from goci.affected import analyse
+from goci.changed.affected import analyse
 from goci.tools.gittool import Git
 from goci.tools.gotool import Go
 from support.affected_monorepo import commit_all, generate, git, init_git

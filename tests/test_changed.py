@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from goci.affected import analyse, glob_match
+from goci.changed.affected import analyse, glob_match
 from goci.tools.gittool import Git
 from goci.tools.gotool import Go
 from support.affected_truth import publish_deps

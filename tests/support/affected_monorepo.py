@@ -275,7 +275,7 @@ def mutation_check(
     repo: Monorepo, go_exe: str, env: Mapping[str, str], targets: list[str]
 ) -> list[Mutation]:
     """For each target: break it in a commit, run every test, compare with ``goci changed``."""
-    from goci.affected import analyse
+    from goci.changed.affected import analyse
     from goci.tools.gittool import Git
     from goci.tools.gotool import Go
 

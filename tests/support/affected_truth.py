@@ -319,7 +319,7 @@ def score_history(
     repo: Monorepo, history: list[tuple[str, str]], go: str, env: Mapping[str, str]
 ) -> list[Scored]:
     """Check out each commit, fingerprint it, and score ``goci changed`` against its parent."""
-    from goci.affected import analyse
+    from goci.changed.affected import analyse
     from goci.tools.gittool import Git
     from goci.tools.gotool import Go
 

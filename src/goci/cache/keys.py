@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from goci.changed.events import current_event, run_identity, runner_os
 from goci.errors import InputError
-from goci.events import current_event, run_identity, runner_os
 from goci.tools.gotool import Go
 from goci.tools.workspace import Workspace, discover, go_directive
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from goci import release as rel
+from goci.changed.events import current_event
 from goci.command import Command, Context, Result
 from goci.errors import GociError, InputError, bad_input
-from goci.events import current_event
 from goci.options import Option
 from goci.runtime import markdown_table
 from goci.stores import Store, Tuning, open_store, url_password

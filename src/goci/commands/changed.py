@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from goci import affected
+from goci.changed import affected
 from goci.command import Command, Context, Result
 from goci.options import Option
 from goci.runtime import markdown_table, shown

@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from goci import changes as changes_mod
-from goci.changes import ChangeSet, FileChange
-from goci.errors import GociError, InputError, ToolError
-from goci.pkggraph import (
+from goci.changed import diff
+from goci.changed.diff import ChangeSet, FileChange
+from goci.changed.pkggraph import (
     BuildList,
     Graph,
     Loader,
@@ -34,6 +33,7 @@ from goci.pkggraph import (
     parse_platform,
     worktree,
 )
+from goci.errors import GociError, InputError, ToolError
 from goci.tools.gittool import Git
 from goci.tools.gotool import Go
 from goci.tools.workspace import Workspace
@@ -171,7 +171,7 @@ def analyse(
     global_files: Sequence[str] = DEFAULT_GLOBAL_FILES,
     orphan_files: str = "nearest",
     ignore_comments: bool = False,
-    deepen_limit: int = changes_mod.DEFAULT_DEEPEN_LIMIT,
+    deepen_limit: int = diff.DEFAULT_DEEPEN_LIMIT,
     token: str = "",
 ) -> AffectedSet:
     """Everything a change between ``base`` and ``head`` can break, for the Go code at ``root``.
@@ -189,15 +189,15 @@ def analyse(
     loader.check_platforms(wanted, root)
     platform_list: tuple[Platform | None, ...] = wanted or (None,)
     repo_root = git.toplevel()
-    refs = changes_mod.refs_from_event(env, base, head)
+    refs = diff.refs_from_event(env, base, head)
 
     def compare(old: str, new: str) -> tuple[str | None, tuple[FileChange, ...]] | None:
-        from goci.compare_api import compare_files
+        from goci.changed.compare_api import compare_files
 
         return compare_files(env, old, new, token=token)
 
     fallback = compare if env.get("GITHUB_REPOSITORY") else None
-    change_set = changes_mod.collect(git, refs, deepen_limit=deepen_limit, compare=fallback)
+    change_set = diff.collect(git, refs, deepen_limit=deepen_limit, compare=fallback)
     analysis = _Analysis(
         root=root.resolve(),
         repo_root=repo_root,
@@ -259,7 +259,7 @@ class _Analysis:
         """
         files = list(self.change_set.files)
         if self.ignore_comments and self.change_set.merge_base and self.change_set.has_base_tree:
-            from goci.comments import comment_only
+            from goci.changed.comments import comment_only
 
             candidates = [f.path for f in files if f.status == "M" and f.path.endswith(".go")]
             quiet = comment_only(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from goci.changes import FileChange
+from goci.changed.diff import FileChange
 from goci.errors import ToolError
 
 API_FILE_LIMIT = 300

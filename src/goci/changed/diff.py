@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from goci.changed.events import load_payload
 from goci.errors import InputError, ToolError
-from goci.events import load_payload
 from goci.tools.gittool import Git
 
 Status = Literal["A", "M", "D"]

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from goci.changes import file_at
+from goci.changed.diff import file_at
 from goci.tools._proc import failure
 from goci.tools.gittool import Git
 from goci.tools.gotool import GO_HELPERS, Go
