@@ -187,22 +187,6 @@ def read_mode(path: Path, handle: Iterator[str]) -> str:
     return mode
 
 
-def iter_blocks(path: Path) -> Iterator[Block]:
-    """Every block of one text profile, checked, in file order (for readers and tests)."""
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        read_mode(path, handle)
-        for number, line in enumerate(handle, start=2):
-            text = line.strip()
-            if not text:
-                continue
-            position, statements, count = _split_line(path, number, text)
-            parsed = parse_position(position)
-            if parsed is None:
-                raise _bad_position(path, number, text)
-            check_name(path, number, parsed[0])
-            yield Block(*parsed, statements, count)
-
-
 def _split_line(path: Path, number: int, text: str) -> tuple[str, int, int]:
     parts = text.rsplit(" ", 2)
     if len(parts) != 3:
@@ -295,10 +279,6 @@ class MergeResult:
     def profiles(self) -> int:
         """How many coverage inputs (text profiles and GOCOVERDIRs) were merged."""
         return sum(1 for item in self.inputs if item.kind != "shard")
-
-
-def is_covdata_dir(folder: Path) -> bool:
-    return any(p.name.startswith("covmeta.") for p in folder.iterdir() if p.is_file())
 
 
 def _looks_like_profile(path: Path) -> bool:

@@ -21,7 +21,6 @@ from goci.tools.workspace import Module, go_directive
 DEFAULT_URL = "https://go.dev/dl/?mode=json&include=all"
 URL_VARIABLE = "GOCI_GO_RELEASES_URL"
 DEFAULT_TIMEOUT = 10.0
-ALIASES = ("stable", "oldstable", "go.mod", "toolchain")
 ACCEPTED = (
     "exact versions (1.24.3, 1.25rc1), minors (1.24), stable, oldstable, go.mod (the highest "
     "`go` line of the modules in use) or toolchain (their highest `toolchain` line)"

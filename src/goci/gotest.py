@@ -48,10 +48,6 @@ class Package:
     module_dir: Path
     test_count: int
 
-    @property
-    def has_tests(self) -> bool:
-        return self.test_count > 0
-
 
 @dataclass(frozen=True)
 class TestOptions:

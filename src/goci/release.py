@@ -20,7 +20,7 @@ import shutil
 import stat
 import tempfile
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -772,7 +772,3 @@ def with_promotion(
         promoted_by=who,
         promoted_at=when,
     )
-
-
-def newest_first(names: Sequence[ReleaseName]) -> list[ReleaseName]:
-    return sorted(names, key=lambda n: n.version, reverse=True)

@@ -38,7 +38,6 @@ from goci.tools.gittool import Git
 from goci.tools.gotool import Go
 from goci.tools.workspace import Workspace
 
-OrphanPolicy = Literal["nearest", "all", "ignore"]
 ORPHAN_POLICIES: tuple[str, ...] = ("nearest", "all", "ignore")
 DEFAULT_GLOBAL_FILES: tuple[str, ...] = (".github/**", "Makefile", ".go-version")
 _DEP_FIELDS = ("Require", "Replace", "Exclude")
