@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from goci.changed.affected import analyse, glob_match
+from goci.changed.affected import analyse
+from goci.changed.globs import glob_match
 from goci.tools.gittool import Git
 from goci.tools.gotool import Go
 from support.affected_truth import publish_deps

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from goci.changed import affected
+from goci.changed.globs import DEFAULT_GLOBAL_FILES
+from goci.changed.orphans import ORPHAN_POLICIES
 from goci.command import Command, Context, Result
 from goci.options import Option
 from goci.runtime import markdown_table, shown
@@ -32,15 +34,15 @@ OPTIONS = (
     Option(
         name="global-files",
         kind="list",
-        default=list(affected.DEFAULT_GLOBAL_FILES),
+        default=list(DEFAULT_GLOBAL_FILES),
         metavar="GLOB",
         help="files whose change means everything runs (default: "
-        + ", ".join(affected.DEFAULT_GLOBAL_FILES)
+        + ", ".join(DEFAULT_GLOBAL_FILES)
         + ")",
     ),
     Option(
         name="orphan-files",
-        choices=affected.ORPHAN_POLICIES,
+        choices=ORPHAN_POLICIES,
         default="nearest",
         help="a changed file no package owns: nearest (the build of the nearest package above "
         "when Go or a C compiler may read it, else only its tests), all, or ignore",

@@ -1,0 +1,148 @@
+"""Who owns a changed file: the package that compiles, embeds or tests it, or the policy for none.
+
+A file no package claims on the platforms analysed is not harmless by default: Go may compile
+it on another platform, a C compiler may include it from any folder, a test may read it by
+path. ``--orphan-files`` says what such a file selects (``nearest``, ``all`` or ``ignore``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from goci.changed.diff import FileChange
+from goci.changed.pkggraph import Graph
+from goci.changed.seeds import Reason, Seeds
+
+ORPHAN_POLICIES: tuple[str, ...] = ("nearest", "all", "ignore")
+# Files that go/build hands to the Go toolchain. One that no package claims on the platforms
+# analysed may still be compiled on another platform or with other tags.
+_GO_SOURCES = frozenset({".go", ".syso"})
+# Files a C compiler, the assembler or the linker of a cgo package may read through an
+# #include or a -L flag from any folder: their users cannot be told from their location.
+_NATIVE_SOURCES = frozenset(
+    {".c", ".cc", ".cxx", ".cpp", ".m", ".h", ".hh", ".hpp", ".hxx", ".inc", ".f", ".F"}
+    | {".for", ".f90", ".s", ".S", ".sx", ".swig", ".swigcxx", ".a", ".o", ".so", ".dylib"}
+    | {".dll", ".lib"}
+)
+FileKind = Literal["go", "native", "data"]
+
+
+def own_files(
+    seeds: Seeds, files: Iterable[FileChange], graph: Graph, *, repo_root: Path, policy: str
+) -> None:
+    """Seed the packages that own each changed file; a file nobody owns follows ``policy``."""
+    owners: dict[str, list[tuple[str, bool]]] = {}
+    by_dir: dict[str, list[str]] = {}
+    for pkg in graph.packages.values():
+        if not pkg.local:
+            continue
+        by_dir.setdefault(pkg.dir, []).append(pkg.path)
+        for f in pkg.files:
+            owners.setdefault(f, []).append((pkg.path, False))
+        for f in pkg.test_files:
+            owners.setdefault(f, []).append((pkg.path, True))
+    for change in files:
+        path = change.path
+        name = PurePosixPath(path).name
+        if name in {"go.mod", "go.work"}:
+            continue
+        if name in {"go.sum", "go.work.sum"}:
+            seeds.skipped.append((path, "checksums only: go.mod decides what is built"))
+            continue
+        found = owners.get(path)
+        if found:
+            for pkg_path, test_only in found:
+                reason = Reason(path, (pkg_path,), "test file" if test_only else "")
+                if test_only:
+                    seeds.add_tests(pkg_path, reason)
+                else:
+                    seeds.add_build(pkg_path, reason)
+            continue
+        parts = PurePosixPath(path).parts
+        if "testdata" in parts[:-1]:
+            beside = "/".join(parts[: parts.index("testdata")])
+            pkgs = by_dir.get(beside, [])
+            for pkg_path in pkgs:
+                seeds.add_tests(pkg_path, Reason(path, (pkg_path,), "testdata"))
+            if pkgs:
+                continue
+        _orphan(seeds, path, by_dir, graph, repo_root, policy)
+
+
+def _orphan(
+    seeds: Seeds,
+    path: str,
+    by_dir: Mapping[str, list[str]],
+    graph: Graph,
+    repo_root: Path,
+    policy: str,
+) -> None:
+    """A changed file that no package compiles, embeds or keeps beside its tests.
+
+    With ``nearest``, what can reach it decides: a file Go could compile elsewhere (another
+    platform, other tags) is a build change of the nearest package above; a C, assembly or
+    object file is also one of every package compiling C or assembly (an #include or -L
+    can name any folder); any other file can only be read by a test, by path, from its
+    own package folder, so it selects the tests of the nearest package above, not its
+    importers.
+    """
+    if policy == "ignore":
+        seeds.skipped.append((path, "owned by no package (--orphan-files ignore)"))
+        return
+    if policy == "all":
+        seeds.all_of(f"{path} is owned by no package (--orphan-files all)")
+        return
+    kind = _file_kind(path)
+    includers: list[str] = []
+    if kind == "native":
+        includers = sorted(p for p, pkg in graph.packages.items() if pkg.local and pkg.native)
+        note = "C, assembly or object file: packages compiling C or assembly may include it"
+        for pkg_path in includers:
+            seeds.add_build(pkg_path, Reason(path, (pkg_path,), note))
+    nearest = _nearest_packages(path, by_dir, repo_root)
+    if not nearest:
+        if not includers:
+            seeds.skipped.append((path, "no package at or above it in its module"))
+        return
+    native_owner = any(graph.packages[p].native for p in nearest)
+    if kind != "data" or native_owner:
+        note = "nearest package above"
+        if kind == "data":
+            note += "; it compiles C, which may include the file"
+        for pkg_path in nearest:
+            seeds.add_build(pkg_path, Reason(path, (pkg_path,), note))
+        return
+    readers = [p for p in nearest if graph.packages[p].test_files]
+    if not readers:
+        why = f"not compiled or embedded, and {', '.join(nearest)} has no tests to read it"
+        seeds.skipped.append((path, why))
+        return
+    note = "not compiled or embedded: only the tests of the nearest package above read it"
+    for pkg_path in readers:
+        seeds.add_tests(pkg_path, Reason(path, (pkg_path,), note))
+
+
+def _nearest_packages(path: str, by_dir: Mapping[str, list[str]], repo_root: Path) -> list[str]:
+    """The packages of the closest folder at or above ``path`` in its module that has one."""
+    folder = PurePosixPath(path).parent
+    while True:
+        key = "" if str(folder) == "." else folder.as_posix()
+        pkgs = by_dir.get(key)
+        if pkgs:
+            return sorted(pkgs)
+        if (repo_root / key / "go.mod").is_file() or key == "":
+            return []
+        folder = folder.parent
+
+
+def _file_kind(path: str) -> FileKind:
+    """What may read a file that no package claims: the Go toolchain, a C compiler or
+    assembler, or only a test. Anything under a vendor folder feeds the build."""
+    pure = PurePosixPath(path)
+    if "vendor" in pure.parts[:-1] or pure.suffix in _GO_SOURCES:
+        return "go"
+    if pure.suffix in _NATIVE_SOURCES:
+        return "native"
+    return "data"
