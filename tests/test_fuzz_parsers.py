@@ -18,10 +18,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from goci import coverprofile, coverreport, goreleases, gotest, matrix, options, platforms
-from goci.build import check_version
+from goci import coverprofile, coverreport, gotest, options
 from goci.commands.ci import platform_words
 from goci.errors import GociError
+from goci.matrix import goreleases, platforms
+from goci.matrix import plan as matrix
+from goci.matrix.build import check_version
 from goci.shards import parse_shard, read_timings
 from goci.tools.gotool import Go
 from goci.tools.workspace import discover, go_directive, module_path

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from goci import goreleases, matrix
 from goci.errors import InputError
-from goci.platforms import Platform
+from goci.matrix import goreleases
+from goci.matrix import plan as matrix
+from goci.matrix.platforms import Platform
 from support.goci_run import GociRun
 from support.gorepo import GoRepo
 from support.gotools import go_exe

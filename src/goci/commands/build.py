@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from goci import build, matrix, platforms
 from goci.command import Command, Context, Result
 from goci.errors import InputError
+from goci.matrix import build, platforms
+from goci.matrix.plan import service_list
 from goci.options import Option
 from goci.runtime import markdown_table
 
@@ -68,13 +69,13 @@ def _targets(values: Mapping[str, Any], ctx: Context) -> tuple[platforms.Platfor
 
 def run(values: Mapping[str, Any], ctx: Context) -> Result:
     only = values["only_changed"]
-    only_changed = matrix.service_list(only, "only-changed") if only not in (None, "") else None
+    only_changed = service_list(only, "only-changed") if only not in (None, "") else None
     result = build.build(
         ctx.cwd,
         ctx.go,
         ctx.git,
         targets=_targets(values, ctx),
-        services=matrix.service_list(values["services"]),
+        services=service_list(values["services"]),
         out=ctx.path(values["out"]),
         strip=values["strip"],
         compare_size=values["compare_size"],

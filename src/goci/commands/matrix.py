@@ -6,8 +6,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from goci import goreleases, matrix
 from goci.command import Command, Context, Result
+from goci.matrix import goreleases
+from goci.matrix.plan import plan_from_words, service_list
 from goci.options import Option
 from goci.runtime import markdown_table
 
@@ -51,12 +52,12 @@ OUTPUTS = ("matrix", "empty", "count", "go-versions")
 
 
 def run(values: Mapping[str, Any], ctx: Context) -> Result:
-    plan = matrix.plan_from_words(
+    plan = plan_from_words(
         ctx.cwd,
         ctx.go,
         go_versions=values["go_versions"],
         platform_words=values["platforms"],
-        services=matrix.service_list(values["services"]),
+        services=service_list(values["services"]),
         shards=values["shards"],
         include=values["include"],
         exclude=values["exclude"],

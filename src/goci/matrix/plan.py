@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from goci import goreleases, platforms
 from goci.errors import InputError
-from goci.platforms import Platform, Runner
+from goci.matrix import goreleases, platforms
+from goci.matrix.platforms import Platform, Runner
 from goci.tools.gotool import Go
 from goci.tools.workspace import discover
 

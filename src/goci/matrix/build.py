@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from goci.errors import InputError, closest
-from goci.platforms import Platform
+from goci.matrix.platforms import Platform
 from goci.tools.gittool import Git
 from goci.tools.gotool import Go
 from goci.tools.workspace import Workspace, discover
