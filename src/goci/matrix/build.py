@@ -9,7 +9,6 @@ from ``-trimpath``, ``CGO_ENABLED=0``, VCS stamps of a clean tree (``dist`` carr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -18,67 +17,28 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from goci.errors import InputError, closest
+from goci.errors import InputError
 from goci.matrix.platforms import Platform
+from goci.matrix.records import (
+    BUILD_JSON,
+    Artifact,
+    ProfileEntry,
+    build_record,
+    commit_info,
+    read_profile,
+    sha256_of,
+    tag_version,
+)
+from goci.matrix.services import MainPackage, inside, main_packages, select
 from goci.tools.gittool import Git
 from goci.tools.gotool import Go
 from goci.tools.workspace import Workspace, discover
 
-BUILD_JSON = "build.json"
-SCHEMA = 1
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._+~:@/=-]*$")
 _VERSION_VAR = re.compile(r"^[A-Za-z0-9_./-]+\.[A-Za-z_][A-Za-z0-9_]*$")
-_MAJOR = re.compile(r"^v\d+$")
-_MAIN_FIELDS = "Name,ImportPath,Dir,Module,Error"
-
-
-@dataclass(frozen=True)
-class MainPackage:
-    """A ``main`` package: what gets built, and the service name its folder is filed under."""
-
-    import_path: str
-    dir: Path
-    module: str
-    module_dir: Path
-    service: str
-
-    @property
-    def binary(self) -> str:
-        """``go build``'s own naming: the last element, a ``/vN`` major suffix skipped."""
-        parts = self.import_path.split("/")
-        if len(parts) > 1 and _MAJOR.match(parts[-1]):
-            return parts[-2]
-        return parts[-1]
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """One built binary."""
-
-    package: MainPackage
-    target: Platform
-    path: Path  # final location: out/{service}/{target}/{binary}
-    size: int
-    unstripped_size: int | None
-    sha256: str
-
-    @property
-    def service(self) -> str:
-        return self.package.service
-
-
-@dataclass(frozen=True)
-class ProfileEntry:
-    """One step of the build that really ran (not served from the cache)."""
-
-    target: str
-    package: str
-    mode: str
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -97,113 +57,6 @@ class BuildResult:
     cached_steps: int = 0
 
 
-# ----------------------------------------------------------------------------- main packages
-
-
-def _service_names(packages: Sequence[tuple[str, Path, str, Path]]) -> dict[str, str]:
-    """Folder base names, made unique by prefixing parent folders (``cmd-api``, ``tools-api``).
-
-    Names are decided over every main package of the modules in use, so a service keeps its
-    name whichever subset a job builds.
-    """
-
-    def words(path: str) -> list[str]:
-        parts = path.split("/")
-        if len(parts) > 1 and _MAJOR.match(parts[-1]):
-            parts = parts[:-1]
-        return parts
-
-    depth = dict.fromkeys((p[0] for p in packages), 1)
-    while True:
-        names = {ip: "-".join(words(ip)[-depth[ip] :]) for ip in depth}
-        groups: dict[str, list[str]] = {}
-        for ip, name in names.items():
-            groups.setdefault(name, []).append(ip)
-        clashing = [ips for ips in groups.values() if len(ips) > 1]
-        grown = False
-        for ips in clashing:
-            for ip in ips:
-                if depth[ip] < len(words(ip)):
-                    depth[ip] += 1
-                    grown = True
-        if not clashing or not grown:
-            return names
-
-
-def main_packages(workspace: Workspace, go: Go) -> tuple[MainPackage, ...]:
-    """Every ``main`` package of the modules in use (``go list ./...`` per module).
-
-    A module go cannot load fails here (GoListError) rather than building the others' services
-    only; so does a package whose files go cannot even name, since it may be a service.
-    """
-    found: dict[str, tuple[str, Path, str, Path]] = {}
-    for module in workspace.modules:
-        listed = go.list_json("-e", "./...", cwd=module.dir, fields=_MAIN_FIELDS)
-        for item in listed:
-            if item.get("Error") and not item.get("Name"):
-                error = item["Error"]
-                pos = str(error.get("Pos") or "")
-                where = f"{module.dir / pos if pos else ''}: " if pos else ""
-                raise InputError(
-                    f"{where}{str(error.get('Err', '')).strip()} (go list cannot tell whether "
-                    f"{item.get('ImportPath')} is a main package, so it might be a service "
-                    "that would not be built; fix the package)"
-                )
-            mod = item.get("Module") or {}
-            path = str(item.get("ImportPath", ""))
-            if item.get("Name") == "main" and mod.get("Dir") and path not in found:
-                found[path] = (path, Path(item["Dir"]), str(mod["Path"]), Path(mod["Dir"]))
-    names = _service_names(list(found.values()))
-    return tuple(
-        MainPackage(ip, folder, mod, mod_dir, names[ip])
-        for ip, folder, mod, mod_dir in sorted(found.values())
-    )
-
-
-def _inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
-
-
-def select(
-    words: Sequence[str], mains: Sequence[MainPackage], root: Path, input_name: str = "services"
-) -> tuple[MainPackage, ...]:
-    """Main packages named by import path, ``./folder`` or service name."""
-    chosen: dict[str, MainPackage] = {}
-    by_path = {m.import_path: m for m in mains}
-    by_dir = {m.dir.resolve(): m for m in mains}
-    by_name = {m.service: m for m in mains}
-    for word in words:
-        text = word.strip()
-        if text.startswith((".", "/")) or os.path.isabs(text) or ".." in text.split("/"):
-            if os.path.isabs(text) or ".." in Path(text).parts:
-                raise InputError(
-                    f"{input_name}: {text!r} escapes the repository; give an import path or a "
-                    "./folder inside it"
-                )
-            folder = (root / text).resolve()
-            if not _inside(folder, root):
-                raise InputError(f"{input_name}: {text!r} escapes the repository {root}")
-            package = by_dir.get(folder)
-            if package is None:
-                what = "is not a folder" if not folder.is_dir() else "is not a main package"
-                raise InputError(
-                    f"{input_name}: {text!r} {what}; main packages here: "
-                    + ", ".join(
-                        "./" + str(m.dir.relative_to(root)) for m in mains if _inside(m.dir, root)
-                    )
-                )
-        else:
-            package = by_path.get(text) or by_name.get(text)
-            if package is None:
-                hint = closest(text, [*by_path, *by_name])
-                raise InputError(
-                    f"{input_name}: {text!r} is not a main package of the modules in use{hint}; "
-                    f"main packages: {', '.join(by_path) or 'none'}"
-                )
-        chosen[package.import_path] = package
-    return tuple(chosen.values())
-
-
 # ----------------------------------------------------------------------------- checks
 
 
@@ -214,7 +67,7 @@ def check_out(out: Path, root: Path, env: Mapping[str, str] | None = None) -> Pa
     for name in ("GITHUB_WORKSPACE", "RUNNER_TEMP"):
         if (env or {}).get(name):
             allowed.append(Path((env or {})[name]).resolve())
-    if resolved in allowed or not any(_inside(resolved, place) for place in allowed):
+    if resolved in allowed or not any(inside(resolved, place) for place in allowed):
         raise InputError(
             f"out: {str(out)!r} is outside the workspace {root}; give a folder inside it "
             "(such as dist) or under RUNNER_TEMP"
@@ -232,14 +85,6 @@ def check_version(version: str, version_var: str | None) -> None:
             f"version-var: {version_var!r} is not valid; accepted: a package path and a "
             "variable name, such as main.version or example.com/app/internal/build.Version"
         )
-
-
-def tag_version(git: Git) -> str:
-    """The release tag on HEAD (``v1.2.3`` preferred), or '' when HEAD is not tagged."""
-    result = git.run("tag", "--points-at", "HEAD", check=False)
-    tags = sorted(t for t in result.stdout.split() if t)
-    plain = [t for t in tags if re.match(r"^v\d", t)]
-    return (plain or tags or [""])[-1]
 
 
 # ----------------------------------------------------------------------------- building
@@ -314,32 +159,6 @@ def _go_build(
     return outputs
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def read_profile(graph_files: Sequence[Path], target: str) -> tuple[list[ProfileEntry], int]:
-    """Steps that ran, with their time, from Go's own action graph (``-debug-actiongraph``)."""
-    entries: list[ProfileEntry] = []
-    cached = 0
-    for path in graph_files:
-        if not path.is_file():
-            continue
-        for action in json.loads(path.read_text(encoding="utf-8")):
-            if not action.get("Package") or action.get("Mode") not in ("build", "link"):
-                continue
-            if not action.get("Cmd"):
-                cached += 1
-                continue
-            seconds = (action.get("CmdReal") or 0) / 1e9
-            entries.append(ProfileEntry(target, action["Package"], action["Mode"], seconds))
-    return entries, cached
-
-
 def _build_target(plan: _Plan, target: Platform) -> tuple[list[Artifact], list[ProfileEntry], int]:
     work = Path(tempfile.mkdtemp(prefix=f".{target.folder}-", dir=plan.staging))
     graph = work / "actiongraph" if plan.profile else None
@@ -359,7 +178,7 @@ def _build_target(plan: _Plan, target: Platform) -> tuple[list[Artifact], list[P
         size = dest.stat().st_size
         full = unstripped.get(package.import_path)
         full_size = full.stat().st_size if full is not None else None
-        artifact = Artifact(package, target, dest, size, full_size, _sha256(dest))
+        artifact = Artifact(package, target, dest, size, full_size, sha256_of(dest))
         (folder / BUILD_JSON).write_text(
             json.dumps(build_record(artifact, plan.meta), indent=2, sort_keys=True) + "\n",
             encoding="utf-8",
@@ -371,49 +190,6 @@ def _build_target(plan: _Plan, target: Platform) -> tuple[list[Artifact], list[P
         profile, cached = read_profile(sorted(work.glob("actiongraph.*.json")), target.spec)
     shutil.rmtree(work, ignore_errors=True)
     return artifacts, profile, cached
-
-
-def build_record(artifact: Artifact, meta: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``build.json`` written beside each binary (read by ``goci artifact pack``)."""
-    package, target = artifact.package, artifact.target
-    return {
-        "schema": SCHEMA,
-        "service": package.service,
-        "import_path": package.import_path,
-        "module": package.module,
-        "binary": artifact.path.name,
-        "target": target.spec,
-        "goos": target.os,
-        "goarch": target.arch,
-        "variant": target.variant,
-        "cgo": bool(meta["cgo"] or target.cgo),
-        "go_version": meta["go_version"],
-        "commit": meta["commit"],
-        "build_time": meta["build_time"],
-        "version": meta["version"],
-        "version_var": meta["version_var"],
-        "stripped": meta["strip"],
-        "size": artifact.size,
-        "unstripped_size": artifact.unstripped_size,
-        "sha256": artifact.sha256,
-        "flags": list(meta["flags"]),
-    }
-
-
-def _commit_info(git: Git, env: Mapping[str, str]) -> tuple[str | None, str | None]:
-    """The commit and its time (never the clock: SOURCE_DATE_EPOCH outside git)."""
-    commit = git.resolve("HEAD") if git.run("rev-parse", "--git-dir", check=False).ok else None
-    seconds: int | None = None
-    if commit is not None:
-        seconds = git.commit_time("HEAD")
-    elif env.get("SOURCE_DATE_EPOCH", "").strip().isdigit():
-        seconds = int(env["SOURCE_DATE_EPOCH"])
-    when = (
-        datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if seconds is not None
-        else None
-    )
-    return commit, when
 
 
 def _ensure_ignored(out: Path) -> None:
@@ -491,7 +267,7 @@ def build(
         changed = {m.import_path for m in select(only_changed, mains, root, "only-changed")}
         skipped = tuple(p for p in packages if p.import_path not in changed)
         packages = tuple(p for p in packages if p.import_path in changed)
-    commit, build_time = _commit_info(git, env or {})
+    commit, build_time = commit_info(git, env or {})
     stamp = version if version else (tag_version(git) if commit else "")
     if not stamp and version_var:
         stamp = f"dev-{commit[:12]}" if commit else "dev"
