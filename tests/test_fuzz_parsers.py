@@ -18,13 +18,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from goci import coverprofile, coverreport, gotest, options
+from goci import coverprofile, coverreport, options
 from goci.commands.ci import platform_words
 from goci.errors import GociError
+from goci.gotest import run as gotest
+from goci.gotest.shards import parse_shard, read_timings
 from goci.matrix import goreleases, platforms
 from goci.matrix import plan as matrix
 from goci.matrix.build import check_version
-from goci.shards import parse_shard, read_timings
 from goci.tools.gotool import Go
 from goci.tools.workspace import discover, go_directive, module_path
 

@@ -421,7 +421,7 @@ def _junit_outcome(case: ET.Element) -> str:
 
 
 def test_shards_are_deterministic_disjoint_and_longest_first() -> None:
-    from goci.shards import assign, parse_shard
+    from goci.gotest.shards import assign, parse_shard
 
     names = [f"example.com/m/p{i}" for i in range(10)]
     timings = {name: float(i + 1) for i, name in enumerate(names)}
@@ -440,7 +440,7 @@ def test_shards_are_deterministic_disjoint_and_longest_first() -> None:
 
 
 def test_race_means_atomic_mode_and_flags_pass_through() -> None:
-    from goci.gotest import TestOptions, _common_flags
+    from goci.gotest.run import TestOptions, _common_flags
 
     options = TestOptions(race=True, tags=("a", "b"), timeout="5m", count=1)
     assert options.mode == "atomic"

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from goci import gotest, junit
 from goci.commands.gotest import _report
-from goci.gotest import Package, PackageResult, unit_result
+from goci.gotest import junit
+from goci.gotest import run as gotest
+from goci.gotest.run import Package, PackageResult, unit_result
+from goci.gotest.shards import Shard
 from goci.runtime import GUARD, guard
-from goci.shards import Shard
 from support.runner_commands import commands
 
 DATA = Path(__file__).parent / "data" / "gotest"

@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from goci import gotest, junit
 from goci.command import Command, Context, Result
 from goci.errors import bad_input
+from goci.gotest import junit
+from goci.gotest import run as gotest
+from goci.gotest.shards import parse_shard
 from goci.options import Option
 from goci.runtime import markdown_table
-from goci.shards import parse_shard
 
 OPTIONS = (
     Option(

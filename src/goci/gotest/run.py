@@ -22,9 +22,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from goci import shards as sharding
 from goci.coverprofile import Sidecar, write_shard_marker, write_sidecar
 from goci.errors import InputError
+from goci.gotest import shards as sharding
 from goci.tools.gittool import Git
 from goci.tools.gotool import Go
 from goci.tools.workspace import Module, Workspace, discover
