@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from goci import coverprofile, coverreport, options
 from goci.commands.ci import platform_words
 from goci.errors import GociError
-from goci.gotest import run as gotest
+from goci.gotest.events import parse_events
 from goci.gotest.shards import parse_shard, read_timings
 from goci.matrix import goreleases, platforms
 from goci.matrix import plan as matrix
@@ -248,7 +248,7 @@ STREAM = st.lists(
 @example(stream='{"Action":"output","Test":"T","Output":"a\u0085b"}\n' + "[" * 100_000)
 @given(stream=STREAM)
 def test_go_test_json_streams(stream: str) -> None:
-    parsed = only_goci_errors(lambda: gotest.parse_events(stream, "example.com/m/p"))
+    parsed = only_goci_errors(lambda: parse_events(stream, "example.com/m/p"))
     if parsed is not None:
         assert all(isinstance(t.name, str) and t.name for t in parsed.tests)
         assert all(t.outcome in ("pass", "fail", "skip") for t in parsed.tests)

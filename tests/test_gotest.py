@@ -440,7 +440,8 @@ def test_shards_are_deterministic_disjoint_and_longest_first() -> None:
 
 
 def test_race_means_atomic_mode_and_flags_pass_through() -> None:
-    from goci.gotest.run import TestOptions, _common_flags
+    from goci.gotest.results import TestOptions
+    from goci.gotest.unit import _common_flags
 
     options = TestOptions(race=True, tags=("a", "b"), timeout="5m", count=1)
     assert options.mode == "atomic"

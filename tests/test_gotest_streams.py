@@ -17,8 +17,9 @@ import pytest
 
 from goci.commands.gotest import _report
 from goci.gotest import junit
-from goci.gotest import run as gotest
-from goci.gotest.run import Package, PackageResult, unit_result
+from goci.gotest import results as gotest_results
+from goci.gotest.events import unit_result
+from goci.gotest.results import Package, PackageResult
 from goci.gotest.shards import Shard
 from goci.runtime import GUARD, guard
 from support.runner_commands import commands
@@ -37,9 +38,11 @@ def outcomes(result: PackageResult) -> set[tuple[str, str]]:
     return {(t.name, t.outcome) for t in result.tests}
 
 
-def run_of(*results: PackageResult) -> gotest.TestRun:
-    options = gotest.TestOptions()
-    return gotest.TestRun(results, Shard(1, 1), "test count", len(results), Path("c"), options)
+def run_of(*results: PackageResult) -> gotest_results.TestRun:
+    options = gotest_results.TestOptions()
+    return gotest_results.TestRun(
+        results, Shard(1, 1), "test count", len(results), Path("c"), options
+    )
 
 
 def test_a_pass_with_subtests_and_a_skip() -> None:

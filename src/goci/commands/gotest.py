@@ -10,7 +10,8 @@ from typing import Any
 from goci.command import Command, Context, Result
 from goci.errors import bad_input
 from goci.gotest import junit
-from goci.gotest import run as gotest
+from goci.gotest.results import TestOptions, TestRun
+from goci.gotest.run import run_tests
 from goci.gotest.shards import parse_shard
 from goci.options import Option
 from goci.runtime import markdown_table
@@ -108,7 +109,7 @@ def _rel(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def _annotate(run: gotest.TestRun, ctx: Context) -> None:
+def _annotate(run: TestRun, ctx: Context) -> None:
     root = annotation_root(ctx)
     for result in run.results:
         package = result.package
@@ -143,7 +144,7 @@ def _annotate(run: gotest.TestRun, ctx: Context) -> None:
 _WORD = {"pass": "✅ pass", "fail": "❌ fail", "build-fail": "💥 build failed", "error": "💥 error"}
 
 
-def _summary(run: gotest.TestRun, ctx: Context) -> str:
+def _summary(run: TestRun, ctx: Context) -> str:
     failed, flaky = run.failed, run.flaky
     lines = [
         f"### Go tests: shard {run.shard.label}" if run.shard.total > 1 else "### Go tests",
@@ -189,7 +190,7 @@ def _summary(run: gotest.TestRun, ctx: Context) -> str:
     return "\n".join(lines)
 
 
-def _report(run: gotest.TestRun) -> str:
+def _report(run: TestRun) -> str:
     lines = [
         f"{r.outcome:10} {r.package.import_path}  {r.elapsed:.1f}s  {r.coverage}".rstrip()
         for r in run.results
@@ -219,7 +220,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
     out = workspace_path(ctx, "out", values["out"])
     junit_path = workspace_path(ctx, "junit", values["junit"]) if values["junit"] else None
     timings = workspace_path(ctx, "timings", values["timings"]) if values["timings"] else None
-    options = gotest.TestOptions(
+    options = TestOptions(
         coverpkg=tuple(values["coverpkg"] or ()),
         covermode=values["covermode"],
         race=values["race"],
@@ -230,7 +231,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
         parallel=values["parallel"] or (os.cpu_count() or 1),
         rerun_fails=values["rerun_fails"],
     )
-    result = gotest.run_tests(
+    result = run_tests(
         ctx.cwd,
         ctx.go,
         packages=values["packages"],

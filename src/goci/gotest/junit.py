@@ -12,7 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from goci.gotest.run import PackageResult, TestRun
+from goci.gotest.results import PackageResult, TestRun
 from goci.tools.atomic import write_atomic
 
 _INVALID_XML = re.compile(r"[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
