@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from goci import coverprofile
+from goci.coverage import merge as coverprofile
 
 IFS_PER_FUNC = 100
 

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from goci import coverprofile, coverreport
+from goci.coverage import merge as coverprofile
+from goci.coverage import report as coverreport
 from goci.errors import InputError, VerdictError
 from goci.tools.gotool import Go
 from support.cover_repo import make_monorepo, module_env, unsharded_profile

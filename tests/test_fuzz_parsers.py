@@ -18,8 +18,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from goci import coverprofile, coverreport, options
+from goci import options
 from goci.commands.ci import platform_words
+from goci.coverage import merge as coverprofile
+from goci.coverage import report as coverreport
 from goci.errors import GociError
 from goci.gotest.events import parse_events
 from goci.gotest.shards import parse_shard, read_timings

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from goci import coverprofile, coverreport
 from goci.command import Command, Context, Result
 from goci.commands.gotest import workspace_path
+from goci.coverage import merge as coverprofile
+from goci.coverage import report as coverreport
 from goci.errors import InputError, bad_input
 from goci.options import Option
 from goci.runtime import markdown_table

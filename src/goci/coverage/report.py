@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from goci.coverprofile import Block, read_profile
+from goci.coverage.merge import Block, read_profile
 from goci.errors import InputError, ToolError
 from goci.tools.atomic import write_atomic
 from goci.tools.gotool import GO_HELPERS, Go
