@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from goci.coverage import merge as coverprofile
+from goci.coverage.merge import merge
 
 IFS_PER_FUNC = 100
 
@@ -111,7 +111,7 @@ def main() -> int:
         baseline = time.perf_counter() - started
 
         started = time.perf_counter()
-        result = coverprofile.merge([root / "profiles"], out=root / "merged.out")
+        result = merge([root / "profiles"], out=root / "merged.out")
         ours = time.perf_counter() - started
         assert result.blocks == per_profile
 

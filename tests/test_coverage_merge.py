@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from goci.coverage import merge as coverprofile
-from goci.coverage import report as coverreport
+from goci.coverage import report as coverage
+from goci.coverage.merge import merge as merge_profiles
 from goci.errors import InputError, VerdictError
 from goci.tools.gotool import Go
 from support.cover_repo import make_monorepo, module_env, unsharded_profile
@@ -43,12 +43,12 @@ def body(path: Path) -> list[str]:
 def test_set_mode_ors_and_count_mode_adds(tmp_path: Path) -> None:
     one = profile(tmp_path / "s1.out", "set", f"{A}:3.1,4.2 1 1", f"{A}:5.1,6.2 2 0")
     two = profile(tmp_path / "s2.out", "set", f"{A}:3.1,4.2 1 1", f"{A}:5.1,6.2 2 1")
-    coverprofile.merge([one, two], out=tmp_path / "set.out")
+    merge_profiles([one, two], out=tmp_path / "set.out")
     assert body(tmp_path / "set.out") == ["mode: set", f"{A}:3.1,4.2 1 1", f"{A}:5.1,6.2 2 1"]
 
     c1 = profile(tmp_path / "c1.out", "count", f"{A}:3.1,4.2 1 3", f"{A}:5.1,6.2 2 0")
     c2 = profile(tmp_path / "c2.out", "count", f"{A}:5.1,6.2 2 4", f"{A}:3.1,4.2 1 2")
-    coverprofile.merge([c1, c2], out=tmp_path / "count.out")
+    merge_profiles([c1, c2], out=tmp_path / "count.out")
     assert body(tmp_path / "count.out") == ["mode: count", f"{A}:3.1,4.2 1 5", f"{A}:5.1,6.2 2 4"]
 
 
@@ -77,7 +77,7 @@ def test_merge_is_a_sorted_sum_whatever_the_input_order(
         for key, count in blocks:
             expected[key] = expected.get(key, 0) + count
     order.shuffle(paths)  # type: ignore[attr-defined]
-    result = coverprofile.merge(paths, out=tmp_path / "merged.out")
+    result = merge_profiles(paths, out=tmp_path / "merged.out")
     want = ["mode: count"] + [
         f"{f}:{line}.2,{line + 1}.5 1 {expected[(f, line)]}" for f, line in sorted(expected)
     ]
@@ -88,7 +88,7 @@ def test_merge_is_a_sorted_sum_whatever_the_input_order(
 def test_memory_follows_distinct_blocks_not_inputs(tmp_path: Path) -> None:
     lines = [f"{A}:{n}.1,{n}.9 1 {n % 2}" for n in range(1, 200)]
     paths = [profile(tmp_path / f"p{i}.out", "set", *lines) for i in range(30)]
-    result = coverprofile.merge(paths, out=tmp_path / "m.out")
+    result = merge_profiles(paths, out=tmp_path / "m.out")
     assert result.blocks == 199
     assert result.lines_read == 30 * 200
 
@@ -97,7 +97,7 @@ def test_same_block_with_other_statement_count_is_refused_naming_both(tmp_path: 
     one = profile(tmp_path / "one.out", "set", f"{A}:3.1,4.2 1 1")
     two = profile(tmp_path / "two.out", "set", f"{A}:3.1,4.2 2 1")
     with pytest.raises(InputError) as caught:
-        coverprofile.merge([one, two], out=tmp_path / "m.out")
+        merge_profiles([one, two], out=tmp_path / "m.out")
     message = str(caught.value)
     assert str(two) in message and str(one) in message and A in message
     assert "different sources or Go versions" in message
@@ -111,7 +111,7 @@ def test_overlapping_blocks_with_other_bounds_are_refused(tmp_path: Path) -> Non
         InputError,
         match=r"two\.out: block 4\.1,5\.2 of .*a\.go overlaps block 3\.1,6\.2 from .*one\.out",
     ):
-        coverprofile.merge([one, two], out=tmp_path / "m.out")
+        merge_profiles([one, two], out=tmp_path / "m.out")
     assert not (tmp_path / "m.out").exists()
 
 
@@ -121,7 +121,7 @@ def test_mixed_modes_are_refused(tmp_path: Path) -> None:
     with pytest.raises(
         InputError, match=r"two\.out: mode 'count' differs from mode 'set' of .*one\.out"
     ):
-        coverprofile.merge([one, two], out=None)
+        merge_profiles([one, two], out=None)
 
 
 def test_different_commits_or_go_versions_need_allow_mixed(tmp_path: Path) -> None:
@@ -133,7 +133,7 @@ def test_different_commits_or_go_versions_need_allow_mixed(tmp_path: Path) -> No
     with pytest.raises(
         InputError, match=r"two\.out: commit b+ differs from commit a+ of .*one\.out.*--allow-mixed"
     ):
-        coverprofile.merge([one, two], out=None)
+        merge_profiles([one, two], out=None)
     three = profile(
         tmp_path / "three.out",
         "set",
@@ -141,8 +141,8 @@ def test_different_commits_or_go_versions_need_allow_mixed(tmp_path: Path) -> No
         sidecar={**meta, "go_version": "go1.25.5"},
     )
     with pytest.raises(InputError, match=r"Go version go1\.25\.5 differs from Go version go1\.26"):
-        coverprofile.merge([one, three], out=None)
-    mixed = coverprofile.merge([one, two, three], out=None, allow_mixed=True)
+        merge_profiles([one, three], out=None)
+    mixed = merge_profiles([one, two, three], out=None, allow_mixed=True)
     assert mixed.commits == ("a" * 40, "b" * 40)
     assert mixed.go_versions == ("go1.25.5", "go1.26.8")
 
@@ -156,11 +156,11 @@ def test_expect_shards_names_the_missing_ones(tmp_path: Path) -> None:
             sidecar={"shard": f"{index}/3"},
         )
     with pytest.raises(VerdictError, match=r"shard\(s\) 2 of 3 are missing \(found 2: 1/3, 3/3\)"):
-        coverprofile.merge([tmp_path], out=None, expect_shards=3)
+        merge_profiles([tmp_path], out=None, expect_shards=3)
     # a shard that got no packages still counts: goci test leaves a marker for it
     (tmp_path / "job2").mkdir()
     (tmp_path / "job2" / "goci-shard-2of3.x.json").write_text(json.dumps({"shard": "2/3"}))
-    assert coverprofile.merge([tmp_path], out=None, expect_shards=3).shards == ("1/3", "2/3", "3/3")
+    assert merge_profiles([tmp_path], out=None, expect_shards=3).shards == ("1/3", "2/3", "3/3")
 
 
 # ---- the command: bad input ---------------------------------------------------------------
@@ -237,12 +237,10 @@ def test_totals_and_functions_equal_go_tool_cover_func(
 ) -> None:
     repo, unsharded = covered
     merged = tmp_path / "merged.out"
-    coverprofile.merge([unsharded], out=merged)
+    merge_profiles([unsharded], out=merged)
     go = Go(repo.env, exe=repo.env["GOCI_GO"])
-    cov = coverreport.report(merged, root=repo.root, go=go)
-    ours = [
-        (f"{f.file}:{f.line}:", f.name, f"{coverreport.fmt(f.percent)}%") for f in cov.functions
-    ]
+    cov = coverage.report(merged, root=repo.root, go=go)
+    ours = [(f"{f.file}:{f.line}:", f.name, f"{coverage.fmt(f.percent)}%") for f in cov.functions]
     ours.append(("total:", "(statements)", f"{cov.total}%"))
     assert ours == cover_func(repo, merged) == cover_func(repo, unsharded)
     # package-level closures do not count; closures inside functions do, as in go tool cover
@@ -264,7 +262,7 @@ def test_gocoverdir_inputs_merge_with_text_profiles(
             capture_output=True,
         )
     go = Go(repo.env, exe=repo.env["GOCI_GO"])
-    result = coverprofile.merge([tmp_path / "data"], out=tmp_path / "m.out", go=go)
+    result = merge_profiles([tmp_path / "data"], out=tmp_path / "m.out", go=go)
     assert [i.kind for i in result.inputs] == ["covdata", "covdata"]
     reference = tmp_path / "ref.out"
     repo.go(

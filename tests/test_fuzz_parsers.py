@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 
 from goci import options
 from goci.commands.ci import platform_words
-from goci.coverage import merge as coverprofile
-from goci.coverage import report as coverreport
+from goci.coverage import profiles, sidecars, thresholds
+from goci.coverage.merge import merge as merge_profiles
+from goci.coverage.merge import read_profile
 from goci.errors import GociError
 from goci.gotest.events import parse_events
 from goci.gotest.shards import parse_shard, read_timings
@@ -165,7 +166,7 @@ def test_release_list_urls(url: str) -> None:
 @FAST
 @given(text=spliced("=", "%", "*", "example.com/m", "60", "100.5", "-1", "nan", "inf"))
 def test_thresholds_and_versions(text: str) -> None:
-    only_goci_errors(lambda: coverreport.parse_threshold(text))
+    only_goci_errors(lambda: thresholds.parse_threshold(text))
     only_goci_errors(lambda: check_version(text, text))
 
 
@@ -192,23 +193,23 @@ def test_profiles_and_sidecars_merge_or_say_why(
     (folder / "a.out").write_text(first, encoding="utf-8", errors="surrogateescape")
     (folder / "b.out").write_text(second, encoding="utf-8", errors="surrogateescape")
     (folder / "b.out.json").write_text(sidecar, encoding="utf-8", errors="surrogateescape")
-    (folder / f"{coverprofile.SHARD_MARKER_PREFIX}1.json").write_text(
+    (folder / f"{sidecars.SHARD_MARKER_PREFIX}1.json").write_text(
         sidecar, encoding="utf-8", errors="surrogateescape"
     )
     result = only_goci_errors(
-        lambda: coverprofile.merge([folder], out=folder / "merged", expect_shards=1)
+        lambda: merge_profiles([folder], out=folder / "merged", expect_shards=1)
     )
-    only_goci_errors(lambda: coverprofile.read_profile(folder / "a.out"))
+    only_goci_errors(lambda: read_profile(folder / "a.out"))
     if result is not None:  # what was accepted names files a repository can hold
         for name in result.blocks_by_file:
-            assert coverprofile.name_problem(name) == ""
+            assert profiles.name_problem(name) == ""
 
 
 @FAST
 @given(data=JSON)
 def test_sidecar_fields_of_any_type(data: Any) -> None:
     if isinstance(data, dict):
-        only_goci_errors(lambda: coverprofile.Sidecar.from_json(data, "s.json"))
+        only_goci_errors(lambda: sidecars.Sidecar.from_json(data, "s.json"))
 
 
 @FAST

@@ -7,8 +7,9 @@ from typing import Any
 
 from goci.command import Command, Context, Result
 from goci.commands.gotest import workspace_path
-from goci.coverage import merge as coverprofile
-from goci.coverage import report as coverreport
+from goci.coverage import formats, thresholds
+from goci.coverage import report as coverage
+from goci.coverage.merge import MergeResult, merge
 from goci.errors import InputError, bad_input
 from goci.options import Option
 from goci.runtime import markdown_table
@@ -67,9 +68,9 @@ def _percent_option(name: str, value: float | None) -> float | None:
 
 
 def _summary(
-    cov: coverreport.CoverageReport,
-    merged: coverprofile.MergeResult,
-    short: tuple[coverreport.Shortfall, ...],
+    cov: coverage.CoverageReport,
+    merged: MergeResult,
+    short: tuple[thresholds.Shortfall, ...],
 ) -> str:
     lines = [
         f"### Coverage: {cov.total}%",
@@ -92,7 +93,7 @@ def _summary(
                     f"`{p.package}`",
                     str(p.statements),
                     str(p.covered),
-                    f"{coverreport.fmt(p.percent)}%",
+                    f"{coverage.fmt(p.percent)}%",
                 ]
                 for p in cov.packages
             ],
@@ -109,7 +110,7 @@ def _summary(
                         f"`{f.file}`",
                         str(f.statements),
                         str(f.statements - f.covered),
-                        f"{coverreport.fmt(f.percent)}%",
+                        f"{coverage.fmt(f.percent)}%",
                     ]
                     for f in least
                 ],
@@ -135,14 +136,14 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
     }
     min_total = _percent_option("min-total", values["min_total"])
     min_package = _percent_option("min-package", values["min_package"])
-    overrides = [coverreport.parse_threshold(t) for t in values["threshold"] or ()]
+    overrides = [thresholds.parse_threshold(t) for t in values["threshold"] or ()]
     if values["expect_shards"] < 0:
         raise bad_input("--expect-shards", values["expect_shards"], "a number of shards >= 1")
 
     # Merge to a scratch name first: the real --out appears only when the report also worked.
     staging = out.with_name(f".{out.name}.staging")
     try:
-        merged = coverprofile.merge(
+        merged = merge(
             inputs,
             out=staging,
             go=ctx.go,
@@ -151,7 +152,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
             label_root=ctx.cwd,
             skip=(out, staging),
         )
-        cov = coverreport.report(
+        cov = coverage.report(
             staging,
             root=ctx.cwd,
             go=ctx.go,
@@ -161,20 +162,20 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
         staging.replace(out)
     finally:
         staging.unlink(missing_ok=True)
-    cov = coverreport.CoverageReport(
+    cov = coverage.CoverageReport(
         out, cov.mode, cov.statements, cov.covered, cov.files, cov.packages, cov.excluded
     )
     written: dict[str, str] = {}
     if extra["cobertura"]:
-        coverreport.write_text(extra["cobertura"], coverreport.cobertura(cov, ctx.cwd))
+        formats.write_text(extra["cobertura"], formats.cobertura(cov, ctx.cwd))
         written["cobertura"] = str(extra["cobertura"])
     if extra["lcov"]:
-        coverreport.write_text(extra["lcov"], coverreport.lcov(cov, ctx.cwd))
+        formats.write_text(extra["lcov"], formats.lcov(cov, ctx.cwd))
         written["lcov"] = str(extra["lcov"])
     if extra["html"]:
-        coverreport.html(out, extra["html"], go=ctx.go, cwd=ctx.cwd)
+        formats.html(out, extra["html"], go=ctx.go, cwd=ctx.cwd)
         written["html"] = str(extra["html"])
-    short = coverreport.check_thresholds(
+    short = thresholds.check_thresholds(
         cov, min_total=min_total, min_package=min_package, overrides=overrides
     )
     for item in short:
@@ -182,7 +183,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
     report = [
         f"total: {cov.total}% ({cov.covered}/{cov.statements} statements) "
         f"from {merged.profiles} inputs -> {out}",
-        *(f"{coverreport.fmt(p.percent):>6}%  {p.package}" for p in cov.packages),
+        *(f"{coverage.fmt(p.percent):>6}%  {p.package}" for p in cov.packages),
         *(f"FAIL {s.message}" for s in short),
     ]
     outputs = {

@@ -1,4 +1,4 @@
-"""Coverage profiles: read, check and merge Go's text coverprofiles and GOCOVERDIR folders.
+"""Merging coverage profiles: many text coverprofiles and GOCOVERDIR folders into one.
 
 Every shard and matrix job writes its own profiles; the report job merges them into one. The
 merge is by block (file, start line.col, end line.col): ``set`` ORs, ``count``/``atomic`` add.
@@ -14,240 +14,29 @@ else is checked line by line, and at the end all layouts fold into one table key
 
 from __future__ import annotations
 
-import json
 import operator
 import os
-import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
+from goci.coverage.profiles import (
+    POSITION,
+    Block,
+    bad_position,
+    check_name,
+    collect,
+    covdata_to_text,
+    format_profile,
+    parse_position,
+    read_mode,
+    split_line,
+)
+from goci.coverage.sidecars import Sidecar, read_marker, read_sidecar
 from goci.errors import InputError, VerdictError
-from goci.tools.atomic import write_atomic
 from goci.tools.gotool import Go
-
-MODES = ("set", "count", "atomic")
-PROFILE_SUFFIXES = (".cover", ".out", ".cov", ".coverprofile", ".profile")
-SIDECAR_SUFFIX = ".json"
-SHARD_MARKER_PREFIX = "goci-shard-"
-_POSITION = re.compile(r"^(.+):(\d+)\.(\d+),(\d+)\.(\d+)$")
-
-
-@dataclass(frozen=True)
-class Sidecar:
-    """What ``goci test`` knows about a profile it wrote, kept next to it as JSON."""
-
-    commit: str = ""
-    go_version: str = ""
-    goos: str = ""
-    goarch: str = ""
-    mode: str = ""
-    tags: tuple[str, ...] = ()
-    package: str = ""
-    shard: str = ""
-    coverpkg: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": 1,
-            "commit": self.commit,
-            "go_version": self.go_version,
-            "goos": self.goos,
-            "goarch": self.goarch,
-            "mode": self.mode,
-            "tags": list(self.tags),
-            "package": self.package,
-            "shard": self.shard,
-            "coverpkg": list(self.coverpkg),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any], source: str = "sidecar") -> Sidecar:
-        """Read a sidecar's fields; a field of the wrong type is an InputError naming it."""
-
-        def text(name: str) -> str:
-            value = data.get(name)
-            if value is None:
-                return ""
-            if not isinstance(value, str):
-                raise _bad_field(source, name, value, "a string")
-            return value
-
-        def words(name: str) -> tuple[str, ...]:
-            value = data.get(name)
-            if value is None:
-                return ()
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise _bad_field(source, name, value, "a list of strings")
-            return tuple(value)
-
-        return cls(
-            commit=text("commit"),
-            go_version=text("go_version"),
-            goos=text("goos"),
-            goarch=text("goarch"),
-            mode=text("mode"),
-            tags=words("tags"),
-            package=text("package"),
-            shard=text("shard"),
-            coverpkg=words("coverpkg"),
-        )
-
-
-def _bad_field(source: str, name: str, value: object, accepted: str) -> InputError:
-    return InputError(
-        f"{source}: {name!r} is {json.dumps(value, default=str)[:60]}, not {accepted}; "
-        "goci test writes this file: remove it or run goci test again"
-    )
-
-
-def sidecar_path(profile: Path) -> Path:
-    return profile.with_name(profile.name + SIDECAR_SUFFIX)
-
-
-def write_sidecar(profile: Path, sidecar: Sidecar) -> Path:
-    """Write the sidecar of ``profile`` (temp name, then rename: never half-written)."""
-    path = sidecar_path(profile)
-    write_atomic(path, json.dumps(sidecar.to_json(), indent=2, sort_keys=True) + "\n")
-    return path
-
-
-def read_sidecar(profile: Path) -> Sidecar | None:
-    path = sidecar_path(profile)
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:
-        raise InputError(f"{path}: not a readable goci sidecar ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: not a readable goci sidecar (expected a JSON object)")
-    return Sidecar.from_json(data, str(path))
-
-
-def write_shard_marker(folder: Path, name: str, sidecar: Sidecar, packages: Sequence[str]) -> Path:
-    """Say that a shard ran (even one that got no packages), so a merge can count shards."""
-    path = folder / f"{SHARD_MARKER_PREFIX}{name}.json"
-    data = {**sidecar.to_json(), "packages": list(packages)}
-    write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-    return path
-
-
-def _read_marker(path: Path) -> Sidecar:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:
-        raise InputError(f"{path}: not a readable goci shard marker ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: not a readable goci shard marker (expected a JSON object)")
-    return Sidecar.from_json(data, str(path))
-
-
-class Block(NamedTuple):
-    """One coverage block of a profile, positions as Go's cover tool writes them.
-
-    A named tuple, not a dataclass: a merge creates one per distinct block, and that is
-    hundreds of thousands in a large repository.
-    """
-
-    file: str
-    start_line: int
-    start_col: int
-    end_line: int
-    end_col: int
-    statements: int
-    hits: int  # the count (set mode: 0 or 1)
-
-
-def parse_position(position: str) -> tuple[str, int, int, int, int] | None:
-    match = _POSITION.match(position)
-    if not match:
-        return None
-    name, a, b, c, d = match.groups()
-    return name, int(a), int(b), int(c), int(d)
-
-
-def read_mode(path: Path, handle: Iterator[str]) -> str:
-    """The profile's mode from its first line; an InputError naming ``path:1`` otherwise."""
-    first = next(handle, None)
-    if first is None:
-        raise InputError(
-            f"{path}: empty profile; a coverprofile starts with 'mode: set|count|atomic'"
-        )
-    first = first.strip()
-    if not first.startswith("mode:"):
-        raise InputError(
-            f"{path}:1: {first[:60]!r} is not a mode line; expected 'mode: set|count|atomic'"
-        )
-    mode = first[5:].strip()
-    if mode not in MODES:
-        raise InputError(f"{path}:1: unknown mode {mode!r}; accepted: {', '.join(MODES)}")
-    return mode
-
-
-def _split_line(path: Path, number: int, text: str) -> tuple[str, int, int]:
-    parts = text.rsplit(" ", 2)
-    if len(parts) != 3:
-        raise InputError(
-            f"{path}:{number}: truncated line {text[:80]!r}; "
-            "expected 'file:line.col,line.col statements count'"
-        )
-    position, statements, count = parts
-    try:
-        n = int(statements)
-    except ValueError:
-        raise InputError(
-            f"{path}:{number}: statement count {statements!r} is not a number"
-        ) from None
-    try:
-        c = int(count)
-    except ValueError:
-        raise InputError(f"{path}:{number}: count {count!r} is not a number") from None
-    if n < 0 or c < 0:
-        raise InputError(f"{path}:{number}: negative number in {text[:80]!r}")
-    return position, n, c
-
-
-_MAX_NAME = 255  # bytes in one path element (NAME_MAX)
-_MAX_PATH = 4096  # bytes in a whole path (PATH_MAX)
-
-
-def name_problem(name: str) -> str:
-    """Why a profile's file name cannot name a file inside the repository ('' when it can).
-
-    Go writes import path + file name (``example.com/m/pkg/file.go``); an absolute path, a
-    ``..`` or a name no file system accepts would make goci read something else or fail.
-    """
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        return "is an absolute path"
-    if ".." in name.replace("\\", "/").split("/"):
-        return "climbs out with '..'"
-    if not name.isprintable():
-        return "holds control characters"
-    size = len(name.encode("utf-8", "surrogatepass"))
-    if size > _MAX_PATH or any(
-        len(part.encode("utf-8", "surrogatepass")) > _MAX_NAME for part in name.split("/")
-    ):
-        return f"is too long for a file name ({len(name)} characters)"
-    return ""
-
-
-def check_name(path: Path, number: int, name: str) -> None:
-    problem = name_problem(name)
-    if problem:
-        raise InputError(
-            f"{path}:{number}: the file name {name[:60]!r} {problem}; a profile names files "
-            "by import path and file name (example.com/m/pkg/file.go) inside the repository"
-        )
-
-
-def _bad_position(path: Path, number: int, text: str) -> InputError:
-    return InputError(
-        f"{path}:{number}: truncated or malformed line {text[:80]!r}; "
-        "expected 'file:line.col,line.col statements count'"
-    )
 
 
 @dataclass(frozen=True)
@@ -279,62 +68,6 @@ class MergeResult:
     def profiles(self) -> int:
         """How many coverage inputs (text profiles and GOCOVERDIRs) were merged."""
         return sum(1 for item in self.inputs if item.kind != "shard")
-
-
-def _looks_like_profile(path: Path) -> bool:
-    if path.name.endswith(PROFILE_SUFFIXES):
-        return True
-    if path.name.endswith(SIDECAR_SUFFIX):
-        return False
-    try:
-        with path.open("rb") as handle:
-            return handle.read(5) == b"mode:"
-    except OSError:
-        return False
-
-
-def collect(paths: Sequence[Path], skip: Sequence[Path] = ()) -> list[tuple[Path, str]]:
-    """Expand the inputs: files as they are, folders walked for profiles and GOCOVERDIRs.
-
-    A folder holding ``covmeta.*`` files is binary coverage (one input); anything else is
-    searched for text profiles (by suffix, or by a ``mode:`` first line). The order is sorted
-    so the merge (and its error messages) do not depend on the file system.
-    """
-    found: list[tuple[Path, str]] = []
-    skipped = {p.resolve() for p in skip}
-    for path in paths:
-        if path.is_file():
-            found.append((path, "text"))
-            continue
-        if not path.is_dir():
-            raise InputError(f"coverage input {str(path)!r} does not exist")
-        for folder, dirs, files in os.walk(path):
-            dirs.sort()
-            here = Path(folder)
-            if any(f.startswith("covmeta.") for f in files):
-                found.append((here, "covdata"))
-                continue
-            for name in sorted(files):
-                candidate = here / name
-                if candidate.resolve() in skipped:
-                    continue
-                if name.startswith(SHARD_MARKER_PREFIX) and name.endswith(".json"):
-                    found.append((candidate, "shard"))
-                elif not name.startswith(".") and _looks_like_profile(candidate):
-                    found.append((candidate, "text"))
-    return found
-
-
-def covdata_to_text(folder: Path, go: Go, scratch: Path) -> Path:
-    """The text form of a GOCOVERDIR (``go tool covdata textfmt``), written under ``scratch``."""
-    out = scratch / f"covdata-{len(list(scratch.iterdir()))}.txt"
-    result = go.run(
-        "tool", "covdata", "textfmt", f"-i={folder}", f"-o={out}", cwd=scratch, check=False
-    )
-    if not result.ok:
-        first = (result.stderr.strip().splitlines() or ["(no output)"])[0]
-        raise InputError(f"{folder}: not readable binary coverage data (go tool covdata: {first})")
-    return out
 
 
 _MAX_LAYOUTS = 256
@@ -423,10 +156,10 @@ class _Merger:
             text = line.strip()
             if not text:
                 continue
-            position, n, c = _split_line(where, number, text)
-            match = _POSITION.match(position)
+            position, n, c = split_line(where, number, text)
+            match = POSITION.match(position)
             if match is None:
-                raise _bad_position(where, number, text)
+                raise bad_position(where, number, text)
             if match.group(1) not in checked:
                 check_name(where, number, match.group(1))
                 checked.add(match.group(1))
@@ -497,16 +230,6 @@ def _order(block: Block) -> tuple[int, int, int, int]:
 
 def _where(block: Block) -> str:
     return f"{block.start_line}.{block.start_col},{block.end_line}.{block.end_col}"
-
-
-def format_profile(mode: str, by_file: Mapping[str, Iterable[Block]]) -> Iterator[str]:
-    yield f"mode: {mode}\n"
-    for name, blocks in by_file.items():
-        for b in blocks:
-            yield (
-                f"{name}:{b.start_line}.{b.start_col},{b.end_line}.{b.end_col} "
-                f"{b.statements} {b.hits}\n"
-            )
 
 
 def _check_metadata(inputs: Sequence[Input], allow_mixed: bool) -> tuple[list[str], list[str]]:
@@ -590,7 +313,7 @@ def merge(
         for path, kind in found:
             label = _label(path, label_root)
             if kind == "shard":
-                inputs.append(Input(path, kind, "", 0, _read_marker(path)))
+                inputs.append(Input(path, kind, "", 0, read_marker(path)))
             elif kind == "covdata":
                 if go is None:
                     raise InputError(f"{path}: binary coverage data needs go (go tool covdata)")

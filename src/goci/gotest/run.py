@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from goci.coverage.merge import Sidecar, write_shard_marker, write_sidecar
+from goci.coverage.sidecars import Sidecar, write_shard_marker, write_sidecar
 from goci.gotest import shards as sharding
 from goci.gotest.listing import list_packages
 from goci.gotest.reruns import rerun_failed

@@ -1,0 +1,177 @@
+"""The source files behind a profile: where they are, and the blocks Go's own parser makes.
+
+A profile is only a claim. Each file it names must be a file of the repository (found as
+cmd/cover finds it), and its blocks must be exactly the ones ``go tool cover`` makes from that
+source, or the numbers would describe another commit, or nothing at all. Function extents and
+blocks come from a tiny Go helper (``tools/gohelpers/funcextents``), built with the user's Go.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from goci.coverage.profiles import Block
+from goci.errors import InputError, ToolError
+from goci.tools.gotool import GO_HELPERS, Go
+from goci.tools.workspace import discover
+
+HELPER = GO_HELPERS / "funcextents"
+
+
+@dataclass(frozen=True)
+class Extent:
+    name: str
+    start: tuple[int, int]
+    end: tuple[int, int]
+
+
+Position = tuple[int, int, int, int]  # start line, start column, end line, end column
+
+
+@dataclass(frozen=True)
+class Source:
+    """What Go's own parser says about one source file: its functions and coverage blocks."""
+
+    extents: tuple[Extent, ...]
+    blocks: Mapping[Position, int]  # the blocks go tool cover makes -> their statements
+    unchecked: str = ""  # why the blocks cannot be compared with a profile ("" = they can)
+
+
+def locate(
+    by_file: Mapping[str, Sequence[Block]], root: Path, go: Go, profile: Path
+) -> dict[str, Path]:
+    """Where each profile file is on disk, found like cmd/cover's findPkgs does.
+
+    Files of the modules in use are found directly (this also works in a repository of
+    several modules without a go.work); anything else is asked of ``go list`` in ``root``.
+    Whatever is found must be a file inside the repository (``root`` or a module in use):
+    a profile cannot make goci read or report anything else.
+    """
+    modules = sorted(discover(root, go).modules, key=lambda m: -len(m.path))
+    inside = _Inside([root, *(m.dir for m in modules)])
+    found: dict[str, Path] = {}
+    ask: dict[str, list[str]] = {}
+    for name in by_file:
+        if name.startswith("."):
+            found[name] = root / name
+            continue
+        package = posixpath.dirname(name)
+        for module in modules:
+            if package == module.path or package.startswith(module.path + "/"):
+                folder = module.dir / package[len(module.path) :].lstrip("/")
+                if _is_file(folder / posixpath.basename(name)):
+                    found[name] = folder / posixpath.basename(name)
+                break
+        if name not in found:
+            ask.setdefault(package, []).append(name)
+    if ask:
+        listed = go.list_json("-e", *sorted(ask), cwd=root, fields="ImportPath,Dir")
+        dirs = {p.get("ImportPath", ""): p.get("Dir", "") for p in listed}
+        for package, names in ask.items():
+            for name in names:
+                folder = dirs.get(package, "")
+                candidate = Path(folder) / posixpath.basename(name) if folder else Path()
+                if not folder or not _is_file(candidate):
+                    line = _line_of(by_file, name)
+                    raise InputError(
+                        f"{profile}:{line}: {name} is not a file of any module in use under "
+                        f"{root} (is --dir the repository the profile was made in?)"
+                    )
+                found[name] = candidate
+    for name, path in found.items():
+        if not _is_file(path) or not inside(path):
+            raise InputError(
+                f"{profile}:{_line_of(by_file, name)}: {name} is not a file inside the "
+                f"repository {root}; a profile names files of the modules in use only"
+            )
+    return found
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+class _Inside:
+    """Whether a path, symbolic links resolved, lies under one of the given folders."""
+
+    def __init__(self, folders: Sequence[Path]) -> None:
+        self.folders = [f.resolve() for f in folders]
+
+    def __call__(self, path: Path) -> bool:
+        resolved = path.resolve()
+        return any(resolved == f or f in resolved.parents for f in self.folders)
+
+
+def _line_of(by_file: Mapping[str, Sequence[Block]], name: str) -> int:
+    line = 2
+    for other, blocks in by_file.items():
+        if other == name:
+            return line
+        line += len(blocks)
+    return line
+
+
+def read_sources(paths: Sequence[Path], go: Go, cwd: Path) -> dict[Path, Source]:
+    """Every function with a body and every coverage block, per file, from Go's own parser."""
+    if not paths:
+        return {}
+    result = go.run_helper(HELPER, stdin="".join(f"{p}\n" for p in paths), cwd=cwd)
+    sources: dict[Path, Source] = {}
+    for line in result.stdout.splitlines():
+        item = json.loads(line)
+        if item.get("error"):
+            raise ToolError(f"cannot parse {item['file']}: {item['error']}")
+        sources[Path(item["file"])] = Source(
+            tuple(
+                Extent(f["name"], (f["start_line"], f["start_col"]), (f["end_line"], f["end_col"]))
+                for f in item["funcs"]
+            ),
+            {(b[0], b[1], b[2], b[3]): b[4] for b in item["blocks"]},
+            item.get("unchecked", ""),
+        )
+    return sources
+
+
+def check_blocks(name: str, blocks: Sequence[Block], source: Source, path: Path) -> None:
+    """Refuse a profile whose blocks for ``name`` are not the ones go tool cover makes.
+
+    Statement counts are what coverage is computed from; a profile that claims more (or other)
+    statements than instrumenting this source gives would report numbers that are not true,
+    such as one line claiming 100000 statements to lift the total to 100%.
+    """
+    if source.unchecked:
+        return
+    claimed: dict[Position, int] = {}
+    for b in blocks:
+        position = (b.start_line, b.start_col, b.end_line, b.end_col)
+        claimed[position] = b.statements
+        made = source.blocks.get(position)
+        if made != b.statements:
+            there = (
+                "go tool cover makes no block there"
+                if made is None
+                else f"go tool cover counts {made} there"
+            )
+            raise InputError(
+                f"{name}: block {_spelled(position)} claims {b.statements} statements, but "
+                f"{there} in {path}; the profile does not match this source (was it made "
+                "at another commit or with a much older Go?)"
+            )
+    missing = [p for p in source.blocks if p not in claimed]
+    if missing:
+        raise InputError(
+            f"{name}: the profile lists {len(claimed)} of the {len(source.blocks)} blocks go "
+            f"tool cover makes in {path} (block {_spelled(missing[0])} is missing); the "
+            "profile does not match this source (was it made at another commit?)"
+        )
+
+
+def _spelled(position: Position) -> str:
+    return f"{position[0]}.{position[1]},{position[2]}.{position[3]}"
