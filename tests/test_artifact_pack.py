@@ -14,11 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from goci.checksums import format_sums, parse_sums
-from goci.claim import Claim
 from goci.errors import GociError, InputError, VerdictError
-from goci.promote import Pointer
-from goci.release import (
+from goci.release.checksums import format_sums, parse_sums
+from goci.release.claim import Claim
+from goci.release.pack import (
     Manifest,
     find_releases,
     parse_release,
@@ -27,6 +26,7 @@ from goci.release import (
     validate_service,
     version_from_tag,
 )
+from goci.release.promote import Pointer
 from support import artifacts
 from support.artifacts import STAMP
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from goci.errors import ToolError
-from goci.release import find_releases, load_release
-from goci.stores import Tuning, open_store
-from goci.upload import upload_all
+from goci.release.pack import find_releases, load_release
+from goci.release.stores import Tuning, open_store
+from goci.release.upload import upload_all
 from support import artifacts, releases
 from support.artifacts import STAMP
 from support.github_api import GitHubServers

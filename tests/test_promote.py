@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from goci.errors import VerdictError
-from goci.promote import promote, read_pointer
-from goci.stores import Store, Tuning, open_store
-from goci.upload import upload_all
+from goci.release.promote import promote, read_pointer
+from goci.release.stores import Store, Tuning, open_store
+from goci.release.upload import upload_all
 from support import artifacts, releases
 from support.artifacts import STAMP
 from support.releases import race
@@ -196,7 +196,7 @@ def test_existing_prod_version_with_other_bytes_is_refused(
     for entry in (*manifest["files"], *manifest["builds"]):  # as goci build and pack made it
         if entry["path"] == "linux-amd64/api":
             entry.update(size=len(changed), sha256=hashlib.sha256(changed).hexdigest())
-    from goci.checksums import format_sums
+    from goci.release.checksums import format_sums
 
     sums = format_sums((f["path"], f["sha256"]) for f in manifest["files"]).encode()
     client.put_object(Bucket=BUCKET, Key=f"{prefix}/{other}/SHA256SUMS", Body=sums)

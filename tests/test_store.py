@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from goci.errors import InputError, ToolError
-from goci.stores import ConflictError, Store, Tuning, open_store
-from goci.stores.filestore import FileStore
-from goci.stores.s3store import S3Store, expected_etag, retrying
+from goci.release.stores import ConflictError, Store, Tuning, open_store
+from goci.release.stores.filestore import FileStore
+from goci.release.stores.s3store import S3Store, expected_etag, retrying
 from goci.tools.atomic import mkstemp_owned, temp_token
 from goci.tools.owner import Owner, abandoned, register_live, unregister_live
 from support.releases import open_pipe_to
@@ -45,7 +45,7 @@ def test_put_file_small_and_multipart_then_read_back(store, tmp_path):
     small.write_bytes(b"hello goci\n")
     big = tmp_path / "big"
     big.write_bytes(bytes(range(256)) * (PART // 256 * 2 + 77))  # 2 full parts and a tail
-    from goci.checksums import sha256_file
+    from goci.release.checksums import sha256_file
 
     parts: list[tuple[str, int]] = []
     for name, path in (("small", small), ("big", big)):
@@ -213,7 +213,7 @@ def test_retrying_backs_off_on_transient_errors_only():
 WRITER = """
 import os, signal, sys
 from pathlib import Path
-from goci.stores import Tuning, open_store
+from goci.release.stores import Tuning, open_store
 url, src, dst, digest, mode = sys.argv[1:6]
 store = open_store(url, env=dict(os.environ), cwd=Path.cwd(),
                    tuning=Tuning(part_size=5 << 20, multipart_threshold=5 << 20, workers=1))

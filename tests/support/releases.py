@@ -20,10 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from goci.checksums import sha256_file
 from goci.cli import main
-from goci.release import MANIFEST, BuildInfo, Env, LocalRelease, load_release, pack
-from goci.stores import Store
+from goci.release.checksums import sha256_file
+from goci.release.pack import MANIFEST, BuildInfo, Env, LocalRelease, load_release, pack
+from goci.release.stores import Store
 
 TARGETS = ("linux-amd64", "linux-arm64")
 WHEN = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

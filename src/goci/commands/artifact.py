@@ -9,14 +9,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from goci import release as rel
 from goci.changed.events import current_event
 from goci.command import Command, Context, Result
 from goci.errors import GociError, InputError, bad_input
 from goci.options import Option
+from goci.release import pack as rel
+from goci.release.stores import Store, Tuning, open_store, url_password
+from goci.release.upload import upload_all
 from goci.runtime import markdown_table
-from goci.stores import Store, Tuning, open_store, url_password
-from goci.upload import upload_all
 
 DIST_OPTION = Option(
     name="dist", default="dist", help="the build output folder (inside the working directory)"
@@ -311,7 +311,7 @@ def run_upload(values: Mapping[str, Any], ctx: Context) -> Result:
         lines.extend(f"  cleaned: {c}" for c in r.cleaned)
         lines.extend(f"  pruned {p}" for p in r.pruned)
     if github is not None:
-        from goci.ghrelease import attach
+        from goci.release.ghrelease import attach
 
         done = attach(releases, tag=github[0], token=github[1], repository=github[2], env=ctx.env)
         lines.append(

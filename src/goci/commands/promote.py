@@ -6,14 +6,20 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from goci import promote as core
 from goci.command import Command, Context, Result
 from goci.commands.artifact import STORE_OPTIONS, actor, stale_after, store_from
 from goci.errors import InputError, VerdictError
 from goci.options import Option
-from goci.release import MANIFEST, Manifest, check_build_records, parse_semver, validate_service
+from goci.release import promote as core
+from goci.release.pack import (
+    MANIFEST,
+    Manifest,
+    check_build_records,
+    parse_semver,
+    validate_service,
+)
+from goci.release.stores import Store
 from goci.runtime import markdown_table
-from goci.stores import Store
 
 
 def run(values: Mapping[str, Any], ctx: Context) -> Result:

@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from goci.checksums import format_sums, sha256_bytes
 from goci.errors import InputError, ToolError, VerdictError
-from goci.release import LocalRelease
+from goci.release.checksums import format_sums, sha256_bytes
+from goci.release.pack import LocalRelease
 
 DEFAULT_API = "https://api.github.com"
 

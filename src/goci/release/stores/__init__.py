@@ -161,7 +161,7 @@ def open_store(
         )
     rest = match.group(2)
     if scheme == "file":
-        from goci.stores.filestore import FileStore
+        from goci.release.stores.filestore import FileStore
 
         if not rest:
             raise InputError(f"--store: {url!r} is not valid; use file://DIR")
@@ -169,6 +169,6 @@ def open_store(
         return FileStore(
             (root if root.is_absolute() else cwd / root).resolve(), tuning, Owner.current(env)
         )
-    from goci.stores.s3store import S3Store
+    from goci.release.stores.s3store import S3Store
 
     return S3Store.from_url(url, rest, endpoint_url=endpoint_url, env=env, tuning=tuning)

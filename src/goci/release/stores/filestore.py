@@ -15,9 +15,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from goci.checksums import CHUNK, sha256_bytes, sha256_file
 from goci.errors import ToolError
-from goci.stores import ConflictError, ObjectInfo, Progress, Tuning, check_key
+from goci.release.checksums import CHUNK, sha256_bytes, sha256_file
+from goci.release.stores import ConflictError, ObjectInfo, Progress, Tuning, check_key
 from goci.tools.atomic import is_temp, mkstemp_owned, temp_owner, temp_token, write_atomic
 from goci.tools.owner import Owner, abandoned, unregister_live
 

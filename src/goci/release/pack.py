@@ -26,8 +26,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from goci.checksums import CHUNK, format_sums, parse_sums, sha256_bytes
 from goci.errors import InputError, VerdictError, bad_input
+from goci.release.checksums import CHUNK, format_sums, parse_sums, sha256_bytes
 from goci.tools.atomic import write_atomic
 
 Env = Literal["dev", "prod"]

@@ -2,7 +2,7 @@
 
 A reader decides "this release is complete" by the presence of ``manifest.json``, so it is
 written only after every file and ``SHA256SUMS`` landed and were verified. A prod version is
-immutable: it is claimed before any of its objects is written (:mod:`goci.claim`), so of two
+immutable: it is claimed before any of its objects is written (:mod:`goci.release.claim`), so of two
 publishes with different files exactly one writes anything; an existing one is left alone
 when byte-identical and refused otherwise. An interrupted upload leaves no manifest; running
 again skips the objects that already hold the right bytes, finishes the rest, and removes
@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from goci.checksums import sha256_file
-from goci.claim import Claim, claim_version
 from goci.errors import ToolError, VerdictError
-from goci.release import (
+from goci.release.checksums import sha256_file
+from goci.release.claim import Claim, claim_version
+from goci.release.pack import (
     MANIFEST,
     SUMS,
     FileEntry,
@@ -32,7 +32,7 @@ from goci.release import (
     ReleaseName,
     check_build_records,
 )
-from goci.stores import ConflictError, Progress, Store
+from goci.release.stores import ConflictError, Progress, Store
 
 STALE_AFTER = 3600.0
 """Seconds an unfinished upload of an unknown writer must sit idle before it counts as dead."""

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from goci.errors import ToolError, VerdictError
-from goci.release import MANIFEST, ReleaseName
-from goci.stores import ConflictError, Store
+from goci.release.pack import MANIFEST, ReleaseName
+from goci.release.stores import ConflictError, Store
 
 CLAIM = "claim.json"
 SCHEMA = "goci.claim/v1"

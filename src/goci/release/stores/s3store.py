@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from goci.errors import GociError, InputError, ToolError
-from goci.stores import (
+from goci.release.stores import (
     ConflictError,
     ObjectInfo,
     Progress,

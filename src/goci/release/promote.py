@@ -5,7 +5,7 @@ every one of them was read back and matched against the dev manifest, so a corru
 stops the promotion before anything is written. Each copy is made only while its source
 still is the object that was verified (its ETag), and the copy is hashed again, so a dev
 object swapped after verification is never promoted. The prod version is claimed before the
-first copy (:mod:`goci.claim`), so a promotion racing a tag publish of other files either
+first copy (:mod:`goci.release.claim`), so a promotion racing a tag publish of other files either
 wins whole or writes nothing. The ``prod/{service}/current`` pointer is changed by
 compare-and-swap (a conditional write that fails when someone else changed it first, then
 re-read and retried), so concurrent promotions never lose one another's update.
@@ -21,9 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from goci.claim import Claim, claim_version
 from goci.errors import ToolError, VerdictError, bad_input
-from goci.release import (
+from goci.release.claim import Claim, claim_version
+from goci.release.pack import (
     MANIFEST,
     SUMS,
     Manifest,
@@ -34,8 +34,8 @@ from goci.release import (
     validate_service,
     with_promotion,
 )
-from goci.stores import ConflictError, Store
-from goci.upload import STALE_AFTER, clean_leftovers, dev_releases
+from goci.release.stores import ConflictError, Store
+from goci.release.upload import STALE_AFTER, clean_leftovers, dev_releases
 
 POINTER_ATTEMPTS = 50
 
