@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from goci.release.pack import BuildInfo, load_release, pack  # noqa: E402
+from goci.release.local import load_release  # noqa: E402
+from goci.release.pack import BuildInfo, pack  # noqa: E402
 from goci.release.stores import Tuning, open_store  # noqa: E402
 from goci.release.upload import upload_all  # noqa: E402
 from support.seaweed import BUCKET, Seaweed  # noqa: E402

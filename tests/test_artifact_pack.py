@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from goci.errors import GociError, InputError, VerdictError
 from goci.release.checksums import format_sums, parse_sums
 from goci.release.claim import Claim
-from goci.release.pack import (
-    Manifest,
-    find_releases,
+from goci.release.local import find_releases
+from goci.release.manifest import Manifest
+from goci.release.names import (
     parse_release,
     parse_semver,
     release_name,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from goci.errors import ToolError
-from goci.release.pack import find_releases, load_release
+from goci.release.local import find_releases, load_release
 from goci.release.stores import Tuning, open_store
 from goci.release.upload import upload_all
 from support import artifacts, releases

@@ -22,7 +22,10 @@ from typing import Any, BinaryIO
 
 from goci.cli import main
 from goci.release.checksums import sha256_file
-from goci.release.pack import MANIFEST, BuildInfo, Env, LocalRelease, load_release, pack
+from goci.release.local import LocalRelease, load_release
+from goci.release.manifest import MANIFEST
+from goci.release.names import Env
+from goci.release.pack import BuildInfo, pack
 from goci.release.stores import Store
 
 TARGETS = ("linux-amd64", "linux-arm64")

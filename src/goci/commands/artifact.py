@@ -13,7 +13,19 @@ from goci.changed.events import current_event
 from goci.command import Command, Context, Result
 from goci.errors import GociError, InputError, bad_input
 from goci.options import Option
-from goci.release import pack as rel
+from goci.release.local import LocalRelease, find_releases, load_release
+from goci.release.manifest import SUMS
+from goci.release.names import (
+    Env,
+    ReleaseName,
+    parse_release,
+    parse_semver,
+    parse_stamp,
+    stamp_of,
+    validate_service,
+    version_from_tag,
+)
+from goci.release.pack import BuildInfo, discover_services, pack, read_builds
 from goci.release.stores import Store, Tuning, open_store, url_password
 from goci.release.upload import upload_all
 from goci.runtime import markdown_table
@@ -137,9 +149,9 @@ def run_url(env: Mapping[str, str]) -> str:
     return env.get("DRONE_BUILD_LINK", "")
 
 
-def build_info(ctx: Context, dist: Path, service: str) -> rel.BuildInfo:
+def build_info(ctx: Context, dist: Path, service: str) -> BuildInfo:
     """Facts for the manifest: ``build.json`` first, then git and ``go env GOVERSION``."""
-    builds = rel.read_builds(dist, service)
+    builds = read_builds(dist, service)
     first = builds[0] if builds else {}
     commit = str(first.get("commit") or "")
     in_git = ctx.git.resolve("HEAD") is not None
@@ -162,18 +174,18 @@ def build_info(ctx: Context, dist: Path, service: str) -> rel.BuildInfo:
     if not ref and in_git:
         head = ctx.git.run("symbolic-ref", "-q", "HEAD", check=False)
         ref = head.stdout.strip()
-    return rel.BuildInfo(commit, ref, go_version, moment, run_url(ctx.env))
+    return BuildInfo(commit, ref, go_version, moment, run_url(ctx.env))
 
 
 def prod_version(values: Mapping[str, Any], ctx: Context, service: str, ref: str) -> str:
     if values["version"]:
-        return rel.parse_semver(values["version"])
+        return parse_semver(values["version"])
     candidates = [ref] if ref.startswith("refs/tags/") else []
     if ctx.git.resolve("HEAD") is not None:
         tags = ctx.git.run("tag", "--points-at", "HEAD", check=False).stdout.split()
         candidates.extend(tags)
     for tag in candidates:
-        found = rel.version_from_tag(tag, service)
+        found = version_from_tag(tag, service)
         if found:
             return found
     raise InputError(
@@ -184,8 +196,8 @@ def prod_version(values: Mapping[str, Any], ctx: Context, service: str, ref: str
 
 def run_pack(values: Mapping[str, Any], ctx: Context) -> Result:
     dist = workspace_path(ctx, values["dist"], "--dist")
-    env: rel.Env = "prod" if values["env"] == "prod" else "dev"
-    services = values["service"] or rel.discover_services(dist)
+    env: Env = "prod" if values["env"] == "prod" else "dev"
+    services = values["service"] or discover_services(dist)
     if not services:
         raise bad_input(
             "--service", "", f"a service built into {dist}/{{service}}/{{os}}-{{arch}}/"
@@ -193,23 +205,23 @@ def run_pack(values: Mapping[str, Any], ctx: Context) -> Result:
     if values["version"] and env == "dev":
         raise bad_input("--version", values["version"], "a version only with --env prod")
     for service in services:
-        rel.validate_service(service)
-    stamp = rel.parse_stamp(values["timestamp"]) if values["timestamp"] else ""
+        validate_service(service)
+    stamp = parse_stamp(values["timestamp"]) if values["timestamp"] else ""
     if values["version"]:
-        rel.parse_semver(values["version"])
+        parse_semver(values["version"])
     packed = []
     for service in services:
         info = build_info(ctx, dist, service)
         version = (
             prod_version(values, ctx, service, info.ref)
             if env == "prod"
-            else stamp or rel.stamp_of(info.build_time)
+            else stamp or stamp_of(info.build_time)
         )
-        packed.append(rel.pack(dist, service, env, version, info))
+        packed.append(pack(dist, service, env, version, info))
     sums = "".join(
         f"{line[:66]}{p.manifest.name}/{line[66:]}"
         for p in packed
-        for line in (p.path / rel.SUMS).read_text().splitlines(keepends=True)
+        for line in (p.path / SUMS).read_text().splitlines(keepends=True)
     )
     rows = [
         [
@@ -265,19 +277,19 @@ PACK = Command(
 # --- upload --------------------------------------------------------------------------------
 
 
-def _load_releases(values: Mapping[str, Any], dist: Path) -> list[rel.LocalRelease]:
-    names: Sequence[rel.ReleaseName]
+def _load_releases(values: Mapping[str, Any], dist: Path) -> list[LocalRelease]:
+    names: Sequence[ReleaseName]
     if values["release"]:
-        names = [rel.parse_release(r) for r in values["release"]]
+        names = [parse_release(r) for r in values["release"]]
     else:
-        names = rel.find_releases(dist)
+        names = find_releases(dist)
         if not names:
             raise bad_input(
                 "--dist",
                 values["dist"],
                 "a folder holding dev/ or prod/ releases; run goci artifact pack first",
             )
-    return [rel.load_release(dist, n) for n in names]
+    return [load_release(dist, n) for n in names]
 
 
 def run_upload(values: Mapping[str, Any], ctx: Context) -> Result:

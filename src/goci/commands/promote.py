@@ -11,13 +11,8 @@ from goci.commands.artifact import STORE_OPTIONS, actor, stale_after, store_from
 from goci.errors import InputError, VerdictError
 from goci.options import Option
 from goci.release import promote as core
-from goci.release.pack import (
-    MANIFEST,
-    Manifest,
-    check_build_records,
-    parse_semver,
-    validate_service,
-)
+from goci.release.manifest import MANIFEST, Manifest, check_build_records
+from goci.release.names import parse_semver, validate_service
 from goci.release.stores import Store
 from goci.runtime import markdown_table
 

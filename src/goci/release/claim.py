@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from goci.errors import ToolError, VerdictError
-from goci.release.pack import MANIFEST, ReleaseName
+from goci.release.manifest import MANIFEST
+from goci.release.names import ReleaseName
 from goci.release.stores import ConflictError, Store
 
 CLAIM = "claim.json"

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from goci.errors import InputError, ToolError, VerdictError
 from goci.release.checksums import format_sums, sha256_bytes
-from goci.release.pack import LocalRelease
+from goci.release.local import LocalRelease
 
 DEFAULT_API = "https://api.github.com"
 

@@ -23,17 +23,8 @@ from typing import Any
 
 from goci.errors import ToolError, VerdictError, bad_input
 from goci.release.claim import Claim, claim_version
-from goci.release.pack import (
-    MANIFEST,
-    SUMS,
-    Manifest,
-    ReleaseName,
-    check_build_records,
-    parse_release,
-    release_name,
-    validate_service,
-    with_promotion,
-)
+from goci.release.manifest import MANIFEST, SUMS, Manifest, check_build_records, with_promotion
+from goci.release.names import ReleaseName, parse_release, release_name, validate_service
 from goci.release.stores import ConflictError, Store
 from goci.release.upload import STALE_AFTER, clean_leftovers, dev_releases
 

@@ -23,15 +23,9 @@ from typing import Literal
 from goci.errors import ToolError, VerdictError
 from goci.release.checksums import sha256_file
 from goci.release.claim import Claim, claim_version
-from goci.release.pack import (
-    MANIFEST,
-    SUMS,
-    FileEntry,
-    LocalRelease,
-    Manifest,
-    ReleaseName,
-    check_build_records,
-)
+from goci.release.local import LocalRelease
+from goci.release.manifest import MANIFEST, SUMS, FileEntry, Manifest, check_build_records
+from goci.release.names import ReleaseName
 from goci.release.stores import ConflictError, Progress, Store
 
 STALE_AFTER = 3600.0

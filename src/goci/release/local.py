@@ -1,0 +1,99 @@
+"""Packed releases read back from ``dist/``: found by folder name, checked against their sums.
+
+Upload publishes what it finds here, so a folder that is neither a release nor a group of
+releases is bad input (skipping it would leave a release unpublished without a word), and a
+release whose ``SHA256SUMS`` and manifest disagree is refused before any byte is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from goci.errors import InputError, VerdictError, bad_input
+from goci.release.checksums import parse_sums, sha256_bytes
+from goci.release.manifest import MANIFEST, SUMS, Manifest
+from goci.release.names import ENVS, RELEASE_FORMS, ReleaseName, parse_release
+
+
+def find_releases(dist: Path) -> list[ReleaseName]:
+    """Every release folder under ``dist/dev`` and ``dist/prod`` (``group/`` folders too).
+
+    A folder that is neither a release nor a group of releases is bad input, named: skipping
+    it would leave a release unpublished without a word.
+    """
+    found: list[ReleaseName] = []
+    unreadable: list[str] = []
+
+    def folders(parent: Path) -> list[Path]:
+        return sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    for env in ENVS:
+        root = dist / env
+        if not root.is_dir():
+            continue
+        for first in folders(root):
+            named = _as_release(f"{env}/{first.name}")
+            if named is not None:
+                found.append(named)
+                continue
+            group = folders(first)
+            if not group or (first / MANIFEST).exists() or (first / SUMS).exists():
+                unreadable.append(f"{env}/{first.name}")
+                continue
+            for second in group:
+                named = _as_release(f"{env}/{first.name}/{second.name}")
+                if named is None:
+                    unreadable.append(f"{env}/{first.name}/{second.name}")
+                else:
+                    found.append(named)
+    if unreadable:
+        raise bad_input(
+            "--dist",
+            str(dist),
+            f"release folders named {RELEASE_FORMS}; cannot read "
+            + ", ".join(unreadable)
+            + " (rename or remove them, or name releases with --release)",
+        )
+    return found
+
+
+def _as_release(text: str) -> ReleaseName | None:
+    try:
+        return parse_release(text, "release folder")
+    except InputError:
+        return None
+
+
+@dataclass(frozen=True)
+class LocalRelease:
+    """A packed release read back from disk and checked against its own SHA256SUMS."""
+
+    name: ReleaseName
+    path: Path
+    manifest: Manifest
+    sums_text: str
+
+
+def load_release(dist: Path, name: ReleaseName) -> LocalRelease:
+    """Read a packed release; a missing SHA256SUMS or manifest is bad input, a mismatch a no."""
+    folder = dist / name.folder
+    if not folder.is_dir():
+        raise bad_input("--release", name.folder, f"a release folder under {dist} made by pack")
+    sums_path = folder / SUMS
+    if not sums_path.is_file():
+        raise bad_input(
+            "--release", name.folder, f"a release with {SUMS} (missing {sums_path}); run pack"
+        )
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise bad_input(
+            "--release", name.folder, f"a release with {MANIFEST} (missing {manifest_path})"
+        )
+    sums_text = sums_path.read_text(encoding="utf-8")
+    sums = parse_sums(sums_text, source=str(sums_path))
+    manifest = Manifest.from_json(manifest_path.read_bytes(), str(manifest_path))
+    listed = {f.path: f.sha256 for f in manifest.files}
+    if sums != listed or sha256_bytes(sums_text.encode()) != manifest.sha256sums:
+        raise VerdictError(f"{folder}: {SUMS} and {MANIFEST} disagree; re-run pack")
+    return LocalRelease(name, folder, manifest, sums_text)
