@@ -15,7 +15,8 @@ import pytest
 from goci.errors import InputError, ToolError
 from goci.release.stores import ConflictError, Store, Tuning, open_store
 from goci.release.stores.filestore import FileStore
-from goci.release.stores.s3store import S3Store, expected_etag, retrying
+from goci.release.stores.s3client import expected_etag, retrying
+from goci.release.stores.s3store import S3Store
 from goci.tools.atomic import mkstemp_owned, temp_token
 from goci.tools.owner import Owner, abandoned, register_live, unregister_live
 from support.releases import open_pipe_to
