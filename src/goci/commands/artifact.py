@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 from goci.changed.events import current_event
 from goci.command import Command, Context, Result
+from goci.commands._shared import STORE_OPTIONS, actor, stale_after, store_from
 from goci.errors import GociError, InputError, bad_input
 from goci.options import Option
 from goci.release.local import LocalRelease, find_releases, load_release
@@ -26,45 +26,12 @@ from goci.release.names import (
     version_from_tag,
 )
 from goci.release.pack import BuildInfo, discover_services, pack, read_builds
-from goci.release.stores import Store, Tuning, open_store, url_password
 from goci.release.upload import upload_all
 from goci.runtime import markdown_table
 
 DIST_OPTION = Option(
     name="dist", default="dist", help="the build output folder (inside the working directory)"
 )
-STORE_OPTIONS = (
-    Option(
-        name="store",
-        default="file://.goci-store",
-        help="where releases go: file://DIR or s3://bucket/prefix",
-        metavar="URL",
-    ),
-    Option(
-        name="endpoint-url",
-        default="",
-        help="S3 endpoint for MinIO, SeaweedFS, R2 (default: AWS_ENDPOINT_URL_S3 or AWS)",
-        metavar="URL",
-    ),
-    Option(name="workers", kind="int", default=8, help="parallel transfers"),
-    Option(name="part-size-mb", kind="int", default=8, help="multipart part size in MiB"),
-    Option(
-        name="multipart-threshold-mb",
-        kind="int",
-        default=32,
-        help="files larger than this many MiB are sent in parts, in parallel",
-    ),
-    Option(name="retries", kind="int", default=4, help="attempts per request on transient errors"),
-    Option(
-        name="stale-after",
-        default="1h",
-        help="an unfinished upload of a writer that cannot be proven gone counts as abandoned "
-        "after this long idle (e.g. 30m, 2h); a dead writer's is removed at once",
-        metavar="DURATION",
-    ),
-)
-_DURATION = re.compile(r"^(\d{1,9})([smhd]?)$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def workspace_path(ctx: Context, value: str, option: str) -> Path:
@@ -72,49 +39,6 @@ def workspace_path(ctx: Context, value: str, option: str) -> Path:
     if not value or os.path.isabs(value) or ".." in Path(value).parts:
         raise bad_input(option, value, "a relative path inside the working directory")
     return ctx.cwd / value
-
-
-def mask_credentials(ctx: Context, *urls: str) -> None:
-    """Mask the secrets of the environment, and any user-info a URL carries (refused later,
-    but it must not show in the log even then)."""
-    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        if ctx.env.get(name):
-            ctx.runtime.mask(ctx.env[name])
-    for url in (*urls, ctx.env.get("AWS_ENDPOINT_URL_S3", ""), ctx.env.get("AWS_ENDPOINT_URL", "")):
-        secret = url_password(url)
-        if secret:
-            ctx.runtime.mask(secret)
-            ctx.runtime.mask(secret.partition(":")[2] or secret)
-
-
-def stale_after(values: Mapping[str, Any]) -> float:
-    """``--stale-after`` in seconds (``90``, ``30m``, ``2h``, ``1d``)."""
-    match = _DURATION.match(str(values["stale_after"]).strip())
-    if not match:
-        raise bad_input("--stale-after", values["stale_after"], "a duration like 30m, 2h or 1d")
-    return float(int(match.group(1)) * _UNITS[match.group(2)])
-
-
-def store_from(values: Mapping[str, Any], ctx: Context) -> Store:
-    """Open the store the options name (credentials are checked here, before any upload)."""
-    for name in ("workers", "part_size_mb", "retries", "multipart_threshold_mb"):
-        if values[name] < 1:
-            raise bad_input(f"--{name.replace('_', '-')}", values[name], "a number >= 1")
-    mask_credentials(ctx, values["store"], values["endpoint_url"])
-    stale_after(values)
-    tuning = Tuning(
-        part_size=max(5, values["part_size_mb"]) * 1024 * 1024,
-        multipart_threshold=values["multipart_threshold_mb"] * 1024 * 1024,
-        workers=values["workers"],
-        attempts=values["retries"],
-    )
-    return open_store(
-        values["store"],
-        endpoint_url=values["endpoint_url"],
-        env=ctx.env,
-        cwd=ctx.cwd,
-        tuning=tuning,
-    )
 
 
 # --- pack ----------------------------------------------------------------------------------
@@ -130,14 +54,6 @@ def _parse_time(value: Any) -> datetime | None:
             return None
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     return None
-
-
-def actor(env: Mapping[str, str]) -> str:
-    """Who is publishing: the GitHub actor, the Drone author, or the local user."""
-    for name in ("GITHUB_ACTOR", "DRONE_COMMIT_AUTHOR", "CI_COMMIT_AUTHOR", "USER", "USERNAME"):
-        if env.get(name):
-            return env[name]
-    return "unknown"
 
 
 def run_url(env: Mapping[str, str]) -> str:

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from goci import pipeline
 from goci.command import Command, Context, Result
+from goci.commands import _pipeline as pipeline
 from goci.errors import InputError
 from goci.options import Option
 from goci.progress import ProgressStream

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from goci.command import Command, Context, Result
-from goci.commands.gotest import workspace_path
+from goci.commands._shared import workspace_path
 from goci.coverage import formats, thresholds
 from goci.coverage import report as coverage
 from goci.coverage.merge import MergeResult, merge

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from goci.command import Command, Context, Result
+from goci.commands._shared import workspace_path
 from goci.errors import bad_input
 from goci.gotest import junit
 from goci.gotest.results import TestOptions, TestRun
@@ -74,26 +75,6 @@ OUTPUTS = (
     "junit",
     "shard",
 )
-
-
-def workspace_path(ctx: Context, option: str, value: str) -> Path:
-    """A user-given output/input path, refused when it escapes the workspace.
-
-    Allowed: inside the working folder, the git repository it is in, ``GITHUB_WORKSPACE`` or
-    ``RUNNER_TEMP`` (where actions keep scratch files).
-    """
-    path = ctx.path(value)
-    roots = [ctx.cwd.resolve()]
-    for name in ("GITHUB_WORKSPACE", "RUNNER_TEMP"):
-        if ctx.env.get(name):
-            roots.append(Path(ctx.env[name]).resolve())
-    top = ctx.git.run("rev-parse", "--show-toplevel", check=False)
-    if top.ok and top.stdout.strip():
-        roots.append(Path(top.stdout.strip()).resolve())
-    resolved = path.resolve()
-    if any(resolved == r or r in resolved.parents for r in roots):
-        return resolved
-    raise bad_input(f"--{option}", value, "a path inside the working directory or the repository")
 
 
 def annotation_root(ctx: Context) -> Path:

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from goci.command import Command, Context, Result
-from goci.commands.artifact import STORE_OPTIONS, actor, stale_after, store_from
+from goci.commands._shared import STORE_OPTIONS, actor, stale_after, store_from
 from goci.errors import InputError, VerdictError
 from goci.options import Option
 from goci.release import promote as core

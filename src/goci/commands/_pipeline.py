@@ -4,6 +4,10 @@
 the very commands the composite actions call (through the registry), so a local run and a CI
 run cannot drift apart. Each step's report is shown as it finishes; a failed verdict stops
 the publishing steps but still shows what was learnt.
+
+It belongs to the shell, not the core: it runs commands through the registry. It sits beside
+:mod:`goci.commands.ci` (its only user) as a module of its own because together they would be
+too long to read; it is not a command.
 """
 
 from __future__ import annotations
