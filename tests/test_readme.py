@@ -1,4 +1,4 @@
-"""The README's actions table says exactly what each action.yml declares."""
+"""The README says what exists: the actions table matches each action.yml, the Layout the tree."""
 
 from __future__ import annotations
 
@@ -39,3 +39,25 @@ def test_readme_starts_with_the_two_commands() -> None:
     commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
     assert commands == ["python3 dev.py demo", "python3 dev.py test"]
     assert "python3 dev.py test" in (ROOT / ".ci" / "run").read_text()
+
+
+def layout_block() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return text.split("## Layout\n", 1)[1].split("```\n", 2)[1].splitlines()
+
+
+def test_readme_layout_lists_the_package_tree() -> None:
+    """Every capability folder of src/goci and every module of the shell is in the Layout,
+    and nothing there names a folder or module that is gone."""
+    lines = layout_block()
+    start = next(i for i, line in enumerate(lines) if line.startswith("src/goci/ "))
+    below = []
+    for line in lines[start + 1 :]:
+        if not line.startswith(" "):
+            break
+        below.append(line)
+    folders = {line.split()[0] for line in below if re.match(r"^  [a-z_]+/ ", line)}
+    modules = {word for line in below for word in line.split() if word.endswith(".py")}
+    package = ROOT / "src" / "goci"
+    assert folders == {f"{p.parent.name}/" for p in package.glob("*/__init__.py")}
+    assert modules == {p.name for p in package.glob("*.py") if p.name != "__init__.py"}
