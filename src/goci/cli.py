@@ -1,7 +1,7 @@
 """``goci``: parse the command line, dispatch to one subcommand, turn its result into output.
 
-The CLI parses and dispatches, nothing more: a command's logic lives in the core modules, and
-its options are declared once in its own module (see :mod:`goci.options`).
+The CLI parses and dispatches, nothing more: a command's logic lives in the capability packages,
+and its options are declared once in its own module (see :mod:`goci.options`).
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Command modules are imported only when their command runs (or ``--help`` lists options), so
 ``goci --version`` and ``goci cache-key`` do not pay for the imports of every other command.
+Commands never import one another: what several need lives in ``_shared``, and ``_pipeline``
+holds the steps of ``goci ci``; modules whose names start with ``_`` are not commands.
 """
 
 from __future__ import annotations
