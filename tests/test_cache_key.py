@@ -227,6 +227,44 @@ def test_the_target_moves_the_build_key_not_the_module_key(
     assert not cross(arm, arm7) and not cross(arm, arm64)
 
 
+def test_a_target_with_a_variant_or_cgo_is_a_target_of_its_own(
+    single: GoRepo, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    """The words goci matrix emits as matrix.platform, which go-ci.yml passes on as target:
+    each names its own build cache, the same one its variables in the environment name."""
+    env = {**go_env, "GOOS": "linux", "GOARCH": "amd64", "CGO_ENABLED": "0", "GOARM": "6"}
+    by_word = {
+        word: keys(goci, env, single.root, "--target", word)
+        for word in (
+            "linux/arm/v7", "linux/arm/v6", "linux/arm", "linux/amd64/v3", "linux/amd64",
+            "linux/amd64+cgo",
+        )
+    }  # fmt: skip
+    assert by_word.pop("linux/arm") == by_word["linux/arm/v6"]  # GOARM=6 of the environment
+    labels = {
+        word: re.findall(r"-(linux-[a-z0-9-]+-cgo\d)-", k["build-key"])
+        for word, k in by_word.items()
+    }
+    assert labels == {
+        "linux/arm/v7": ["linux-arm-7-cgo0"],
+        "linux/arm/v6": ["linux-arm-6-cgo0"],
+        "linux/amd64/v3": ["linux-amd64-v3-cgo0"],
+        "linux/amd64": ["linux-amd64-v1-cgo0"],
+        "linux/amd64+cgo": ["linux-amd64-v1-cgo1"],
+    }
+    found = list(by_word.values())
+    for index, one in enumerate(found):
+        assert one["mod-key"] == found[0]["mod-key"]
+        for other in found[index + 1 :]:
+            assert moved(one, other) == {"build-key", "build-restore-keys"}
+            assert not cross(one, other)
+    assert (
+        keys(goci, {**env, "GOARCH": "arm", "GOARM": "7"}, single.root) == by_word["linux/arm/v7"]
+    )
+    assert keys(goci, {**env, "CGO_ENABLED": "1"}, single.root) == by_word["linux/amd64+cgo"]
+    assert keys(goci, {**env, "GOAMD64": "v3"}, single.root) == by_word["linux/amd64/v3"]
+
+
 def test_the_runner_os_separates_both_caches(
     single: GoRepo, go_env: dict[str, str], goci: Callable[..., GociRun]
 ) -> None:

@@ -22,25 +22,13 @@ from pathlib import Path
 
 from goci.changed.events import current_event, run_identity, runner_os
 from goci.errors import InputError
+from goci.matrix.platforms import GO_ENV_NAMES, Platform, dist_list, parse
 from goci.tools.gotool import Go
 from goci.tools.workspace import Workspace, discover, go_directive
 
 MAX_KEY_LENGTH = 512
 MAX_KEYS = 10
-_VARIANT_VARIABLE = {"amd64": "GOAMD64", "arm": "GOARM", "arm64": "GOARM64"}
-_GO_ENV_NAMES = (
-    "GOVERSION",
-    "GOMODCACHE",
-    "GOCACHE",
-    "GOOS",
-    "GOARCH",
-    "GOAMD64",
-    "GOARM",
-    "GOARM64",
-    "CGO_ENABLED",
-    "GOFLAGS",
-    "GOEXPERIMENT",
-)
+_GO_ENV_NAMES = ("GOVERSION", "GOMODCACHE", "GOCACHE", "GOFLAGS", "GOEXPERIMENT", *GO_ENV_NAMES)
 # Go accepts -flag and --flag alike.
 _BUILD_FLAGS = re.compile(
     r"^--?(trimpath|race|msan|asan|cover|tags|buildmode|ldflags|gcflags|asmflags|pgo)\b"
@@ -48,21 +36,6 @@ _BUILD_FLAGS = re.compile(
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 _MOD_FLAG = re.compile(r"^--?mod=(.*)$")
 _GO_MINOR = re.compile(r"^1\.(\d+)")
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a build is for: GOOS/GOARCH, the architecture variant and cgo."""
-
-    goos: str
-    goarch: str
-    variant: str
-    cgo: bool
-
-    @property
-    def label(self) -> str:
-        variant = f"-{self.variant}" if self.variant else ""
-        return f"{self.goos}-{self.goarch}{variant}-cgo{int(self.cgo)}"
 
 
 @dataclass(frozen=True)
@@ -79,7 +52,7 @@ class CacheKeys:
     save: bool
     mod_downloads: bool
     go_version: str
-    target: Target
+    target: Platform
     dependency_files: tuple[str, ...]
 
     @property
@@ -184,25 +157,18 @@ def relevant_goflags(goflags: str) -> str:
     return " ".join(sorted(w for w in words if _BUILD_FLAGS.match(w)))
 
 
-def valid_targets(go: Go, cwd: Path) -> set[tuple[str, str]]:
-    """Every GOOS/GOARCH pair this Go supports (``go tool dist list``)."""
-    listing = go.run("tool", "dist", "list", cwd=cwd).stdout.split()
-    return {tuple(pair.split("/", 1)) for pair in listing if "/" in pair}  # type: ignore[misc]
+def _target_env(root: Path, go: Go, target: str | None) -> tuple[Platform, dict[str, str]]:
+    """The platform the build cache is for and Go's settings for it.
 
-
-def parse_target(text: str, known: set[tuple[str, str]]) -> tuple[str, str]:
-    """``linux/arm64`` -> (``linux``, ``arm64``), checked against ``go tool dist list``."""
-    from goci.errors import closest
-
-    if "/" not in text:
-        raise InputError(f"--target: {text!r} is not os/arch (for example linux/amd64)")
-    goos, goarch = text.split("/", 1)
-    if (goos, goarch) not in known:
-        hint = closest(text, [f"{o}/{a}" for o, a in known])
-        raise InputError(
-            f"--target: {text!r} is not a platform this Go supports{hint} (see `go tool dist list`)"
-        )
-    return goos, goarch
+    ``--target`` sets what its word says (``linux/arm/v7`` sets GOARM, ``+cgo`` CGO_ENABLED);
+    the rest, and the whole target without it, is what ``go env`` reads, defaults included.
+    """
+    known = dist_list(go, root)
+    overrides = parse(target, known, input_name="--target").overrides() if target else {}
+    values = go.with_env(**overrides).env_values(_GO_ENV_NAMES, cwd=root)
+    if not target:
+        parse(f"{values['GOOS']}/{values['GOARCH']}", known, input_name="GOOS/GOARCH")
+    return Platform.from_go_env(values), values
 
 
 def check_keys(key: str, restore_keys: tuple[str, ...], which: str) -> None:
@@ -229,32 +195,7 @@ def compute(
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", prefix):
         raise InputError(f"--prefix: {prefix!r} must be 1-64 letters, digits, '.', '_' or '-'")
     workspace = discover(root, go)
-    overrides: dict[str, str] = {}
-    if target:
-        goos, goarch = parse_target(target, valid_targets(go, root))
-        overrides = {"GOOS": goos, "GOARCH": goarch}
-    values = (
-        go.env_values(_GO_ENV_NAMES, cwd=root)
-        if not overrides
-        else go.with_env(**overrides).env_values(_GO_ENV_NAMES, cwd=root)
-    )
-    known = valid_targets(go, root) if not target else set()
-    if not target and (values["GOOS"], values["GOARCH"]) not in known:
-        from goci.errors import closest
-
-        pair = f"{values['GOOS']}/{values['GOARCH']}"
-        hint = closest(pair, [f"{o}/{a}" for o, a in known])
-        raise InputError(
-            f"GOOS/GOARCH: {pair!r} is not a platform this Go supports{hint} "
-            "(see `go tool dist list`)"
-        )
-    variant_name = _VARIANT_VARIABLE.get(values["GOARCH"], "")
-    built_for = Target(
-        goos=values["GOOS"],
-        goarch=values["GOARCH"],
-        variant=values.get(variant_name, "") if variant_name else "",
-        cgo=values["CGO_ENABLED"] == "1",
-    )
+    built_for, values = _target_env(root, go, target)
     files = dependency_files(workspace)
     deps_hash = hash_files(files, workspace.root)[:32]
     os_name = runner_os(env)
@@ -266,7 +207,9 @@ def compute(
     mod_base = f"{prefix}-mod-{key_part(os_name)}-"
     mod_key = mod_base + deps_hash
     go_version = key_part(values["GOVERSION"])
-    build_base = f"{prefix}-build-{key_part(os_name)}-{go_version}-{built_for.label}-{flags_hash}-"
+    build_base = (
+        f"{prefix}-build-{key_part(os_name)}-{go_version}-{built_for.cache_label}-{flags_hash}-"
+    )
     build_key = f"{build_base}{deps_hash}-{run_identity(env)}"
     build_restore = (f"{build_base}{deps_hash}-", build_base)
     check_keys(mod_key, (mod_base,), "module cache key")

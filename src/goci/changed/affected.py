@@ -22,10 +22,11 @@ from goci.changed.depmoves import Tree, module_files
 from goci.changed.diff import ChangeSet, FileChange
 from goci.changed.globs import DEFAULT_GLOBAL_FILES, global_reason
 from goci.changed.orphans import ORPHAN_POLICIES, own_files
-from goci.changed.pkggraph import Graph, Loader, Platform, discover_tree, parse_platform, worktree
+from goci.changed.pkggraph import Graph, Loader, discover_tree, worktree
 from goci.changed.propagate import dep_move_reach, propagate, test_binaries
 from goci.changed.seeds import Reason, Seeds
 from goci.errors import GociError, InputError, ToolError
+from goci.matrix.platforms import Platform, dist_list, parse_all
 from goci.tools.gittool import Git
 from goci.tools.gotool import Go
 from goci.tools.workspace import Workspace
@@ -79,9 +80,8 @@ def analyse(
         raise InputError(
             f"--orphan-files: {orphan_files!r} is not valid; use one of nearest, all, ignore"
         )
-    wanted = tuple(parse_platform(p) for p in platforms)
+    wanted = parse_all(platforms, dist_list(go, root), input_name="--platform") if platforms else ()
     loader = Loader(go)
-    loader.check_platforms(wanted, root)
     platform_list: tuple[Platform | None, ...] = wanted or (None,)
     repo_root = git.toplevel()
     refs = diff.refs_from_event(env, base, head)

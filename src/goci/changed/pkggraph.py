@@ -21,7 +21,8 @@ from typing import Any
 
 import cachetools
 
-from goci.errors import InputError, ToolError, closest
+from goci.errors import ToolError
+from goci.matrix.platforms import Platform
 from goci.tools.gittool import Git
 from goci.tools.gotool import Go, decode_json_stream
 from goci.tools.workspace import NoModuleError, Workspace, discover
@@ -55,8 +56,6 @@ _BUILD_FILE_FIELDS = (
     "IgnoredOtherFiles",
 )
 _TEST_FILE_FIELDS = ("TestGoFiles", "XTestGoFiles", "TestEmbedFiles", "XTestEmbedFiles")
-
-Platform = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -209,13 +208,6 @@ def _vendored(folder: str) -> bool:
     return folder == "vendor" or folder.startswith("vendor/") or "/vendor/" in f"/{folder}"
 
 
-def parse_platform(value: str) -> Platform:
-    goos, sep, goarch = value.strip().partition("/")
-    if not sep or not goos or not goarch or "/" in goarch:
-        raise InputError(f"--platform: {value!r} is not valid; use os/arch, e.g. linux/amd64")
-    return goos, goarch
-
-
 class Loader:
     """Runs ``go list`` for trees, modules and platforms, remembering every answer in a run."""
 
@@ -224,26 +216,9 @@ class Loader:
         self.jobs = jobs
         self._graphs: cachetools.LRUCache[Any, Graph] = cachetools.LRUCache(maxsize=64)
         self._versions: cachetools.LRUCache[Any, BuildList] = cachetools.LRUCache(64)
-        self._dist: list[str] | None = None
-
-    def check_platforms(self, platforms: Iterable[Platform], cwd: Path) -> None:
-        """Refuse an os/arch pair that ``go tool dist list`` does not know."""
-        wanted = [f"{o}/{a}" for o, a in platforms]
-        if not wanted:
-            return
-        if self._dist is None:
-            self._dist = self.go.run("tool", "dist", "list", cwd=cwd).stdout.split()
-        for value in wanted:
-            if value not in self._dist:
-                raise InputError(
-                    f"--platform: {value!r} is not a Go target{closest(value, self._dist)}; "
-                    "`go tool dist list` shows the accepted os/arch pairs"
-                )
 
     def _go_for(self, platform: Platform | None, gowork_off: bool) -> Go:
-        extra: dict[str, str] = {}
-        if platform is not None:
-            extra.update(GOOS=platform[0], GOARCH=platform[1])
+        extra = platform.overrides() if platform is not None else {}
         if gowork_off:
             extra["GOWORK"] = "off"
         return self.go.with_env(**extra) if extra else self.go

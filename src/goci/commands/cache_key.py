@@ -13,7 +13,7 @@ from goci.runtime import markdown_table
 OPTIONS = (
     Option(
         name="target",
-        help="os/arch the build cache is for (default: GOOS/GOARCH, as go itself reads them)",
+        help="os/arch[/variant][+cgo] the build cache is for (default: GOOS/GOARCH of go)",
         metavar="OS/ARCH",
     ),
     Option(name="prefix", default="goci", help="readable prefix of every key"),

@@ -1,15 +1,19 @@
-"""Build targets: ``os/arch[/variant][+cgo]`` words, checked against what ``go`` can build.
+"""Build targets: the one model of an ``os/arch[/variant][+cgo]`` platform.
 
-A platform word is validated against ``go tool dist list`` of the Go in use, so a typo
-(``linux/amd65``) is caught before a matrix of jobs starts, with the closest valid pair
-suggested. Each platform is mapped to the GitHub-hosted runner that runs it natively, or
-marked cross-compiled (built on Linux, its tests not run) when none does.
+A platform word is validated against ``go tool dist list`` of the Go in use (run once per Go),
+so a typo (``linux/amd65``) is caught before a matrix of jobs starts, with the closest valid
+pair suggested. Everything that names a target says it through :class:`Platform`: the word
+itself (the matrix, ``--target``, ``build.json``), the environment ``go`` reads (builds, the
+package graph, cache keys), the part of a build cache key, the ``dist/{service}/{folder}``
+name that releases are made of, and the runner that runs it natively (or a cross-compiled
+mark when none does).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,35 @@ VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "ppc64le": ("GOPPC64", ("power8", "power9", "power10")),
     "riscv64": ("GORISCV64", ("rva20u64", "rva22u64", "rva23u64")),
 }
+# What ``go env`` must say to tell the target it builds for (see Platform.from_go_env).
+GO_ENV_NAMES = (
+    "GOOS",
+    "GOARCH",
+    "CGO_ENABLED",
+    *sorted({name for name, _ in VARIANTS.values()}),
+)
+# Operating systems a release folder may name: the publish job has no Go to ask.
+KNOWN_GOOS = (
+    "aix",
+    "android",
+    "darwin",
+    "dragonfly",
+    "freebsd",
+    "illumos",
+    "ios",
+    "js",
+    "linux",
+    "netbsd",
+    "openbsd",
+    "plan9",
+    "solaris",
+    "wasip1",
+    "windows",
+)
+_FOLDER = re.compile(r"^(" + "|".join(KNOWN_GOOS) + r")-[a-z0-9]+(?:-[a-z0-9.]+)?$")
+ACCEPTED = (
+    "os/arch[/variant][+cgo] as listed by `go tool dist list` (e.g. linux/amd64, linux/arm/v7)"
+)
 
 # The GitHub-hosted runner that runs each os/arch natively.
 DEFAULT_RUNNERS: dict[str, str] = {
@@ -65,27 +98,71 @@ class Platform:
 
     @property
     def spec(self) -> str:
-        """The word that names it (``linux/arm/v7``, ``linux/amd64+cgo``)."""
+        """The word that names it (``linux/arm/v7``, ``linux/amd64+cgo``): what ``--target``,
+        ``--platforms`` and ``matrix.platform`` take."""
         return (
             self.pair + (f"/{self.variant}" if self.variant else "") + ("+cgo" if self.cgo else "")
         )
 
     @property
     def folder(self) -> str:
-        """Its folder under ``dist/{service}/``: ``linux-amd64``, ``linux-arm-v7``."""
+        """Its folder under ``dist/{service}/`` and in a release: ``linux-amd64``,
+        ``linux-arm-v7``. cgo is not part of it (see :func:`check_folders`)."""
         return f"{self.os}-{self.arch}" + (f"-{self.variant}" if self.variant else "")
 
     @property
     def exe_suffix(self) -> str:
         return ".exe" if self.os == "windows" else ""
 
-    def env(self) -> dict[str, str]:
-        """GOOS, GOARCH, the variant's variable and CGO_ENABLED for ``go build``."""
-        values = {"GOOS": self.os, "GOARCH": self.arch, "CGO_ENABLED": "1" if self.cgo else "0"}
+    @property
+    def variant_variable(self) -> str:
+        """The variable that selects the variant (``GOAMD64``), or ``""`` for none."""
+        return VARIANTS[self.arch][0] if self.arch in VARIANTS else ""
+
+    @property
+    def variant_value(self) -> str:
+        """The variant as Go reads it from its variable: GOARM wants ``7``, not ``v7``."""
+        return self.variant.removeprefix("v") if self.arch == "arm" else self.variant
+
+    @property
+    def cache_label(self) -> str:
+        """Its part of a build cache key: ``linux-arm-7-cgo0``, ``linux-amd64-v3-cgo1``."""
+        variant = f"-{self.variant_value}" if self.variant else ""
+        return f"{self.os}-{self.arch}{variant}-cgo{int(self.cgo)}"
+
+    @property
+    def runner_keys(self) -> tuple[str, ...]:
+        """The ``--runners`` keys that may name its runner, the most specific first."""
+        return ((f"{self.pair}/{self.variant}",) if self.variant else ()) + (self.pair,)
+
+    def overrides(self) -> dict[str, str]:
+        """What the word itself says, as variables for ``go``: GOOS and GOARCH, the variant's
+        variable when one is named, CGO_ENABLED=1 with ``+cgo``. Anything the word leaves open
+        stays as the environment has it (``go list``, ``go env`` for cache keys)."""
+        values = {"GOOS": self.os, "GOARCH": self.arch}
         if self.variant:
-            name, _ = VARIANTS[self.arch]
-            values[name] = self.variant.removeprefix("v") if self.arch == "arm" else self.variant
+            values[self.variant_variable] = self.variant_value
+        if self.cgo:
+            values["CGO_ENABLED"] = "1"
         return values
+
+    def env(self) -> dict[str, str]:
+        """The whole environment of a reproducible ``go build``: cgo off unless asked for."""
+        return {**self.overrides(), "CGO_ENABLED": "1" if self.cgo else "0"}
+
+    @classmethod
+    def from_go_env(cls, values: Mapping[str, str]) -> Platform:
+        """The target ``go env`` (asked for :data:`GO_ENV_NAMES`) says it builds for.
+
+        The variant is Go's own value, defaults included (``GOAMD64=v1``), so that a cache key
+        names exactly what was compiled; it is not checked against :data:`VARIANTS`.
+        """
+        arch = values["GOARCH"]
+        variable = VARIANTS[arch][0] if arch in VARIANTS else ""
+        variant = values.get(variable, "") if variable else ""
+        if arch == "arm" and variant:
+            variant = "v" + variant
+        return cls(values["GOOS"], arch, variant, values.get("CGO_ENABLED") == "1")
 
 
 @dataclass(frozen=True)
@@ -114,15 +191,26 @@ def dist_list(go: Go, cwd: Path) -> DistList:
     return _DIST_CACHE[key]
 
 
+def _variant(word: str, arch: str, given: str, input_name: str) -> str:
+    if arch not in VARIANTS:
+        raise InputError(f"{input_name}: {word!r}: {arch} has no variants")
+    name, values = VARIANTS[arch]
+    variant = "v" + given if arch == "arm" and not given.startswith("v") else given
+    if variant not in values:
+        raise InputError(
+            f"{input_name}: {word!r}: {variant!r} is not a {name} value{closest(variant, values)}; "
+            f"accepted: {', '.join(values)}"
+        )
+    return variant
+
+
 def parse(word: str, known: DistList, *, input_name: str = "platforms") -> Platform:
     """One platform word -> a Platform, or an InputError naming the closest valid one."""
     text = word.strip()
     cgo = text.endswith("+cgo")
-    text = text.removesuffix("+cgo")
-    parts = text.split("/")
-    accepted = "os/arch[/variant][+cgo] as listed by `go tool dist list` (e.g. linux/amd64)"
+    parts = text.removesuffix("+cgo").split("/")
     if len(parts) not in (2, 3) or not all(parts):
-        raise InputError(f"{input_name}: {word!r} is not valid; accepted: {accepted}")
+        raise InputError(f"{input_name}: {word!r} is not os/arch[/variant][+cgo]; use {ACCEPTED}")
     pair = f"{parts[0]}/{parts[1]}"
     if pair not in known.pairs:
         hint = closest(pair, sorted(known.pairs))
@@ -130,21 +218,7 @@ def parse(word: str, known: DistList, *, input_name: str = "platforms") -> Platf
             f"{input_name}: {word!r} is not a platform this Go can build for{hint}; "
             "see `go tool dist list`"
         )
-    variant = ""
-    if len(parts) == 3:
-        arch = parts[1]
-        if arch not in VARIANTS:
-            raise InputError(f"{input_name}: {word!r}: {arch} has no variants")
-        name, values = VARIANTS[arch]
-        variant = parts[2]
-        if arch == "arm" and not variant.startswith("v"):
-            variant = "v" + variant
-        if variant not in values:
-            hint = closest(variant, values)
-            raise InputError(
-                f"{input_name}: {word!r}: {variant!r} is not a {name} value{hint}; "
-                f"accepted: {', '.join(values)}"
-            )
+    variant = _variant(word, parts[1], parts[2], input_name) if len(parts) == 3 else ""
     if cgo and pair not in known.cgo:
         raise InputError(f"{input_name}: {word!r}: Go has no cgo support for {pair}")
     return Platform(parts[0], parts[1], variant, cgo)
@@ -158,6 +232,29 @@ def parse_all(
     for word in words:
         seen.setdefault(parse(word, known, input_name=input_name), None)
     return tuple(seen)
+
+
+def check_folders(targets: Iterable[Platform], input_name: str = "platforms") -> None:
+    """Refuse two targets that build into one ``dist/{service}/{folder}``.
+
+    ``linux/amd64`` and ``linux/amd64+cgo`` share ``linux-amd64``: built side by side their
+    binaries overwrite each other, and built in two jobs their artifacts hold the same paths,
+    which download-artifact extracts into one folder with no defined winner.
+    """
+    by_folder: dict[str, Platform] = {}
+    for target in targets:
+        first = by_folder.setdefault(target.folder, target)
+        if first != target:
+            raise InputError(
+                f"{input_name}: {first.spec!r} and {target.spec!r} both build into the folder "
+                f"{target.folder!r} (dist/{{service}}/{target.folder}, cgo is not part of the "
+                "name), where one's binaries would replace the other's; keep one of them"
+            )
+
+
+def is_folder_name(name: str) -> bool:
+    """Whether ``name`` is a target folder (``linux-amd64``, ``linux-arm-v7``) of a release."""
+    return bool(_FOLDER.match(name))
 
 
 def parse_runners(value: Any) -> dict[str, Runner | None]:
@@ -187,13 +284,11 @@ def parse_runners(value: Any) -> dict[str, Runner | None]:
 
 def runner_for(platform: Platform, runners: Mapping[str, Runner | None]) -> tuple[Runner, bool]:
     """The runner label for ``platform`` and whether it is cross-compiled there."""
-    with_variant = f"{platform.pair}/{platform.variant}" if platform.variant else platform.pair
+    given = next((key for key in platform.runner_keys if key in runners), None)
     native: Runner | None
-    if with_variant in runners:
-        native = runners[with_variant]
-    elif platform.pair in runners:
-        native = runners[platform.pair]
-    elif with_variant in NOT_NATIVE:
+    if given is not None:
+        native = runners[given]
+    elif platform.runner_keys[0] in NOT_NATIVE:
         native = None
     else:
         native = DEFAULT_RUNNERS.get(platform.pair)

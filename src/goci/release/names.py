@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Literal
 
 from goci.errors import InputError, bad_input
+from goci.matrix.platforms import is_folder_name
 
 Env = Literal["dev", "prod"]
 ENVS: tuple[Env, ...] = ("dev", "prod")
@@ -25,24 +26,6 @@ _SEMVER = re.compile(
     r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
 )
 _STAMP = re.compile(r"^\d{14}$")
-GOOS = (
-    "aix",
-    "android",
-    "darwin",
-    "dragonfly",
-    "freebsd",
-    "illumos",
-    "ios",
-    "js",
-    "linux",
-    "netbsd",
-    "openbsd",
-    "plan9",
-    "solaris",
-    "wasip1",
-    "windows",
-)
-_TARGET = re.compile(r"^(" + "|".join(GOOS) + r")-[a-z0-9]+(?:-[a-z0-9.]+)?$")
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _DEV_RELEASE = re.compile(r"^dev/(?P<service>.+)-(?P<stamp>\d{14})$")
 
@@ -195,4 +178,5 @@ def parse_release(text: str, option: str = "--release") -> ReleaseName:
 
 
 def is_target(name: str) -> bool:
-    return bool(_TARGET.match(name))
+    """Whether ``name`` is a target folder of a release (the platform model's folder name)."""
+    return is_folder_name(name)
