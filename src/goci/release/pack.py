@@ -28,7 +28,7 @@ from goci.errors import VerdictError, bad_input
 from goci.release.checksums import CHUNK, format_sums, sha256_bytes
 from goci.release.manifest import BUILD_JSON, MANIFEST, SHA256_HEX, SUMS, FileEntry, Manifest
 from goci.release.names import ENVS, FILE_NAME, Env, is_target, release_name
-from goci.tools.atomic import write_atomic
+from goci.tools.atomic import swap_folder, write_atomic
 
 
 def discover_services(dist: Path) -> list[str]:
@@ -258,27 +258,30 @@ def pack(
         write_atomic(staging / MANIFEST, manifest.to_json().encode())
         for folder in (staging, *(p for p in staging.iterdir() if p.is_dir())):
             os.chmod(folder, 0o755)  # noqa: S103 - release folders are meant to be readable
-        if dest.exists():
-            existing = _existing_manifest(dest)
-            if existing is not None and existing.same_files(manifest):
-                shutil.rmtree(staging)
-                return Packed(dest, existing, unchanged=True)
-            if env == "prod":
-                raise VerdictError(
-                    f"{dest} already exists with different files; a prod version is immutable "
-                    "(pick a new version)"
-                )
-            trash = dest.with_name(f".{dest.name}.old")
-            shutil.rmtree(trash, ignore_errors=True)
-            os.replace(dest, trash)
-            os.replace(staging, dest)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(staging, dest)
-        return Packed(dest, manifest)
+        return _put_in_place(staging, dest, manifest, env)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _put_in_place(staging: Path, dest: Path, manifest: Manifest, env: Env) -> Packed:
+    """Move the packed folder to ``dest``: the same files already there are kept as they are,
+    a dev release is replaced whole, and a prod version is never replaced."""
+    try:
+        swap_folder(staging, dest, replace=False)
+        return Packed(dest, manifest)
+    except FileExistsError:
+        pass  # a folder is there (an earlier pack, or another one just now): judged below
+    existing = _existing_manifest(dest)
+    if existing is not None and existing.same_files(manifest):
+        return Packed(dest, existing, unchanged=True)
+    if env == "prod":
+        raise VerdictError(
+            f"{dest} already exists with different files; a prod version is immutable "
+            "(pick a new version)"
+        )
+    swap_folder(staging, dest)
+    return Packed(dest, manifest)
 
 
 def _existing_manifest(folder: Path) -> Manifest | None:

@@ -1,4 +1,5 @@
-"""Write files all at once or not at all: a reader, a rerun or a crash never sees half a file.
+"""Write files and folders all at once or not at all: a reader, a rerun or a crash never sees
+half a file or a folder of two writers.
 
 The temporary file is named ``.{name}.{host}-{pid}.{random}.tmp`` and registered as live work
 of this process while it is written, so a later run can tell a killed writer's leftover (its
@@ -9,6 +10,7 @@ records, releases, the file store) and none of them owns the rule.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
@@ -80,3 +82,35 @@ def mkstemp_owned(path: Path) -> tuple[int, str]:
         except BaseException:
             unregister_live(temp_token(tmp))
             raise
+
+
+def swap_folder(new: Path, dest: Path, *, replace: bool = True) -> None:
+    """Put the finished folder ``new`` at ``dest`` by renaming, never by copying into it.
+
+    A reader sees the old folder or the new one, each whole (for a moment none, while the old
+    one is renamed away), never a mix. An old folder is renamed to a name of its own (hidden,
+    beside it) and removed only once the new one is in, so two writers swapping at the same
+    moment both finish: the last one's folder stays. With ``replace=False`` a folder already at
+    ``dest`` (another writer's, say) is kept and FileExistsError raised; ``new`` stays as it is.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    trash: list[Path] = []
+    try:
+        while True:
+            try:
+                os.rename(new, dest)  # fails on a folder that holds anything
+                return
+            except OSError as exc:
+                if not isinstance(exc, FileExistsError) and exc.errno != errno.ENOTEMPTY:
+                    raise
+            if not replace:
+                raise FileExistsError(errno.EEXIST, "a folder is already there", str(dest))
+            away = dest.with_name(f".{dest.name}.{Owner.here().tag}.{secrets.token_hex(4)}.old")
+            try:
+                os.rename(dest, away)
+            except FileNotFoundError:
+                continue  # another writer moved it first: try again
+            trash.append(away)
+    finally:
+        for folder in trash:
+            shutil.rmtree(folder, ignore_errors=True)
