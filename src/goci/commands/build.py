@@ -70,24 +70,21 @@ def _targets(values: Mapping[str, Any], ctx: Context) -> tuple[platforms.Platfor
 def run(values: Mapping[str, Any], ctx: Context) -> Result:
     only = values["only_changed"]
     only_changed = service_list(only, "only-changed") if only not in (None, "") else None
-    result = build.build(
-        ctx.cwd,
-        ctx.go,
-        ctx.git,
+    request = build.BuildRequest(
         targets=_targets(values, ctx),
         services=service_list(values["services"]),
         out=ctx.path(values["out"]),
         strip=values["strip"],
         compare_size=values["compare_size"],
-        version=values["version"],
+        version=values["version"] or "",
         version_var=values["version_var"],
         only_changed=only_changed,
         toolexec=values["toolexec"],
         profile=values["profile"],
         cgo=values["cgo"],
         jobs=values["jobs"],
-        env=ctx.env,
     )
+    result = build.build(ctx.cwd, ctx.go, ctx.git, request, ctx.env)
     for package in result.skipped:
         ctx.runtime.notice(f"skipped {package.service} ({package.import_path}): not changed")
 

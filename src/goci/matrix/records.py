@@ -42,6 +42,20 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class BuildFacts:
+    """What every binary of one build is stamped with, and records in its ``build.json``."""
+
+    go_version: str
+    commit: str | None
+    build_time: str | None
+    version: str
+    version_var: str | None
+    strip: bool
+    cgo: bool
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ProfileEntry:
     """One step of the build that really ran (not served from the cache)."""
 
@@ -85,7 +99,7 @@ def read_profile(graph_files: Sequence[Path], target: str) -> tuple[list[Profile
     return entries, cached
 
 
-def build_record(artifact: Artifact, meta: Mapping[str, Any]) -> dict[str, Any]:
+def build_record(artifact: Artifact, facts: BuildFacts) -> dict[str, Any]:
     """The ``build.json`` written beside each binary (read by ``goci artifact pack``)."""
     package, target = artifact.package, artifact.target
     return {
@@ -98,17 +112,17 @@ def build_record(artifact: Artifact, meta: Mapping[str, Any]) -> dict[str, Any]:
         "goos": target.os,
         "goarch": target.arch,
         "variant": target.variant,
-        "cgo": bool(meta["cgo"] or target.cgo),
-        "go_version": meta["go_version"],
-        "commit": meta["commit"],
-        "build_time": meta["build_time"],
-        "version": meta["version"],
-        "version_var": meta["version_var"],
-        "stripped": meta["strip"],
+        "cgo": facts.cgo or target.cgo,
+        "go_version": facts.go_version,
+        "commit": facts.commit,
+        "build_time": facts.build_time,
+        "version": facts.version,
+        "version_var": facts.version_var,
+        "stripped": facts.strip,
         "size": artifact.size,
         "unstripped_size": artifact.unstripped_size,
         "sha256": artifact.sha256,
-        "flags": list(meta["flags"]),
+        "flags": list(facts.flags),
     }
 
 
