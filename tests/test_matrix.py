@@ -15,7 +15,7 @@ import pytest
 from goci.errors import InputError
 from goci.matrix import goreleases
 from goci.matrix import plan as matrix
-from goci.matrix.platforms import Platform
+from goci.matrix.platforms import DistList, Platform
 from support.goci_run import GociRun
 from support.gorepo import GoRepo
 from support.gotools import go_exe
@@ -251,13 +251,16 @@ def test_platforms_checked_against_two_real_go_versions(
         "os": "darwin",
         "arch": "arm64",
         "platform": "darwin/arm64",
+        "folder": "darwin-arm64",
         "runner": "macos-latest",
         "cross": False,
+        "artifact": "go1.25.5_darwin_arm64",
     }
     assert by_platform["windows/amd64"]["runner"] == "windows-latest"
     arm = by_platform["linux/arm/v7"]
     assert (arm["cross"], arm["runner"], arm["variant"]) == (True, "ubuntu-latest", "v7")
     assert arm["name"] == "go1.25.5 linux/arm/v7 (cross)"
+    assert (arm["folder"], arm["artifact"]) == ("linux-arm-v7", "go1.25.5_linux_arm_v7_cross_")
     assert by_platform["linux/riscv64"]["cross"] is True
 
     typo = goci(
@@ -281,11 +284,15 @@ def test_cgo_only_where_asked_and_never_cross(
     repo = _repo(make_repo)
     ok = goci(
         "matrix", "--offline", "--go-versions", "1.25.5",
-        "--platforms", "linux/amd64+cgo linux/amd64", "--json", env=go_env, cwd=repo.root,
+        "--platforms", "linux/amd64+cgo linux/arm64", "--json", env=go_env, cwd=repo.root,
     )  # fmt: skip
     assert ok.code == 0, ok.stderr
     entries = ok.json()["matrix"]["include"]
-    assert [e.get("cgo", False) for e in entries] == [True, False]
+    assert [(e["platform"], e.get("cgo", False), e["folder"]) for e in entries] == [
+        ("linux/amd64+cgo", True, "linux-amd64"),
+        ("linux/arm64", False, "linux-arm64"),
+    ]
+    assert entries[0]["artifact"] == "go1.25.5_linux_amd64_cgo"
     cross = goci(
         "matrix", "--offline", "--go-versions", "1.25.5", "--platforms", "linux/ppc64le+cgo",
         env=go_env, cwd=repo.root,
@@ -294,8 +301,42 @@ def test_cgo_only_where_asked_and_never_cross(
     assert "cgo needs a runner" in cross.stderr
 
 
+def test_two_platforms_that_build_into_one_folder_are_refused(
+    make_repo: Callable[..., GoRepo], gha_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    """With and without cgo a target builds into the same dist/{service}/{os}-{arch}: two jobs
+    would upload the same paths, which download-artifact extracts into one folder at once."""
+    repo = _repo(make_repo)
+    run = goci(
+        "matrix", "--offline", "--go-versions", "1.25.5",
+        "--platforms", "linux/amd64 linux/arm/v7 linux/amd64+cgo", env=gha_env, cwd=repo.root,
+    )  # fmt: skip
+    assert run.code == 2
+    assert (
+        "::error::platforms: 'linux/amd64' and 'linux/amd64+cgo' both build into the folder "
+        "'linux-amd64'"
+    ) in run.stderr
+    assert run.outputs == {}
+    # an include that adds the other half is refused the same way
+    with pytest.raises(InputError, match="'linux/amd64' and 'linux/amd64\\+cgo' both build"):
+        matrix.plan(
+            ["1.25.5"],
+            [LINUX],
+            include=[
+                {"go": "1.25.5", "os": "linux", "arch": "amd64", "platform": "linux/amd64+cgo"}
+            ],
+            known=KNOWN,
+        )
+    # variants have folders of their own
+    fine = matrix.plan(["1.25.5"], [LINUX, Platform("linux", "amd64", "v3")], known=KNOWN)
+    assert [e["folder"] for e in fine.include] == ["linux-amd64", "linux-amd64-v3"]
+
+
 LINUX = Platform("linux", "amd64")
 WINDOWS = Platform("windows", "amd64")
+KNOWN = DistList(
+    frozenset({"linux/amd64", "linux/arm64", "windows/amd64"}), frozenset({"linux/amd64"})
+)
 
 
 def test_include_and_exclude_follow_github_rules() -> None:
@@ -380,3 +421,37 @@ def test_inputs_arrive_as_action_inputs(
     assert len(include) == 2 * 2 * 3
     assert {e["shard"] for e in include} == {"1/3", "2/3", "3/3"}
     assert Path(gha_env["GITHUB_OUTPUT"]).read_text().count("matrix<<") == 1
+
+
+def test_the_plan_names_the_go_that_is_merged_and_the_go_that_publishes(
+    make_repo: Callable[..., GoRepo], go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    """What go-ci.yml once worked out in an inline script: the newest planned Go (by number,
+    not by text: 1.25.10 is newer than 1.25.9) merges coverage; release-go-version, exact or
+    its minor, picks the one that builds what is published."""
+    repo = _repo(make_repo)
+    base = (
+        "matrix", "--offline", "--go-versions", "1.24.3 1.24.11 1.25.9 1.25.10",
+        "--platforms", "linux/amd64", "--json",
+    )  # fmt: skip
+
+    def picked(*extra: str) -> tuple[str, str]:
+        run = goci(*base, *extra, env=go_env, cwd=repo.root)
+        assert run.code == 0, run.stderr
+        return run.json()["coverage-go-version"], run.json()["release-go-version"]
+
+    assert picked() == ("1.25.10", "1.25.10")
+    assert picked("--release-go-version", "1.24.3") == ("1.25.10", "1.24.3")
+    assert picked("--release-go-version", "go1.25.9") == ("1.25.10", "1.25.9")
+    for wanted in ("1.24", "1.23", "1.25.1"):  # two planned 1.24s; none planned
+        refused = goci(*base, "--release-go-version", wanted, env=go_env, cwd=repo.root)
+        assert refused.code == 2, wanted
+        assert (
+            f"release-go-version: {wanted!r} is not valid; accepted: one of the planned Go "
+            "versions (1.24.3, 1.24.11, 1.25.9, 1.25.10), exact or its minor"
+        ) in refused.stderr
+    one_minor = goci(
+        *base[:3], "1.24.3 1.25.10", *base[4:], "--release-go-version", "1.24",
+        env=go_env, cwd=repo.root,
+    )  # fmt: skip
+    assert one_minor.json()["release-go-version"] == "1.24.3", one_minor.stderr

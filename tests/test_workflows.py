@@ -217,3 +217,48 @@ def test_reusable_workflow_interfaces() -> None:
     self_test = own["jobs"]["self-test"]
     assert self_test["uses"] == "./.github/workflows/go-ci.yml"
     assert self_test["with"]["working-directory"] == "examples"
+
+
+@pytest.mark.parametrize("path", ACTIONS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_composite_step_has_a_name(path: Path) -> None:
+    """The name is what the job log shows for the step; an unnamed one shows its script."""
+    unnamed = [index + 1 for index, (_, step) in enumerate(all_steps(path)) if not step.get("name")]
+    assert unnamed == [], f"{path.relative_to(ROOT)}: steps {unnamed} have no name"
+
+
+def test_a_bad_mode_reads_the_same_in_every_action() -> None:
+    """One wording for one mistake: the input, the value, the modes it accepts."""
+    checked = []
+    for path in ACTIONS:
+        for _, step in all_steps(path):
+            script = step.get("run") or ""
+            if "$INPUT_MODE" not in script:
+                continue
+            modes = re.findall(r"^\s*([a-z]+)\)", script, re.MULTILINE)
+            accepted = ", ".join(modes[:-1]) + " or " + modes[-1]
+            fallback = [line.strip() for line in script.split("*)", 1)[1].strip().splitlines()]
+            assert fallback[:2] == [
+                f"echo \"::error::mode: '$INPUT_MODE' is not valid; accepted: {accepted}\"",
+                "exit 2",
+            ], path
+            checked.append(path.parent.name)
+    assert sorted(checked) == ["artifact-upload", "coverage-merge", "matrix-build"]
+
+
+def test_go_ci_leaves_the_logic_to_goci() -> None:
+    """Which Go's coverage is merged, which Go publishes and what an artifact is called come
+    from the plan (goci matrix), not from scripts in the workflow."""
+    ci = load(ROOT / ".github/workflows/go-ci.yml")
+    scripts = "\n".join(
+        step.get("run") or "" for _, step in all_steps(ROOT / ".github/workflows/go-ci.yml")
+    )
+    assert "python" not in scripts and "tr -c" not in scripts
+    plan = ci["jobs"]["plan"]
+    assert plan["outputs"]["coverage-go"] == "${{ steps.plan.outputs.coverage-go-version }}"
+    assert plan["outputs"]["release-go"] == "${{ steps.plan.outputs.release-go-version }}"
+    uploads = {
+        step["with"]["name"]
+        for step in ci["jobs"]["test"]["steps"]
+        if step.get("uses", "").startswith("actions/upload-artifact@")
+    }
+    assert uploads == {"goci-coverage-${{ matrix.artifact }}", "goci-dist-${{ matrix.artifact }}"}

@@ -47,8 +47,13 @@ OPTIONS = (
         name="releases-url",
         help=f"Go's release list (default: ${goreleases.URL_VARIABLE} or {goreleases.DEFAULT_URL})",
     ),
+    Option(
+        name="release-go-version",
+        help="the planned Go version (exact or its minor) that builds what is published "
+        "(default: the newest)",
+    ),
 )
-OUTPUTS = ("matrix", "empty", "count", "go-versions")
+OUTPUTS = ("matrix", "empty", "count", "go-versions", "coverage-go-version", "release-go-version")
 
 
 def run(values: Mapping[str, Any], ctx: Context) -> Result:
@@ -64,12 +69,15 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
         runners=values["runners"],
         offline=values["offline"],
         releases_url=goreleases.releases_url(ctx.env, values["releases_url"]),
+        release_go=values["release_go_version"] or "",
     )
     outputs = {
         "matrix": plan.as_json(),
         "empty": plan.empty,
         "count": plan.count,
         "go-versions": list(plan.go_versions),
+        "coverage-go-version": plan.coverage_go,
+        "release-go-version": plan.release_go,
     }
     if plan.empty:
         report = "matrix: empty (no services to build or test)"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from cachetools import TTLCache, cached
@@ -244,6 +245,36 @@ def resolve_versions(
     for word in words:
         seen.setdefault(resolver.resolve(word), None)
     return tuple(seen)
+
+
+def _order(version: str) -> tuple[Any, ...]:
+    parsed = GoVersion.parse(version)
+    if parsed is not None:
+        return (1, parsed)
+    return (0, tuple(int(n) for n in re.findall(r"\d+", version)))
+
+
+def newest(versions: Sequence[str]) -> str:
+    """The newest of exact versions (a release candidate before its release), or ``""``."""
+    return max(versions, key=_order) if versions else ""
+
+
+def pick(versions: Sequence[str], wanted: str, input_name: str) -> str:
+    """The one planned version that ``wanted`` names (exact, or its minor), else the newest.
+
+    Go versions cut coverage blocks differently, and two builds of one binary must never meet
+    in a release, so a workflow merges and publishes what one version made.
+    """
+    word = wanted.strip().removeprefix("go")
+    if not word:
+        return newest(versions)
+    chosen = [v for v in versions if v == word or v.startswith(word + ".")]
+    if len(chosen) != 1:
+        raise InputError(
+            f"{input_name}: {word!r} is not valid; accepted: one of the planned Go versions "
+            f"({', '.join(versions) or 'none'}), exact or its minor"
+        )
+    return chosen[0]
 
 
 def releases_url(env: Mapping[str, str], given: str | None = None) -> str:

@@ -2,14 +2,19 @@
 
 The output is ready for ``strategy.matrix: ${{ fromJSON(...) }}``: an ``include`` list whose
 entries carry everything a job needs (``go``, ``os``, ``arch``, ``platform``, ``runner``,
-``cross``, ``service``, ``shard``, ``name``). ``include``/``exclude`` follow GitHub's own rules,
-so a workflow author's intuition carries over, and the 256-job limit is checked here, where the
-message can say which axis to cut, instead of at run time on GitHub.
+``cross``, ``service``, ``shard``, ``name``, the ``folder`` its binaries go to and an
+``artifact`` name that upload-artifact accepts), and the plan names the Go version whose
+coverage is merged and the one that builds what is published, so no workflow computes them.
+``include``/``exclude`` follow GitHub's own rules, so a workflow author's intuition carries
+over, and the 256-job limit is checked here, where the message can say which axis to cut,
+instead of at run time on GitHub. Two platforms that would build into one folder are refused
+here too, before two jobs upload the same paths.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +27,7 @@ from goci.tools.gotool import Go
 from goci.tools.workspace import discover
 
 GITHUB_LIMIT = 256
+_ARTIFACT_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # The keys that come from the axes; include may add or overwrite the others (runner, name, ...).
 AXIS_KEYS = ("go", "os", "arch", "platform", "variant", "cgo", "service", "shard")
 
@@ -35,6 +41,8 @@ class Matrix:
     platforms: tuple[Platform, ...]
     services: tuple[str, ...] | None
     shards: int
+    coverage_go: str = ""
+    release_go: str = ""
 
     @property
     def count(self) -> int:
@@ -114,6 +122,7 @@ def _base_entry(
         "os": platform.os,
         "arch": platform.arch,
         "platform": platform.spec,
+        "folder": platform.folder,
     }
     if platform.variant:
         entry["variant"] = platform.variant
@@ -203,6 +212,30 @@ def _new_entry(
     return entry
 
 
+def _entry_platform(entry: Mapping[str, Any]) -> Platform:
+    return Platform(
+        str(entry["os"]), str(entry["arch"]), str(entry.get("variant", "")), bool(entry.get("cgo"))
+    )
+
+
+def _named(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each entry with its ``name`` first and an ``artifact`` name made of it: only letters,
+    digits and ``._-`` (upload-artifact refuses ``/`` and ``:``), unique within the plan."""
+    named: list[dict[str, Any]] = []
+    taken: set[str] = set()
+    for entry in entries:
+        name = entry.get("name") or entry_name(entry)
+        artifact = base = _ARTIFACT_UNSAFE.sub("_", str(name))
+        count = 1
+        while artifact in taken:
+            count += 1
+            artifact = f"{base}_{count}"
+        taken.add(artifact)
+        rest = {k: v for k, v in entry.items() if k not in ("name", "artifact")}
+        named.append({"name": name, **rest, "artifact": artifact})
+    return named
+
+
 def _too_big(count: int, axes: Mapping[str, int]) -> InputError:
     sizes = " × ".join(f"{name} {n}" for name, n in axes.items() if n > 1) or "includes"
     name, size = max(axes.items(), key=lambda item: item[1])
@@ -223,6 +256,7 @@ def plan(
     exclude: Any = None,
     runners: Mapping[str, Runner | None] | None = None,
     known: platforms.DistList | None = None,
+    release_go: str = "",
 ) -> Matrix:
     """Multiply the axes, apply exclude then include (GitHub's order), check the limit."""
     if not 1 <= shards <= GITHUB_LIMIT:
@@ -250,10 +284,8 @@ def plan(
     else:
         entries = apply_exclude(entries, excludes)
         entries = apply_include(entries, includes, runners, known)
-    entries = [
-        {"name": e.get("name") or entry_name(e), **{k: v for k, v in e.items() if k != "name"}}
-        for e in entries
-    ]
+    platforms.check_folders(_entry_platform(e) for e in entries)
+    entries = _named(entries)
     axes = {
         "go-versions": len(go_versions),
         "platforms": len(targets),
@@ -268,6 +300,8 @@ def plan(
         tuple(targets),
         tuple(services) if services is not None else None,
         shards,
+        coverage_go=goreleases.newest(go_versions),
+        release_go=goreleases.pick(go_versions, release_go, "release-go-version"),
     )
 
 
@@ -284,6 +318,7 @@ def plan_from_words(
     runners: Any = None,
     offline: bool = False,
     releases_url: str = goreleases.DEFAULT_URL,
+    release_go: str = "",
 ) -> Matrix:
     """The whole plan from user words: versions resolved, platforms validated, axes multiplied."""
     if not go_versions:
@@ -306,4 +341,5 @@ def plan_from_words(
         exclude=exclude,
         runners=platforms.parse_runners(runners),
         known=known,
+        release_go=release_go,
     )
