@@ -172,7 +172,7 @@ def test_bad_input_is_refused_before_anything_is_built(
     cases = {
         ("--services", "example.com/shop/internal/greet"): "is not a main package",
         ("--services", "./internal/greet"): "'./internal/greet' is not a main package",
-        ("--services", "../other/cmd"): "'../other/cmd' escapes the repository",
+        ("--services", "../other/cmd"): "'../other/cmd' is not valid: it climbs out with '..'",
         ("--target", "linux/amd65"): "(did you mean 'linux/amd64'?)",
         ("--out", str(repo.root.parent / "elsewhere")): "is outside the workspace",
         ("--version-var", "version"): "version-var: 'version' is not valid",

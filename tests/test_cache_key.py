@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from goci.cache import keys as cachekey
+from goci.ci_env import CiEnv
 from goci.errors import InputError
 from support.goci_run import GociRun, actions_env, read_key_values
 from support.goproxy import GoProxy
@@ -68,9 +69,11 @@ def test_a_module_without_go_sum_gets_a_stable_key_that_ignores_the_checkout_pat
     assert keys(goci, go_env, elsewhere.root)["deps-hash"] == first["deps-hash"]
 
     version = single.go("env", "GOVERSION").stdout.strip()
-    assert first["mod-key"] == f"goci-mod-{cachekey.runner_os(go_env)}-{first['deps-hash']}"
-    assert first["mod-restore-keys"] == f"goci-mod-{cachekey.runner_os(go_env)}-"
-    assert first["build-key"].startswith(f"goci-build-{cachekey.runner_os(go_env)}-{version}-")
+    assert first["mod-key"] == f"goci-mod-{CiEnv.from_env(go_env).runner_os}-{first['deps-hash']}"
+    assert first["mod-restore-keys"] == f"goci-mod-{CiEnv.from_env(go_env).runner_os}-"
+    assert first["build-key"].startswith(
+        f"goci-build-{CiEnv.from_env(go_env).runner_os}-{version}-"
+    )
     goos, goarch = single.go("env", "GOOS", "GOARCH").stdout.split()
     assert f"-{goos}-{goarch}-" in first["build-key"]
     assert first["build-key"].endswith(f"{first['deps-hash']}-local")

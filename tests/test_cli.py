@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from goci import __version__
 from goci.cli import run_command
 from goci.command import Command, Context, Result
 from goci.commands import COMMANDS
-from goci.options import Option
+from goci.options import option
 from goci.runtime import Runtime
 from support.goci_run import GociRun, actions_env
 
@@ -63,14 +64,14 @@ def test_help_lists_every_command(goci: Callable[..., GociRun]) -> None:
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)
 def test_each_command_has_help_with_its_options_and_the_common_ones(
-    goci: Callable[..., GociRun], command: Command
+    goci: Callable[..., GociRun], command: Command[Any]
 ) -> None:
     run = goci(*command.path, "--help", env={})
     assert run.code == 0
     help_text = " ".join(run.stdout.split())
-    for option in command.options:
-        if not option.positional:
-            assert f"--{option.name}" in help_text
+    for declared in command.options:
+        if not declared.positional:
+            assert f"--{declared.name}" in help_text
     assert "--dir" in help_text and "--working-directory" in help_text and "--json" in help_text
 
 
@@ -108,15 +109,20 @@ def test_a_missing_dir_is_bad_input_and_annotated_in_actions(
     assert run.outputs == {}
 
 
-def fake(outputs: tuple[str, ...], result: Result) -> Command:
-    def runner(values: Mapping[str, Any], ctx: Context) -> Result:
-        ctx.runtime.log(f"running with {values['word']}")
+@dataclass(frozen=True)
+class FakeOptions:
+    word: str = option(help="w", default="hi")
+
+
+def fake(outputs: tuple[str, ...], result: Result) -> Command[FakeOptions]:
+    def runner(opts: FakeOptions, ctx: Context) -> Result:
+        ctx.runtime.log(f"running with {opts.word}")
         return result
 
     return Command(
         path=("fake",),
         help="a test command",
-        options=(Option(name="word", help="w", default="hi"),),
+        settings=FakeOptions,
         outputs=outputs,
         run=runner,
     )

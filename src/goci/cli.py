@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +18,23 @@ from goci import __version__
 from goci.command import Command, Context, Result
 from goci.commands import ENTRIES, Entry, find_entry
 from goci.errors import GociError, InputError
-from goci.options import Option, add_to_parser, resolve
+from goci.options import Option, add_to_parser, declared, option, parse, secret_values
 from goci.runtime import Runtime, json_text
 
-COMMON_OPTIONS: tuple[Option, ...] = (
-    Option(
-        name="dir",
+
+@dataclass(frozen=True)
+class CommonOptions:
+    """The options every command has."""
+
+    dir: str = option(
         aliases=("working-directory",),
         help="the folder to work in (default: the current one)",
         default=".",
-    ),
-    Option(name="json", kind="bool", default=False, help="print the outputs as one JSON object"),
-)
+    )
+    json: bool = option(kind="bool", default=False, help="print the outputs as one JSON object")
+
+
+COMMON_OPTIONS: tuple[Option, ...] = declared(CommonOptions)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,7 +84,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
-def emit(command: Command, result: Result, values: Mapping[str, Any], ctx: Context) -> None:
+def emit(command: Command[Any], result: Result, ctx: Context) -> None:
     """Turn a result into outputs, the JSON object, the report and the job summary."""
     missing = [name for name in command.outputs if name not in result.outputs]
     if missing:
@@ -86,7 +92,7 @@ def emit(command: Command, result: Result, values: Mapping[str, Any], ctx: Conte
     ctx.runtime.set_outputs({k: result.outputs[k] for k in command.outputs})
     if result.summary:
         ctx.runtime.summary(result.summary)
-    if values.get("json"):
+    if ctx.json_output:
         ctx.runtime.out(json_text(result.outputs))
         if result.report:
             ctx.runtime.log(result.report.rstrip("\n"))
@@ -95,19 +101,19 @@ def emit(command: Command, result: Result, values: Mapping[str, Any], ctx: Conte
 
 
 def run_command(
-    command: Command, cli_values: Mapping[str, Any], env: Mapping[str, str], runtime: Runtime
+    command: Command[Any], cli_values: Mapping[str, Any], env: Mapping[str, str], runtime: Runtime
 ) -> int:
     """Resolve options from all three sources, run the command and report its result."""
-    values = resolve((*command.options, *COMMON_OPTIONS), cli_values, env)
-    folder = Path(values["dir"])
+    common = parse(CommonOptions, cli_values, env)
+    opts = command.parse(cli_values, env)
+    folder = Path(common.dir)
     if not folder.is_dir():
-        raise InputError(f"--dir: {values['dir']!r} is not a folder")
-    for option in command.options:
-        if option.secret and values.get(option.dest):
-            runtime.mask(str(values[option.dest]))
-    ctx = Context(cwd=folder.resolve(), env=env, runtime=runtime)
-    result = command.run(values, ctx)
-    emit(command, result, values, ctx)
+        raise InputError(f"--dir: {common.dir!r} is not a folder")
+    for secret in secret_values(opts):
+        runtime.mask(secret)
+    ctx = Context(cwd=folder.resolve(), env=env, runtime=runtime, json_output=common.json)
+    result = command.run(opts, ctx)
+    emit(command, result, ctx)
     return result.exit_code
 
 
@@ -119,7 +125,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     parser = build_parser(args)
     try:
         namespace = parser.parse_args(args)
-        command: Command | None = getattr(namespace, "goci_command", None)
+        command: Command[Any] | None = getattr(namespace, "goci_command", None)
         if command is None:
             runtime.log(parser.format_help().rstrip("\n"))
             return 2

@@ -1,6 +1,6 @@
 """What a subcommand is: its options and outputs declared once, and a function that runs it.
 
-The shells (CLI, Actions, Drone) only turn inputs into a values mapping and a
+The shells (CLI, Actions, Drone) only turn inputs into the command's options dataclass and a
 :class:`Result` into outputs, a report, a summary and an exit code.
 """
 
@@ -11,12 +11,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from goci.options import Option
+from goci.ci_env import CiEnv
+from goci.options import Option, declared, parse
 from goci.runtime import Runtime
 from goci.tools.gittool import Git
 from goci.tools.gotool import Go
+from goci.tools.paths import WorkspaceRoots, workspace_path
 
 
 @dataclass
@@ -26,6 +28,8 @@ class Context:
     cwd: Path
     env: Mapping[str, str]
     runtime: Runtime
+    #: ``--json``: the outputs go to stdout as one object, so logs must stay on stderr.
+    json_output: bool = False
 
     @cached_property
     def go(self) -> Go:
@@ -35,9 +39,24 @@ class Context:
     def git(self) -> Git:
         return Git(self.cwd, self.env)
 
+    @cached_property
+    def ci(self) -> CiEnv:
+        """What the CI system says about this run, read from ``env`` once."""
+        return CiEnv.from_env(self.env)
+
+    @cached_property
+    def workspace(self) -> WorkspaceRoots:
+        """Where user-given paths may point: this folder, its repository, the CI's folders."""
+        top = self.git.toplevel_or_none()
+        return WorkspaceRoots(self.cwd, (*((top,) if top else ()), *self.ci.roots))
+
     def path(self, value: str) -> Path:
-        """A user-given path, relative to the command's folder."""
+        """A user-given path to read, relative to the command's folder."""
         return (self.cwd / value).resolve() if not os.path.isabs(value) else Path(value)
+
+    def workspace_path(self, option: str, value: str, **rule: bool) -> Path:
+        """A user-given path that must stay inside the workspace (see :mod:`goci.tools.paths`)."""
+        return workspace_path(option, value, self.workspace, **rule)
 
 
 @dataclass
@@ -50,20 +69,32 @@ class Result:
     exit_code: int = 0
 
 
-Runner = Callable[[Mapping[str, Any], Context], Result]
+OptionsT = TypeVar("OptionsT")
 
 
 @dataclass(frozen=True)
-class Command:
-    """A subcommand: ``path`` is its words after ``goci`` (``("cache", "trim")``)."""
+class Command(Generic[OptionsT]):
+    """A subcommand: ``path`` is its words after ``goci`` (``("cache", "trim")``).
+
+    ``settings`` is its options dataclass (see :func:`goci.options.option`); ``run`` receives
+    it filled.
+    """
 
     path: tuple[str, ...]
     help: str
-    options: tuple[Option, ...]
+    settings: type[OptionsT]
     outputs: tuple[str, ...]
-    run: Runner
+    run: Callable[[OptionsT, Context], Result]
     description: str = ""
 
     @property
     def name(self) -> str:
         return " ".join(self.path)
+
+    @property
+    def options(self) -> tuple[Option, ...]:
+        return declared(self.settings)
+
+    def parse(self, cli: Mapping[str, Any], env: Mapping[str, str]) -> OptionsT:
+        """The options from CLI flags, then ``INPUT_*``, then ``PLUGIN_*``, then defaults."""
+        return parse(self.settings, cli, env)

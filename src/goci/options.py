@@ -4,22 +4,31 @@ A composite action maps each input to ``INPUT_<NAME>`` through ``env:``; Drone s
 ``settings:`` key as ``PLUGIN_<NAME>``. Declaring an option once and resolving it here is what
 guarantees that an action input, a CLI flag and a Drone setting with the same name mean the
 same thing.
+
+A command declares its options as the fields of one frozen dataclass, each field made by
+:func:`option` (as cibuildwheel's ``BuildOptions`` does): the field is the declaration, and
+the command reads ``opts.min_total``, which mypy checks, instead of ``values["min_total"]``.
+:func:`declared` lists the :class:`Option` of every field (for argparse, the resolver and the
+action contract test) and :func:`parse` fills the dataclass from the three sources.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from goci.errors import InputError, closest
 
 Kind = Literal["str", "bool", "int", "float", "list", "json"]
 
+T = TypeVar("T")
 _TRUE = {"true", "1", "yes", "on"}
+_SPEC = "goci.option"
 _FALSE = {"false", "0", "no", "off"}
 
 
@@ -173,3 +182,71 @@ def resolve(
                 )
             values[option.dest] = option.default
     return values
+
+
+def option(
+    *,
+    help: str,
+    kind: Kind = "str",
+    default: Any = None,
+    name: str = "",
+    choices: tuple[str, ...] = (),
+    positional: bool = False,
+    required: bool = False,
+    secret: bool = False,
+    metavar: str | None = None,
+    aliases: tuple[str, ...] = (),
+) -> Any:
+    """A field of a command's options dataclass, declaring the option of the same name.
+
+    The option's name is the field's name in kebab-case (``min_total`` -> ``min-total``)
+    unless ``name`` says otherwise (``--from`` is the field ``source``: ``from`` is a Python
+    keyword). A list default becomes a tuple: the dataclass is frozen.
+    """
+    spec = Option(
+        name=name,
+        help=help,
+        kind=kind,
+        default=default,
+        choices=choices,
+        positional=positional,
+        required=required,
+        secret=secret,
+        metavar=metavar,
+        aliases=aliases,
+    )
+    value = tuple(default) if isinstance(default, list) else default
+    return dataclasses.field(default=value, metadata={_SPEC: spec})
+
+
+def declared(settings: type[Any]) -> tuple[Option, ...]:
+    """Every option a command's options dataclass declares, in field order."""
+    found = []
+    for item in dataclasses.fields(settings):
+        spec = item.metadata.get(_SPEC)
+        if isinstance(spec, Option):
+            found.append(dataclasses.replace(spec, name=spec.name or item.name.replace("_", "-")))
+    return tuple(found)
+
+
+def parse(settings: type[T], cli: Mapping[str, Any], env: Mapping[str, str]) -> T:
+    """The options dataclass filled from CLI flags, ``INPUT_*``, ``PLUGIN_*`` and defaults."""
+    options = declared(settings)
+    values = resolve(options, cli, env)
+    fields = [f for f in dataclasses.fields(settings) if _SPEC in f.metadata]  # type: ignore[arg-type]
+    filled = {}
+    for item, spec in zip(fields, options, strict=True):
+        value = values[spec.dest]
+        filled[item.name] = (
+            tuple(value) if isinstance(value, list) and spec.kind == "list" else value
+        )
+    return settings(**filled)
+
+
+def secret_values(opts: object) -> list[str]:
+    """The values of an options dataclass's secret options that were given (to be masked)."""
+    return [
+        str(getattr(opts, item.name))
+        for item in dataclasses.fields(opts)  # type: ignore[arg-type]
+        if getattr(item.metadata.get(_SPEC), "secret", False) and getattr(opts, item.name)
+    ]

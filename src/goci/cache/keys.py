@@ -16,11 +16,10 @@ import hashlib
 import os
 import re
 import shlex
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from goci.changed.events import current_event, run_identity, runner_os
+from goci.ci_env import CiEnv
 from goci.errors import InputError
 from goci.matrix.platforms import GO_ENV_NAMES, Platform, dist_list, parse
 from goci.tools.gotool import Go
@@ -186,7 +185,7 @@ def check_keys(key: str, restore_keys: tuple[str, ...], which: str) -> None:
 def compute(
     root: Path,
     go: Go,
-    env: Mapping[str, str],
+    ci: CiEnv,
     *,
     target: str | None = None,
     prefix: str = "goci",
@@ -198,7 +197,7 @@ def compute(
     built_for, values = _target_env(root, go, target)
     files = dependency_files(workspace)
     deps_hash = hash_files(files, workspace.root)[:32]
-    os_name = runner_os(env)
+    os_name = ci.runner_os
     flags = relevant_goflags(values["GOFLAGS"])
     if values.get("GOEXPERIMENT"):
         flags += f" GOEXPERIMENT={values['GOEXPERIMENT']}"
@@ -210,7 +209,7 @@ def compute(
     build_base = (
         f"{prefix}-build-{key_part(os_name)}-{go_version}-{built_for.cache_label}-{flags_hash}-"
     )
-    build_key = f"{build_base}{deps_hash}-{run_identity(env)}"
+    build_key = f"{build_base}{deps_hash}-{ci.run_identity}"
     build_restore = (f"{build_base}{deps_hash}-", build_base)
     check_keys(mod_key, (mod_base,), "module cache key")
     check_keys(build_key, build_restore, "build cache key")
@@ -222,7 +221,7 @@ def compute(
         build_restore_keys=build_restore,
         build_path=values["GOCACHE"],
         deps_hash=deps_hash,
-        save=current_event(env).trusted,
+        save=ci.event.trusted,
         mod_downloads=module_downloads(workspace, values["GOFLAGS"]),
         go_version=values["GOVERSION"],
         target=built_for,

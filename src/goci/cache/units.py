@@ -43,14 +43,14 @@ def parse_size(text: str, name: str = "--max-size") -> int | None:
     return int(float(match.group(1)) * _UNITS[unit])
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$", re.IGNORECASE)
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(text: str, name: str = "--keep-within") -> float:
-    """``7d``, ``12h``, ``30m``, ``90s`` or ``0`` -> seconds."""
-    if text.strip() == "0":
-        return 0.0
+    """``7d``, ``12h``, ``30m``, ``90s``, ``90`` (seconds) or ``0`` -> seconds.
+
+    Every duration option (``--keep-within``, ``--stale-after``) is read here."""
     match = _DURATION.match(text)
     if not match:
         raise InputError(f"{name}: {text!r} is not a duration; use 7d, 12h, 30m, 90s or 0")

@@ -25,6 +25,7 @@ from goci.changed.orphans import ORPHAN_POLICIES, own_files
 from goci.changed.pkggraph import Graph, Loader, discover_tree, worktree
 from goci.changed.propagate import dep_move_reach, propagate, test_binaries
 from goci.changed.seeds import Reason, Seeds
+from goci.ci_env import CiEnv
 from goci.errors import GociError, InputError, ToolError
 from goci.matrix.platforms import Platform, dist_list, parse_all
 from goci.tools.gittool import Git
@@ -62,7 +63,7 @@ def analyse(
     *,
     base: str | None = None,
     head: str | None = None,
-    env: Mapping[str, str] | None = None,
+    ci: CiEnv | None = None,
     platforms: Sequence[str] = (),
     global_files: Sequence[str] = DEFAULT_GLOBAL_FILES,
     orphan_files: str = "nearest",
@@ -72,10 +73,10 @@ def analyse(
 ) -> AffectedSet:
     """Everything a change between ``base`` and ``head`` can break, for the Go code at ``root``.
 
-    ``base``/``head`` default to the CI event in ``env`` (GitHub or Drone). Bad refs and bad
+    ``base``/``head`` default to the CI event in ``ci`` (GitHub or Drone). Bad refs and bad
     options raise InputError; any other failure answers "everything" with the reason.
     """
-    env = dict(env or {})
+    ci = ci or CiEnv()
     if orphan_files not in ORPHAN_POLICIES:
         raise InputError(
             f"--orphan-files: {orphan_files!r} is not valid; use one of nearest, all, ignore"
@@ -84,14 +85,14 @@ def analyse(
     loader = Loader(go)
     platform_list: tuple[Platform | None, ...] = wanted or (None,)
     repo_root = git.toplevel()
-    refs = diff.refs_from_event(env, base, head)
+    refs = diff.refs_from_event(ci, base, head)
 
     def compare(old: str, new: str) -> tuple[str | None, tuple[FileChange, ...]] | None:
         from goci.changed.compare_api import compare_files
 
-        return compare_files(env, old, new, token=token)
+        return compare_files(ci.repository, old, new, api_url=ci.api_url, token=token)
 
-    fallback = compare if env.get("GITHUB_REPOSITORY") else None
+    fallback = compare if ci.repository else None
     change_set = diff.collect(git, refs, deepen_limit=deepen_limit, compare=fallback)
     analysis = _Analysis(
         root=root.resolve(),

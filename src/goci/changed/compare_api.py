@@ -7,8 +7,6 @@ caller answers "everything" rather than a partial set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from goci.changed.diff import FileChange
 from goci.errors import ToolError
 
@@ -16,21 +14,18 @@ API_FILE_LIMIT = 300
 
 
 def compare_files(
-    env: Mapping[str, str], base: str, head: str, *, token: str = ""
+    repository: str, base: str, head: str, *, api_url: str, token: str = ""
 ) -> tuple[str | None, tuple[FileChange, ...]] | None:
     """Merge base SHA and changed files between ``base`` and ``head``; None when unknowable.
 
-    The token comes from ``token`` or ``GITHUB_TOKEN``, the server from ``GITHUB_API_URL``
-    and the repository from ``GITHUB_REPOSITORY``: the variables Actions sets in every job.
+    ``repository`` (owner/name), ``api_url`` and ``token`` are what Actions sets in every job
+    (:class:`goci.ci_env.CiEnv` reads them).
     """
-    repository = env.get("GITHUB_REPOSITORY", "")
     if not repository:
         return None
     import github  # heavy: loaded only when a shallow clone needs it
 
-    api_url = env.get("GITHUB_API_URL") or "https://api.github.com"
-    secret = token or env.get("GITHUB_TOKEN", "")
-    auth = github.Auth.Token(secret) if secret else None
+    auth = github.Auth.Token(token) if token else None
     client = github.Github(auth=auth, base_url=api_url, lazy=True, retry=None, timeout=30)
     try:
         comparison = client.get_repo(repository).compare(base, head)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from goci.changed.events import load_payload
+from goci.ci_env import CiEnv
 from goci.errors import InputError, ToolError
 from goci.tools.gittool import Git
 
@@ -64,21 +64,20 @@ class ChangeSet:
 
 
 def refs_from_event(
-    env: Mapping[str, str], base: str | None, head: str | None, event_name: str | None = None
+    ci: CiEnv, base: str | None, head: str | None, event_name: str | None = None
 ) -> Refs:
     """The base and head of this run: explicit values first, then the CI event, then HEAD."""
-    head_ref = head or env.get("GITHUB_SHA") or env.get("DRONE_COMMIT_AFTER") or "HEAD"
+    head_ref = head or ci.head_sha or "HEAD"
     if base:
         return Refs(base, head_ref)
-    if env.get("GITHUB_ACTIONS") == "true" or env.get("GITHUB_EVENT_PATH"):
-        return _github_refs(env, head_ref, event_name or env.get("GITHUB_EVENT_NAME", ""))
-    if env.get("DRONE") == "true" or env.get("CI_SYSTEM_NAME") == "woodpecker":
-        return _drone_refs(env, head_ref)
+    if ci.github_event:
+        return _github_refs(ci.payload, head_ref, event_name or ci.github_event_name)
+    if ci.provider == "drone":
+        return _drone_refs(ci, head_ref)
     return Refs(None, head_ref, everything="no --base given and no CI event to take it from")
 
 
-def _github_refs(env: Mapping[str, str], head: str, event: str) -> Refs:
-    payload = load_payload(env)
+def _github_refs(payload: Mapping[str, Any], head: str, event: str) -> Refs:
     if event in {"pull_request", "pull_request_target", "pull_request_review"}:
         pr = payload.get("pull_request") or {}
         sha = str((pr.get("base") or {}).get("sha") or "")
@@ -106,16 +105,15 @@ def _github_refs(env: Mapping[str, str], head: str, event: str) -> Refs:
     return Refs(None, head, everything=f"{event or 'unknown'} event names no base commit")
 
 
-def _drone_refs(env: Mapping[str, str], head: str) -> Refs:
-    event = env.get("DRONE_BUILD_EVENT") or env.get("CI_PIPELINE_EVENT", "")
+def _drone_refs(ci: CiEnv, head: str) -> Refs:
+    event = ci.event.name
     if event in {"cron", "custom", "promote", "rollback"}:
         return Refs(None, head, everything=f"drone {event} event: everything runs")
-    before = env.get("DRONE_COMMIT_BEFORE", "")
-    if event == "pull_request" and env.get("DRONE_TARGET_BRANCH"):
-        return Refs(f"origin/{env['DRONE_TARGET_BRANCH']}", head, base_from_event=True)
-    if not before or _ZERO_SHA.match(before):
+    if event == "pull_request" and ci.target_branch:
+        return Refs(f"origin/{ci.target_branch}", head, base_from_event=True)
+    if not ci.before or _ZERO_SHA.match(ci.before):
         return Refs(None, head, everything="drone event without DRONE_COMMIT_BEFORE")
-    return Refs(before, head, base_from_event=True)
+    return Refs(ci.before, head, base_from_event=True)
 
 
 def merge_base(git: Git, base: str, head: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import Any
 
 from goci.command import Command
 
@@ -23,8 +24,8 @@ class Entry:
     attribute: str
     help: str
 
-    def load(self) -> Command:
-        command: Command = getattr(
+    def load(self) -> Command[Any]:
+        command: Command[Any] = getattr(
             importlib.import_module(f"goci.commands.{self.module}"), self.attribute
         )
         return command
@@ -53,18 +54,18 @@ def find_entry(path: tuple[str, ...]) -> Entry | None:
     return next((e for e in ENTRIES if e.path == path), None)
 
 
-def find(path: tuple[str, ...]) -> Command | None:
+def find(path: tuple[str, ...]) -> Command[Any] | None:
     """The command whose words are ``path``, or None."""
     entry = find_entry(path)
     return entry.load() if entry else None
 
 
-def all_commands() -> tuple[Command, ...]:
+def all_commands() -> tuple[Command[Any], ...]:
     """Every command, loaded (tests and documentation want them all)."""
     return tuple(entry.load() for entry in ENTRIES)
 
 
-def __getattr__(name: str) -> tuple[Command, ...]:
+def __getattr__(name: str) -> tuple[Command[Any], ...]:
     if name == "COMMANDS":
         return all_commands()
     raise AttributeError(name)

@@ -22,7 +22,6 @@ from typing import Any
 
 from goci.command import Context, Result
 from goci.errors import GociError, InputError
-from goci.options import resolve
 
 Emit = Callable[[str], None]
 
@@ -89,8 +88,7 @@ def invoke(path: tuple[str, ...], overrides: Mapping[str, Any], ctx: Context) ->
     if command is None:
         raise AssertionError(f"goci {' '.join(path)} is not registered")
     cli = {name.replace("-", "_"): value for name, value in overrides.items()}
-    values = resolve(command.options, cli, {})
-    return command.run(values, ctx)
+    return command.run(command.parse(cli, {}), ctx)
 
 
 def _short(items: list[str], limit: int = 6) -> str:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from goci.changed.events import current_event
 from goci.command import Command, Context, Result
-from goci.commands._shared import STORE_OPTIONS, actor, stale_after, store_from
+from goci.commands._shared import StoreOptions, opened_store
 from goci.errors import GociError, InputError, bad_input
-from goci.options import Option
+from goci.options import option
 from goci.release.local import LocalRelease, find_releases, load_release
 from goci.release.manifest import SUMS
 from goci.release.names import (
@@ -29,16 +28,57 @@ from goci.release.pack import BuildInfo, discover_services, pack, read_builds
 from goci.release.upload import upload_all
 from goci.runtime import markdown_table
 
-DIST_OPTION = Option(
-    name="dist", default="dist", help="the build output folder (inside the working directory)"
-)
+
+@dataclass(frozen=True, kw_only=True)
+class DistOptions:
+    """Where the builds and packed releases are (``artifact pack`` and ``artifact upload``)."""
+
+    dist: str = option(
+        default="dist", help="the build output folder (inside the working directory)"
+    )
+
+    def dist_path(self, ctx: Context) -> Path:
+        return ctx.workspace_path("dist", self.dist)
 
 
-def workspace_path(ctx: Context, value: str, option: str) -> Path:
-    """A user-given folder that must stay inside the working directory."""
-    if not value or os.path.isabs(value) or ".." in Path(value).parts:
-        raise bad_input(option, value, "a relative path inside the working directory")
-    return ctx.cwd / value
+@dataclass(frozen=True, kw_only=True)
+class PackOptions(DistOptions):
+    env: str = option(default="dev", choices=("dev", "prod"), help="dev or prod release")
+    service: tuple[str, ...] = option(
+        kind="list",
+        default=[],
+        help="service(s) to pack, name or group/name (default: every one in dist)",
+    )
+    version: str = option(default="", help="semantic version of a prod release")
+    timestamp: str = option(
+        default="",
+        help="UTC YYYYMMDDHHMMSS of a dev release (default: the commit time)",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class UploadOptions(StoreOptions, DistOptions):
+    release: tuple[str, ...] = option(
+        kind="list",
+        default=[],
+        help="releases to send, e.g. dev/api-20250102030405 (default: all in dist)",
+    )
+    keep: int = option(
+        kind="int",
+        default=0,
+        help="dev releases to keep per service, oldest pruned first (0: all)",
+    )
+    github_release: bool = option(
+        kind="bool",
+        default=False,
+        help="also attach the files and SHA256SUMS to the GitHub release of the tag",
+    )
+    tag: str = option(default="", help="tag of the GitHub release (default: the pushed tag)")
+    github_token: str = option(
+        default="",
+        secret=True,
+        help="token for the GitHub release (default: GITHUB_TOKEN)",
+    )
 
 
 # --- pack ----------------------------------------------------------------------------------
@@ -54,15 +94,6 @@ def _parse_time(value: Any) -> datetime | None:
             return None
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     return None
-
-
-def run_url(env: Mapping[str, str]) -> str:
-    if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
-        server = env.get("GITHUB_SERVER_URL", "https://github.com")
-        url = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
-        attempt = env.get("GITHUB_RUN_ATTEMPT", "")
-        return f"{url}/attempts/{attempt}" if attempt else url
-    return env.get("DRONE_BUILD_LINK", "")
 
 
 def build_info(ctx: Context, dist: Path, service: str) -> BuildInfo:
@@ -86,16 +117,16 @@ def build_info(ctx: Context, dist: Path, service: str) -> BuildInfo:
             if in_git
             else datetime.now(timezone.utc)
         )
-    ref = current_event(ctx.env).ref
+    ref = ctx.ci.event.ref
     if not ref and in_git:
         head = ctx.git.run("symbolic-ref", "-q", "HEAD", check=False)
         ref = head.stdout.strip()
-    return BuildInfo(commit, ref, go_version, moment, run_url(ctx.env))
+    return BuildInfo(commit, ref, go_version, moment, ctx.ci.run_url)
 
 
-def prod_version(values: Mapping[str, Any], ctx: Context, service: str, ref: str) -> str:
-    if values["version"]:
-        return parse_semver(values["version"])
+def prod_version(opts: PackOptions, ctx: Context, service: str, ref: str) -> str:
+    if opts.version:
+        return parse_semver(opts.version)
     candidates = [ref] if ref.startswith("refs/tags/") else []
     if ctx.git.resolve("HEAD") is not None:
         tags = ctx.git.run("tag", "--points-at", "HEAD", check=False).stdout.split()
@@ -110,35 +141,31 @@ def prod_version(values: Mapping[str, Any], ctx: Context, service: str, ref: str
     )
 
 
-def run_pack(values: Mapping[str, Any], ctx: Context) -> Result:
-    dist = workspace_path(ctx, values["dist"], "--dist")
-    env: Env = "prod" if values["env"] == "prod" else "dev"
-    services = values["service"] or discover_services(dist)
+def run_pack(opts: PackOptions, ctx: Context) -> Result:
+    dist = opts.dist_path(ctx)
+    env: Env = "prod" if opts.env == "prod" else "dev"
+    services = opts.service or discover_services(dist)
     if not services:
         raise bad_input(
             "--service", "", f"a service built into {dist}/{{service}}/{{os}}-{{arch}}/"
         )
-    if values["version"] and env == "dev":
-        raise bad_input("--version", values["version"], "a version only with --env prod")
+    if opts.version and env == "dev":
+        raise bad_input("--version", opts.version, "a version only with --env prod")
     for service in services:
         validate_service(service)
-    stamp = parse_stamp(values["timestamp"]) if values["timestamp"] else ""
-    if values["version"]:
-        parse_semver(values["version"])
+    stamp = parse_stamp(opts.timestamp) if opts.timestamp else ""
+    if opts.version:
+        parse_semver(opts.version)
     packed = []
     for service in services:
         info = build_info(ctx, dist, service)
         version = (
-            prod_version(values, ctx, service, info.ref)
+            prod_version(opts, ctx, service, info.ref)
             if env == "prod"
             else stamp or stamp_of(info.build_time)
         )
         packed.append(pack(dist, service, env, version, info))
-    sums = "".join(
-        f"{line[:66]}{p.manifest.name}/{line[66:]}"
-        for p in packed
-        for line in (p.path / SUMS).read_text().splitlines(keepends=True)
-    )
+    sums = _sums_of((p.manifest.name, (p.path / SUMS).read_text()) for p in packed)
     rows = [
         [
             p.manifest.name,
@@ -169,22 +196,7 @@ def run_pack(values: Mapping[str, Any], ctx: Context) -> Result:
 PACK = Command(
     path=("artifact", "pack"),
     help="normalize dist/{service}/{os}-{arch} into a checksummed release folder",
-    options=(
-        Option(name="env", default="dev", choices=("dev", "prod"), help="dev or prod release"),
-        Option(
-            name="service",
-            kind="list",
-            default=[],
-            help="service(s) to pack, name or group/name (default: every one in dist)",
-        ),
-        Option(name="version", default="", help="semantic version of a prod release"),
-        Option(
-            name="timestamp",
-            default="",
-            help="UTC YYYYMMDDHHMMSS of a dev release (default: the commit time)",
-        ),
-        DIST_OPTION,
-    ),
+    settings=PackOptions,
     outputs=("release", "version", "sha256sums", "path"),
     run=run_pack,
 )
@@ -193,43 +205,42 @@ PACK = Command(
 # --- upload --------------------------------------------------------------------------------
 
 
-def _load_releases(values: Mapping[str, Any], dist: Path) -> list[LocalRelease]:
+def _load_releases(opts: UploadOptions, dist: Path) -> list[LocalRelease]:
     names: Sequence[ReleaseName]
-    if values["release"]:
-        names = [parse_release(r) for r in values["release"]]
+    if opts.release:
+        names = [parse_release(r) for r in opts.release]
     else:
         names = find_releases(dist)
         if not names:
             raise bad_input(
                 "--dist",
-                values["dist"],
+                opts.dist,
                 "a folder holding dev/ or prod/ releases; run goci artifact pack first",
             )
     return [load_release(dist, n) for n in names]
 
 
-def run_upload(values: Mapping[str, Any], ctx: Context) -> Result:
-    dist = workspace_path(ctx, values["dist"], "--dist")
-    if values["keep"] < 0:
-        raise bad_input("--keep", values["keep"], "a number >= 0 (0 keeps every dev release)")
-    releases = _load_releases(values, dist)
-    store = store_from(values, ctx)
-    github = _github_plan(values, ctx) if values["github_release"] else None
-    with ctx.runtime.group(f"upload to {store.url}"):
-        results = upload_all(
-            store,
-            releases,
-            workers=values["workers"],
-            keep=values["keep"],
-            who=run_url(ctx.env) or actor(ctx.env),
-            when=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            stale_after=stale_after(values),
-        )
-        for r in results:
-            ctx.runtime.log(f"{r.status:9} {r.manifest_url} ({r.files} files, {r.sent} bytes sent)")
-    close = getattr(store, "close", None)
-    if close:
-        close()
+def run_upload(opts: UploadOptions, ctx: Context) -> Result:
+    dist = opts.dist_path(ctx)
+    if opts.keep < 0:
+        raise bad_input("--keep", opts.keep, "a number >= 0 (0 keeps every dev release)")
+    releases = _load_releases(opts, dist)
+    with opened_store(opts, ctx) as store:
+        github = _github_plan(opts, ctx) if opts.github_release else None
+        with ctx.runtime.group(f"upload to {store.url}"):
+            results = upload_all(
+                store,
+                releases,
+                workers=opts.workers,
+                keep=opts.keep,
+                who=ctx.ci.run_url or ctx.ci.actor,
+                when=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                stale_after=opts.stale_after_seconds,
+            )
+            for r in results:
+                ctx.runtime.log(
+                    f"{r.status:9} {r.manifest_url} ({r.files} files, {r.sent} bytes sent)"
+                )
     lines = []
     for r in results:
         if r.status == "unchanged":
@@ -239,24 +250,13 @@ def run_upload(values: Mapping[str, Any], ctx: Context) -> Result:
         lines.extend(f"  cleaned: {c}" for c in r.cleaned)
         lines.extend(f"  pruned {p}" for p in r.pruned)
     if github is not None:
-        from goci.release.ghrelease import attach
-
-        done = attach(releases, tag=github[0], token=github[1], repository=github[2], env=ctx.env)
-        lines.append(
-            f"GitHub release {done.tag}: {'created, ' if done.created else ''}"
-            f"{len(done.uploaded)} uploaded, {len(done.kept)} already there ({done.release_url})"
-        )
-    sums = "".join(
-        f"{line[:66]}{r.name.folder}/{line[66:]}"
-        for r in releases
-        for line in r.sums_text.splitlines(keepends=True)
-    )
+        lines.append(_attach(releases, github))
     rows = [[r.name.folder, r.status, str(r.files), f"`{r.manifest_url}`"] for r in results]
     return Result(
         outputs={
             "manifest-url": "\n".join(r.manifest_url for r in results),
             "version": "\n".join(dict.fromkeys(r.manifest.version for r in releases)),
-            "sha256sums": sums,
+            "sha256sums": _sums_of((r.name.folder, r.sums_text) for r in releases),
             "release": "\n".join(r.name.folder for r in results),
         },
         report="\n".join(lines),
@@ -265,55 +265,61 @@ def run_upload(values: Mapping[str, Any], ctx: Context) -> Result:
     )
 
 
-def _github_plan(values: Mapping[str, Any], ctx: Context) -> tuple[str, str, str]:
-    tag = values["tag"]
+@dataclass(frozen=True)
+class _GitHubRelease:
+    """Where ``--github-release`` attaches the files: checked before anything is uploaded."""
+
+    tag: str
+    token: str
+    repository: str
+    api_url: str
+
+
+def _github_plan(opts: UploadOptions, ctx: Context) -> _GitHubRelease:
+    tag = opts.tag
     if not tag:
-        ref = current_event(ctx.env).ref
+        ref = ctx.ci.event.ref
         tag = ref.removeprefix("refs/tags/") if ref.startswith("refs/tags/") else ""
     if not tag:
         raise bad_input("--tag", "", "a tag (or run on a tag push) to attach a GitHub release")
-    token = values["github_token"] or ctx.env.get("GITHUB_TOKEN", "")
+    token = opts.github_token or ctx.ci.token
     if not token:
         raise InputError("--github-token: not set (nor GITHUB_TOKEN); needed for --github-release")
     ctx.runtime.mask(token)
-    repository = ctx.env.get("GITHUB_REPOSITORY", "")
-    if repository.count("/") != 1:
-        raise bad_input("GITHUB_REPOSITORY", repository, "owner/name")
-    return tag, token, repository
+    if ctx.ci.repository.count("/") != 1:
+        raise bad_input("GITHUB_REPOSITORY", ctx.ci.repository, "owner/name")
+    return _GitHubRelease(tag, token, ctx.ci.repository, ctx.ci.api_url)
+
+
+def _attach(releases: Sequence[LocalRelease], github: _GitHubRelease) -> str:
+    from goci.release.ghrelease import attach
+
+    done = attach(
+        releases,
+        tag=github.tag,
+        token=github.token,
+        repository=github.repository,
+        api_url=github.api_url,
+    )
+    return (
+        f"GitHub release {done.tag}: {'created, ' if done.created else ''}"
+        f"{len(done.uploaded)} uploaded, {len(done.kept)} already there ({done.release_url})"
+    )
+
+
+def _sums_of(folders: Iterable[tuple[str, str]]) -> str:
+    """One ``sha256sum`` text for several releases: each path prefixed with its folder."""
+    return "".join(
+        f"{line[:66]}{folder}/{line[66:]}"
+        for folder, text in folders
+        for line in text.splitlines(keepends=True)
+    )
 
 
 UPLOAD = Command(
     path=("artifact", "upload"),
     help="upload packed releases (files, SHA256SUMS, manifest last) to a store",
-    options=(
-        *STORE_OPTIONS,
-        DIST_OPTION,
-        Option(
-            name="release",
-            kind="list",
-            default=[],
-            help="releases to send, e.g. dev/api-20250102030405 (default: all in dist)",
-        ),
-        Option(
-            name="keep",
-            kind="int",
-            default=0,
-            help="dev releases to keep per service, oldest pruned first (0: all)",
-        ),
-        Option(
-            name="github-release",
-            kind="bool",
-            default=False,
-            help="also attach the files and SHA256SUMS to the GitHub release of the tag",
-        ),
-        Option(name="tag", default="", help="tag of the GitHub release (default: the pushed tag)"),
-        Option(
-            name="github-token",
-            default="",
-            secret=True,
-            help="token for the GitHub release (default: GITHUB_TOKEN)",
-        ),
-    ),
+    settings=UploadOptions,
     outputs=("manifest-url", "version", "sha256sums", "release"),
     run=run_upload,
 )

@@ -2,50 +2,52 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from goci.command import Command, Context, Result
 from goci.errors import InputError
 from goci.matrix import build, platforms
 from goci.matrix.plan import service_list
-from goci.options import Option
+from goci.options import option
 from goci.runtime import markdown_table
 
-OPTIONS = (
-    Option(
-        name="target",
+
+@dataclass(frozen=True)
+class BuildOptions:
+    target: str | None = option(
         metavar="OS/ARCH",
         help="one target os/arch[/variant][+cgo] (default: GOOS/GOARCH, as go reads them)",
-    ),
-    Option(name="platforms", kind="list", help="several targets, built in parallel"),
-    Option(
-        name="services",
+    )
+    platforms: tuple[str, ...] | None = option(
+        kind="list", help="several targets, built in parallel"
+    )
+    services: str | None = option(
         help="main packages to build: JSON list or words of import paths, ./folders or "
         "service names (default: every main package of the modules in use)",
-    ),
-    Option(name="strip", kind="bool", default=False, help='strip symbols: -ldflags "-s -w"'),
-    Option(
-        name="compare-size",
+    )
+    strip: bool = option(kind="bool", default=False, help='strip symbols: -ldflags "-s -w"')
+    compare_size: bool = option(
         kind="bool",
         default=True,
         help="with --strip, link each binary once more unstripped to report the size saved",
-    ),
-    Option(name="out", default="dist", help="output folder inside the workspace"),
-    Option(name="version", help="version to stamp (default: the tag on HEAD, else dev-<sha>)"),
-    Option(
-        name="version-var",
+    )
+    out: str = option(default="dist", help="output folder inside the workspace")
+    version: str | None = option(help="version to stamp (default: the tag on HEAD, else dev-<sha>)")
+    version_var: str | None = option(
         help="variable that receives the version through -X, e.g. main.version",
-    ),
-    Option(
-        name="only-changed",
+    )
+    only_changed: str | None = option(
         help="JSON list of services from changed-packages: skip every other service",
-    ),
-    Option(name="toolexec", help="program passed to go build -toolexec"),
-    Option(name="profile", kind="bool", default=False, help="report the slowest build steps"),
-    Option(name="cgo", kind="bool", default=False, help="build with CGO_ENABLED=1"),
-    Option(name="jobs", kind="int", help="targets built at once (default: CPU count, at least 2)"),
-)
+    )
+    toolexec: str | None = option(help="program passed to go build -toolexec")
+    profile: bool = option(kind="bool", default=False, help="report the slowest build steps")
+    cgo: bool = option(kind="bool", default=False, help="build with CGO_ENABLED=1")
+    jobs: int | None = option(
+        kind="int", help="targets built at once (default: CPU count, at least 2)"
+    )
+
+
 OUTPUTS = ("dist", "binaries", "services", "skipped", "version")
 
 
@@ -55,34 +57,34 @@ def _size(n: int | None) -> str:
     return f"{n / 1048576:.2f} MiB" if n >= 1048576 else f"{n / 1024:.1f} KiB"
 
 
-def _targets(values: Mapping[str, Any], ctx: Context) -> tuple[platforms.Platform, ...]:
+def _targets(opts: BuildOptions, ctx: Context) -> tuple[platforms.Platform, ...]:
     known = platforms.dist_list(ctx.go, ctx.cwd)
-    if values["target"] and values["platforms"]:
+    if opts.target and opts.platforms:
         raise InputError("target: give --target or --platforms, not both")
-    if values["target"]:
-        return (platforms.parse(values["target"], known, input_name="target"),)
-    if values["platforms"]:
-        return platforms.parse_all(values["platforms"], known)
+    if opts.target:
+        return (platforms.parse(opts.target, known, input_name="target"),)
+    if opts.platforms:
+        return platforms.parse_all(opts.platforms, known)
     env = ctx.go.env_values(["GOOS", "GOARCH"], cwd=ctx.cwd)
     return (platforms.parse(f"{env['GOOS']}/{env['GOARCH']}", known, input_name="target"),)
 
 
-def run(values: Mapping[str, Any], ctx: Context) -> Result:
-    only = values["only_changed"]
+def run(opts: BuildOptions, ctx: Context) -> Result:
+    only = opts.only_changed
     only_changed = service_list(only, "only-changed") if only not in (None, "") else None
     request = build.BuildRequest(
-        targets=_targets(values, ctx),
-        services=service_list(values["services"]),
-        out=ctx.path(values["out"]),
-        strip=values["strip"],
-        compare_size=values["compare_size"],
-        version=values["version"] or "",
-        version_var=values["version_var"],
+        targets=_targets(opts, ctx),
+        services=service_list(opts.services),
+        out=ctx.workspace_path("out", opts.out, may_be_root=False),
+        strip=opts.strip,
+        compare_size=opts.compare_size,
+        version=opts.version or "",
+        version_var=opts.version_var,
         only_changed=only_changed,
-        toolexec=values["toolexec"],
-        profile=values["profile"],
-        cgo=values["cgo"],
-        jobs=values["jobs"],
+        toolexec=opts.toolexec,
+        profile=opts.profile,
+        cgo=opts.cgo,
+        jobs=opts.jobs,
     )
     result = build.build(ctx.cwd, ctx.go, ctx.git, request, ctx.env)
     for package in result.skipped:
@@ -119,7 +121,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
     )
     if result.skipped:
         summary += "\n\nSkipped (unchanged): " + ", ".join(p.service for p in result.skipped)
-    if values["profile"]:
+    if opts.profile:
         top = result.profile[:10]
         lines.append(f"slowest steps ({result.cached_steps} served from the build cache):")
         lines += [f"  {p.seconds:7.2f}s  {p.mode:5}  {p.package}  [{p.target}]" for p in top]
@@ -133,7 +135,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
 COMMAND = Command(
     path=("build",),
     help="build reproducible binaries of the services into dist/{service}/{os}-{arch}/",
-    options=OPTIONS,
+    settings=BuildOptions,
     outputs=OUTPUTS,
     run=run,
 )

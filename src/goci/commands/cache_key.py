@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
 
 from goci.cache.keys import compute
 from goci.command import Command, Context, Result
-from goci.options import Option
+from goci.options import option
 from goci.runtime import markdown_table
 
-OPTIONS = (
-    Option(
-        name="target",
+
+@dataclass(frozen=True)
+class CacheKeyOptions:
+    target: str | None = option(
         help="os/arch[/variant][+cgo] the build cache is for (default: GOOS/GOARCH of go)",
         metavar="OS/ARCH",
-    ),
-    Option(name="prefix", default="goci", help="readable prefix of every key"),
-)
+    )
+    prefix: str = option(default="goci", help="readable prefix of every key")
+
+
 OUTPUTS = (
     "mod-key",
     "mod-restore-keys",
@@ -31,8 +32,8 @@ OUTPUTS = (
 )
 
 
-def run(values: Mapping[str, Any], ctx: Context) -> Result:
-    keys = compute(ctx.cwd, ctx.go, ctx.env, target=values["target"], prefix=values["prefix"])
+def run(opts: CacheKeyOptions, ctx: Context) -> Result:
+    keys = compute(ctx.cwd, ctx.go, ctx.ci, target=opts.target, prefix=opts.prefix)
     outputs = {
         "mod-key": keys.mod_key,
         "mod-restore-keys": "\n".join(keys.mod_restore_keys),
@@ -77,7 +78,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
 COMMAND = Command(
     path=("cache-key",),
     help="cache keys for the Go module cache and build cache",
-    options=OPTIONS,
+    settings=CacheKeyOptions,
     outputs=OUTPUTS,
     run=run,
 )

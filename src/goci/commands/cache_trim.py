@@ -2,72 +2,73 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from goci.cache import modverify
 from goci.cache.trim import mark, trim
 from goci.cache.units import format_size, format_time, parse_duration, parse_size, parse_time
 from goci.command import Command, Context, Result
 from goci.errors import InputError
-from goci.options import Option
+from goci.options import option
 from goci.runtime import markdown_table
 
 MARK_VARIABLE = "GOCI_CACHE_MARK"
 
-CACHE_DIR = Option(
-    name="cache-dir",
-    help="the Go build cache folder (default: `go env GOCACHE`)",
-    metavar="DIR",
-)
-TRIM_OPTIONS = (
-    Option(
-        name="unused-since",
+
+@dataclass(frozen=True, kw_only=True)
+class CacheDirOptions:
+    cache_dir: str | None = option(
+        help="the Go build cache folder (default: `go env GOCACHE`)",
+        metavar="DIR",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrimOptions(CacheDirOptions):
+    unused_since: str | None = option(
         help=f"drop entries not used since this time: epoch seconds or ISO 8601 "
         f"(default: ${MARK_VARIABLE}, which `goci cache mark` sets after the restore)",
         metavar="TIME",
-    ),
-    Option(
-        name="keep-within",
+    )
+    keep_within: str = option(
         default="0",
         help="also keep entries used this long before that time (7d, 12h, 0): with "
         "affected-only runs, what the previous runs compiled stays for the next",
         metavar="DURATION",
-    ),
-    Option(
-        name="max-size",
+    )
+    max_size: str = option(
         default="1GiB",
         help="then drop least recently used entries until the cache fits "
         "(KiB/MiB/GiB, KB/MB/GB or bytes; none for no budget)",
         metavar="SIZE",
-    ),
-    CACHE_DIR,
-)
+    )
+
+
 TRIM_OUTPUTS = ("removed-files", "removed-bytes", "size-before", "size-after")
-MARK_OPTIONS = (
-    CACHE_DIR,
-    Option(name="mod-key", help="the module cache key the restore asked for", metavar="KEY"),
-    Option(
-        name="mod-restored-key",
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkOptions(CacheDirOptions):
+    mod_key: str | None = option(help="the module cache key the restore asked for", metavar="KEY")
+    mod_restored_key: str | None = option(
         help="the key the module cache was restored from (actions/cache: cache-matched-key); "
         "when it is a fallback key, `go mod verify` checks the restored modules",
         metavar="KEY",
-    ),
-    Option(name="build-key", help="the build cache key the restore asked for", metavar="KEY"),
-    Option(
-        name="build-restored-key",
+    )
+    build_key: str | None = option(help="the build cache key the restore asked for", metavar="KEY")
+    build_restored_key: str | None = option(
         help="the key the build cache was restored from (actions/cache: cache-matched-key)",
         metavar="KEY",
-    ),
-    Option(
-        name="mod-save",
+    )
+    mod_save: bool = option(
         kind="bool",
         default=True,
         help="whether this job may save the module cache (cache-key's mod-save: a trusted "
         "event and modules to download); the mod-save output adds 'and no exact hit'",
-    ),
-)
+    )
+
+
 MARK_OUTPUTS = (
     "mark",
     "backdated-files",
@@ -78,11 +79,10 @@ MARK_OUTPUTS = (
 )
 
 
-def cache_dir(values: Mapping[str, Any], ctx: Context) -> Path:
+def cache_dir(opts: CacheDirOptions, ctx: Context) -> Path:
     """The build cache folder: ``--cache-dir``, or what ``go env GOCACHE`` says."""
-    given = values.get("cache_dir")
-    if given:
-        return ctx.path(str(given))
+    if opts.cache_dir:
+        return ctx.path(opts.cache_dir)
     folder = ctx.go.env_values(["GOCACHE"], cwd=ctx.cwd)["GOCACHE"]
     if not folder or folder == "off":
         raise InputError(
@@ -92,15 +92,15 @@ def cache_dir(values: Mapping[str, Any], ctx: Context) -> Path:
     return Path(folder)
 
 
-def run_trim(values: Mapping[str, Any], ctx: Context) -> Result:
-    since_text = values.get("unused_since") or ctx.env.get(MARK_VARIABLE, "")
-    since_name = "--unused-since" if values.get("unused_since") else MARK_VARIABLE
+def run_trim(opts: TrimOptions, ctx: Context) -> Result:
+    since_text = opts.unused_since or ctx.env.get(MARK_VARIABLE, "")
+    since_name = "--unused-since" if opts.unused_since else MARK_VARIABLE
     unused_since = parse_time(since_text, since_name) if since_text else None
-    keep_within = parse_duration(str(values["keep_within"]))
+    keep_within = parse_duration(opts.keep_within)
     if unused_since is not None:
         unused_since -= keep_within
-    max_size = parse_size(str(values["max_size"]))
-    folder = cache_dir(values, ctx)
+    max_size = parse_size(opts.max_size)
+    folder = cache_dir(opts, ctx)
     result = trim(folder, unused_since=unused_since, max_size=max_size)
     budget = format_size(result.max_size) if result.max_size is not None else "none"
     since = (
@@ -156,20 +156,20 @@ def _restored(key: str | None, restored: str | None) -> str:
     return "hit" if key is not None and restored.lower() == key.lower() else "fallback"
 
 
-def run_mark(values: Mapping[str, Any], ctx: Context) -> Result:
-    mod = _restored(values.get("mod_key"), values.get("mod_restored_key"))
-    build = _restored(values.get("build_key"), values.get("build_restored_key"))
+def run_mark(opts: MarkOptions, ctx: Context) -> Result:
+    mod = _restored(opts.mod_key, opts.mod_restored_key)
+    build = _restored(opts.build_key, opts.build_restored_key)
     verified: tuple[Path, ...] = ()
     if mod == "fallback":
         with ctx.runtime.group("go mod verify (module cache from a fallback key)"):
             verified = modverify.verify(ctx.cwd, ctx.go).folders
-    folder = cache_dir(values, ctx)
+    folder = cache_dir(opts, ctx)
     result = mark(folder)
     ctx.runtime.export_env(MARK_VARIABLE, str(result.mark))
-    mod_save = bool(values.get("mod_save", True)) and mod != "hit"
+    mod_save = opts.mod_save and mod != "hit"
     lines = [
         f"module cache  {mod}"
-        + (f" from {values['mod_restored_key']}" if mod != "miss" else "")
+        + (f" from {opts.mod_restored_key}" if mod != "miss" else "")
         + (f"; go mod verify passed in {len(verified)} folder(s)" if verified else ""),
         "  save        "
         + (
@@ -179,8 +179,7 @@ def run_mark(values: Mapping[str, Any], ctx: Context) -> Result:
             if mod == "hit"
             else "no (cache-key: not a trusted event, or nothing to download)"
         ),
-        f"build cache   {build}"
-        + (f" from {values['build_restored_key']}" if build != "miss" else ""),
+        f"build cache   {build}" + (f" from {opts.build_restored_key}" if build != "miss" else ""),
         f"cache mark    {result.mark} ({format_time(result.mark)}); {MARK_VARIABLE} set for "
         "later steps",
         f"  backdated   {result.backdated_files} restored files in {folder} "
@@ -200,7 +199,7 @@ def run_mark(values: Mapping[str, Any], ctx: Context) -> Result:
 TRIM = Command(
     path=("cache", "trim"),
     help="drop build cache entries this run did not use, then keep it under a size budget",
-    options=TRIM_OPTIONS,
+    settings=TrimOptions,
     outputs=TRIM_OUTPUTS,
     run=run_trim,
 )
@@ -208,7 +207,7 @@ MARK = Command(
     path=("cache", "mark"),
     help="right after the cache restore: record the time that `cache trim` uses, verify a "
     "module cache from a fallback key",
-    options=MARK_OPTIONS,
+    settings=MarkOptions,
     outputs=MARK_OUTPUTS,
     run=run_mark,
 )

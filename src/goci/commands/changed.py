@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import tempfile
-from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,65 +12,64 @@ from goci.changed import affected
 from goci.changed.globs import DEFAULT_GLOBAL_FILES
 from goci.changed.orphans import ORPHAN_POLICIES
 from goci.command import Command, Context, Result
-from goci.options import Option
+from goci.options import option
 from goci.runtime import markdown_table, shown
+from goci.tools.atomic import write_atomic
 
 # GitHub refuses a step's outputs above 1 MB; a list that would come near it goes to a file.
 OUTPUT_LIMIT = 1_000_000
 _SUMMARY_ROWS = 50
 
-OPTIONS = (
-    Option(name="base", help="base commit or ref (default: from the CI event)", metavar="REF"),
-    Option(name="head", help="head commit or ref (default: GITHUB_SHA or HEAD)", metavar="REF"),
-    Option(
-        name="platform",
+
+@dataclass(frozen=True)
+class ChangedOptions:
+    base: str | None = option(help="base commit or ref (default: from the CI event)", metavar="REF")
+    head: str | None = option(
+        help="head commit or ref (default: GITHUB_SHA or HEAD)", metavar="REF"
+    )
+    platform: tuple[str, ...] = option(
         kind="list",
         aliases=("platforms",),
         default=[],
         metavar="OS/ARCH",
         help="targets whose import graphs are unioned (default: the host)",
-    ),
-    Option(
-        name="global-files",
+    )
+    global_files: tuple[str, ...] = option(
         kind="list",
         default=list(DEFAULT_GLOBAL_FILES),
         metavar="GLOB",
         help="files whose change means everything runs (default: "
         + ", ".join(DEFAULT_GLOBAL_FILES)
         + ")",
-    ),
-    Option(
-        name="orphan-files",
+    )
+    orphan_files: str = option(
         choices=ORPHAN_POLICIES,
         default="nearest",
         help="a changed file no package owns: nearest (the build of the nearest package above "
         "when Go or a C compiler may read it, else only its tests), all, or ignore",
-    ),
-    Option(
-        name="ignore-comments",
+    )
+    ignore_comments: bool = option(
         kind="bool",
         default=False,
         help="Go files whose change touches only comments or white space do not count",
-    ),
-    Option(
-        name="deepen-limit",
+    )
+    deepen_limit: int = option(
         kind="int",
         default=2000,
         help="fetch at most this many more commits of a shallow clone to find the merge base",
-    ),
-    Option(
-        name="github-token",
+    )
+    github_token: str = option(
         secret=True,
         default="",
         help="token for the GitHub compare API fallback (default: GITHUB_TOKEN)",
-    ),
-    Option(
-        name="output-limit",
+    )
+    output_limit: int = option(
         kind="int",
         default=OUTPUT_LIMIT,
         help="bytes above which a list output is written to a file instead (see *-file)",
-    ),
-)
+    )
+
+
 LISTS = ("packages", "test-packages", "services", "modules", "reason")
 OUTPUTS = (
     "packages",
@@ -88,22 +86,22 @@ OUTPUTS = (
 )
 
 
-def run(values: Mapping[str, Any], ctx: Context) -> Result:
-    token = values["github_token"] or ctx.env.get("GITHUB_TOKEN", "")
+def run(opts: ChangedOptions, ctx: Context) -> Result:
+    token = opts.github_token or ctx.ci.token
     if token:
         ctx.runtime.mask(token)
     result = affected.analyse(
         ctx.cwd,
         ctx.go,
         ctx.git,
-        base=values["base"],
-        head=values["head"],
-        env=ctx.env,
-        platforms=values["platform"],
-        global_files=values["global_files"],
-        orphan_files=values["orphan_files"],
-        ignore_comments=values["ignore_comments"],
-        deepen_limit=values["deepen_limit"],
+        base=opts.base,
+        head=opts.head,
+        ci=ctx.ci,
+        platforms=opts.platform,
+        global_files=opts.global_files,
+        orphan_files=opts.orphan_files,
+        ignore_comments=opts.ignore_comments,
+        deepen_limit=opts.deepen_limit,
         token=token,
     )
     outputs: dict[str, Any] = {
@@ -121,11 +119,11 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
     for name in LISTS:
         outputs[f"{name}-file"] = ""
     if ctx.env.get("GITHUB_OUTPUT"):
-        spill(outputs, ctx.env, values["output_limit"])
+        spill(outputs, ctx.ci.temp, opts.output_limit)
     return Result(outputs=outputs, report=report(result), summary=summary(result))
 
 
-def spill(outputs: dict[str, Any], env: Mapping[str, str], limit: int) -> None:
+def spill(outputs: dict[str, Any], temp: Path | None, limit: int) -> None:
     """Move lists too big for GitHub's output limit to files named by ``<name>-file``.
 
     The output itself then holds JSON ``null``: a consumer that ignores the file fails loudly
@@ -137,12 +135,10 @@ def spill(outputs: dict[str, Any], env: Mapping[str, str], limit: int) -> None:
         if len(text.encode()) <= limit:
             continue
         if folder is None:
-            parent = env.get("RUNNER_TEMP") or tempfile.gettempdir()
+            parent = temp or tempfile.gettempdir()
             folder = Path(tempfile.mkdtemp(prefix="goci-changed-", dir=parent))
         target = folder / f"{name}.json"
-        partial = target.with_suffix(".json.partial")
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, target)
+        write_atomic(target, text.encode())
         outputs[name] = None
         outputs[f"{name}-file"] = str(target)
 
@@ -202,7 +198,7 @@ def summary(result: affected.AffectedSet) -> str:
 COMMAND = Command(
     path=("changed",),
     help="packages, test packages, services and modules that a change can break",
-    options=OPTIONS,
+    settings=ChangedOptions,
     outputs=OUTPUTS,
     run=run,
 )

@@ -10,70 +10,72 @@ arrive as ``PLUGIN_*`` variables (the option resolver reads them) and the commit
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, cast
 
 from goci.command import Command, Context, Result
 from goci.commands import _pipeline as pipeline
 from goci.errors import InputError
-from goci.options import Option
+from goci.options import option
 from goci.progress import ProgressStream
 from goci.runtime import Runtime, markdown_table
+from goci.tools.paths import WorkspaceRoots, workspace_path
 
 DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64", "darwin/arm64", "windows/amd64")
 
-OPTIONS = (
-    Option(
-        name="path",
+
+@dataclass(frozen=True)
+class CiOptions:
+    path: tuple[str, ...] | None = option(
         kind="list",
         positional=True,
         metavar="DIR",
         help="the repository folder (default .)",
-    ),
-    Option(name="base", help="compare with this commit (default: the CI event; else everything)"),
-    Option(name="head", help="the commit to test (default: HEAD)"),
-    Option(
-        name="platforms",
+    )
+    base: str | None = option(
+        help="compare with this commit (default: the CI event; else everything)"
+    )
+    head: str | None = option(help="the commit to test (default: HEAD)")
+    platforms: tuple[str, ...] = option(
         kind="list",
         aliases=("targets",),
         default=list(DEFAULT_PLATFORMS),
         help="targets to build (os/arch; Drone targets may be {os, arch} objects)",
-    ),
-    Option(
-        name="go-versions",
+    )
+    go_versions: tuple[str, ...] = option(
         kind="list",
         default=["local"],
         help="Go versions of the matrix shown ('local' = the go on PATH)",
-    ),
-    Option(
-        name="strip",
+    )
+    strip: bool = option(
         kind="bool",
         aliases=("strip-debug",),
         default=True,
         help='strip symbols from binaries (-ldflags "-s -w")',
-    ),
-    Option(
-        name="only-changed",
+    )
+    only_changed: bool = option(
         kind="bool",
         aliases=("skip-unchanged",),
         default=True,
         help="build only the services the change touches",
-    ),
-    Option(name="test", kind="bool", default=True, help="run the tests (--no-test skips them)"),
-    Option(name="upload", kind="bool", default=True, help="upload the packed release"),
-    Option(name="store", default="", help="where to upload (default file://DIR/.goci/store)"),
-    Option(name="endpoint-url", default="", help="S3 endpoint for s3:// stores"),
-    Option(name="env", choices=("dev", "prod"), default="dev", help="release environment"),
-    Option(name="version", default="", help="semantic version (with --env prod)"),
-    Option(name="min-total", kind="float", help="fail below this total coverage percent"),
-    Option(name="parallel", kind="int", default=0, help="packages tested at once (default CPUs)"),
-    Option(name="work-dir", default=".goci", help="where reports, dist and the store go"),
-)
+    )
+    test: bool = option(kind="bool", default=True, help="run the tests (--no-test skips them)")
+    upload: bool = option(kind="bool", default=True, help="upload the packed release")
+    store: str = option(default="", help="where to upload (default file://DIR/.goci/store)")
+    endpoint_url: str = option(default="", help="S3 endpoint for s3:// stores")
+    env: str = option(choices=("dev", "prod"), default="dev", help="release environment")
+    version: str = option(default="", help="semantic version (with --env prod)")
+    min_total: float | None = option(kind="float", help="fail below this total coverage percent")
+    parallel: int = option(kind="int", default=0, help="packages tested at once (default CPUs)")
+    work_dir: str = option(default=".goci", help="where reports, dist and the store go")
+
+
 OUTPUTS = ("status", "total", "services", "releases", "manifest-url")
 
 
-def platform_words(items: list[str]) -> tuple[str, ...]:
+def platform_words(items: Sequence[str]) -> tuple[str, ...]:
     """Normalise targets: ``os/arch`` words, or Drone's ``{"os": .., "arch": ..}`` objects."""
     words: list[str] = []
     for item in items:
@@ -90,7 +92,7 @@ def platform_words(items: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))
 
 
-def go_versions(words: list[str], ctx: Context) -> tuple[str, ...]:
+def go_versions(words: Sequence[str], ctx: Context) -> tuple[str, ...]:
     """'local' becomes the exact version of the go on PATH, so the plan needs no network."""
     local = ctx.go.version(cwd=ctx.cwd).removeprefix("go")
     return tuple(dict.fromkeys(local if w == "local" else w for w in words))
@@ -123,49 +125,54 @@ def _check_store(value: str, cwd: Path) -> None:
         _check_folder("--store", value, Path(rest) if Path(rest).is_absolute() else cwd / rest)
 
 
-def settings_from(values: Mapping[str, Any], ctx: Context, *, drone: bool) -> pipeline.Settings:
-    work = ctx.cwd / values["work_dir"]
-    if ".." in Path(values["work_dir"]).parts or Path(values["work_dir"]).is_absolute():
-        raise InputError(f"--work-dir: {values['work_dir']!r} must be a folder inside {ctx.cwd}")
-    _check_folder("--work-dir", values["work_dir"], work)
-    if values["upload"]:
-        _check_store(values["store"] or (work / "store").as_uri(), ctx.cwd)
-    if values["env"] == "prod" and not values["version"]:
+def settings_from(opts: CiOptions, ctx: Context, *, drone: bool) -> pipeline.Settings:
+    # Only inside the repository folder: the steps are given paths relative to it.
+    work = workspace_path("work-dir", opts.work_dir, WorkspaceRoots(ctx.cwd))
+    _check_folder("--work-dir", opts.work_dir, work)
+    if opts.upload:
+        _check_store(opts.store or (work / "store").as_uri(), ctx.cwd)
+    if opts.env == "prod" and not opts.version:
         raise InputError("--version: a prod release needs a semantic version (e.g. 1.4.0)")
-    base = values["base"]
-    head = values["head"]
+    base = opts.base
+    head = opts.head
     if drone:
-        base = base or ctx.env.get("DRONE_COMMIT_BEFORE") or None
-        head = head or ctx.env.get("DRONE_COMMIT_AFTER") or None
+        base = base or ctx.ci.before or None
+        head = head or ctx.ci.head_sha or None
     return pipeline.Settings(
         base=base,
         head=head,
-        platforms=platform_words(values["platforms"]),
-        go_versions=go_versions(values["go_versions"], ctx),
-        strip=values["strip"],
-        only_changed=values["only_changed"],
-        test=values["test"],
-        upload=values["upload"],
-        store=values["store"] or (work / "store").as_uri(),
-        endpoint_url=values["endpoint_url"],
-        env=values["env"],
-        version=values["version"],
-        min_total=values["min_total"],
-        parallel=values["parallel"],
+        platforms=platform_words(opts.platforms),
+        go_versions=go_versions(opts.go_versions, ctx),
+        strip=opts.strip,
+        only_changed=opts.only_changed,
+        test=opts.test,
+        upload=opts.upload,
+        store=opts.store or (work / "store").as_uri(),
+        endpoint_url=opts.endpoint_url,
+        env=opts.env,
+        version=opts.version,
+        min_total=opts.min_total,
+        parallel=opts.parallel,
         work=work,
     )
 
 
-def _run(values: Mapping[str, Any], ctx: Context, *, drone: bool) -> Result:
-    paths = values["path"] or []
+def _in_folder(opts: CiOptions, ctx: Context) -> Context:
+    """The context of the repository folder ``goci ci DIR`` names (this one by default)."""
+    paths = opts.path or ()
     if len(paths) > 1:
         raise InputError(f"goci ci takes one folder, got {len(paths)}: {' '.join(paths)}")
-    if paths:
-        folder = ctx.path(paths[0])
-        if not folder.is_dir():
-            raise InputError(f"DIR: {paths[0]!r} is not a folder")
-        ctx = Context(cwd=folder, env=ctx.env, runtime=ctx.runtime)
-    settings = settings_from(values, ctx, drone=drone)
+    if not paths:
+        return ctx
+    folder = ctx.path(paths[0])
+    if not folder.is_dir():
+        raise InputError(f"DIR: {paths[0]!r} is not a folder")
+    return Context(cwd=folder, env=ctx.env, runtime=ctx.runtime, json_output=ctx.json_output)
+
+
+def _run(opts: CiOptions, ctx: Context, *, drone: bool) -> Result:
+    ctx = _in_folder(opts, ctx)
+    settings = settings_from(opts, ctx, drone=drone)
     stream = ProgressStream(ctx.runtime.stream, live=ctx.runtime.stream.isatty(), prefix="  ")
     # The steps' outputs are the pipeline's business, not the workflow's: without GITHUB_OUTPUT
     # no step spills a long list to a file or writes outputs of its own.
@@ -175,7 +182,7 @@ def _run(values: Mapping[str, Any], ctx: Context, *, drone: bool) -> Result:
         env=step_env,
         runtime=Runtime(step_env, cast(TextIO, stream), ctx.runtime.secrets),
     )
-    show = ctx.runtime.log if values.get("json") else ctx.runtime.out
+    show = ctx.runtime.log if ctx.json_output else ctx.runtime.out
 
     def emit(text: str) -> None:
         stream.settle()
@@ -215,25 +222,25 @@ def _text_table(rows: list[list[str]]) -> str:
     )
 
 
-def run_ci(values: Mapping[str, Any], ctx: Context) -> Result:
-    return _run(values, ctx, drone=False)
+def run_ci(opts: CiOptions, ctx: Context) -> Result:
+    return _run(opts, ctx, drone=False)
 
 
-def run_drone(values: Mapping[str, Any], ctx: Context) -> Result:
-    return _run(values, ctx, drone=True)
+def run_drone(opts: CiOptions, ctx: Context) -> Result:
+    return _run(opts, ctx, drone=True)
 
 
 COMMAND = Command(
     path=("ci",),
     help="the whole pipeline on one machine: changed, matrix, test, coverage, build, publish",
-    options=OPTIONS,
+    settings=CiOptions,
     outputs=OUTPUTS,
     run=run_ci,
 )
 DRONE_COMMAND = Command(
     path=("drone",),
     help="the pipeline as a Drone/Woodpecker plugin (settings from PLUGIN_*)",
-    options=OPTIONS,
+    settings=CiOptions,
     outputs=OUTPUTS,
     run=run_drone,
 )

@@ -2,51 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
 
 from goci.command import Command, Context, Result
-from goci.commands._shared import workspace_path
 from goci.coverage import formats, thresholds
 from goci.coverage import report as coverage
 from goci.coverage.merge import MergeResult, merge
 from goci.errors import InputError, bad_input
-from goci.options import Option
+from goci.options import option
 from goci.runtime import markdown_table
 
-OPTIONS = (
-    Option(
-        name="profiles",
+
+@dataclass(frozen=True)
+class CoverageOptions:
+    profiles: tuple[str, ...] | None = option(
         kind="list",
         positional=True,
         help="coverprofiles and folders holding them or GOCOVERDIR data (searched recursively)",
         metavar="DIR_OR_FILE",
-    ),
-    Option(name="out", default="coverage.out", help="the merged profile", metavar="FILE"),
-    Option(name="min-total", kind="float", default=None, help="fail below this total percent"),
-    Option(
-        name="min-package", kind="float", default=None, help="fail when a package is below this"
-    ),
-    Option(
-        name="threshold",
+    )
+    out: str = option(default="coverage.out", help="the merged profile", metavar="FILE")
+    min_total: float | None = option(kind="float", help="fail below this total percent")
+    min_package: float | None = option(kind="float", help="fail when a package is below this")
+    threshold: tuple[str, ...] | None = option(
         kind="list",
         help="per-path minimums GLOB=PERCENT, matched on package import paths and files",
         metavar="GLOB=P",
-    ),
-    Option(name="exclude", kind="list", help="globs of files or packages left out of the numbers"),
-    Option(
-        name="expect-shards", kind="int", default=0, help="fail unless shards 1..N are all present"
-    ),
-    Option(
-        name="allow-mixed",
+    )
+    exclude: tuple[str, ...] | None = option(
+        kind="list", help="globs of files or packages left out of the numbers"
+    )
+    expect_shards: int = option(
+        kind="int", default=0, help="fail unless shards 1..N are all present"
+    )
+    allow_mixed: bool = option(
         kind="bool",
         default=False,
         help="merge profiles of different commits or Go versions",
-    ),
-    Option(name="cobertura", default="", help="write Cobertura XML here", metavar="FILE"),
-    Option(name="lcov", default="", help="write an LCOV tracefile here", metavar="FILE"),
-    Option(name="html", default="", help="write go tool cover's HTML here", metavar="FILE"),
-)
+    )
+    cobertura: str = option(default="", help="write Cobertura XML here", metavar="FILE")
+    lcov: str = option(default="", help="write an LCOV tracefile here", metavar="FILE")
+    html: str = option(default="", help="write go tool cover's HTML here", metavar="FILE")
+
+
 OUTPUTS = (
     "total",
     "profile",
@@ -119,84 +119,110 @@ def _summary(
     return "\n".join(lines)
 
 
-def run(values: Mapping[str, Any], ctx: Context) -> Result:
-    raw_paths = values["profiles"] or []
+@dataclass(frozen=True)
+class _Request:
+    """What the options ask for, checked: inputs, where the outputs go, the thresholds."""
+
+    inputs: tuple[Path, ...]
+    out: Path
+    reports: dict[str, Path]
+    min_total: float | None
+    min_package: float | None
+    overrides: tuple[thresholds.Threshold, ...]
+
+
+def _checked(opts: CoverageOptions, ctx: Context) -> _Request:
+    raw_paths = opts.profiles or ()
     if not raw_paths:
         raise InputError(
             "coverage merge: no inputs; give coverprofiles or folders (DIR_OR_FILE...)"
         )
-    inputs = [ctx.path(p) for p in raw_paths]
+    inputs = tuple(ctx.path(p) for p in raw_paths)
     for raw, path in zip(raw_paths, inputs, strict=True):
         if not path.exists():
             raise bad_input("DIR_OR_FILE", raw, "an existing coverprofile or folder")
-    out = workspace_path(ctx, "out", values["out"])
-    extra = {
-        name: workspace_path(ctx, name, values[name]) if values[name] else None
-        for name in ("cobertura", "lcov", "html")
+    out = ctx.workspace_path("out", opts.out)
+    reports = {
+        name: ctx.workspace_path(name, value)
+        for name, value in (("cobertura", opts.cobertura), ("lcov", opts.lcov), ("html", opts.html))
+        if value
     }
-    min_total = _percent_option("min-total", values["min_total"])
-    min_package = _percent_option("min-package", values["min_package"])
-    overrides = [thresholds.parse_threshold(t) for t in values["threshold"] or ()]
-    if values["expect_shards"] < 0:
-        raise bad_input("--expect-shards", values["expect_shards"], "a number of shards >= 1")
+    if opts.expect_shards < 0:
+        raise bad_input("--expect-shards", opts.expect_shards, "a number of shards >= 1")
+    return _Request(
+        inputs=inputs,
+        out=out,
+        reports=reports,
+        min_total=_percent_option("min-total", opts.min_total),
+        min_package=_percent_option("min-package", opts.min_package),
+        overrides=tuple(thresholds.parse_threshold(t) for t in opts.threshold or ()),
+    )
 
-    # Merge to a scratch name first: the real --out appears only when the report also worked.
+
+def _merge_and_count(
+    request: _Request, opts: CoverageOptions, ctx: Context
+) -> tuple[MergeResult, coverage.CoverageReport]:
+    """Merge to a scratch name first: the real ``--out`` appears only when the report worked."""
+    out = request.out
     staging = out.with_name(f".{out.name}.staging")
     try:
         merged = merge(
-            inputs,
+            request.inputs,
             out=staging,
             go=ctx.go,
-            allow_mixed=values["allow_mixed"],
-            expect_shards=values["expect_shards"],
+            allow_mixed=opts.allow_mixed,
+            expect_shards=opts.expect_shards,
             label_root=ctx.cwd,
             skip=(out, staging),
         )
         cov = coverage.report(
-            staging,
-            root=ctx.cwd,
-            go=ctx.go,
-            exclude=tuple(values["exclude"] or ()),
-            display=out,
+            staging, root=ctx.cwd, go=ctx.go, exclude=tuple(opts.exclude or ()), display=out
         )
         staging.replace(out)
     finally:
         staging.unlink(missing_ok=True)
-    cov = coverage.CoverageReport(
-        out, cov.mode, cov.statements, cov.covered, cov.files, cov.packages, cov.excluded
-    )
-    written: dict[str, str] = {}
-    if extra["cobertura"]:
-        formats.write_text(extra["cobertura"], formats.cobertura(cov, ctx.cwd))
-        written["cobertura"] = str(extra["cobertura"])
-    if extra["lcov"]:
-        formats.write_text(extra["lcov"], formats.lcov(cov, ctx.cwd))
-        written["lcov"] = str(extra["lcov"])
-    if extra["html"]:
-        formats.html(out, extra["html"], go=ctx.go, cwd=ctx.cwd)
-        written["html"] = str(extra["html"])
+    return merged, dataclasses.replace(cov, profile=out)
+
+
+def _write_reports(request: _Request, cov: coverage.CoverageReport, ctx: Context) -> None:
+    """Cobertura, LCOV and HTML, where the options ask for them."""
+    for name, path in request.reports.items():
+        if name == "cobertura":
+            formats.write_text(path, formats.cobertura(cov, ctx.cwd))
+        elif name == "lcov":
+            formats.write_text(path, formats.lcov(cov, ctx.cwd))
+        else:
+            formats.html(request.out, path, go=ctx.go, cwd=ctx.cwd)
+
+
+def run(opts: CoverageOptions, ctx: Context) -> Result:
+    request = _checked(opts, ctx)
+    merged, cov = _merge_and_count(request, opts, ctx)
+    _write_reports(request, cov, ctx)
     short = thresholds.check_thresholds(
-        cov, min_total=min_total, min_package=min_package, overrides=overrides
+        cov,
+        min_total=request.min_total,
+        min_package=request.min_package,
+        overrides=request.overrides,
     )
     for item in short:
         ctx.runtime.error(item.message, title="coverage threshold")
     report = [
         f"total: {cov.total}% ({cov.covered}/{cov.statements} statements) "
-        f"from {merged.profiles} inputs -> {out}",
+        f"from {merged.profiles} inputs -> {request.out}",
         *(f"{coverage.fmt(p.percent):>6}%  {p.package}" for p in cov.packages),
         *(f"FAIL {s.message}" for s in short),
     ]
+    written = {name: str(path) for name, path in request.reports.items()}
     outputs = {
         "total": cov.total,
-        "profile": str(out),
+        "profile": str(request.out),
         "statements": cov.statements,
         "covered": cov.covered,
         "inputs": merged.profiles,
         "shards": list(merged.shards),
         "passed": not short,
-        "cobertura": written.get("cobertura", ""),
-        "lcov": written.get("lcov", ""),
-        "html": written.get("html", ""),
+        **{name: written.get(name, "") for name in ("cobertura", "lcov", "html")},
     }
     return Result(
         outputs=outputs,
@@ -209,7 +235,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
 COMMAND = Command(
     path=("coverage", "merge"),
     help="merge coverage profiles of all shards and jobs; total, tables, thresholds, reports",
-    options=OPTIONS,
+    settings=CoverageOptions,
     outputs=OUTPUTS,
     run=run,
 )

@@ -3,67 +3,65 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from goci.command import Command, Context, Result
-from goci.commands._shared import workspace_path
 from goci.errors import bad_input
 from goci.gotest import junit
 from goci.gotest.results import TestOptions, TestRun
 from goci.gotest.run import run_tests
 from goci.gotest.shards import parse_shard
-from goci.options import Option
+from goci.options import option
 from goci.runtime import markdown_table
 
-OPTIONS = (
-    Option(
-        name="packages",
+
+@dataclass(frozen=True)
+class GoTestOptions:
+    packages: tuple[str, ...] | None = option(
         kind="list",
         help="packages to test: import paths or ./folders, or changed-packages' test-packages "
         "JSON array (an empty list tests nothing); default: ./... of every module in use",
         metavar="PKGS",
-    ),
-    Option(name="shard", default="1/1", help="this job's shard, I/N (1-based)", metavar="I/N"),
-    Option(
-        name="out",
+    )
+    shard: str = option(default="1/1", help="this job's shard, I/N (1-based)", metavar="I/N")
+    out: str = option(
         default="coverage",
         help="folder for this run's coverage profiles (each named uniquely, with a .json sidecar)",
         metavar="DIR",
-    ),
-    Option(name="junit", default="", help="write JUnit XML to this file", metavar="FILE"),
-    Option(name="parallel", kind="int", default=0, help="packages tested at once (default: CPUs)"),
-    Option(
-        name="coverpkg",
+    )
+    junit: str = option(default="", help="write JUnit XML to this file", metavar="FILE")
+    parallel: int = option(kind="int", default=0, help="packages tested at once (default: CPUs)")
+    coverpkg: tuple[str, ...] | None = option(
         kind="list",
         help="-coverpkg patterns (default: the package's own module; 'self': no -coverpkg)",
-    ),
-    Option(
-        name="covermode",
+    )
+    covermode: str = option(
         default="",
         choices=("", "set", "count", "atomic"),
         help="-covermode (default: set, atomic with --race)",
-    ),
-    Option(
-        name="timings",
+    )
+    timings: str = option(
         default="",
         help="JSON file of package -> seconds: read to balance shards, updated after the run",
         metavar="FILE",
-    ),
-    Option(name="race", kind="bool", default=False, help="go test -race"),
-    Option(name="tags", kind="list", help="build tags (go test -tags)"),
-    Option(name="timeout", default="", help="go test -timeout (e.g. 10m)"),
-    Option(name="run", default="", help="go test -run REGEX"),
-    Option(name="count", kind="int", default=None, help="go test -count (1 disables the cache)"),
-    Option(
-        name="rerun-fails",
+    )
+    race: bool = option(kind="bool", default=False, help="go test -race")
+    tags: tuple[str, ...] | None = option(kind="list", help="build tags (go test -tags)")
+    timeout: str = option(default="", help="go test -timeout (e.g. 10m)")
+    run: str = option(default="", help="go test -run REGEX")
+    count: int | None = option(
+        kind="int", default=None, help="go test -count (1 disables the cache)"
+    )
+    rerun_fails: int = option(
         kind="int",
         default=0,
         help="rerun failed tests up to N times; those that pass are reported as flaky",
-    ),
-    Option(name="cover", kind="bool", default=True, help="collect coverage (--no-cover: off)"),
-)
+    )
+    cover: bool = option(kind="bool", default=True, help="collect coverage (--no-cover: off)")
+
+
 OUTPUTS = (
     "passed",
     "failed",
@@ -79,8 +77,7 @@ OUTPUTS = (
 
 def annotation_root(ctx: Context) -> Path:
     """Annotations name files relative to the repository root (GitHub's view of paths)."""
-    top = ctx.git.run("rev-parse", "--show-toplevel", check=False)
-    return Path(top.stdout.strip()) if top.ok and top.stdout.strip() else ctx.cwd
+    return ctx.git.toplevel_or_none() or ctx.cwd
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -192,35 +189,35 @@ def _report(run: TestRun) -> str:
     return "\n".join(lines)
 
 
-def run(values: Mapping[str, Any], ctx: Context) -> Result:
-    shard = parse_shard(values["shard"])
-    if values["parallel"] < 0:
-        raise bad_input("--parallel", values["parallel"], "a number of packages >= 0 (0: CPUs)")
-    if values["rerun_fails"] < 0:
-        raise bad_input("--rerun-fails", values["rerun_fails"], "a number of reruns >= 0")
-    out = workspace_path(ctx, "out", values["out"])
-    junit_path = workspace_path(ctx, "junit", values["junit"]) if values["junit"] else None
-    timings = workspace_path(ctx, "timings", values["timings"]) if values["timings"] else None
+def run(opts: GoTestOptions, ctx: Context) -> Result:
+    shard = parse_shard(opts.shard)
+    if opts.parallel < 0:
+        raise bad_input("--parallel", opts.parallel, "a number of packages >= 0 (0: CPUs)")
+    if opts.rerun_fails < 0:
+        raise bad_input("--rerun-fails", opts.rerun_fails, "a number of reruns >= 0")
+    out = ctx.workspace_path("out", opts.out)
+    junit_path = ctx.workspace_path("junit", opts.junit) if opts.junit else None
+    timings = ctx.workspace_path("timings", opts.timings) if opts.timings else None
     options = TestOptions(
-        coverpkg=tuple(values["coverpkg"] or ()),
-        covermode=values["covermode"],
-        race=values["race"],
-        tags=tuple(values["tags"] or ()),
-        timeout=values["timeout"],
-        run=values["run"],
-        count=values["count"],
-        parallel=values["parallel"] or (os.cpu_count() or 1),
-        rerun_fails=values["rerun_fails"],
+        coverpkg=opts.coverpkg or (),
+        covermode=opts.covermode,
+        race=opts.race,
+        tags=opts.tags or (),
+        timeout=opts.timeout,
+        run=opts.run,
+        count=opts.count,
+        parallel=opts.parallel or (os.cpu_count() or 1),
+        rerun_fails=opts.rerun_fails,
     )
     result = run_tests(
         ctx.cwd,
         ctx.go,
-        packages=values["packages"],
+        packages=opts.packages,
         shard=shard,
         out=out,
         options=options,
         timings=timings,
-        coverage=values["cover"],
+        coverage=opts.cover,
         log=ctx.runtime.log,
     )
     if junit_path is not None:
@@ -248,7 +245,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
 COMMAND = Command(
     path=("test",),
     help="run Go tests per package in parallel, with coverage, for one shard",
-    options=OPTIONS,
+    settings=GoTestOptions,
     outputs=OUTPUTS,
     run=run,
 )

@@ -3,73 +3,69 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from goci.command import Command, Context, Result
 from goci.matrix import goreleases
 from goci.matrix.plan import plan_from_words, service_list
-from goci.options import Option
+from goci.options import option
 from goci.runtime import markdown_table
 
-OPTIONS = (
-    Option(
-        name="go-versions",
+
+@dataclass(frozen=True)
+class MatrixOptions:
+    go_versions: tuple[str, ...] = option(
         kind="list",
         default=["go.mod"],
         help="Go versions: 1.24.3, 1.24, stable, oldstable, go.mod, toolchain (default: go.mod)",
-    ),
-    Option(
-        name="platforms",
+    )
+    platforms: tuple[str, ...] = option(
         kind="list",
         default=["linux/amd64"],
         help="os/arch[/variant][+cgo] targets, e.g. linux/amd64 linux/arm/v7 darwin/arm64",
-    ),
-    Option(
-        name="services",
+    )
+    services: str | None = option(
         help="JSON list of services (from changed-packages); [] gives an empty matrix",
-    ),
-    Option(name="shards", kind="int", default=1, help="split each job's tests into N shards"),
-    Option(name="include", kind="json", help="GitHub matrix include: a JSON list of objects"),
-    Option(name="exclude", kind="json", help="GitHub matrix exclude: a JSON list of objects"),
-    Option(
-        name="runners",
+    )
+    shards: int = option(kind="int", default=1, help="split each job's tests into N shards")
+    include: Any = option(kind="json", help="GitHub matrix include: a JSON list of objects")
+    exclude: Any = option(kind="json", help="GitHub matrix exclude: a JSON list of objects")
+    runners: Any = option(
         kind="json",
         help='runner per os/arch, e.g. {"linux/arm64": "my-arm", "darwin/arm64": null}',
-    ),
-    Option(
-        name="offline",
+    )
+    offline: bool = option(
         kind="bool",
         default=False,
         help="do not fetch Go's release list: exact versions only (stable etc. are refused)",
-    ),
-    Option(
-        name="releases-url",
+    )
+    releases_url: str | None = option(
         help=f"Go's release list (default: ${goreleases.URL_VARIABLE} or {goreleases.DEFAULT_URL})",
-    ),
-    Option(
-        name="release-go-version",
+    )
+    release_go_version: str | None = option(
         help="the planned Go version (exact or its minor) that builds what is published "
         "(default: the newest)",
-    ),
-)
+    )
+
+
 OUTPUTS = ("matrix", "empty", "count", "go-versions", "coverage-go-version", "release-go-version")
 
 
-def run(values: Mapping[str, Any], ctx: Context) -> Result:
+def run(opts: MatrixOptions, ctx: Context) -> Result:
     plan = plan_from_words(
         ctx.cwd,
         ctx.go,
-        go_versions=values["go_versions"],
-        platform_words=values["platforms"],
-        services=service_list(values["services"]),
-        shards=values["shards"],
-        include=values["include"],
-        exclude=values["exclude"],
-        runners=values["runners"],
-        offline=values["offline"],
-        releases_url=goreleases.releases_url(ctx.env, values["releases_url"]),
-        release_go=values["release_go_version"] or "",
+        go_versions=opts.go_versions,
+        platform_words=opts.platforms,
+        services=service_list(opts.services),
+        shards=opts.shards,
+        include=opts.include,
+        exclude=opts.exclude,
+        runners=opts.runners,
+        offline=opts.offline,
+        releases_url=goreleases.releases_url(ctx.env, opts.releases_url),
+        release_go=opts.release_go_version or "",
     )
     outputs = {
         "matrix": plan.as_json(),
@@ -103,7 +99,7 @@ def run(values: Mapping[str, Any], ctx: Context) -> Result:
 COMMAND = Command(
     path=("matrix",),
     help="plan a Go versions × platforms matrix for strategy.matrix",
-    options=OPTIONS,
+    settings=MatrixOptions,
     outputs=OUTPUTS,
     run=run,
 )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
 from goci.command import Command, Context, Result
-from goci.commands._shared import STORE_OPTIONS, actor, stale_after, store_from
+from goci.commands._shared import StoreOptions, opened_store
 from goci.errors import InputError, VerdictError
-from goci.options import Option
+from goci.options import option
 from goci.release import promote as core
 from goci.release.manifest import MANIFEST, Manifest, check_build_records
 from goci.release.names import parse_semver, validate_service
@@ -17,34 +16,59 @@ from goci.release.stores import Store
 from goci.runtime import markdown_table
 
 
-def run(values: Mapping[str, Any], ctx: Context) -> Result:
-    service = validate_service(values["service"])
-    if values["rollback"] and values["version"]:
+@dataclass(frozen=True, kw_only=True)
+class PromoteOptions(StoreOptions):
+    service: str = option(required=True, help="service name (name or group/name)")
+    source: str = option(
+        name="from",
+        default="latest",
+        help="dev release to promote: dev/{service}-{YYYYMMDDHHMMSS} or latest",
+    )
+    version: str = option(default="", help="semantic version of the prod release")
+    rollback: bool = option(
+        kind="bool",
+        default=False,
+        help="point current back to the previous prod version",
+    )
+    resolve_only: bool = option(
+        kind="bool",
+        default=False,
+        help="only name the exact dev release --from means (output from), write nothing",
+    )
+
+
+def run(opts: PromoteOptions, ctx: Context) -> Result:
+    service = validate_service(opts.service)
+    if opts.rollback and opts.version:
         raise InputError("--version: not used with --rollback (it goes back one version)")
-    if not values["rollback"]:
-        if not values["version"]:
+    if not opts.rollback:
+        if not opts.version:
             raise InputError("--version is required to promote (a semantic version like 1.4.0)")
-        parse_semver(values["version"])
-    store = store_from(values, ctx)
-    if values["resolve_only"]:
-        if values["rollback"]:
-            raise InputError("--resolve-only: not used with --rollback (nothing to resolve)")
-        return resolve_only(store, service, values["from"], values["version"])
-    who = actor(ctx.env)
+        parse_semver(opts.version)
+    if opts.resolve_only and opts.rollback:
+        raise InputError("--resolve-only: not used with --rollback (nothing to resolve)")
+    with opened_store(opts, ctx) as store:
+        if opts.resolve_only:
+            return resolve_only(store, service, opts.source, opts.version)
+        return _promote_or_roll_back(opts, ctx, store, service)
+
+
+def _promote_or_roll_back(opts: PromoteOptions, ctx: Context, store: Store, service: str) -> Result:
+    who = ctx.ci.actor
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if values["rollback"]:
+    if opts.rollback:
         done = core.rollback(store, service, who=who, when=when)
         report = f"{service}: current rolled back from {done.previous} to {done.version}"
     else:
         done = core.promote(
             store,
             service,
-            values["from"],
-            values["version"],
+            opts.source,
+            opts.version,
             who=who,
             when=when,
-            workers=values["workers"],
-            stale_after=stale_after(values),
+            workers=opts.workers,
+            stale_after=opts.stale_after_seconds,
         )
         verb = "already promoted (identical)" if done.unchanged else "promoted"
         report = (
@@ -112,28 +136,7 @@ def resolve_only(store: Store, service: str, source: str, version: str) -> Resul
 COMMAND = Command(
     path=("promote",),
     help="verify a dev release and publish it as an immutable prod version",
-    options=(
-        *STORE_OPTIONS,
-        Option(name="service", required=True, help="service name (name or group/name)"),
-        Option(
-            name="from",
-            default="latest",
-            help="dev release to promote: dev/{service}-{YYYYMMDDHHMMSS} or latest",
-        ),
-        Option(name="version", default="", help="semantic version of the prod release"),
-        Option(
-            name="rollback",
-            kind="bool",
-            default=False,
-            help="point current back to the previous prod version",
-        ),
-        Option(
-            name="resolve-only",
-            kind="bool",
-            default=False,
-            help="only name the exact dev release --from means (output from), write nothing",
-        ),
-    ),
+    settings=PromoteOptions,
     outputs=("manifest-url", "version", "current", "previous", "from"),
     run=run,
 )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from goci.errors import InputError, closest
 from goci.tools.gotool import Go
+from goci.tools.paths import WorkspaceRoots, inside, workspace_path
 from goci.tools.workspace import Workspace
 
 _MAJOR = re.compile(r"^v\d+$")
@@ -100,10 +101,6 @@ def main_packages(workspace: Workspace, go: Go) -> tuple[MainPackage, ...]:
     )
 
 
-def inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
-
-
 def select(
     words: Sequence[str], mains: Sequence[MainPackage], root: Path, input_name: str = "services"
 ) -> tuple[MainPackage, ...]:
@@ -115,21 +112,14 @@ def select(
     for word in words:
         text = word.strip()
         if text.startswith((".", "/")) or os.path.isabs(text) or ".." in text.split("/"):
-            if os.path.isabs(text) or ".." in Path(text).parts:
-                raise InputError(
-                    f"{input_name}: {text!r} escapes the repository; give an import path or a "
-                    "./folder inside it"
-                )
-            folder = (root / text).resolve()
-            if not inside(folder, root):
-                raise InputError(f"{input_name}: {text!r} escapes the repository {root}")
+            folder = workspace_path(input_name, text, WorkspaceRoots(root))
             package = by_dir.get(folder)
             if package is None:
                 what = "is not a folder" if not folder.is_dir() else "is not a main package"
                 raise InputError(
                     f"{input_name}: {text!r} {what}; main packages here: "
                     + ", ".join(
-                        "./" + str(m.dir.relative_to(root)) for m in mains if inside(m.dir, root)
+                        "./" + str(m.dir.relative_to(root)) for m in mains if inside(m.dir, [root])
                     )
                 )
         else:

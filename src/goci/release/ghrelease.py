@@ -10,15 +10,13 @@ prod version, an attached file is never silently replaced.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from goci.errors import InputError, ToolError, VerdictError
 from goci.release.checksums import format_sums, sha256_bytes
 from goci.release.local import LocalRelease
-
-DEFAULT_API = "https://api.github.com"
 
 
 @dataclass(frozen=True)
@@ -69,13 +67,13 @@ def attach(
     tag: str,
     token: str,
     repository: str,
-    env: Mapping[str, str],
+    api_url: str,
 ) -> Attached:
     """Create the release of ``tag`` if missing and upload every file not already there."""
     from github import Auth, Github, GithubException, UnknownObjectException
 
     assets = plan_assets(releases)
-    api = env.get("GITHUB_API_URL") or DEFAULT_API
+    api = api_url
     client = Github(base_url=api, auth=Auth.Token(token), retry=None, timeout=60, lazy=True)
     try:
         repo = client.get_repo(repository)

@@ -41,10 +41,15 @@ class Git:
 
     def toplevel(self) -> Path:
         """The repository's root; an InputError when ``cwd`` is not inside a git repository."""
-        result = self.run("rev-parse", "--show-toplevel", check=False)
-        if not result.ok:
+        top = self.toplevel_or_none()
+        if top is None:
             raise InputError(f"{self.cwd} is not inside a git repository (git rev-parse failed)")
-        return Path(result.stdout.strip())
+        return top
+
+    def toplevel_or_none(self) -> Path | None:
+        """The repository's root, or None outside a git repository."""
+        result = self.run("rev-parse", "--show-toplevel", check=False)
+        return Path(result.stdout.strip()) if result.ok and result.stdout.strip() else None
 
     def resolve(self, ref: str) -> str | None:
         """The full commit SHA of ``ref``, or None when the repository does not have it."""

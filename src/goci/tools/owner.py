@@ -12,7 +12,6 @@ import hashlib
 import os
 import re
 import socket
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -53,12 +52,9 @@ class Owner:
     attempt: int = 0
 
     @classmethod
-    def current(cls, env: Mapping[str, str]) -> Owner:
-        job = ""
-        if env.get("GITHUB_RUN_ID") and env.get("GITHUB_JOB"):
-            job = f"{env.get('GITHUB_REPOSITORY', '')}/{env['GITHUB_RUN_ID']}/{env['GITHUB_JOB']}"
-        attempt = env.get("GITHUB_RUN_ATTEMPT", "")
-        return cls(host_id(), os.getpid(), job, int(attempt) if attempt.isdigit() else 0)
+    def current(cls, job: str = "", attempt: int = 0) -> Owner:
+        """This process, in the CI job (``repository/run/job``) and attempt that runs it."""
+        return cls(host_id(), os.getpid(), job, attempt)
 
     @classmethod
     def here(cls) -> Owner:

@@ -97,6 +97,9 @@ class Store(Protocol):
         """Remove what dead writers left under ``prefix`` (unfinished multipart uploads,
         temporary files); say what went. A live writer's work is never touched."""
 
+    def close(self) -> None:
+        """Let go of what the store holds open (transfer threads); it is not used again."""
+
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -143,9 +146,11 @@ def open_store(
     env: Mapping[str, str],
     cwd: Path,
     tuning: Tuning | None = None,
+    owner: Owner | None = None,
 ) -> Store:
     """The store a URL names; an unknown scheme is bad input that says what is accepted."""
     tuning = tuning or Tuning()
+    owner = owner or Owner.here()
     match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", url.strip())
     scheme = match.group(1).lower() if match else ""
     if scheme not in SCHEMES or match is None:
@@ -166,9 +171,9 @@ def open_store(
         if not rest:
             raise InputError(f"--store: {url!r} is not valid; use file://DIR")
         root = Path(rest)
-        return FileStore(
-            (root if root.is_absolute() else cwd / root).resolve(), tuning, Owner.current(env)
-        )
+        return FileStore((root if root.is_absolute() else cwd / root).resolve(), tuning, owner)
     from goci.release.stores.s3store import S3Store
 
-    return S3Store.from_url(url, rest, endpoint_url=endpoint_url, env=env, tuning=tuning)
+    return S3Store.from_url(
+        url, rest, endpoint_url=endpoint_url, env=env, tuning=tuning, owner=owner
+    )

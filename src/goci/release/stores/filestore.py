@@ -200,3 +200,6 @@ class FileStore:
             while parent != self.root and parent.is_dir() and not any(parent.iterdir()):
                 parent.rmdir()
                 parent = parent.parent
+
+    def close(self) -> None:
+        """Nothing to let go of: every operation opens and closes its own files."""

@@ -84,7 +84,14 @@ class S3Store:
 
     @classmethod
     def from_url(
-        cls, url: str, rest: str, *, endpoint_url: str, env: Mapping[str, str], tuning: Tuning
+        cls,
+        url: str,
+        rest: str,
+        *,
+        endpoint_url: str,
+        env: Mapping[str, str],
+        tuning: Tuning,
+        owner: Owner,
     ) -> S3Store:
         bucket, _, prefix = rest.partition("/")
         if not _BUCKET.match(bucket):
@@ -116,7 +123,7 @@ class S3Store:
             credentials=credentials,
             region=region,
             tuning=tuning,
-            owner=Owner.current(env),
+            owner=owner,
         )
 
     # --- plumbing -------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""The one rule for paths that must stay inside the workspace.
+
+A name a user gives (``--out``, ``--dist``, a ``./folder`` service) and a name a repository
+gives (a file a coverage profile names, a file in ``dist/``) may both try to reach outside:
+through ``..``, an absolute path, or a symbolic link. Every such check in goci goes through
+:func:`inside` (is this path, links resolved, under one of these folders?) and, for names a
+user gives, :func:`workspace_path`, whose refusal names the option and the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from goci.errors import InputError
+
+
+def inside(path: Path, folders: Iterable[Path]) -> bool:
+    """Whether ``path``, symbolic links resolved, is one of ``folders`` or lies under one."""
+    resolved = path.resolve()
+    return any(resolved == f or f in resolved.parents for f in (f.resolve() for f in folders))
+
+
+@dataclass(frozen=True)
+class WorkspaceRoots:
+    """Where user-given paths may point: the working folder first, then the other roots
+    (the repository, ``GITHUB_WORKSPACE``, the runner's temporary folder)."""
+
+    cwd: Path
+    others: tuple[Path, ...] = ()
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        return tuple(dict.fromkeys(p.resolve() for p in (self.cwd, *self.others)))
+
+
+def workspace_path(
+    option: str,
+    value: str,
+    workspace: WorkspaceRoots,
+    *,
+    must_exist: bool = False,
+    may_be_root: bool = True,
+) -> Path:
+    """``value`` as a resolved path inside the workspace, or bad input naming ``option``.
+
+    Relative paths are taken from the working folder; ``..`` is refused outright (it is how
+    a name climbs out), an absolute path only where it lands inside a root, and symbolic
+    links are followed before the check, so a link cannot carry the path out either.
+    ``may_be_root=False`` refuses a root itself (a folder goci replaces must not be the
+    workspace). ``must_exist`` also refuses a path that is not there.
+    """
+    name = option if option.startswith("-") or option.isupper() else f"--{option}"
+    given = Path(value)
+    accepted = "give a path inside the working directory (or the repository, or RUNNER_TEMP)"
+    if not value.strip():
+        raise InputError(f"{name}: {value!r} is not valid; {accepted}")
+    if ".." in given.parts:
+        raise InputError(f"{name}: {value!r} is not valid: it climbs out with '..'; {accepted}")
+    resolved = (given if given.is_absolute() else workspace.cwd / given).resolve()
+    roots = workspace.roots
+    if not inside(resolved, roots):
+        raise InputError(f"{name}: {value!r} is not valid: it is outside the workspace; {accepted}")
+    if not may_be_root and resolved in roots:
+        raise InputError(
+            f"{name}: {value!r} is not valid: it is the workspace itself; give a folder in it"
+        )
+    if must_exist and not resolved.exists():
+        raise InputError(f"{name}: {value!r} is not valid: it does not exist")
+    return resolved
