@@ -36,7 +36,8 @@ def test_contract() -> None:
     assert data["runs"]["using"] == "composite"
     assert steps[0]["run"] == 'bash "$GITHUB_ACTION_PATH/../../scripts/setup-goci.sh"'
     step = goci_step(data)
-    names = {n for o in changed.OPTIONS for n in (o.name, *o.aliases)} | {"working-directory"}
+    names = {n for o in changed.COMMAND.options for n in (o.name, *o.aliases)}
+    names |= {"working-directory"}
     env = step["env"]
     for name in data["inputs"]:
         assert name in names, name
