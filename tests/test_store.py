@@ -46,7 +46,7 @@ def test_put_file_small_and_multipart_then_read_back(store, tmp_path):
     small.write_bytes(b"hello goci\n")
     big = tmp_path / "big"
     big.write_bytes(bytes(range(256)) * (PART // 256 * 2 + 77))  # 2 full parts and a tail
-    from goci.release.checksums import sha256_file
+    from goci.tools.hashing import sha256_file
 
     parts: list[tuple[str, int]] = []
     for name, path in (("small", small), ("big", big)):

@@ -29,11 +29,14 @@ from typing import Any, TextIO
 from actions_toolkit.command import Command
 from actions_toolkit.file_command import prepare_key_value_message
 
+from goci.ci_env import provider_of
+
 # The runner reads a step's output line by line (.NET's ReadLine: \n, \r and \r\n end a line).
 # A line is a command when, after TrimStart, it starts with "::" (TryParseV2), or when "##["
 # followed by a command name and "]" appears anywhere in it (the legacy TryParse). Its string
 # comparisons are culture-aware, which skips zero-width and control characters, so those
 # count as nothing here too.
+OUTPUT_FILE = "GITHUB_OUTPUT"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 GUARD = "> "
 
@@ -137,7 +140,12 @@ class Runtime:
 
     @property
     def in_actions(self) -> bool:
-        return self.env.get("GITHUB_ACTIONS") == "true"
+        return provider_of(self.env) == "github"
+
+    @property
+    def writes_outputs(self) -> bool:
+        """Whether outputs go to a step's output file (GitHub's limits on them apply)."""
+        return bool(self.env.get(OUTPUT_FILE))
 
     def _command(self, name: str, properties: Mapping[str, Any], message: str) -> None:
         # Workflow commands are read from stdout and stderr alike; stderr keeps stdout clean
@@ -224,7 +232,7 @@ class Runtime:
             prepare_key_value_message(name, output_text(value)) + os.linesep
             for name, value in outputs.items()
         )
-        self._append("GITHUB_OUTPUT", text)
+        self._append(OUTPUT_FILE, text)
 
     def export_env(self, name: str, value: str) -> None:
         """Set a variable for the later steps of the job."""

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from goci.cli import main
-from goci.release.checksums import sha256_file
 from goci.release.local import LocalRelease, load_release
 from goci.release.manifest import MANIFEST
 from goci.release.names import Env
 from goci.release.pack import BuildInfo, pack
 from goci.release.stores import Store
+from goci.tools.hashing import sha256_file
 
 TARGETS = ("linux-amd64", "linux-arm64")
 WHEN = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

@@ -12,7 +12,6 @@ only make actions/cache warn, so ``mod_save`` says whether there is anything to 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shlex
@@ -23,6 +22,7 @@ from goci.ci_env import CiEnv
 from goci.errors import InputError
 from goci.matrix.platforms import GO_ENV_NAMES, Platform, dist_list, parse
 from goci.tools.gotool import Go
+from goci.tools.hashing import Sha256, sha256_bytes
 from goci.tools.workspace import Workspace, discover, go_directive
 
 MAX_KEY_LENGTH = 512
@@ -119,7 +119,7 @@ def module_downloads(workspace: Workspace, goflags: str) -> bool:
 
 def hash_files(files: list[Path], root: Path) -> str:
     """SHA-256 over sorted (relative path, content) pairs: renames and edits both move it."""
-    digest = hashlib.sha256()
+    digest = Sha256()
     entries = []
     for path in files:
         entries.append((relative_name(path, root), path))
@@ -201,7 +201,7 @@ def compute(
     flags = relevant_goflags(values["GOFLAGS"])
     if values.get("GOEXPERIMENT"):
         flags += f" GOEXPERIMENT={values['GOEXPERIMENT']}"
-    flags_hash = hashlib.sha256(flags.encode()).hexdigest()[:8]
+    flags_hash = sha256_bytes(flags.encode())[:8]
 
     mod_base = f"{prefix}-mod-{key_part(os_name)}-"
     mod_key = mod_base + deps_hash

@@ -118,7 +118,7 @@ def run(opts: ChangedOptions, ctx: Context) -> Result:
     }
     for name in LISTS:
         outputs[f"{name}-file"] = ""
-    if ctx.env.get("GITHUB_OUTPUT"):
+    if ctx.runtime.writes_outputs:
         spill(outputs, ctx.ci.temp, opts.output_limit)
     return Result(outputs=outputs, report=report(result), summary=summary(result))
 

@@ -20,7 +20,7 @@ from goci.commands import _pipeline as pipeline
 from goci.errors import InputError
 from goci.options import option
 from goci.progress import ProgressStream
-from goci.runtime import Runtime, markdown_table
+from goci.runtime import OUTPUT_FILE, Runtime, markdown_table
 from goci.tools.paths import WorkspaceRoots, workspace_path
 
 DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64", "darwin/arm64", "windows/amd64")
@@ -176,7 +176,7 @@ def _run(opts: CiOptions, ctx: Context, *, drone: bool) -> Result:
     stream = ProgressStream(ctx.runtime.stream, live=ctx.runtime.stream.isatty(), prefix="  ")
     # The steps' outputs are the pipeline's business, not the workflow's: without GITHUB_OUTPUT
     # no step spills a long list to a file or writes outputs of its own.
-    step_env = {k: v for k, v in ctx.env.items() if k != "GITHUB_OUTPUT"}
+    step_env = {k: v for k, v in ctx.env.items() if k != OUTPUT_FILE}
     quiet = Context(
         cwd=ctx.cwd,
         env=step_env,

@@ -13,6 +13,7 @@ from goci.coverage.merge import MergeResult, merge
 from goci.errors import InputError, bad_input
 from goci.options import option
 from goci.runtime import markdown_table
+from goci.tools.atomic import atomic_target
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,18 @@ def _percent_option(name: str, value: float | None) -> float | None:
     return value
 
 
+def _table(what: str, items: list[tuple[str, int, int, float]], *, missed: bool = False) -> str:
+    """Statements and coverage per package or file; ``missed`` counts the uncovered ones."""
+    third = "uncovered" if missed else "covered"
+    return markdown_table(
+        [what, "statements", third, "coverage"],
+        [
+            [f"`{name}`", str(total), str(total - hit if missed else hit), f"{coverage.fmt(pc)}%"]
+            for name, total, hit, pc in items
+        ],
+    )
+
+
 def _summary(
     cov: coverage.CoverageReport,
     merged: MergeResult,
@@ -86,34 +99,14 @@ def _summary(
         lines += [f"- ❌ {s.message}" for s in short]
     lines += ["", "#### Packages", ""]
     lines.append(
-        markdown_table(
-            ["package", "statements", "covered", "coverage"],
-            [
-                [
-                    f"`{p.package}`",
-                    str(p.statements),
-                    str(p.covered),
-                    f"{coverage.fmt(p.percent)}%",
-                ]
-                for p in cov.packages
-            ],
-        )
+        _table("package", [(p.package, p.statements, p.covered, p.percent) for p in cov.packages])
     )
     least = cov.least_covered(10)
     if least:
         lines += ["", "#### Least covered files", ""]
         lines.append(
-            markdown_table(
-                ["file", "statements", "uncovered", "coverage"],
-                [
-                    [
-                        f"`{f.file}`",
-                        str(f.statements),
-                        str(f.statements - f.covered),
-                        f"{coverage.fmt(f.percent)}%",
-                    ]
-                    for f in least
-                ],
+            _table(
+                "file", [(f.file, f.statements, f.covered, f.percent) for f in least], missed=True
             )
         )
     return "\n".join(lines)
@@ -164,8 +157,7 @@ def _merge_and_count(
 ) -> tuple[MergeResult, coverage.CoverageReport]:
     """Merge to a scratch name first: the real ``--out`` appears only when the report worked."""
     out = request.out
-    staging = out.with_name(f".{out.name}.staging")
-    try:
+    with atomic_target(out) as staging:
         merged = merge(
             request.inputs,
             out=staging,
@@ -178,9 +170,6 @@ def _merge_and_count(
         cov = coverage.report(
             staging, root=ctx.cwd, go=ctx.go, exclude=tuple(opts.exclude or ()), display=out
         )
-        staging.replace(out)
-    finally:
-        staging.unlink(missing_ok=True)
     return merged, dataclasses.replace(cov, profile=out)
 
 

@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 
 from goci.command import Command, Context, Result
 from goci.commands._shared import StoreOptions, opened_store
-from goci.errors import InputError, VerdictError
+from goci.errors import InputError
 from goci.options import option
 from goci.release import promote as core
-from goci.release.manifest import MANIFEST, Manifest, check_build_records
+from goci.release.manifest import MANIFEST
 from goci.release.names import parse_semver, validate_service
 from goci.release.stores import Store
 from goci.runtime import markdown_table
@@ -100,13 +100,7 @@ def resolve_only(store: Store, service: str, source: str, version: str) -> Resul
     """
     name = core.resolve_source(store, service, source)
     key = f"{name.folder}/{MANIFEST}"
-    found = store.read(key)
-    if found is None:
-        raise VerdictError(
-            f"{store.location(name.folder)} has no {MANIFEST}: not a complete release"
-        )
-    manifest = Manifest.from_json(found[0], store.location(key))
-    check_build_records(manifest, store.location(name.folder))  # refused now, not after approval
+    manifest = core.read_dev_manifest(store, service, name)  # refused now, not after approval
     summary = "### Release to promote\n\n" + markdown_table(
         ["service", "release", "to", "commit", "targets", "SHA256SUMS sha256"],
         [

@@ -13,7 +13,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from goci.coverage.report import CoverageReport, FileCoverage
-from goci.tools.atomic import write_atomic
+from goci.tools.atomic import atomic_target, write_atomic
 from goci.tools.gotool import Go
 
 
@@ -110,11 +110,6 @@ def write_text(path: Path, text: str) -> Path:
 
 def html(profile: Path, out: Path, *, go: Go, cwd: Path) -> Path:
     """The HTML view of ``go tool cover -html``, written to a temp name and moved."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
+    with atomic_target(out) as tmp:
         go.run("tool", "cover", f"-html={profile}", "-o", str(tmp), cwd=cwd)
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out

@@ -15,7 +15,6 @@ else is checked line by line, and at the end all layouts fold into one table key
 from __future__ import annotations
 
 import operator
-import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from goci.coverage.profiles import (
 )
 from goci.coverage.sidecars import Sidecar, read_marker, read_sidecar
 from goci.errors import InputError, VerdictError
+from goci.tools.atomic import atomic_target
 from goci.tools.gotool import Go
 
 
@@ -354,15 +354,8 @@ def _label(path: Path, root: Path | None) -> str:
 
 
 def _write_profile(out: Path, mode: str, by_file: Mapping[str, Iterable[Block]]) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.writelines(format_profile(mode, by_file))
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_target(out) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.writelines(format_profile(mode, by_file))
 
 
 def read_profile(path: Path) -> tuple[str, dict[str, tuple[Block, ...]]]:

@@ -103,13 +103,7 @@ def read_sidecar(profile: Path) -> Sidecar | None:
     path = sidecar_path(profile)
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:
-        raise InputError(f"{path}: not a readable goci sidecar ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: not a readable goci sidecar (expected a JSON object)")
-    return Sidecar.from_json(data, str(path))
+    return Sidecar.from_json(_json_object(path, "sidecar"), str(path))
 
 
 def write_shard_marker(folder: Path, name: str, sidecar: Sidecar, packages: Sequence[str]) -> Path:
@@ -121,10 +115,15 @@ def write_shard_marker(folder: Path, name: str, sidecar: Sidecar, packages: Sequ
 
 
 def read_marker(path: Path) -> Sidecar:
+    return Sidecar.from_json(_json_object(path, "shard marker"), str(path))
+
+
+def _json_object(path: Path, what: str) -> dict[str, Any]:
+    """The JSON object a sidecar or shard marker holds; anything else is one clear error."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
-        raise InputError(f"{path}: not a readable goci shard marker ({exc})") from None
+        raise InputError(f"{path}: not a readable goci {what} ({exc})") from None
     if not isinstance(data, dict):
-        raise InputError(f"{path}: not a readable goci shard marker (expected a JSON object)")
-    return Sidecar.from_json(data, str(path))
+        raise InputError(f"{path}: not a readable goci {what} (expected a JSON object)")
+    return data

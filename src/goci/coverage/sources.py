@@ -17,6 +17,7 @@ from pathlib import Path
 from goci.coverage.profiles import Block
 from goci.errors import InputError, ToolError
 from goci.tools.gotool import GO_HELPERS, Go
+from goci.tools.paths import inside
 from goci.tools.workspace import discover
 
 HELPER = GO_HELPERS / "funcextents"
@@ -52,7 +53,7 @@ def locate(
     a profile cannot make goci read or report anything else.
     """
     modules = sorted(discover(root, go).modules, key=lambda m: -len(m.path))
-    inside = _Inside([root, *(m.dir for m in modules)])
+    folders = [root.resolve(), *(m.dir.resolve() for m in modules)]
     found: dict[str, Path] = {}
     ask: dict[str, list[str]] = {}
     for name in by_file:
@@ -83,7 +84,7 @@ def locate(
                     )
                 found[name] = candidate
     for name, path in found.items():
-        if not _is_file(path) or not inside(path):
+        if not _is_file(path) or not inside(path, folders):
             raise InputError(
                 f"{profile}:{_line_of(by_file, name)}: {name} is not a file inside the "
                 f"repository {root}; a profile names files of the modules in use only"
@@ -96,17 +97,6 @@ def _is_file(path: Path) -> bool:
         return path.is_file()
     except (OSError, ValueError):
         return False
-
-
-class _Inside:
-    """Whether a path, symbolic links resolved, lies under one of the given folders."""
-
-    def __init__(self, folders: Sequence[Path]) -> None:
-        self.folders = [f.resolve() for f in folders]
-
-    def __call__(self, path: Path) -> bool:
-        resolved = path.resolve()
-        return any(resolved == f or f in resolved.parents for f in self.folders)
 
 
 def _line_of(by_file: Mapping[str, Sequence[Block]], name: str) -> int:

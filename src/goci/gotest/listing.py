@@ -16,6 +16,7 @@ from typing import Any
 from goci.errors import InputError
 from goci.gotest.results import Package
 from goci.tools.gotool import Go
+from goci.tools.paths import within
 from goci.tools.workspace import Module, Workspace, discover
 
 _TEST_FUNC = re.compile(r"^func\s+(?:Test|Example|Fuzz)\w*\s*\(", re.MULTILINE)
@@ -55,7 +56,7 @@ def _modules_of_pattern(pattern: str, workspace: Workspace, root: Path) -> list[
     if pattern.startswith(".") and pattern.endswith("/..."):
         folder = (root / pattern[: -len("/...")]).resolve()
         if workspace.module_for(folder) is None:
-            below = [m for m in workspace.modules if folder in m.dir.parents]
+            below = [m for m in workspace.modules if m.dir != folder and within(m.dir, folder)]
             if below:
                 return [(m, "./...") for m in below]
     return [_module_of_pattern(pattern, workspace, root)]

@@ -33,13 +33,13 @@ from goci.matrix.records import (
     build_record,
     commit_info,
     read_profile,
-    sha256_of,
     tag_version,
 )
 from goci.matrix.services import MainPackage, main_packages, select
 from goci.tools.atomic import swap_folder
 from goci.tools.gittool import Git
 from goci.tools.gotool import Go
+from goci.tools.hashing import sha256_file
 from goci.tools.workspace import Workspace, discover
 
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._+~:@/=-]*$")
@@ -195,7 +195,7 @@ def _record(
     dest = folder / source.name
     os.replace(source, dest)
     full_size = full.stat().st_size if full is not None else None
-    artifact = Artifact(package, target, dest, dest.stat().st_size, full_size, sha256_of(dest))
+    artifact = Artifact(package, target, dest, dest.stat().st_size, full_size, sha256_file(dest))
     (folder / BUILD_JSON).write_text(
         json.dumps(build_record(artifact, work.facts), indent=2, sort_keys=True) + "\n",
         encoding="utf-8",

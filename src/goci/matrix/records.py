@@ -8,7 +8,6 @@ action graph.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -71,14 +70,6 @@ def tag_version(git: Git) -> str:
     tags = sorted(t for t in result.stdout.split() if t)
     plain = [t for t in tags if re.match(r"^v\d", t)]
     return (plain or tags or [""])[-1]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_profile(graph_files: Sequence[Path], target: str) -> tuple[list[ProfileEntry], int]:

@@ -1,4 +1,4 @@
-"""SHA-256 of files and the ``sha256sum`` text format, shared by pack, upload and promote.
+"""The ``sha256sum`` text format, shared by pack, upload and promote.
 
 The ``SHA256SUMS`` file is written in exactly the format GNU ``sha256sum`` prints (hash, two
 spaces, path, newline) so that ``sha256sum -c`` and attestation tools read it unchanged.
@@ -6,28 +6,12 @@ spaces, path, newline) so that ``sha256sum -c`` and attestation tools read it un
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
-from pathlib import Path
 
 from goci.errors import InputError
 
-CHUNK = 1024 * 1024
 _LINE = re.compile(r"^(?P<hash>[0-9a-f]{64}) [ *](?P<path>[^\n\\]+)$")
-
-
-def sha256_file(path: Path) -> str:
-    """The hex SHA-256 of a file, read in chunks so large binaries never sit in memory."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def format_sums(entries: Iterable[tuple[str, str]]) -> str:

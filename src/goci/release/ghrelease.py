@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from goci.errors import InputError, ToolError, VerdictError
-from goci.release.checksums import format_sums, sha256_bytes
+from goci.release.checksums import format_sums
 from goci.release.local import LocalRelease
+from goci.tools.hashing import sha256_bytes
 
 
 @dataclass(frozen=True)

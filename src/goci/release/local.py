@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from goci.errors import InputError, VerdictError, bad_input
-from goci.release.checksums import parse_sums, sha256_bytes
+from goci.release.checksums import parse_sums
 from goci.release.manifest import MANIFEST, SUMS, Manifest
 from goci.release.names import ENVS, RELEASE_FORMS, ReleaseName, parse_release
+from goci.tools.hashing import sha256_bytes
 
 
 def find_releases(dist: Path) -> list[ReleaseName]:

@@ -20,7 +20,6 @@ from goci.release.names import ENVS, FILE_NAME, Env, ReleaseName, is_target, par
 
 SUMS = "SHA256SUMS"
 MANIFEST = "manifest.json"
-BUILD_JSON = "build.json"
 SCHEMA = "goci.release/v1"
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")

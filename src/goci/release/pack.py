@@ -25,10 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from goci.errors import VerdictError, bad_input
-from goci.release.checksums import CHUNK, format_sums, sha256_bytes
-from goci.release.manifest import BUILD_JSON, MANIFEST, SHA256_HEX, SUMS, FileEntry, Manifest
+from goci.matrix.records import BUILD_JSON
+from goci.release.checksums import format_sums
+from goci.release.manifest import MANIFEST, SHA256_HEX, SUMS, FileEntry, Manifest
 from goci.release.names import ENVS, FILE_NAME, Env, is_target, release_name
 from goci.tools.atomic import swap_folder, write_atomic
+from goci.tools.hashing import Sha256, chunks, sha256_bytes
+from goci.tools.paths import inside
 
 
 def discover_services(dist: Path) -> list[str]:
@@ -75,9 +78,10 @@ def _check_inside(dist: Path, path: Path, *, folder: bool) -> None:
     if not (stat.S_ISDIR(info.st_mode) if folder else stat.S_ISREG(info.st_mode)):
         kind = "folder" if folder else "regular file"
         raise bad_input("build output", str(path), f"{_ONLY_REGULAR}; it is not a {kind}")
-    real, root = path.resolve(), dist.resolve()
-    if real != root and not real.is_relative_to(root):
-        raise bad_input("build output", str(path), f"{_ONLY_REGULAR}; it resolves to {real}")
+    if not inside(path, [dist]):
+        raise bad_input(
+            "build output", str(path), f"{_ONLY_REGULAR}; it resolves to {path.resolve()}"
+        )
 
 
 @dataclass(frozen=True)
@@ -156,20 +160,15 @@ def read_builds(dist: Path, service: str) -> list[dict[str, Any]]:
 
 def _copy_hashing(src: Path, dst: Path) -> tuple[int, str]:
     """Copy a regular file (never through a link swapped in since it was checked)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    size = 0
+    digest = Sha256()
     fd = os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
     with os.fdopen(fd, "rb") as fin, dst.open("wb") as fout:
         if not stat.S_ISREG(os.fstat(fin.fileno()).st_mode):
             raise bad_input("build output", str(src), _ONLY_REGULAR)
-        for chunk in iter(lambda: fin.read(CHUNK), b""):
-            digest.update(chunk)
-            fout.write(chunk)
-            size += len(chunk)
+        for chunk in chunks(fin):
+            fout.write(digest.update(chunk))
     shutil.copymode(src, dst)
-    return size, digest.hexdigest()
+    return digest.size, digest.hexdigest()
 
 
 def _check_against_record(out: TargetOutput, src: Path, size: int, digest: str) -> None:

@@ -174,6 +174,84 @@ def verify_remote(store: Store, manifest: Manifest, prefix: str) -> dict[str, st
     return etags
 
 
+def read_dev_manifest(store: Store, service: str, dev: ReleaseName) -> Manifest:
+    """The manifest of a complete dev release of ``service``, its build records checked."""
+    key = f"{dev.folder}/{MANIFEST}"
+    found = store.read(key)
+    if found is None:
+        raise VerdictError(
+            f"{store.location(dev.folder)} has no {MANIFEST}: not a complete release"
+        )
+    manifest = Manifest.from_json(found[0], store.location(key))
+    if manifest.service != service or manifest.name != dev.folder:
+        raise VerdictError(f"{store.location(dev.folder)}: its manifest names {manifest.name}")
+    check_build_records(manifest, store.location(dev.folder))
+    return manifest
+
+
+def _copy_verified(
+    store: Store,
+    manifest: Manifest,
+    dev: ReleaseName,
+    prod: ReleaseName,
+    etags: dict[str, str],
+    workers: int,
+) -> int:
+    """Copy every file and SHA256SUMS server-side, each only while it is still the object
+    that was verified; how many were copied."""
+    pairs = [
+        (f"{dev.folder}/{f.path}", f"{prod.folder}/{f.path}", f.sha256) for f in manifest.files
+    ]
+    pairs.append((f"{dev.folder}/{SUMS}", f"{prod.folder}/{SUMS}", manifest.sha256sums))
+
+    def copy(pair: tuple[str, str, str]) -> None:
+        src, dst, digest = pair
+        try:
+            store.copy(src, dst, digest, if_match=etags[src])
+        except ConflictError:
+            raise VerdictError(
+                f"{store.location(src)} changed after it was verified; promotion stopped "
+                f"({store.location(prod.folder)} has no manifest: run the promotion again "
+                "to verify the release as it is now)"
+            ) from None
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="goci-copy") as pool:
+        list(pool.map(copy, pairs))
+    return len(pairs)
+
+
+def _publish_manifest(store: Store, manifest: Manifest, prod: ReleaseName) -> bool:
+    """Write the prod manifest last, only where none is; True when another writer's identical
+    one got there first."""
+    key = f"{prod.folder}/{MANIFEST}"
+    try:
+        store.put_bytes(key, manifest.to_json().encode(), if_absent=True)
+    except ConflictError:
+        other = store.read(key)
+        if other is None or not Manifest.from_json(other[0], key).same_files(manifest):
+            raise VerdictError(
+                f"{store.location(prod.folder)} was published by someone else with "
+                "different files during this promotion"
+            ) from None
+        return True
+    return False
+
+
+def _point_current(
+    store: Store, prod: ReleaseName, who: str, when: str
+) -> tuple[Pointer | None, Pointer]:
+    """Move ``current`` to the prod version (a no-op when it is there already)."""
+
+    def point(old: Pointer | None) -> Pointer:
+        if old is not None and old.version == prod.version:
+            return old
+        history = (old.version, *old.history) if old else ()
+        history = tuple(v for v in history if v != prod.version)
+        return Pointer(prod.service, prod.version, prod.folder, history, when, who, "promote")
+
+    return update_pointer(store, prod.service, point)
+
+
 def promote(
     store: Store,
     service: str,
@@ -189,76 +267,28 @@ def promote(
     validate_service(service)
     dev = resolve_source(store, service, source)
     prod = release_name("prod", service, version)
-    found = store.read(f"{dev.folder}/{MANIFEST}")
-    if found is None:
-        raise VerdictError(
-            f"{store.location(dev.folder)} has no {MANIFEST}: not a complete release"
-        )
-    manifest = Manifest.from_json(found[0], store.location(f"{dev.folder}/{MANIFEST}"))
-    if manifest.service != service or manifest.name != dev.folder:
-        raise VerdictError(f"{store.location(dev.folder)}: its manifest names {manifest.name}")
-    check_build_records(manifest, store.location(dev.folder))
+    manifest = read_dev_manifest(store, service, dev)
     etags = verify_remote(store, manifest, dev.folder)
-
     prod_key = f"{prod.folder}/{MANIFEST}"
-    existing_raw = store.read(prod_key)
+    existing = store.read(prod_key)
     copied = 0
-    unchanged = False
-    if existing_raw is not None:
-        existing = Manifest.from_json(existing_raw[0], store.location(prod_key))
-        if not existing.same_files(manifest):
+    if existing is not None:
+        published = Manifest.from_json(existing[0], store.location(prod_key))
+        if not published.same_files(manifest):
             raise VerdictError(
                 f"{store.location(prod.folder)} already exists with different files; a prod "
                 "version is immutable (promote to a new version)"
             )
         unchanged = True
-        verify_remote(store, existing, prod.folder)
+        verify_remote(store, published, prod.folder)
     else:
-        claim_version(
-            store, prod, Claim(prod.folder, manifest.sha256sums, manifest.commit, who, when)
-        )
-        pairs = [
-            (f"{dev.folder}/{f.path}", f"{prod.folder}/{f.path}", f.sha256) for f in manifest.files
-        ]
-        pairs.append((f"{dev.folder}/{SUMS}", f"{prod.folder}/{SUMS}", manifest.sha256sums))
-
-        def copy(pair: tuple[str, str, str]) -> None:
-            src, dst, digest = pair
-            try:
-                store.copy(src, dst, digest, if_match=etags[src])
-            except ConflictError:
-                raise VerdictError(
-                    f"{store.location(src)} changed after it was verified; promotion stopped "
-                    f"({store.location(prod.folder)} has no manifest: run the promotion again "
-                    "to verify the release as it is now)"
-                ) from None
-
-        with ThreadPoolExecutor(
-            max_workers=max(1, workers), thread_name_prefix="goci-copy"
-        ) as pool:
-            list(pool.map(copy, pairs))
-        copied = len(pairs)
+        claim = Claim(prod.folder, manifest.sha256sums, manifest.commit, who, when)
+        claim_version(store, prod, claim)
+        copied = _copy_verified(store, manifest, dev, prod, etags, workers)
         promoted = with_promotion(manifest, prod, dev.folder, who, when)
-        try:
-            store.put_bytes(prod_key, promoted.to_json().encode(), if_absent=True)
-        except ConflictError:
-            other = store.read(prod_key)
-            if other is None or not Manifest.from_json(other[0], prod_key).same_files(manifest):
-                raise VerdictError(
-                    f"{store.location(prod.folder)} was published by someone else with "
-                    "different files during this promotion"
-                ) from None
-            unchanged = True
+        unchanged = _publish_manifest(store, promoted, prod)
     cleaned = clean_leftovers(store, f"{prod.folder}/", stale_after)
-
-    def point(old: Pointer | None) -> Pointer:
-        if old is not None and old.version == prod.version:
-            return old
-        history = (old.version, *old.history) if old else ()
-        history = tuple(v for v in history if v != prod.version)
-        return Pointer(service, prod.version, prod.folder, history, when, who, "promote")
-
-    old, new = update_pointer(store, service, point)
+    old, new = _point_current(store, prod, who, when)
     return Promoted(
         service=service,
         version=new.version,

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Literal
 
 from goci.errors import ToolError, VerdictError
-from goci.release.checksums import sha256_file
 from goci.release.claim import Claim, claim_version
 from goci.release.local import LocalRelease
 from goci.release.manifest import MANIFEST, SUMS, FileEntry, Manifest, check_build_records
 from goci.release.names import ReleaseName
 from goci.release.stores import ConflictError, Progress, Store
+from goci.tools.hashing import sha256_file
 
 STALE_AFTER = 3600.0
 """Seconds an unfinished upload of an unknown writer must sit idle before it counts as dead."""

@@ -10,11 +10,13 @@ records, releases, the file store) and none of them owns the rule.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
 import secrets
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from goci.tools.owner import Owner, register_live, unregister_live
@@ -63,6 +65,23 @@ def write_atomic(path: Path, content: bytes | str | Path) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     finally:
+        unregister_live(temp_token(tmp))
+
+
+@contextlib.contextmanager
+def atomic_target(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` for a writer that wants a file name of its own (``go
+    tool cover -o``, a profile written line by line): moved onto ``path`` when the block ends
+    without error, removed when it fails."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = mkstemp_owned(path)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
         unregister_live(temp_token(tmp))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -14,6 +13,7 @@ from typing import Any
 
 from goci.errors import InputError, ToolError
 from goci.tools import _proc
+from goci.tools.hashing import Sha256
 
 DEFAULT_TIMEOUT = 1800.0
 # goci's own small Go programs (sources shipped as package data, built at run time).
@@ -139,7 +139,7 @@ class Go:
         user's toolchain, and kept under ``cache`` keyed by the source and the Go version.
         """
         files = sorted(p for p in source.iterdir() if p.suffix == ".go")
-        digest = hashlib.sha256()
+        digest = Sha256()
         for path in files:
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         version = self.version(cwd=cwd)

@@ -8,12 +8,13 @@ merely look old to a clock, unless they sat idle for longer than the operator al
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import re
 import socket
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from goci.tools.hashing import sha256_bytes
 
 _TAG = re.compile(r"^(?P<host>[0-9a-f]{8})-(?P<pid>\d{1,10})$")
 
@@ -39,7 +40,7 @@ def host_id() -> str:
     except OSError:
         namespace = ""
     place = f"{socket.gethostname()}\0{namespace}"
-    return hashlib.sha256(place.encode()).hexdigest()[:8]
+    return sha256_bytes(place.encode())[:8]
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,16 @@ from pathlib import Path
 from goci.errors import InputError
 
 
+def within(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it, as written (no link is followed):
+    for trees goci itself resolved, such as which module holds a package folder."""
+    return path == folder or folder in path.parents
+
+
 def inside(path: Path, folders: Iterable[Path]) -> bool:
     """Whether ``path``, symbolic links resolved, is one of ``folders`` or lies under one."""
     resolved = path.resolve()
-    return any(resolved == f or f in resolved.parents for f in (f.resolve() for f in folders))
+    return any(within(resolved, folder.resolve()) for folder in folders)
 
 
 @dataclass(frozen=True)

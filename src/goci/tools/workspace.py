@@ -19,6 +19,7 @@ from pathlib import Path
 
 from goci.errors import InputError
 from goci.tools.gotool import Go
+from goci.tools.paths import within
 
 _SKIPPED_DIRS = {"vendor", "testdata", "node_modules"}
 _MODULE_LINE = re.compile(r'^\s*module\s+(?:"([^"]+)"|`([^`]+)`|(\S+))', re.MULTILINE)
@@ -56,8 +57,9 @@ class Workspace:
         """The innermost module in use whose folder contains ``path``."""
         best: Module | None = None
         for module in self.modules:
-            inside = path == module.dir or module.dir in path.parents
-            if inside and (best is None or len(module.dir.parts) > len(best.dir.parts)):
+            if within(path, module.dir) and (
+                best is None or len(module.dir.parts) > len(best.dir.parts)
+            ):
                 best = module
         return best
 

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from goci.errors import ToolError
-from goci.release.checksums import CHUNK, sha256_bytes, sha256_file
 from goci.release.stores import ConflictError, ObjectInfo, Progress, Tuning, check_key
 from goci.tools.atomic import is_temp, mkstemp_owned, temp_owner, temp_token, write_atomic
+from goci.tools.hashing import chunks, sha256_bytes, sha256_file
 from goci.tools.owner import Owner, abandoned, unregister_live
 
 LOCK_TIMEOUT = 30.0
@@ -134,7 +134,7 @@ class FileStore:
         try:
             try:
                 with os.fdopen(fd, "wb") as out, source.open("rb") as fin:
-                    for chunk in iter(lambda: fin.read(CHUNK), b""):
+                    for chunk in chunks(fin):
                         out.write(chunk)
             except FileNotFoundError:
                 raise ToolError(f"store {self.url}: {src} is missing") from None

@@ -17,7 +17,6 @@ leave a live writer's alone.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -51,6 +50,7 @@ from goci.release.stores.s3client import (
     retrying,
     shared_client,
 )
+from goci.tools.hashing import CHUNK, Sha256, sha256_bytes
 from goci.tools.owner import Owner
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -126,7 +126,7 @@ class S3Store:
             owner=owner,
         )
 
-    # --- plumbing -------------------------------------------------------------------------
+    # --- plumbing, also what s3multipart uses (its Bucket protocol) ------------------------
 
     @property
     def client(self) -> Any:
@@ -142,14 +142,14 @@ class S3Store:
                 self._client = shared_client(identity)
             return self._client
 
-    def _full(self, key: str) -> str:
+    def full_key(self, key: str) -> str:
         check_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def location(self, key: str) -> str:
-        return f"s3://{self.bucket}/{self._full(key)}"
+        return f"s3://{self.bucket}/{self.full_key(key)}"
 
-    def _call(self, what: str, key: str, action: Callable[[], T], *, expect: bool = False) -> T:
+    def call(self, what: str, key: str, action: Callable[[], T], *, expect: bool = False) -> T:
         """Run one request with retries; refused credentials and other failures become one
         clear line (never the secret). With ``expect`` other ClientErrors reach the caller."""
         from botocore.exceptions import BotoCoreError, ClientError
@@ -185,7 +185,7 @@ class S3Store:
     def _wrap_error(self, what: str, key: str, exc: Exception) -> ToolError:
         return ToolError(f"store {self.url}: {what} {key} failed: {error_code(exc) or exc}")
 
-    def _executor(self) -> ThreadPoolExecutor:
+    def part_pool(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._parts is None:
                 self._parts = ThreadPoolExecutor(
@@ -207,10 +207,10 @@ class S3Store:
         # The MD5s prove the server got the bytes we read; this proves they are the bytes meant.
         if size <= max(self.tuning.part_size, self.tuning.multipart_threshold):
             data = path.read_bytes()
-            if hashlib.sha256(data).hexdigest() != sha256:
+            if sha256_bytes(data) != sha256:
                 raise ToolError(f"store {self.url}: {path} does not match its SHA-256 {sha256}")
             md5, digest = md5_b64(data)
-            etag = self._put(key, data, sha256, md5=md5)
+            etag = self.put_object(key, data, sha256, md5=md5)
             expected = digest.hex()
             if on_progress:
                 on_progress(key, 1)
@@ -228,11 +228,13 @@ class S3Store:
                 f"sha256 {info.sha256 if info else '-'} of {sha256})"
             )
 
-    def _put(self, key: str, data: bytes, sha256: str, md5: str = "", **conditions: str) -> str:
+    def put_object(
+        self, key: str, data: bytes, sha256: str, md5: str = "", **conditions: str
+    ) -> str:
         expect = bool(conditions)
         md5 = md5 or md5_b64(data)[0]
-        full = self._full(key)
-        response = self._call(
+        full = self.full_key(key)
+        response = self.call(
             "upload",
             key,
             lambda: self.client.put_object(
@@ -266,7 +268,7 @@ class S3Store:
         if if_match is not None:
             conditions["IfMatch"] = if_match
         try:
-            return self._put(key, data, hashlib.sha256(data).hexdigest(), **conditions)
+            return self.put_object(key, data, sha256_bytes(data), **conditions)
         except ClientError as exc:
             if error_code(exc) in CONFLICT_CODES or http_status(exc) in (409, 412):
                 raise ConflictError(f"{key} was changed by someone else") from None
@@ -281,9 +283,9 @@ class S3Store:
     def read(self, key: str) -> tuple[bytes, str] | None:
         from botocore.exceptions import ClientError
 
-        full = self._full(key)
+        full = self.full_key(key)
         try:
-            response = self._call(
+            response = self.call(
                 "read",
                 key,
                 lambda: self.client.get_object(Bucket=self.bucket, Key=full),
@@ -298,9 +300,9 @@ class S3Store:
     def stat(self, key: str) -> ObjectInfo | None:
         from botocore.exceptions import ClientError
 
-        full = self._full(key)
+        full = self.full_key(key)
         try:
-            response = self._call(
+            response = self.call(
                 "check",
                 key,
                 lambda: self.client.head_object(Bucket=self.bucket, Key=full),
@@ -318,19 +320,17 @@ class S3Store:
     def hash(self, key: str) -> ObjectInfo | None:
         from botocore.exceptions import ClientError
 
-        full = self._full(key)
+        full = self.full_key(key)
 
         def fetch() -> ObjectInfo:
             response = self.client.get_object(Bucket=self.bucket, Key=full)
-            digest = hashlib.sha256()
-            size = 0
-            for chunk in response["Body"].iter_chunks(1024 * 1024):
+            digest = Sha256()
+            for chunk in response["Body"].iter_chunks(CHUNK):
                 digest.update(chunk)
-                size += len(chunk)
-            return ObjectInfo(key, size, digest.hexdigest(), str(response.get("ETag", "")))
+            return ObjectInfo(key, digest.size, digest.hexdigest(), str(response.get("ETag", "")))
 
         try:
-            return self._call("read", key, fetch, expect=True)
+            return self.call("read", key, fetch, expect=True)
         except ClientError as exc:
             if error_code(exc) in MISSING_CODES:
                 return None
@@ -339,11 +339,11 @@ class S3Store:
     def copy(self, src: str, dst: str, sha256: str, *, if_match: str | None = None) -> None:
         from botocore.exceptions import ClientError
 
-        full_src, full_dst = self._full(src), self._full(dst)
+        full_src, full_dst = self.full_key(src), self.full_key(dst)
         condition = {"CopySourceIfMatch": if_match} if if_match is not None else {}
         try:
             # MetadataDirective=REPLACE: some servers drop metadata on COPY; ours must survive.
-            self._call(
+            self.call(
                 "copy",
                 f"{src} -> {dst}",
                 lambda: self.client.copy_object(
@@ -366,14 +366,14 @@ class S3Store:
         copied = self.hash(dst)
         if copied is None or copied.sha256 != sha256:
             with contextlib.suppress(GociError):
-                self._delete_one(dst)
+                self.delete_key(dst)
             raise ToolError(
                 f"store {self.url}: the copy of {src} has SHA-256 "
                 f"{copied.sha256 if copied else '(missing)'}, not {sha256}; {dst} was removed"
             )
 
     def list_keys(self, prefix: str) -> list[str]:
-        full = self._full(prefix.rstrip("/")) + ("/" if prefix.endswith("/") else "")
+        full = self.full_key(prefix.rstrip("/")) + ("/" if prefix.endswith("/") else "")
         strip = len(self.prefix) + 1 if self.prefix else 0
 
         def fetch() -> list[str]:
@@ -383,15 +383,15 @@ class S3Store:
                 keys.extend(str(item["Key"])[strip:] for item in page.get("Contents", []))
             return keys
 
-        return sorted(self._call("list", prefix, fetch))
+        return sorted(self.call("list", prefix, fetch))
 
     def delete(self, keys: list[str]) -> None:
         for key in keys:
-            self._delete_one(key)
+            self.delete_key(key)
 
-    def _delete_one(self, key: str) -> None:
-        full = self._full(key)
-        self._call("delete", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=full))
+    def delete_key(self, key: str) -> None:
+        full = self.full_key(key)
+        self.call("delete", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=full))
 
     # --- leftovers of killed writers ---------------------------------------------------------
 
