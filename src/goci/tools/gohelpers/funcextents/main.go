@@ -278,51 +278,35 @@ func hasFuncLiteral(n ast.Node) (bool, token.Pos) {
 	return literal.found(), token.Pos(literal)
 }
 
+// boundaryOf is where a block ends at a statement with a body: at the first function
+// literal in its header parts (in order, as cmd/cover checks them), else at the body's brace.
+func boundaryOf(body *ast.BlockStmt, header ...ast.Node) token.Pos {
+	for _, part := range header {
+		if found, pos := hasFuncLiteral(part); found {
+			return pos
+		}
+	}
+	return body.Lbrace
+}
+
 func (f *coverWalker) statementBoundary(s ast.Stmt) token.Pos {
 	switch s := s.(type) {
 	case *ast.BlockStmt:
 		return s.Lbrace
 	case *ast.IfStmt:
-		if found, pos := hasFuncLiteral(s.Init); found {
-			return pos
-		}
-		if found, pos := hasFuncLiteral(s.Cond); found {
-			return pos
-		}
-		return s.Body.Lbrace
+		return boundaryOf(s.Body, s.Init, s.Cond)
 	case *ast.ForStmt:
-		if found, pos := hasFuncLiteral(s.Init); found {
-			return pos
-		}
-		if found, pos := hasFuncLiteral(s.Cond); found {
-			return pos
-		}
-		if found, pos := hasFuncLiteral(s.Post); found {
-			return pos
-		}
-		return s.Body.Lbrace
+		return boundaryOf(s.Body, s.Init, s.Cond, s.Post)
 	case *ast.LabeledStmt:
 		return f.statementBoundary(s.Stmt)
 	case *ast.RangeStmt:
-		if found, pos := hasFuncLiteral(s.X); found {
-			return pos
-		}
-		return s.Body.Lbrace
+		return boundaryOf(s.Body, s.X)
 	case *ast.SwitchStmt:
-		if found, pos := hasFuncLiteral(s.Init); found {
-			return pos
-		}
-		if found, pos := hasFuncLiteral(s.Tag); found {
-			return pos
-		}
-		return s.Body.Lbrace
+		return boundaryOf(s.Body, s.Init, s.Tag)
 	case *ast.SelectStmt:
 		return s.Body.Lbrace
 	case *ast.TypeSwitchStmt:
-		if found, pos := hasFuncLiteral(s.Init); found {
-			return pos
-		}
-		return s.Body.Lbrace
+		return boundaryOf(s.Body, s.Init)
 	}
 	if found, pos := hasFuncLiteral(s); found {
 		return pos
