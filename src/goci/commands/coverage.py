@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from goci.command import Command, Context, Result
+from goci.commands import _review
 from goci.coverage import formats, thresholds
 from goci.coverage import report as coverage
 from goci.coverage.merge import MergeResult, merge
@@ -17,7 +18,7 @@ from goci.tools.atomic import atomic_target
 
 
 @dataclass(frozen=True)
-class CoverageOptions:
+class CoverageOptions(_review.ReviewOptions):
     profiles: tuple[str, ...] | None = option(
         kind="list",
         positional=True,
@@ -59,6 +60,7 @@ OUTPUTS = (
     "cobertura",
     "lcov",
     "html",
+    *_review.REVIEW_OUTPUTS,
 )
 
 
@@ -84,8 +86,12 @@ def _summary(
     cov: coverage.CoverageReport,
     merged: MergeResult,
     short: tuple[thresholds.Shortfall, ...],
+    review: _review.Review,
+    headline: str,
 ) -> str:
     lines = [
+        f"**{headline}**",
+        "",
         f"### Coverage: {cov.total}%",
         "",
         f"{cov.covered} of {cov.statements} statements in functions, as `go tool cover -func` "
@@ -94,9 +100,11 @@ def _summary(
     ]
     if cov.excluded:
         lines.append(f"Excluded by glob: {len(cov.excluded)} files.")
-    if short:
+    if short or review.failures:
         lines += ["", "#### Thresholds missed", ""]
         lines += [f"- ❌ {s.message}" for s in short]
+        lines += [f"- ❌ {failure}" for failure in review.failures]
+    lines += _review.markdown(review)
     lines += ["", "#### Packages", ""]
     lines.append(
         _table("package", [(p.package, p.statements, p.covered, p.percent) for p in cov.packages])
@@ -196,11 +204,17 @@ def run(opts: CoverageOptions, ctx: Context) -> Result:
     )
     for item in short:
         ctx.runtime.error(item.message, title="coverage threshold")
+    review = _review.review(opts, ctx, cov, merged)
+    _review.annotate(review, ctx)
+    for failure in review.failures:
+        ctx.runtime.error(failure, title="coverage")
+    headline = _review.headline(review, cov)
     report = [
         f"total: {cov.total}% ({cov.covered}/{cov.statements} statements) "
         f"from {merged.profiles} inputs -> {request.out}",
         *(f"{coverage.fmt(p.percent):>6}%  {p.package}" for p in cov.packages),
         *(f"FAIL {s.message}" for s in short),
+        *(f"FAIL {failure}" for failure in review.failures),
     ]
     written = {name: str(path) for name, path in request.reports.items()}
     outputs = {
@@ -212,12 +226,15 @@ def run(opts: CoverageOptions, ctx: Context) -> Result:
         "shards": list(merged.shards),
         "passed": not short,
         **{name: written.get(name, "") for name in ("cobertura", "lcov", "html")},
+        **_review.outputs(review),
+        "headline": headline,
     }
+    outputs["passed"] = not short and not review.failures
     return Result(
         outputs=outputs,
-        report="\n".join(report),
-        summary=_summary(cov, merged, short),
-        exit_code=1 if short else 0,
+        report="\n".join([headline, *report]),
+        summary=_summary(cov, merged, short, review, headline),
+        exit_code=1 if short or review.failures else 0,
     )
 
 

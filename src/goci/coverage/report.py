@@ -55,6 +55,9 @@ class FileCoverage:
     covered: int
     functions: tuple[FuncCoverage, ...]
     lines: tuple[tuple[int, int], ...]  # (line, hits) for Cobertura and LCOV
+    # The blocks go tool cover -func counts (inside function declarations): patch coverage
+    # intersects these with the changed lines.
+    counted: tuple[Block, ...] = ()
 
     @property
     def percent(self) -> float:
@@ -108,10 +111,12 @@ def excluded(name: str, globs: Sequence[str]) -> bool:
 
 def _function_coverage(
     name: str, extents: Sequence[Extent], blocks: Sequence[Block]
-) -> list[FuncCoverage]:
-    """cmd/cover's FuncExtent.coverage for each function, with a bisect to skip ahead."""
+) -> tuple[list[FuncCoverage], tuple[Block, ...]]:
+    """cmd/cover's FuncExtent.coverage for each function, with a bisect to skip ahead; and
+    the blocks it counted (function declarations never overlap, so none twice)."""
     starts = [(b.start_line, b.start_col) for b in blocks]
     result = []
+    counted: list[Block] = []
     for fn in extents:
         i = bisect.bisect_left(starts, fn.start)
         while i > 0 and (blocks[i - 1].end_line, blocks[i - 1].end_col) > fn.start:
@@ -123,10 +128,11 @@ def _function_coverage(
             if (b.end_line, b.end_col) <= fn.start:
                 continue
             total += b.statements
+            counted.append(b)
             if b.hits > 0:
                 covered += b.statements
         result.append(FuncCoverage(name, fn.name, fn.start[0], total, covered))
-    return result
+    return result, tuple(counted)
 
 
 def _line_hits(blocks: Sequence[Block]) -> tuple[tuple[int, int], ...]:
@@ -157,7 +163,7 @@ def report(
     for name, blocks in kept.items():
         source = sources.get(paths[name], Source((), {}))
         check_blocks(name, blocks, source, paths[name])
-        funcs = _function_coverage(name, source.extents, blocks)
+        funcs, counted = _function_coverage(name, source.extents, blocks)
         files.append(
             FileCoverage(
                 file=name,
@@ -167,6 +173,7 @@ def report(
                 covered=sum(f.covered for f in funcs),
                 functions=tuple(funcs),
                 lines=_line_hits(blocks),
+                counted=counted,
             )
         )
     packages: dict[str, list[FileCoverage]] = {}

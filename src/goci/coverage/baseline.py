@@ -1,0 +1,224 @@
+"""The coverage a default-branch run leaves for later runs, and the change against it.
+
+A run on the default branch keeps its per-package numbers as ``coverage-summary.json``
+(total, per package, per file, commit, Go version); a pull request compares its own numbers
+with it. goci tests only the packages a change can reach, so a run's profile measures those
+packages completely (every test that can run their code ran) and the others not at all: the
+numbers of a run are therefore its own for the packages it tested and the baseline's for the
+rest. Saved that way, the baseline stays complete across affected-only runs, and a pull
+request's total moves only by what its change did.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from goci.coverage.report import CoverageReport, percent
+from goci.errors import InputError
+from goci.release.stores import ConflictError, Store
+
+SUMMARY_NAME = "coverage-summary.json"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Counts:
+    statements: int
+    covered: int
+
+    @property
+    def percent(self) -> float:
+        return percent(self.covered, self.statements)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A run's coverage per package and file, and where it came from."""
+
+    commit: str
+    commit_time: int  # committer time: a later commit's baseline replaces an earlier one
+    go_version: str
+    packages: Mapping[str, Counts]
+    files: Mapping[str, Counts]
+
+    @property
+    def statements(self) -> int:
+        return sum(c.statements for c in self.packages.values())
+
+    @property
+    def covered(self) -> int:
+        return sum(c.covered for c in self.packages.values())
+
+    @property
+    def percent(self) -> float:
+        return percent(self.covered, self.statements)
+
+    def to_json(self) -> dict[str, Any]:
+        def table(items: Mapping[str, Counts]) -> dict[str, Any]:
+            return {
+                name: {"statements": c.statements, "covered": c.covered}
+                for name, c in sorted(items.items())
+            }
+
+        return {
+            "format": FORMAT,
+            "commit": self.commit,
+            "commit_time": self.commit_time,
+            "go_version": self.go_version,
+            "total": round(self.percent, 1),
+            "statements": self.statements,
+            "covered": self.covered,
+            "packages": table(self.packages),
+            "files": table(self.files),
+        }
+
+    def encoded(self) -> bytes:
+        return (json.dumps(self.to_json(), indent=1, sort_keys=True) + "\n").encode()
+
+
+def _counts(value: Any, where: str) -> Counts:
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("statements"), int)
+        or not isinstance(value.get("covered"), int)
+        or not 0 <= value["covered"] <= value["statements"]
+    ):
+        raise ValueError(f"{where} is not {{statements, covered}} with 0 <= covered <= statements")
+    return Counts(value["statements"], value["covered"])
+
+
+def parse_summary(data: bytes, source: str) -> Summary:
+    """A coverage-summary.json read back; anything else is one InputError naming ``source``."""
+    try:
+        obj = json.loads(data)
+        if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+            raise ValueError(f"not a goci coverage summary of format {FORMAT}")
+        tables = {}
+        for kind in ("packages", "files"):
+            items = obj.get(kind)
+            if not isinstance(items, dict):
+                raise ValueError(f"{kind!r} is not an object")
+            tables[kind] = {str(k): _counts(v, f"{kind}[{k!r}]") for k, v in items.items()}
+        return Summary(
+            commit=str(obj.get("commit", "")),
+            commit_time=int(obj.get("commit_time") or 0),
+            go_version=str(obj.get("go_version", "")),
+            packages=tables["packages"],
+            files=tables["files"],
+        )
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise InputError(
+            f"{source}: not a readable {SUMMARY_NAME} ({exc}); goci coverage merge writes "
+            "it: remove it, and the next default-branch run writes a new one"
+        ) from None
+
+
+def summary_of(
+    report: CoverageReport, *, commit: str, commit_time: int, go_version: str
+) -> Summary:
+    return Summary(
+        commit=commit,
+        commit_time=commit_time,
+        go_version=go_version,
+        packages={p.package: Counts(p.statements, p.covered) for p in report.packages},
+        files={f.file: Counts(f.statements, f.covered) for f in report.files},
+    )
+
+
+def effective(
+    current: Summary,
+    baseline: Summary | None,
+    tested: frozenset[str] | None,
+    exists: Callable[[str], bool],
+) -> Summary:
+    """This run's numbers for the packages it tested, the baseline's for every other one.
+
+    ``tested`` None means the run measured everything it lists (plain profiles say nothing of
+    which tests ran). A baseline package absent from this run is kept while it ``exists``.
+    """
+    if baseline is None or tested is None:
+        return current
+    kept = {
+        name
+        for name in baseline.packages
+        if name not in tested and (name in current.packages or exists(name))
+    }
+    packages = {n: c for n, c in current.packages.items() if n not in kept}
+    packages.update((n, baseline.packages[n]) for n in kept)
+    files = {n: c for n, c in current.files.items() if posixpath.dirname(n) not in kept}
+    files.update((n, c) for n, c in baseline.files.items() if posixpath.dirname(n) in kept)
+    return Summary(current.commit, current.commit_time, current.go_version, packages, files)
+
+
+@dataclass(frozen=True)
+class PackageDelta:
+    package: str
+    before: Counts | None  # None: a new package
+    after: Counts | None  # None: gone
+
+    @property
+    def points(self) -> float:
+        """The change in percentage points (a gone package counts as dropping to 0)."""
+        old = self.before.percent if self.before else 0.0
+        new = self.after.percent if self.after else 0.0
+        return new - old
+
+
+@dataclass(frozen=True)
+class Delta:
+    baseline: Summary
+    current: Summary
+    packages: tuple[PackageDelta, ...]  # only the packages whose numbers changed, worst first
+
+    @property
+    def points(self) -> float:
+        return round(self.current.percent, 1) - round(self.baseline.percent, 1)
+
+
+def compare(current: Summary, baseline: Summary) -> Delta:
+    """Total and per-package change; unchanged packages are left out, drops come first."""
+    changed = []
+    for name in sorted(set(current.packages) | set(baseline.packages)):
+        before, after = baseline.packages.get(name), current.packages.get(name)
+        if before != after:
+            changed.append(PackageDelta(name, before, after))
+    changed.sort(key=lambda d: (d.points, d.package))
+    return Delta(baseline, current, tuple(changed))
+
+
+def store_key(branch: str) -> str:
+    """Under ``dev/``: the credentials that may write dev releases may write this too."""
+    return f"dev/.goci-coverage/{branch}/{SUMMARY_NAME}"
+
+
+def read_store(store: Store, branch: str) -> Summary | None:
+    found = store.read(store_key(branch))
+    return parse_summary(found[0], store.location(store_key(branch))) if found else None
+
+
+def save_store(store: Store, summary: Summary, branch: str, attempts: int = 5) -> str:
+    """Write ``summary`` as the branch's baseline unless a later commit's is already there.
+
+    Two default-branch runs may finish at once: each write is conditional on what it read,
+    and a writer that lost re-reads and decides again, so the later commit's numbers stay.
+    """
+    key = store_key(branch)
+    for _ in range(attempts):
+        found = store.read(key)
+        if found is not None:
+            there = parse_summary(found[0], store.location(key))
+            if there.commit_time > summary.commit_time:
+                return f"kept {there.commit[:12]}: a later commit's baseline is already there"
+        try:
+            if found is None:
+                store.put_bytes(key, summary.encoded(), if_absent=True)
+            else:
+                store.put_bytes(key, summary.encoded(), if_match=found[1])
+        except ConflictError:
+            continue
+        return f"saved to {store.location(key)}"
+    return f"not saved: {key} kept changing under {attempts} attempts"
