@@ -25,14 +25,14 @@ BASE_FILES = {
         package calc
 
         func Add(a, b int) int {
-        	return a + b
+            return a + b
         }
 
         func Sign(x int) int {
-        	if x < 0 {
-        		return -1
-        	}
-        	return 1
+            if x < 0 {
+                return -1
+            }
+            return 1
         }
         """,
     "calc/calc_test.go": """
@@ -41,20 +41,20 @@ BASE_FILES = {
         import "testing"
 
         func TestCalc(t *testing.T) {
-        	if Add(1, 2) != 3 || Sign(5) != 1 || Clamp(5, 0, 10) != 5 {
-        		t.Fatal("calc")
-        	}
+            if Add(1, 2) != 3 || Sign(5) != 1 || Clamp(5, 0, 10) != 5 {
+                t.Fatal("calc")
+            }
         }
         """,
     "util/old.go": """
         package util
 
         func Double(x int) int {
-        	return 2 * x
+            return 2 * x
         }
 
         func Triple(x int) int {
-        	return 3 * x
+            return 3 * x
         }
         """,
     "util/util_test.go": """
@@ -63,9 +63,9 @@ BASE_FILES = {
         import "testing"
 
         func TestUtil(t *testing.T) {
-        	if Double(1) != 2 || Triple(1) != 3 {
-        		t.Fatal("double")
-        	}
+            if Double(1) != 2 || Triple(1) != 3 {
+                t.Fatal("double")
+            }
         }
         """,
 }
@@ -179,7 +179,7 @@ def test_patch_coverage_equals_the_figure_computed_from_the_blocks(
     summary = Path(gha_env["GITHUB_STEP_SUMMARY"]).read_text()
     assert summary.startswith(f"**{out['headline']}**")
     shown = ", ".join(str(a) if a == b else f"{a}-{b}" for _, a, b in ranges)
-    assert f"| `calc/calc.go` | " in summary and shown in summary
+    assert "| `calc/calc.go` | " in summary and shown in summary
     assert "`gen/gen.go`" not in summary and "generated files skipped: 1" in summary
     assert "`util/mathx.go` | 1 | 1 |" in summary  # the rename counts its one edited line
 
@@ -197,7 +197,9 @@ def test_a_change_without_statements_says_so_and_passes(
     repo, _base, profile = changed_repo
     before = repo.head()
     calc = repo.root / "calc/calc.go"
-    calc.write_text(calc.read_text().replace("func Sign", "// Sign says which side of 0.\nfunc Sign"))
+    calc.write_text(
+        calc.read_text().replace("func Sign", "// Sign says which side of 0.\nfunc Sign")
+    )
     repo.commit("comment only")
     profile.unlink()
     repo.go("test", "-coverpkg=./...", f"-coverprofile={profile}", "./...")

@@ -1,0 +1,204 @@
+"""Coverage change against the default branch: coverage-summary.json, the delta, --max-drop.
+
+A default-branch run tests everything and keeps its summary; a pull request tests only the
+package its change reaches. Its total must move only by what that package did: the other
+package keeps its baseline numbers (were it taken from the pull request's profile, where
+its tests did not run, it would show as a drop to almost nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from goci.coverage.baseline import (
+    Counts,
+    Summary,
+    compare,
+    effective,
+    parse_summary,
+    read_store,
+    save_store,
+    store_key,
+)
+from goci.errors import InputError
+from goci.release.stores import open_store
+from support.goci_run import GociRun
+from support.gorepo import GoRepo
+
+FILES = {
+    "go.mod": "module example.com/d\n\ngo 1.21\n",
+    "a/a.go": """
+        package a
+
+        func One() int { return 1 }
+
+        func Two(x int) int {
+            if x > 0 {
+                return 2
+            }
+            return -2
+        }
+        """,
+    "a/a_test.go": """
+        package a
+
+        import "testing"
+
+        func TestOne(t *testing.T) { _ = One() }
+
+        func TestTwo(t *testing.T) { _, _ = Two(1), Two(-1) }
+        """,
+    "b/b.go": """
+        package b
+
+        func Three() int { return 3 }
+
+        func Four() int { return 4 }
+        """,
+    "b/b_test.go": """
+        package b
+
+        import "testing"
+
+        func TestThree(t *testing.T) { _ = Three() }
+        """,
+}
+
+
+def summary(commit_time: int, **packages: tuple[int, int]) -> Summary:
+    return Summary(
+        commit=f"c{commit_time}",
+        commit_time=commit_time,
+        go_version="go1.26",
+        packages={f"m/{p}": Counts(*n) for p, n in packages.items()},
+        files={f"m/{p}/{p}.go": Counts(*n) for p, n in packages.items()},
+    )
+
+
+def test_untested_packages_keep_their_baseline_and_gone_ones_go() -> None:
+    base = summary(1, a=(10, 8), b=(10, 5), gone=(4, 4), kept=(6, 3))
+    # the pull request tested a only; b's tests did not run (its profile numbers mean nothing)
+    current = summary(2, a=(12, 6), b=(10, 0), new=(2, 2))
+    merged = effective(current, base, frozenset({"m/a", "m/new"}), lambda p: p == "m/kept")
+    assert merged.packages == {
+        "m/a": Counts(12, 6),
+        "m/b": Counts(10, 5),
+        "m/kept": Counts(6, 3),
+        "m/new": Counts(2, 2),
+    }
+    assert set(merged.files) == {f"{p}/{p.split('/')[1]}.go" for p in merged.packages}
+    assert merged.files["m/b/b.go"] == Counts(10, 5)
+    # plain profiles (no sidecars) measured everything they list
+    assert effective(current, base, None, lambda p: True) == current
+
+    delta = compare(merged, base)
+    assert [(d.package, d.before, d.after) for d in delta.packages] == [
+        ("m/gone", Counts(4, 4), None),  # -100 points
+        ("m/a", Counts(10, 8), Counts(12, 6)),  # -30
+        ("m/new", None, Counts(2, 2)),  # +100
+    ]
+    assert delta.points == pytest.approx(round(merged.percent, 1) - round(base.percent, 1))
+
+
+def test_a_summary_round_trips_and_a_broken_one_is_named() -> None:
+    one = summary(7, a=(3, 1))
+    assert parse_summary(one.encoded(), "x") == one
+    with pytest.raises(InputError, match=r"^s\.json: not a readable coverage-summary\.json"):
+        parse_summary(
+            b'{"format": 1, "packages": {"p": {"statements": 1, "covered": 5}}}', "s.json"
+        )
+
+
+def test_two_default_branch_runs_saving_at_once_leave_the_later_commits(tmp_path: Path) -> None:
+    stores = [open_store(f"file://{tmp_path / 'store'}", env={}, cwd=tmp_path) for _ in range(8)]
+    runs = [summary(t, a=(10, t)) for t in range(1, 9)]
+    said: list[str] = []
+    gate = threading.Barrier(len(runs))
+
+    def save(index: int) -> None:
+        gate.wait()
+        said.append(save_store(stores[index], runs[index], "main"))
+
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(len(runs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert read_store(stores[0], "main") == runs[-1]
+    assert all(s.startswith(("saved", "kept")) for s in said), said
+    assert store_key("main") == "dev/.goci-coverage/main/coverage-summary.json"
+    # an older commit's run arriving late keeps the newer baseline
+    assert save_store(stores[0], summary(3, a=(10, 0)), "main").startswith("kept c8")
+
+
+@pytest.fixture
+def repo(make_repo: Callable[..., GoRepo]) -> GoRepo:
+    repo = make_repo("d")
+    repo.write_files(FILES)
+    repo.commit("base")
+    return repo
+
+
+def test_pull_request_total_moves_only_by_its_tested_package(
+    repo: GoRepo, goci: Callable[..., GociRun], gha_env: dict[str, str], tmp_path: Path
+) -> None:
+    go_env = gha_env
+    store = f"file://{tmp_path / 'store'}"
+    # the default branch: everything tested, the summary kept in the store and as a file
+    assert goci("test", "--out", "cov1", env=go_env, cwd=repo.root).code == 0
+    main = goci("coverage", "merge", "cov1", "--out", "main.out", "--summary-json",
+                "main-summary.json", "--baseline-store", store, "--save-baseline", "--json",
+                env=go_env, cwd=repo.root)  # fmt: skip
+    assert main.code == 0, main.stderr
+    assert main.json()["headline"].endswith("(no baseline)")
+    kept = json.loads((repo.root / "main-summary.json").read_text())
+    assert kept["packages"] == {
+        "example.com/d/a": {"statements": 4, "covered": 4},
+        "example.com/d/b": {"statements": 2, "covered": 1},
+    }
+    assert (kept["commit"], kept["total"]) == (repo.head(), 83.3)
+
+    # the pull request drops a's test of Two; only a is tested
+    repo.write("a/a_test.go", FILES["a/a_test.go"].replace("_, _ = Two(1), Two(-1)", ""))
+    repo.commit("fewer tests")
+    tested = goci("test", "--packages", "example.com/d/a", "--out", "cov2", env=go_env,
+                  cwd=repo.root)  # fmt: skip
+    assert tested.code == 0, tested.stderr
+    for source in (["--baseline", "main-summary.json"], ["--baseline-store", store]):
+        Path(gha_env["GITHUB_STEP_SUMMARY"]).write_text("")
+        run = goci("coverage", "merge", "cov2", "--out", "pr.out", *source, "--max-drop", "5",
+                   "--summary-json", "pr-summary.json", "--json", env=go_env,
+                   cwd=repo.root)  # fmt: skip
+        assert run.code == 1, run.stderr
+        out = run.json()
+        # a: 1 of 4 now; b keeps 1 of 2: 2 of 6 = 33.3%, against 5 of 6 = 83.3%
+        assert out["total-change"] == "-50.0"
+        assert out["headline"] == "total 33.3% (-50.0)"
+        assert "total coverage fell 50.0 points (83.3% -> 33.3%), more than --max-drop 5.0" in (
+            run.stderr
+        )
+        assert "| `example.com/d/a` | 100.0% | 25.0% | -75.0 |" in run.summary
+        assert "example.com/d/b" not in run.summary.split("#### Coverage change")[1]
+    relaxed = goci("coverage", "merge", "cov2", "--out", "pr.out", "--baseline",
+                   "main-summary.json", "--max-drop", "60", env=go_env, cwd=repo.root)  # fmt: skip
+    assert relaxed.code == 0, relaxed.stderr
+
+
+def test_no_baseline_says_so_and_passes(
+    repo: GoRepo, goci: Callable[..., GociRun], gha_env: dict[str, str]
+) -> None:
+    go_env = gha_env
+    assert goci("test", "--out", "cov", env=go_env, cwd=repo.root).code == 0
+    run = goci("coverage", "merge", "cov", "--out", "c.out", "--baseline", "missing.json",
+               "--max-drop", "0", "--json", env=go_env, cwd=repo.root)  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert run.json()["total-change"] == ""
+    assert "No baseline found" in run.summary
+    bad = goci("coverage", "merge", "cov", "--out", "c.out", "--max-drop", "101", env=go_env,
+               cwd=repo.root)  # fmt: skip
+    assert bad.code == 2 and "--max-drop" in bad.stderr and "101" in bad.stderr
