@@ -46,6 +46,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(("artifact", "upload"), "artifact", "UPLOAD", "upload releases to a store"),
     Entry(("promote",), "promote", "COMMAND", "promote a dev build to prod; roll back"),
     Entry(("api-diff",), "api_diff", "COMMAND", "exported API changes, compatible or breaking"),
+    Entry(("pr-comment",), "pr_comment", "COMMAND", "the report as one pull-request comment"),
     Entry(("ci",), "ci", "COMMAND", "the whole pipeline on one machine"),
     Entry(("drone",), "ci", "DRONE_COMMAND", "the pipeline as a Drone/Woodpecker plugin"),
 )
