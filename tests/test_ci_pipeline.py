@@ -65,15 +65,24 @@ def test_pipeline_follows_each_kind_of_change(
     assert "no --base given" in run.stderr + run.stdout
     assert "matrix: 1 jobs" in run.stderr
 
-    # A leaf library change: config and the one service that imports it.
+    assert out["api"] == {} and "api" in run.stderr and "not compared" in run.stderr
+
+    # A leaf library change: config and the one service that imports it. It adds one exported
+    # function of one statement that no test runs: the API step and patch coverage see it.
     monorepo.write(
         "platform/config/config.go",
-        (monorepo.root / "platform/config/config.go").read_text() + "\n// Touched.\nvar _ = 1\n",
+        (monorepo.root / "platform/config/config.go").read_text()
+        + "\n// Touched.\nvar _ = 1\n\n// Extra is new.\nfunc Extra() int {\n\treturn 1\n}\n",
     )
     base = monorepo.head()
     monorepo.commit("config: leaf change")
     shutil.rmtree(monorepo.root / ".goci" / "store")
     run, out = ci(goci, monorepo, "--base", base)
+    assert out["api"] == {"compatible": 1, "breaking": 0, "blocking": 0}
+    assert out["headline"] == (
+        f"patch 0.0% (0/1), total {out['total']}%, API: 1 compatible, 0 breaking"
+    )
+    assert "+ added Extra: func Extra() int" in run.stderr
     assert out["services"] == ["api"]
     assert packages_tested(monorepo) == {
         "example.com/platform/config",

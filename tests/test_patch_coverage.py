@@ -271,3 +271,32 @@ def test_outside_actions_the_warnings_are_plain_lines(
     assert run.code == 0, run.stderr
     assert "::warning" not in run.stderr
     assert re.search(r"warning: calc/calc\.go:\d+: lines? [\d-]+: changed but not run", run.stderr)
+
+
+def test_warnings_stop_at_the_cap_and_the_summary_names_the_rest(tmp_path: Path) -> None:
+    """GitHub shows 10 warnings a step: the first 10 ranges are annotated, all 13 in the table."""
+    import io
+
+    from goci.command import Context
+    from goci.commands import _review
+    from goci.coverage.patch import FilePatch, PatchCoverage
+    from goci.runtime import Runtime
+
+    files = tuple(
+        FilePatch(f"p/f{i:02}.go", 2, 0, ((3, 4),) if i % 2 else ((3, 3), (9, 9))) for i in range(9)
+    )
+    patch = PatchCoverage("b" * 40, files, 9, ())
+    ranges = [(f.path, a, b) for f in files for a, b in f.uncovered]
+    assert len(ranges) == 14 > _review.ANNOTATIONS
+    stream = io.StringIO()
+    env = {"GITHUB_ACTIONS": "true"}
+    ctx = Context(cwd=tmp_path, env=env, runtime=Runtime(env, stream))
+    result = _review.Review(patch=patch)
+    _review.annotate(result, ctx)
+    warned = re.findall(r"^::warning file=([^,]+),line=(\d+),title=patch coverage::",
+                        stream.getvalue(), re.MULTILINE)  # fmt: skip
+    assert [(f, int(n)) for f, n in warned] == [(f, a) for f, a, _ in ranges[:10]]
+    summary = "\n".join(_review.markdown(result))
+    assert "The first 10 of 14 uncovered ranges are annotated" in summary
+    assert all(f"| `{f.path}` | 2 | 0 | 0.0% |" in summary for f in files)
+    assert "| `p/f08.go` | 2 | 0 | 0.0% | 3, 9 |" in summary

@@ -1,4 +1,5 @@
-"""The whole pipeline on one machine: changed -> matrix -> test -> coverage -> build -> publish.
+"""The whole pipeline on one machine: changed -> api -> matrix -> test -> coverage -> build ->
+publish.
 
 ``goci ci`` and ``goci drone`` run the same steps a GitHub workflow runs, in order, by calling
 the very commands the composite actions call (through the registry), so a local run and a CI
@@ -73,7 +74,7 @@ class PipelineRun:
         return next(s for s in self.steps if s.name == name)
 
 
-STEP_NAMES = ("changed", "matrix", "test", "coverage", "build", "pack", "upload")
+STEP_NAMES = ("changed", "api", "matrix", "test", "coverage", "build", "pack", "upload")
 
 
 def invoke(path: tuple[str, ...], overrides: Mapping[str, Any], ctx: Context) -> Result:
@@ -134,6 +135,7 @@ def run(settings: Settings, ctx: Context, emit: Emit) -> PipelineRun:
         for step in pipeline.steps[1:]:
             step.note = "nothing Go-relevant changed"
         return pipeline
+    attempt("api", lambda: _api(ctx, state))
     attempt("matrix", lambda: _matrix(settings, ctx, state))
     if settings.test:
         tested = attempt("test", lambda: _test(settings, ctx, state))
@@ -164,6 +166,7 @@ def _changed(settings: Settings, ctx: Context, state: dict[str, Any]) -> tuple[R
         ctx,
     )
     out = result.outputs
+    state["merge_base"] = out["merge-base"]
     state["test_packages"] = out["test-packages"]
     state["services"] = out["services"]
     if not out["any"]:
@@ -173,6 +176,24 @@ def _changed(settings: Settings, ctx: Context, state: dict[str, Any]) -> tuple[R
         f"{len(out['services'])} services"
     )
     return result, note + (" (everything)" if out["all"] else "")
+
+
+def _api(ctx: Context, state: dict[str, Any]) -> tuple[Result, str]:
+    """The exported API change, as a report: it never stops the pipeline."""
+    if not state["merge_base"]:
+        return Result(report="API: not compared (no merge base)"), "not compared: no merge base"
+    try:
+        result = invoke(("api-diff",), {"base": state["merge_base"]}, ctx)
+    except InputError:
+        raise
+    except GociError as exc:
+        why = str(exc).splitlines()[0]
+        return Result(report=f"API: not compared ({why})"), f"not compared: {why}"
+    state["api"] = result.outputs["summary"]
+    return (
+        result,
+        f"{result.outputs['compatible']} compatible, {result.outputs['breaking']} breaking",
+    )
 
 
 def _matrix(settings: Settings, ctx: Context, state: dict[str, Any]) -> tuple[Result, str]:
@@ -215,10 +236,12 @@ def _coverage(settings: Settings, ctx: Context, state: dict[str, Any]) -> tuple[
             "out": settings.inside("coverage.out", ctx),
             "min-total": settings.min_total,
             "html": settings.inside("coverage.html", ctx),
+            "base": state["merge_base"] or None,
+            "api-summary": state.get("api"),
         },
         ctx,
     )
-    return result, f"total {result.outputs['total']}%"
+    return result, result.outputs["headline"]
 
 
 def _build(settings: Settings, ctx: Context, state: dict[str, Any]) -> tuple[Result, str]:

@@ -72,7 +72,7 @@ class CiOptions:
     work_dir: str = option(default=".goci", help="where reports, dist and the store go")
 
 
-OUTPUTS = ("status", "total", "services", "releases", "manifest-url")
+OUTPUTS = ("status", "total", "headline", "api", "services", "releases", "manifest-url")
 
 
 def platform_words(items: Sequence[str]) -> tuple[str, ...]:
@@ -209,6 +209,8 @@ def outputs_of(run: pipeline.PipelineRun) -> dict[str, Any]:
     return {
         "status": "passed" if run.exit_code == 0 else "failed",
         "total": output("coverage", "total"),
+        "headline": output("coverage", "headline"),
+        "api": output("api", "summary", {}),
         "services": output("build", "services", []),
         "releases": releases.split() if isinstance(releases, str) else releases,
         "manifest-url": output("upload", "manifest-url"),
