@@ -1,6 +1,7 @@
 """The review report as one pull-request comment, updated in place on every push (PyGithub).
 
-A hidden marker names goci's comment; a run edits it instead of adding another. Two runs of
+A hidden marker opening the body names goci's comment (written by the workflow's token, so a
+bot's); a run edits it instead of adding another. Two runs of
 one pull request can post at the same moment: each re-reads the comments after creating one,
 keeps the oldest of goci's and removes the rest, so one comment is left whoever wins.
 """
@@ -29,7 +30,11 @@ class Forbidden(ToolError):
 
 def _ours(comments: Any, marker: str) -> list[Any]:
     return sorted(
-        (c for c in comments if marker in (c.body or "") and getattr(c.user, "type", "") == "Bot"),
+        (
+            c
+            for c in comments
+            if (c.body or "").startswith(marker) and getattr(c.user, "type", "") == "Bot"
+        ),
         key=lambda c: c.id,
     )
 
