@@ -104,7 +104,7 @@ def run_command(
     command: Command[Any], cli_values: Mapping[str, Any], env: Mapping[str, str], runtime: Runtime
 ) -> int:
     """Resolve options from all three sources, run the command and report its result."""
-    common = parse(CommonOptions, cli_values, env)
+    common = parse(CommonOptions, cli_values, {} if command.cli_only else env)
     opts = command.parse(cli_values, env)
     folder = Path(common.dir)
     if not folder.is_dir():

@@ -77,7 +77,9 @@ class Command(Generic[OptionsT]):
     """A subcommand: ``path`` is its words after ``goci`` (``("cache", "trim")``).
 
     ``settings`` is its options dataclass (see :func:`goci.options.option`); ``run`` receives
-    it filled.
+    it filled. A ``cli_only`` command takes its options from its command line alone: another
+    program starts it (the go command starts ``goci cacheprog``) in an environment whose
+    ``INPUT_*``/``PLUGIN_*`` belong to some other step.
     """
 
     path: tuple[str, ...]
@@ -86,6 +88,7 @@ class Command(Generic[OptionsT]):
     outputs: tuple[str, ...]
     run: Callable[[OptionsT, Context], Result]
     description: str = ""
+    cli_only: bool = False
 
     @property
     def name(self) -> str:
@@ -97,4 +100,4 @@ class Command(Generic[OptionsT]):
 
     def parse(self, cli: Mapping[str, Any], env: Mapping[str, str]) -> OptionsT:
         """The options from CLI flags, then ``INPUT_*``, then ``PLUGIN_*``, then defaults."""
-        return parse(self.settings, cli, env)
+        return parse(self.settings, cli, {} if self.cli_only else env)

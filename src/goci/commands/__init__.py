@@ -47,6 +47,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(("promote",), "promote", "COMMAND", "promote a dev build to prod; roll back"),
     Entry(("api-diff",), "api_diff", "COMMAND", "exported API changes, compatible or breaking"),
     Entry(("pr-comment",), "pr_comment", "COMMAND", "the report as one pull-request comment"),
+    Entry(("cacheprog",), "cacheprog", "COMMAND", "GOCACHEPROG server: one build cache for all"),
     Entry(("ci",), "ci", "COMMAND", "the whole pipeline on one machine"),
     Entry(("drone",), "ci", "DRONE_COMMAND", "the pipeline as a Drone/Woodpecker plugin"),
 )

@@ -3,9 +3,12 @@
 Both speak the small :class:`Store` protocol that upload and promote need: whole-file puts
 that verify what landed, small conditional writes (claims, the ``current`` pointer), reads,
 streamed hashing, server-side copies that re-check what they copied, listing, deletion, and
-the removal of what killed writers left behind. Keys are ``/``-separated and relative to the
-store's root; they are built from validated release names, and :func:`check_key` refuses any
-key (from a crafted manifest, say) that could leave the root on any operating system.
+the removal of what killed writers left behind. The shared build cache (``goci cacheprog``)
+adds three cheap questions: when an object was last written, "mark it written now", and a
+listing with sizes and times, so that its trim never reads an object to judge it. Keys are
+``/``-separated and relative to the store's root; they are built from validated release names,
+and :func:`check_key` refuses any key (from a crafted manifest, say) that could leave the root
+on any operating system.
 """
 
 from __future__ import annotations
@@ -39,6 +42,15 @@ class ObjectInfo:
     size: int
     sha256: str
     etag: str
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An object as a listing shows it: key, size and last-modified time (epoch seconds)."""
+
+    key: str
+    size: int
+    modified: float
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,17 @@ class Store(Protocol):
         (raise ToolError and leave no such ``dst`` otherwise)."""
 
     def list_keys(self, prefix: str) -> list[str]: ...
+
+    def list_objects(self, prefix: str) -> list[Listed]:
+        """Every object under ``prefix`` with its size and last-modified time, in key order."""
+
+    def last_modified(self, key: str) -> float | None:
+        """When ``key`` was last written (epoch seconds), or None when absent: the cheap
+        existence check (no byte of the object is read)."""
+
+    def touch(self, key: str) -> bool:
+        """Make ``key`` look written now, content unchanged (lifecycle rules and trims judge
+        objects by that time); False when it is absent."""
 
     def delete(self, keys: list[str]) -> None: ...
 

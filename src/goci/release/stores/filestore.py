@@ -16,7 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from goci.errors import ToolError
-from goci.release.stores import ConflictError, ObjectInfo, Progress, Tuning, check_key
+from goci.release.stores import (
+    ConflictError,
+    Listed,
+    ObjectInfo,
+    Progress,
+    Tuning,
+    check_key,
+)
 from goci.tools.atomic import is_temp, mkstemp_owned, temp_owner, temp_token, write_atomic
 from goci.tools.hashing import chunks, sha256_bytes, sha256_file
 from goci.tools.owner import Owner, abandoned, unregister_live
@@ -153,20 +160,44 @@ class FileStore:
             unregister_live(temp_token(tmp))
 
     def list_keys(self, prefix: str) -> list[str]:
+        return [listed.key for listed in self.list_objects(prefix)]
+
+    def list_objects(self, prefix: str) -> list[Listed]:
+        """Files under ``prefix``; hidden names (temporary files, locks) are not objects, and
+        a file removed while the folder is walked is simply not listed."""
         if not self.root.is_dir():
             return []
         base = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         start = self.root / base if base else self.root
-        if not start.is_dir():
-            return []
-        keys = []
-        for path in start.rglob("*"):
-            rel = path.relative_to(self.root).as_posix()
-            if path.is_file() and rel.startswith(prefix):
-                if any(part.startswith(".") for part in rel.split("/")):
+        found = []
+        for folder, dirs, files in os.walk(start):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            rel_folder = Path(folder).relative_to(self.root).as_posix()
+            if any(part.startswith(".") for part in rel_folder.split("/") if part != "."):
+                continue
+            for name in files:
+                rel = name if rel_folder == "." else f"{rel_folder}/{name}"
+                if name.startswith(".") or not rel.startswith(prefix):
                     continue
-                keys.append(rel)
-        return sorted(keys)
+                try:
+                    stat = os.stat(os.path.join(folder, name))
+                except FileNotFoundError:
+                    continue
+                found.append(Listed(rel, stat.st_size, stat.st_mtime))
+        return sorted(found, key=lambda listed: listed.key)
+
+    def last_modified(self, key: str) -> float | None:
+        try:
+            return self._path(key).stat().st_mtime
+        except FileNotFoundError:
+            return None
+
+    def touch(self, key: str) -> bool:
+        try:
+            os.utime(self._path(key))
+        except FileNotFoundError:
+            return False
+        return True
 
     def clean_leftovers(self, prefix: str, stale_after: float) -> list[str]:
         folder = self._path(prefix.rstrip("/"))

@@ -50,13 +50,14 @@ from goci.release.stores.s3client import (
     retrying,
     shared_client,
 )
+from goci.release.stores.s3objects import S3Objects
 from goci.tools.hashing import CHUNK, Sha256, sha256_bytes
 from goci.tools.owner import Owner
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
-class S3Store:
+class S3Store(S3Objects):
     """A bucket and key prefix on an S3-compatible server."""
 
     def __init__(

@@ -1,0 +1,95 @@
+"""Per job: does the build cache come from actions/cache or from the store, and how does the go
+command start the server?
+
+``build-cache: store`` needs a Go that speaks GOCACHEPROG (1.24 or newer; 1.21 to 1.23 keep the
+actions/cache tarball) and a store. The go command reads ``GOCACHEPROG`` as a command line that
+it splits on spaces, honouring a field that starts with a quote up to the same quote (Go's
+cmd/internal/quoted, no escapes), so every value is quoted that way when it needs to be.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from goci.errors import InputError
+
+MODES = ("actions", "store")
+FIRST_GO = (1, 24)
+_GO_VERSION = re.compile(r"go(\d+)\.(\d+)")
+
+
+@dataclass(frozen=True)
+class BuildCachePlan:
+    """How this job caches its builds: ``mode`` and, in store mode, the GOCACHEPROG value."""
+
+    requested: str
+    mode: str
+    reason: str
+    gocacheprog: str = ""
+    read_only: bool = False
+    stats: str = ""
+
+
+def speaks_cacheprog(go_version: str) -> bool:
+    """Whether ``go env GOVERSION`` (``go1.24.3``, ``devel go1.27-abc ...``) has GOCACHEPROG."""
+    match = _GO_VERSION.search(go_version)
+    return match is not None and (int(match.group(1)), int(match.group(2))) >= FIRST_GO
+
+
+def go_quote(word: str) -> str:
+    """``word`` as one field of a command line the go command splits (cmd/internal/quoted)."""
+    if word and not re.search(r"\s", word) and word[0] not in "'\"":
+        return word
+    for quote in ("'", '"'):
+        if quote not in word:
+            return f"{quote}{word}{quote}"
+    raise InputError(
+        f"GOCACHEPROG: {word!r} holds both kinds of quote and a space or a leading quote, "
+        "which the go command cannot read back; use another folder or store name"
+    )
+
+
+def plan(
+    requested: str,
+    *,
+    go_version: str,
+    store: str,
+    endpoint_url: str,
+    namespace: str,
+    local: str,
+    stats: str,
+    read_only: bool,
+    program: str = "goci",
+) -> BuildCachePlan:
+    """The build cache of one job: ``store`` when asked for and possible, else ``actions``."""
+    if requested not in MODES:
+        raise InputError(f"--build-cache: {requested!r} is not one of {', '.join(MODES)}")
+    if requested == "actions":
+        return BuildCachePlan(requested, "actions", "actions/cache restores a GOCACHE tarball")
+    if not store.strip():
+        raise InputError(
+            "--store: build-cache store needs a store (file://DIR or s3://bucket/prefix)"
+        )
+    if not speaks_cacheprog(go_version):
+        return BuildCachePlan(
+            requested,
+            "actions",
+            f"{go_version or 'this Go'} has no GOCACHEPROG (Go 1.24 or newer has): "
+            "actions/cache restores a GOCACHE tarball",
+        )
+    words = [program, "cacheprog", "--store", store, "--namespace", namespace, "--local", local]
+    if endpoint_url:
+        words += ["--endpoint-url", endpoint_url]
+    if stats:
+        words += ["--stats", stats]
+    words.append("--read-only" if read_only else "--no-read-only")
+    access = "read-only (not a trusted event)" if read_only else "read-write"
+    return BuildCachePlan(
+        requested,
+        "store",
+        f"GOCACHEPROG serves the build cache from the store, {access}",
+        " ".join(go_quote(w) for w in words),
+        read_only,
+        stats,
+    )
