@@ -78,6 +78,7 @@ class Server:
         with self._due:
             if self._pending.pop(request_id, None) is None:
                 return False
+            self._due.notify_all()
         self._send(data)
         return True
 
@@ -147,6 +148,8 @@ class Server:
                 while self._deadlines and self._deadlines[0][1] not in self._pending:
                     heapq.heappop(self._deadlines)
                 if not self._deadlines:
+                    if self._closing:
+                        return
                     self._due.wait()
                     continue
                 due, request_id = self._deadlines[0]
@@ -194,8 +197,13 @@ class Server:
             self._queued.discard(future)
 
     def flush(self) -> int:
-        """Wait for the uploads (up to the flush timeout); how many did not finish."""
-        self._closing = True
+        """Answer the gets still waiting on the store, then wait for the uploads (up to the
+        flush timeout); how many did not finish."""
+        with self._due:
+            while self._pending:  # every get is answered first (each has a deadline)
+                self._due.wait()
+            self._closing = True
+            self._due.notify_all()  # the deadline watcher ends once nothing is pending
         with self._queued_lock:
             left = [f for f in self._queued if not f.done()]
         _done, pending = wait(left, timeout=self.flush_timeout)
