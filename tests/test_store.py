@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -359,3 +360,31 @@ def test_abandoned_needs_proof_of_death_or_long_idleness():
         "another machine, idle",
         "earlier attempt of this job",
     }
+
+
+def test_listing_with_sizes_times_and_touch(store):
+    """What the shared build cache asks of a store: sizes and times without reading objects."""
+    store.put_bytes("cache/a/1", b"one")
+    store.put_bytes("cache/b/2", b"second")
+    store.put_bytes("other/3", b"x")
+    listed = store.list_objects("cache/")
+    assert [(item.key, item.size) for item in listed] == [("cache/a/1", 3), ("cache/b/2", 6)]
+    modified = store.last_modified("cache/a/1")
+    assert modified is not None and abs(modified - listed[0].modified) <= 1.0
+    assert store.last_modified("cache/absent") is None
+    assert store.touch("cache/absent") is False
+    assert store.touch("cache/a/1") is True
+    touched = store.last_modified("cache/a/1")
+    assert touched is not None and touched >= modified
+    assert store.read("cache/a/1")[0] == b"one"  # type: ignore[index]
+    assert store.list_keys("cache/") == ["cache/a/1", "cache/b/2"]
+
+
+def test_file_store_touch_moves_an_old_time_to_now(tmp_path):
+    store = open_store("file://store", env={}, cwd=tmp_path)
+    store.put_bytes("cache/old", b"old")
+    os.utime(tmp_path / "store" / "cache" / "old", (1_000_000, 1_000_000))
+    assert store.last_modified("cache/old") == 1_000_000
+    before = time.time()
+    assert store.touch("cache/old")
+    assert store.last_modified("cache/old") >= before - 1  # type: ignore[operator]
