@@ -10,6 +10,9 @@ byte of it.
 
 from __future__ import annotations
 
+from typing import Any
+
+from goci.errors import ToolError
 from goci.release.stores import Listed
 from goci.release.stores.s3client import MISSING_CODES, error_code, http_status
 from goci.release.stores.s3multipart import Bucket
@@ -18,12 +21,13 @@ from goci.release.stores.s3multipart import Bucket
 class S3Objects:
     """``last_modified``, ``touch`` and ``list_objects`` of the Store protocol, for S3."""
 
-    def _head(self: Bucket, key: str) -> dict[str, object] | None:
+    def head(self: Bucket, key: str) -> dict[str, Any] | None:
+        """The HEAD answer of ``key`` (size, time, metadata), or None when it is absent."""
         from botocore.exceptions import ClientError
 
         full = self.full_key(key)
         try:
-            response: dict[str, object] = self.call(
+            response: dict[str, Any] = self.call(
                 "check",
                 key,
                 lambda: self.client.head_object(Bucket=self.bucket, Key=full),
@@ -32,19 +36,20 @@ class S3Objects:
         except ClientError as exc:
             if error_code(exc) in MISSING_CODES or http_status(exc) == 404:
                 return None
-            raise
+            reason = error_code(exc) or exc
+            raise ToolError(f"store {self.url}: check {key} failed: {reason}") from None
         return response
 
     def last_modified(self: Bucket, key: str) -> float | None:
-        head = S3Objects._head(self, key)
+        head = S3Objects.head(self, key)
         modified = head.get("LastModified") if head else None
-        return modified.timestamp() if modified is not None else None  # type: ignore[attr-defined]
+        return modified.timestamp() if modified is not None else None
 
     def touch(self: Bucket, key: str) -> bool:
         """Copy ``key`` onto itself with its own metadata: a new last-modified time, the same
         bytes (S3 refuses a self-copy that changes nothing, so the metadata is replaced by
         itself)."""
-        head = S3Objects._head(self, key)
+        head = S3Objects.head(self, key)
         if head is None:
             return False
         full = self.full_key(key)

@@ -299,20 +299,9 @@ class S3Store(S3Objects):
             raise self._wrap_error("read", key, exc) from None
 
     def stat(self, key: str) -> ObjectInfo | None:
-        from botocore.exceptions import ClientError
-
-        full = self.full_key(key)
-        try:
-            response = self.call(
-                "check",
-                key,
-                lambda: self.client.head_object(Bucket=self.bucket, Key=full),
-                expect=True,
-            )
-        except ClientError as exc:
-            if error_code(exc) in MISSING_CODES or http_status(exc) == 404:
-                return None
-            raise self._wrap_error("check", key, exc) from None
+        response = self.head(key)
+        if response is None:
+            return None
         meta = {k.lower(): v for k, v in (response.get("Metadata") or {}).items()}
         return ObjectInfo(
             key, int(response["ContentLength"]), meta.get(META_SHA, ""), str(response["ETag"])
