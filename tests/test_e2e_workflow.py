@@ -18,6 +18,7 @@ the prod set as secrets of the ``production`` environment.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -252,6 +253,18 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     report = run.jobs["report"]
     assert 0 < float(report.outputs["total"]) <= 100
     assert run.outputs["coverage-total"] == report.outputs["total"]
+    # what a reviewer sees: the change touched a comment only (no statement, no API change),
+    # and the default branch had no baseline yet; this run keeps one for later runs
+    assert json.loads(plan.outputs["api"]) == {"compatible": 0, "breaking": 0, "blocking": 0}
+    assert "### API: 0 compatible, 0 breaking" in plan.runs[0].summary
+    headline = (
+        f"patch: no changed statements, total {report.outputs['total']}% (no baseline), "
+        "API: 0 compatible, 0 breaking"
+    )
+    assert report.outputs["headline"] == run.outputs["coverage-headline"] == headline
+    assert report.runs[0].summary.startswith(f"**{headline}**")
+    baseline_key = f"goci-coverage-summary-examples-{second}"
+    assert baseline_key in (runner.cache_root / "index.json").read_text()
     # caches were saved on this trusted push (module cache may be empty: no dependencies)
     assert json.loads((runner.cache_root / "index.json").read_text())
 
@@ -398,6 +411,16 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     failing = run.jobs["test"].runs[0]
     assert failing.step("test").outputs["failed-tests"].count("TestSlugGolden") == 1
     assert float(run.jobs["report"].outputs["total"]) > 0
+    # run 1's baseline (restored from the default branch's cache) gives the total's change
+    # (its total: this run's strutil, run 1's numbers for the packages not tested here)
+    report = run.jobs["report"].runs[0]
+    change = report.step("merge").outputs["total-change"]
+    assert re.fullmatch(
+        rf"patch: no changed statements, total \d+\.\d% \({re.escape(change)}\), "
+        r"API: 0 compatible, 0 breaking",
+        report.outputs["headline"],
+    ), report.log
+    assert f"Against .goci/baseline/coverage-summary.json at {second[:12]}." in report.summary
     assert sorted(manifests(store, "dev")) == [
         "api-20250102030405", "api-20250102030406", "cli-20250102030405",
         "worker-20250102030405",

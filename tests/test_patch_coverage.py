@@ -160,7 +160,8 @@ def test_patch_coverage_equals_the_figure_computed_from_the_blocks(
     assert set(missed) == {"calc/calc.go"}  # the rename's one edited line is covered
 
     run = goci("coverage", "merge", str(profile), "--out", "merged.out", "--base", base,
-               "--json", env=gha_env, cwd=repo.root)  # fmt: skip
+               "--comment-file", ".goci/comment.md", "--json", env=gha_env,
+               cwd=repo.root)  # fmt: skip
     assert run.code == 0, run.stderr
     out = run.json()
     assert (out["patch-covered"], out["patch-statements"]) == (covered, total)
@@ -182,6 +183,11 @@ def test_patch_coverage_equals_the_figure_computed_from_the_blocks(
     assert "| `calc/calc.go` | " in summary and shown in summary
     assert "`gen/gen.go`" not in summary and "generated files skipped: 1" in summary
     assert "`util/mathx.go` | 1 | 1 |" in summary  # the rename counts its one edited line
+    # the pull-request comment's body: the headline and the patch section, not the tables of
+    # every package
+    comment = (repo.root / ".goci/comment.md").read_text()
+    assert comment.startswith(f"**{out['headline']}**\n\n#### Patch coverage: ")
+    assert "| `calc/calc.go` | " in comment and "#### Packages" not in comment
 
     failing = goci("coverage", "merge", str(profile), "--out", "merged.out", "--base", base,
                    "--min-patch", "99", env=gha_env, cwd=repo.root)  # fmt: skip
@@ -300,3 +306,25 @@ def test_warnings_stop_at_the_cap_and_the_summary_names_the_rest(tmp_path: Path)
     assert "The first 10 of 14 uncovered ranges are annotated" in summary
     assert all(f"| `{f.path}` | 2 | 0 | 0.0% |" in summary for f in files)
     assert "| `p/f08.go` | 2 | 0 | 0.0% | 3, 9 |" in summary
+
+
+def test_the_plan_jobs_api_counts_join_the_headline_and_may_fail_the_report(
+    changed_repo: tuple[GoRepo, str, Path], goci: Callable[..., GociRun], go_env: dict[str, str]
+) -> None:
+    repo, base, profile = changed_repo
+    merge = ("coverage", "merge", str(profile), "--out", "merged.out", "--base", base, "--json")
+    api = '{"compatible": 2, "breaking": 1, "blocking": 1}'
+    verdicts = {}
+    for check in ("off", "report", "fail-on-breaking"):
+        run = goci(*merge, "--api-summary", api, "--api-check", check, env=go_env, cwd=repo.root)
+        verdicts[check] = (run.code, run.json()["headline"].partition(", API: ")[2])
+    assert verdicts == {
+        "off": (0, ""),
+        "report": (0, "2 compatible, 1 breaking"),
+        "fail-on-breaking": (1, "2 compatible, 1 breaking"),
+    }
+    excused = goci(*merge, "--api-summary", '{"compatible": 0, "breaking": 3, "blocking": 0}',
+                   "--api-check", "fail-on-breaking", env=go_env, cwd=repo.root)  # fmt: skip
+    assert excused.code == 0, excused.stderr
+    bad = goci(*merge, "--api-summary", "[1]", env=go_env, cwd=repo.root)
+    assert bad.code == 2 and "--api-summary" in bad.stderr and "Traceback" not in bad.stderr

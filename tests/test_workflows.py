@@ -212,6 +212,23 @@ def test_reusable_workflow_interfaces() -> None:
     )
     ci_inputs = ci.get("on", ci.get(True))["workflow_call"]["inputs"]
     assert ci_inputs["prod-environment"]["default"] == "production"
+    # what a reviewer sees: the plan's API step reports, the report job decides
+    assert (ci_inputs["api-check"]["default"], ci_inputs["comment"]["default"]) == ("report", False)
+    assert {"coverage-min-patch", "coverage-max-drop"} <= set(ci_inputs)
+    report = ci["jobs"]["report"]
+    # a called job may not ask for more than every caller grants: the comment uses a token
+    assert report["permissions"] == {"contents": "read"}
+    caches = [s for s in report["steps"] if s.get("uses", "").startswith("actions/cache/")]
+    assert [s["uses"].split("@")[0] for s in caches] == [
+        "actions/cache/restore",
+        "actions/cache/save",
+    ]
+    restore, save = caches
+    assert restore["with"]["path"] == save["with"]["path"] and restore.get("if") is None
+    assert "github.event_name == 'push'" in save["if"]
+    assert "github.ref_name == github.event.repository.default_branch" in save["if"]
+    api = next(s for s in ci["jobs"]["plan"]["steps"] if s.get("id") == "api")
+    assert api["continue-on-error"] is True and api["run"] == "goci api-diff"
 
     own = load(ROOT / ".github/workflows/ci.yml")
     self_test = own["jobs"]["self-test"]

@@ -68,6 +68,11 @@ class ReviewOptions:
     api_summary: Any = option(
         kind="json", help="the api-diff summary output of the plan job", metavar="JSON"
     )
+    comment_file: str = option(
+        default="",
+        help="write the headline, patch coverage and change as Markdown here (for pr-comment)",
+        metavar="FILE",
+    )
     api_check: str = option(
         choices=API_CHECKS,
         default="report",
@@ -253,6 +258,13 @@ def headline(result: Review, cov: CoverageReport) -> str:
             f"API: {result.api['compatible']} compatible, {result.api['breaking']} breaking"
         )
     return ", ".join(parts)
+
+
+def write_comment(opts: ReviewOptions, ctx: Context, result: Review, line: str) -> None:
+    """The pull-request comment's body: the headline, then the patch and change sections."""
+    if opts.comment_file:
+        text = "\n".join([f"**{line}**", *markdown(result), ""])
+        write_atomic(ctx.workspace_path("comment-file", opts.comment_file), text.encode())
 
 
 def outputs(result: Review) -> dict[str, Any]:

@@ -209,6 +209,7 @@ def run(opts: CoverageOptions, ctx: Context) -> Result:
     for failure in review.failures:
         ctx.runtime.error(failure, title="coverage")
     headline = _review.headline(review, cov)
+    _review.write_comment(opts, ctx, review, headline)
     report = [
         f"total: {cov.total}% ({cov.covered}/{cov.statements} statements) "
         f"from {merged.profiles} inputs -> {request.out}",
