@@ -46,14 +46,17 @@ type Box struct{ W, H int }
 
 func (b Box) Area() int { return b.W * b.H }
 func (b *Box) Grow()    {}
+func (b Box) Describe() string { return "box" }
 
 type List[T any] struct{ items []T }
 
 func (l *List[T]) Push(v T) { l.items = append(l.items, v) }
 func Map[T, U any](xs []T, f func(T) U) []U { return nil }
+func Keys[K comparable, V any](m map[K]V) []K { return nil }
 
 type Number interface{ ~int | ~float64 }
 type Key struct{ A string }
+type Pair[K comparable, V any] struct{ Key K }
 """
 SHAPES_NEW = """
 package shapes
@@ -85,13 +88,19 @@ type Box struct{ W, H int }
 
 func (b Box) Area() int  { return b.W * b.H }
 func (b Box) Scale() Box { return b }
+func (b Box) Describe(verbose bool) string { return "box" }
 
 type List[T comparable] struct{ items []T }
 
 func (l *List[T]) Push(v T) { l.items = append(l.items, v) }
 func Map[T, U any](xs []T, f func(T) U) []U { return nil }
+func Keys[K comparable, V any](m map[K]V, limit int) []K { return nil }
 
 type Number interface{ ~int | ~float64 | ~int64 }
+type Pair[K comparable, V any] struct {
+    Key   K
+    Value V
+}
 type Key struct {
     A string
     F func()
@@ -112,6 +121,10 @@ EXPECTED = {
         ("Sealed.Perimeter", "added", True),  # an unexported method: only embedding
         ("(*Box).Grow", "removed", False),
         ("Box.Scale", "added", True),
+        ("Box.Describe", "changed", False),  # a method's signature
+        ("Keys", "changed", False),  # a generic function's signature
+        ("Pair.Value", "added", True),  # a field of a generic type...
+        ("Pair", "changed", False),  # ...of type V (any): Pair is no longer comparable
         ("Box", "changed", False),  # no longer implements Shape
         ("List", "changed", False),  # type parameter any -> comparable
         ("Number", "changed", False),  # type set
@@ -178,14 +191,14 @@ def test_every_kind_of_change_is_found_and_classified(
         "example.com/v0mod/lib": "v0 module (no release tag)",
         "example.com/majr/v2/m": "new major version v2",
     }
-    assert out["summary"] == {"compatible": 7, "breaking": 15, "blocking": 13}
+    assert out["summary"] == {"compatible": 8, "breaking": 18, "blocking": 16}
     shapes = next(p for p in out["packages"] if p["package"] == SHAPES)
     area = next(c for c in shapes["changes"] if c["name"] == "Area")
     assert (area["old"], area["new"]) == (
         "func Area(w int, h int) int",
         "func Area(w int, h int, d int) int",
     )
-    assert "### API: 7 compatible, 15 breaking" in run.summary
+    assert "### API: 8 compatible, 18 breaking" in run.summary
     assert (
         "`internal/x` (an internal package)" in run.summary
         and "`cmd/tool` (a main package)" in run.summary
@@ -193,7 +206,7 @@ def test_every_kind_of_change_is_found_and_classified(
 
     failing = goci("api-diff", "--base", base, "--fail-on-breaking", env=gha_env, cwd=repo.root)
     assert failing.code == 1
-    assert f"::error title=api-diff::{SHAPES}: 12 breaking API changes" in failing.stderr
+    assert f"::error title=api-diff::{SHAPES}: 15 breaking API changes" in failing.stderr
     assert "example.com/v0mod/lib" not in failing.stderr.split("::error")[-1]
 
 
