@@ -150,6 +150,42 @@ def by_id(answers: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     return found
 
 
+class LiveServer:
+    """A server on pipes, spoken to as the go command does: a request, then its answer."""
+
+    def __init__(self, local: Path, store: Store | None, **kw: Any) -> None:
+        self._out_read, self._out_write = os.pipe()
+        read_in, self._in = os.pipe()
+        self.server, self.recorder, self.warnings = make_server(local, store, self._out_write, **kw)
+        self.out = os.fdopen(self._out_read, "rb")
+
+        def serve() -> None:
+            with os.fdopen(read_in, "rb") as stdin:
+                self.server.serve(stdin)
+
+        self.thread = threading.Thread(target=serve)
+        self.thread.start()
+        assert json.loads(self.out.readline())["ID"] == 0
+
+    def send(self, request: bytes) -> None:
+        os.write(self._in, request)
+
+    def answer(self) -> dict[str, Any]:
+        return dict(json.loads(self.out.readline()))
+
+    def ask(self, request: bytes) -> dict[str, Any]:
+        self.send(request)
+        return self.answer()
+
+    def close(self, request_id: int) -> None:
+        assert self.ask(close(request_id)) == {"ID": request_id}
+        os.close(self._in)
+        self.thread.join(10)
+        self.server.local.close()
+        os.close(self._out_write)
+        self.out.close()
+
+
 def test_recorded_go_build_stream_is_answered_then_hits_on_a_second_server(tmp_path):
     stream = RECORDED.read_bytes()
     answers, recorder, _ = replay(stream, tmp_path / "local")
@@ -194,32 +230,15 @@ def test_answers_come_out_of_order_by_id_while_the_store_is_slow(tmp_path):
     local.close()
     store.gated.add(LAYOUT.action_key(action(1)))
 
-    read_fd, write_fd = os.pipe()
-    server, _, _ = make_server(tmp_path / "machine-b", store, write_fd)
-    read_in, write_in = os.pipe()
-
-    def serve() -> None:
-        with os.fdopen(read_in, "rb") as stdin:
-            server.serve(stdin)
-
-    serving = threading.Thread(target=serve)
-    serving.start()
-    out = os.fdopen(read_fd, "rb")
-    assert json.loads(out.readline())["ID"] == 0
-    os.write(write_in, get(7, action(1)) + get(8, action(2)))
+    live = LiveServer(tmp_path / "machine-b", store)
+    live.send(get(7, action(1)) + get(8, action(2)))
     assert store.waiting.wait(10)
-    first = json.loads(out.readline())
+    first = live.answer()
     assert first["ID"] == 8 and first["OutputID"] == b64(hashlib.sha256(fast_body).hexdigest())
     store.gate.set()
-    second = json.loads(out.readline())
+    second = live.answer()
     assert second["ID"] == 7 and Path(second["DiskPath"]).read_bytes() == slow_body
-    os.write(write_in, close(9))
-    os.close(write_in)
-    assert json.loads(out.readline()) == {"ID": 9}
-    serving.join(10)
-    server.local.close()
-    os.close(write_fd)
-    out.close()
+    live.close(9)
 
 
 def test_a_store_that_never_answers_is_a_miss_after_the_timeout(tmp_path):
@@ -254,11 +273,11 @@ def test_a_corrupted_or_forged_object_is_a_miss_and_the_next_put_repairs_it(tmp_
         forged = new_entry(output, b"small outpux", 1, time.time()).encode()
     (tmp_path / "store" / key).write_bytes(forged)
 
-    answers, recorder, _ = replay(
-        get(1, action(1)) + put(2, action(1), body) + close(3), tmp_path / "b", store
-    )
-    assert by_id(answers)[1] == {"ID": 1, "Miss": True}
-    assert recorder.snapshot().bad_objects >= 1
+    live = LiveServer(tmp_path / "b", store)
+    assert live.ask(get(1, action(1))) == {"ID": 1, "Miss": True}
+    assert "DiskPath" in live.ask(put(2, action(1), body))  # as go does: a miss, then a put
+    live.close(3)
+    assert live.recorder.snapshot().bad_objects >= 1
     assert (tmp_path / "store" / key).read_bytes() != forged  # repaired by the put
 
     answers, recorder, _ = replay(get(1, action(1)) + close(2), tmp_path / "c", store)

@@ -45,6 +45,7 @@ class LocalTier:
         self._made: set[str] = set()
         self._entries: dict[str, tuple[str, int, int]] = {}
         self._lock = threading.Lock()
+        self._closed = False
         index = os.path.join(self.root, "index")
         self._append = os.open(index, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _BINARY, 0o644)
         self._reader = open(index, "rb")  # noqa: SIM115 - read on each miss, closed by close()
@@ -52,12 +53,18 @@ class LocalTier:
         self._refresh()
 
     def close(self) -> None:
-        os.close(self._append)
-        self._reader.close()
+        """Close the index; a store fetch still finishing on another thread writes nothing
+        more (its file descriptors may already belong to something else)."""
+        with self._lock:
+            self._closed = True
+            os.close(self._append)
+            self._reader.close()
 
     def _refresh(self) -> None:
         """Read the index lines written since the last look (by this server or another)."""
         with self._lock:
+            if self._closed:
+                return
             data = self._partial + self._reader.read()
             lines = data.split(b"\n")
             self._partial = lines.pop()  # a line still being written, or b""
@@ -121,5 +128,9 @@ class LocalTier:
 
     def put_action(self, action_id: str, output_id: str, size: int, put_nanos: int) -> None:
         """Record an entry whose output is here (one appended line, one write)."""
-        os.write(self._append, f"{action_id} {output_id} {size} {put_nanos}\n".encode("ascii"))
-        self._entries[action_id] = (output_id, size, put_nanos)
+        with self._lock:
+            if self._closed:
+                return
+            line = f"{action_id} {output_id} {size} {put_nanos}\n".encode("ascii")
+            os.write(self._append, line)
+            self._entries[action_id] = (output_id, size, put_nanos)
