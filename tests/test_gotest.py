@@ -1,4 +1,4 @@
-"""``goci test``: per-package parallel go test with coverage, shards, reports; real go and git."""
+"""``goci test``: one go test per module with coverage, shards, reports; real go and git."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def test_sharded_merged_total_equals_one_unsharded_go_test_coverpkg_run(
     assert funcs[("example.com/lib/nothing/nothing.go:3", "Unused")] == "0.0"
 
 
-def test_each_unit_and_each_invocation_writes_its_own_profile_with_a_sidecar(
+def test_one_go_test_per_module_each_invocation_its_own_profile_and_cached_reruns(
     mono: GoRepo, goci: Callable[..., GociRun], tmp_path: Path
 ) -> None:
     env = gha(mono, tmp_path)
@@ -102,8 +102,9 @@ def test_each_unit_and_each_invocation_writes_its_own_profile_with_a_sidecar(
     second = goci(*args, env=env, cwd=mono.root)
     assert first.code == second.code == 0, first.stderr + second.stderr
     profiles = sorted((mono.root / "twice").glob("*.cover"))
-    assert len(profiles) == 6  # 3 packages x 2 invocations, none overwritten
-    assert len({p.name for p in profiles}) == 6
+    assert len(profiles) == 2  # one go test of the module per invocation, none overwritten
+    assert len({p.name for p in profiles}) == 2
+    assert "in 1 go test run," in first.summary
     sidecar = json.loads(Path(f"{profiles[0]}.json").read_text())
     assert sidecar["commit"] == mono.head()
     assert sidecar["go_version"].startswith("go1.")
@@ -111,9 +112,17 @@ def test_each_unit_and_each_invocation_writes_its_own_profile_with_a_sidecar(
     assert sidecar["mode"] == "set"
     assert sidecar["shard"] == "1/1"
     assert sidecar["coverpkg"] == ["example.com/lib/..."]
+    assert sidecar["packages"] == [p for p in PACKAGES if p.startswith("example.com/lib/")]
+    # both profiles hold every block of the module: the cached run replays the same profile
+    assert profiles[0].read_text() == profiles[1].read_text()
     assert first.outputs["profile-dir"] == str(mono.root / "twice")
     assert "Packages without tests are run too" in first.summary
     assert "-coverpkg=<module>/..." in first.summary
+    # unchanged packages come from go's test cache the second time, and say so
+    assert "| `example.com/lib/calc` | 1 | ✅ pass (cached) | cached |" in second.summary
+    assert "| `example.com/lib/mathx` | 2 | ✅ pass (cached) | cached |" in second.summary
+    assert "(2 cached: unchanged, replayed by go)" in second.summary
+    assert "| `example.com/lib/nothing` | 0 | ✅ pass | 0.0s |" in second.summary
 
 
 def test_packages_from_changed_packages_json_and_empty_list(
@@ -181,7 +190,8 @@ def test_timings_are_written_and_put_the_longest_package_alone(
     timings = mono.root / "timings.json"
     known = {p: 1.0 for p in PACKAGES if p != "example.com/lib/nothing"}
     timings.write_text(json.dumps({**known, "example.com/svc/api": 60.0}))
-    run = goci("test", "--shard=1/2", "--timings=timings.json", "--out=t1", env=env, cwd=mono.root)
+    args = ("test", "--shard=1/2", "--timings=timings.json", "--out=t1")
+    run = goci(*args, "--count=1", env=env, cwd=mono.root)
     assert run.code == 0, run.stderr
     # longest first onto the least-loaded shard: api (60 s) fills shard 1 alone
     assert shard_packages(mono.root / "t1") == ["example.com/svc/api"]
@@ -190,6 +200,13 @@ def test_timings_are_written_and_put_the_longest_package_alone(
     assert "example.com/lib/nothing" not in written  # unknown, weighed as the mean, not run here
     assert written["example.com/svc/api"] < 60.0  # measured now
     assert "by timings" in run.stderr
+    # a result replayed from go's test cache took no time: it does not overwrite the timing
+    written["example.com/svc/api"] = 30.0
+    timings.write_text(json.dumps(written))
+    cached = goci(*args, env=env, cwd=mono.root)
+    assert cached.code == 0, cached.stderr
+    assert "example.com/svc/api (cached)" in cached.stderr
+    assert json.loads(timings.read_text())["example.com/svc/api"] == 30.0
 
 
 def test_run_tags_and_timeout_pass_through(
@@ -309,7 +326,10 @@ def test_failures_build_errors_junit_annotations_and_summary(
         run.stderr,
     )
     assert "undefined: undefinedName" in run.summary
+    # with -coverpkg, go 1.22+ fails every package of one run with nobuild; goci tests the
+    # others again without it, so good passes as it does alone
     assert "| `example.com/broken/good` | 1 | ✅ pass |" in run.summary
+    assert "in 2 go test runs" in run.summary
     assert "| `example.com/broken/nobuild` | 0 | 💥 build failed |" in run.summary
     tree = ET.parse(broken_repo.root / "report/junit.xml").getroot()  # noqa: S314
     assert tree.get("failures") == "2"  # TestB and TestB/sub
@@ -440,10 +460,10 @@ def test_shards_are_deterministic_disjoint_and_longest_first() -> None:
 
 
 def test_race_means_atomic_mode_and_flags_pass_through() -> None:
+    from goci.gotest.batch import common_flags
     from goci.gotest.results import TestOptions
-    from goci.gotest.unit import _common_flags
 
-    options = TestOptions(race=True, tags=("a", "b"), timeout="5m", count=1)
+    options = TestOptions(race=True, tags=("a", "b"), timeout="5m", count=1, parallel=3)
     assert options.mode == "atomic"
-    assert _common_flags(options) == ["-race", "-tags=a,b", "-timeout=5m", "-count=1"]
+    assert common_flags(options) == ["-race", "-tags=a,b", "-timeout=5m", "-count=1", "-p=3"]
     assert TestOptions(race=True, covermode="count").mode == "count"

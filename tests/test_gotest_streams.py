@@ -3,9 +3,12 @@
 The streams in tests/data/gotest/ were recorded from real ``go test -json -covermode=set``
 runs (go1.26) of small packages: one passing with a subtest skipped, one with a failing test
 that also prints a workflow command, one that does not compile, one whose TestMain exits 3
-after every test passed, and one whose test panics. The same behaviours are covered with a
-real go run in test_gotest.py; these pin the classification and the reports down exactly,
-fast enough to run on every change.
+after every test passed, and one whose test panics. The ``batch-*`` streams are one go test
+of a whole module (``-p=2 -coverpkg=example.com/batch/...``: packages ok, fail, notests,
+nobuild that does not compile and uses that imports it), from go 1.26, 1.23 and 1.21, whose
+build failures read differently. The same behaviours are covered with a real go run in
+test_gotest.py; these pin the classification and the reports down exactly, fast enough to run
+on every change.
 """
 
 from __future__ import annotations
@@ -18,20 +21,42 @@ import pytest
 from goci.commands.gotest import _report
 from goci.gotest import junit
 from goci.gotest import results as gotest_results
-from goci.gotest.events import unit_result
+from goci.gotest.batch import Batch, BatchResult, batch_results
 from goci.gotest.results import Package, PackageResult
 from goci.gotest.shards import Shard
 from goci.runtime import GUARD, guard
+from goci.tools.workspace import Module
 from support.runner_commands import commands
 
 DATA = Path(__file__).parent / "data" / "gotest"
 MODULE = Path("/repo")
 
 
+def one_package(package: Package, stdout: str, stderr: str, returncode: int) -> PackageResult:
+    batch = Batch(Module(package.module, package.module_dir), (package.import_path,), (package,))
+    (result,) = batch_results(batch, stdout, stderr, returncode).results
+    return result
+
+
 def recorded(name: str, returncode: int, stderr: str = "") -> PackageResult:
     package = Package(f"example.com/rec/{name}", MODULE / name, "example.com/rec", MODULE, 1)
     stream = (DATA / f"{name}.jsonl").read_text(encoding="utf-8")
-    return unit_result(package, stream, stderr, returncode, 0.5)
+    return one_package(package, stream, stderr, returncode)
+
+
+BATCH = Module("example.com/batch", MODULE)
+
+
+def recorded_batch(name: str, returncode: int) -> BatchResult:
+    """A recorded run of the whole module, its packages read from the stream (``./...``)."""
+    stream = (DATA / f"batch-{name}.jsonl").read_text(encoding="utf-8")
+    stderr_file = DATA / f"batch-{name}.stderr"
+    stderr = stderr_file.read_text(encoding="utf-8") if stderr_file.exists() else ""
+    return batch_results(Batch(BATCH, ("./...",)), stream, stderr, returncode)
+
+
+def by_package(batch: BatchResult) -> dict[str, PackageResult]:
+    return {r.package.import_path.removeprefix("example.com/batch/"): r for r in batch.results}
 
 
 def outcomes(result: PackageResult) -> set[tuple[str, str]]:
@@ -103,7 +128,7 @@ def test_no_result_from_go_is_an_error_that_shows_stderr(
 ) -> None:
     package = Package("example.com/rec/x", MODULE / "x", "example.com/rec", MODULE, 0)
     stderr = "go: cannot find main module\n"
-    result = unit_result(package, stdout, stderr, returncode, 0.1)
+    result = one_package(package, stdout, stderr, returncode)
     assert result.outcome == outcome and result.build_output == stderr
 
 
@@ -115,3 +140,89 @@ def test_the_report_echoes_test_output_but_no_line_of_it_runs_a_command() -> Non
     assert text.splitlines()[-1] == ("goci test: FAIL: 3 packages, 3 tests, 1 failing, 0 flaky")
     assert "--- FAIL example.com/rec/fail TestHalf" in text
     assert "--- example.com/rec/broken build output:" in text
+
+
+def test_one_run_of_a_module_is_sorted_back_into_each_package() -> None:
+    run = recorded_batch("go1.26", 1)
+    found = by_package(run)
+    assert {name: r.outcome for name, r in found.items()} == {
+        "fail": "fail",
+        "notests": "pass",
+        "ok": "pass",
+    }
+    assert outcomes(found["fail"]) == {("TestHalf", "fail"), ("TestFine", "pass")}
+    assert outcomes(found["ok"]) == {
+        ("TestAdd", "pass"),
+        ("TestAdd/small", "pass"),
+        ("TestAdd/skipped", "skip"),
+    }
+    (failed,) = found["fail"].failed_tests
+    assert (failed.file, failed.line, failed.message) == ("fail_test.go", 9, "Half(4) = 1, want 2")
+    assert found["fail"].package.dir == MODULE / "fail"
+    # go's own figure, and what it is a share of: the module for tested packages (-coverpkg),
+    # the package's own statements for one without tests
+    assert (found["ok"].coverage, found["ok"].coverage_of) == ("25.0%", "example.com/batch/...")
+    assert (found["notests"].coverage, found["notests"].coverage_of) == ("0.0%", "")
+    assert (found["ok"].ran, found["notests"].ran) == (True, False)
+    assert {n: r.elapsed for n, r in found.items()} == {
+        "fail": 0.017,
+        "ok": 0.019,
+        "notests": 1.407,
+    }
+    assert not any(r.cached for r in run.results)
+    assert (run.error, run.strays, run.broken_alone) == ("", (), ())
+
+
+def test_results_replayed_from_the_test_cache_are_marked_cached() -> None:
+    found = by_package(recorded_batch("go1.26-cached", 1))
+    assert {n for n, r in found.items() if r.cached} == {"ok"}  # failures are never cached
+    assert found["ok"].outcome == "pass" and found["ok"].coverage == "25.0%"
+    assert outcomes(found["ok"]) == {
+        ("TestAdd", "pass"),
+        ("TestAdd/small", "pass"),
+        ("TestAdd/skipped", "skip"),
+    }
+    assert found["fail"].outcome == "fail" and not found["fail"].cached
+
+
+@pytest.mark.parametrize("go", ["go1.26", "go1.23"])
+def test_a_package_that_does_not_compile_fails_every_build_of_a_coverpkg_run_and_is_named(
+    go: str,
+) -> None:
+    """go 1.24+ says so in events (FailedBuild); go 1.22-1.23 on stderr and in plain lines."""
+    run = recorded_batch(f"{go}-broken", 1)
+    found = by_package(run)
+    assert set(found) == {"fail", "nobuild", "notests", "ok", "uses"}
+    assert {r.outcome for r in found.values()} == {"build-fail"}
+    assert run.broken_alone == ("example.com/batch/nobuild",)  # the one to test apart
+    for result in found.values():
+        assert [(e.path, e.line, e.message) for e in result.build_errors] == [
+            (MODULE / "nobuild/nobuild.go", 4, "undefined: undefinedName")
+        ]
+    assert run.error == ""  # every failure belongs to a package
+
+
+def test_go_1_21_fails_only_the_package_that_does_not_compile_and_its_importers() -> None:
+    run = recorded_batch("go1.21-broken", 1)
+    found = by_package(run)
+    assert {name: r.outcome for name, r in found.items()} == {
+        "fail": "fail",
+        "nobuild": "build-fail",
+        "notests": "pass",  # [no test files]: go 1.21 reports a skip
+        "ok": "pass",
+        "uses": "build-fail",
+    }
+    assert run.broken_alone == ("example.com/batch/nobuild",)
+    assert "undefined: undefinedName" in found["uses"].build_output  # its dependency's error
+
+
+def test_names_outside_the_module_and_failures_of_no_package_are_kept() -> None:
+    stream = (DATA / "batch-go1.26.jsonl").read_text(encoding="utf-8")
+    other = stream.replace("example.com/batch/ok", "example.org/elsewhere")
+    run = batch_results(Batch(BATCH, ("./...",)), other, "", 1)
+    assert run.strays == ("example.org/elsewhere",)
+    assert sorted(by_package(run)) == ["fail", "notests"]
+    passing = stream.replace('"Action":"fail"', '"Action":"pass"')
+    quiet = batch_results(Batch(BATCH, ("./...",)), passing, "go: writing profile: disk full\n", 1)
+    assert all(r.ok for r in quiet.results)
+    assert quiet.error == "go: writing profile: disk full"

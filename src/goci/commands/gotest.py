@@ -1,4 +1,4 @@
-"""``goci test``: this shard's packages, one ``go test -json`` each, in parallel, with coverage."""
+"""``goci test``: this shard's packages, one ``go test -json`` per module, with coverage."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from goci.command import Command, Context, Result
 from goci.errors import bad_input
 from goci.gotest import junit
-from goci.gotest.results import TestOptions, TestRun
+from goci.gotest.results import Package, PackageResult, TestOptions, TestRun
 from goci.gotest.run import run_tests
 from goci.gotest.shards import parse_shard
 from goci.options import option
@@ -32,7 +32,9 @@ class GoTestOptions:
         metavar="DIR",
     )
     junit: str = option(default="", help="write JUnit XML to this file", metavar="FILE")
-    parallel: int = option(kind="int", default=0, help="packages tested at once (default: CPUs)")
+    parallel: int = option(
+        kind="int", default=0, help="packages tested at once (go test -p; default: CPUs)"
+    )
     coverpkg: tuple[str, ...] | None = option(
         kind="list",
         help="-coverpkg patterns (default: the package's own module; 'self': no -coverpkg)",
@@ -87,6 +89,35 @@ def _rel(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
+def _annotate_builds(run: TestRun, ctx: Context, root: Path) -> None:
+    """Each compiler error once, at its file and line, naming its package first.
+
+    One go test run reports a package that does not build for every package that depends on
+    it too; the error is annotated once, by the package whose folder holds the file.
+    """
+    errors: dict[tuple[Path, int, str], list[Package]] = {}
+    for result in run.broken:
+        package = result.package
+        for error in result.build_errors:
+            errors.setdefault((error.path, error.line, error.message), []).append(package)
+        if not result.build_errors:
+            first = (result.build_output.strip().splitlines() or ["(no output)"])[-1]
+            ctx.runtime.error(f"{package.import_path}: go test failed to run: {first}")
+        with ctx.runtime.group(f"{package.import_path}: compiler output"):
+            ctx.runtime.log(result.build_output.rstrip() or result.output.rstrip())
+    for (path, line, message), packages in errors.items():
+        owner = next((p for p in packages if path.parent == p.dir), packages[0])
+        others = len(packages) - 1
+        also = (
+            f" ({others} more package{'s fail' if others != 1 else ' fails'} with it)" if others else ""
+        )
+        ctx.runtime.error(
+            f"{owner.import_path} does not build: {message}{also}",
+            file=_rel(path, root),
+            line=line,
+        )
+
+
 def _annotate(run: TestRun, ctx: Context) -> None:
     root = annotation_root(ctx)
     for result in run.results:
@@ -97,22 +128,11 @@ def _annotate(run: TestRun, ctx: Context) -> None:
                 where.update(file=_rel(package.dir / test.file, root), line=test.line)
             detail = test.message or f"{test.name} failed in {package.import_path}"
             ctx.runtime.error(f"{package.import_path}.{test.name}: {detail}", **where)
-        if result.outcome in ("build-fail", "error"):
-            shown = False
-            for error in result.build_errors:
-                ctx.runtime.error(
-                    f"{package.import_path} does not build: {error.message}",
-                    file=_rel(error.path, root),
-                    line=error.line,
-                )
-                shown = True
-            if not shown:
-                first = (result.build_output.strip().splitlines() or ["(no output)"])[-1]
-                ctx.runtime.error(f"{package.import_path}: go test failed to run: {first}")
-            with ctx.runtime.group(f"{package.import_path}: compiler output"):
-                ctx.runtime.log(result.build_output.rstrip() or result.output.rstrip())
-        elif result.outcome == "fail" and not result.failed_tests:
+        if result.outcome == "fail" and not result.failed_tests:
             ctx.runtime.error(f"{package.import_path} failed: {result.output.strip()[-300:]}")
+    _annotate_builds(run, ctx, root)
+    for problem in run.errors:
+        ctx.runtime.error(f"go test failed: {problem.strip()[-300:]}")
     for test in run.flaky:
         ctx.runtime.warning(
             f"{test.package}.{test.name} is flaky: failed, then passed on attempt {test.attempts}"
@@ -121,15 +141,51 @@ def _annotate(run: TestRun, ctx: Context) -> None:
 
 _WORD = {"pass": "✅ pass", "fail": "❌ fail", "build-fail": "💥 build failed", "error": "💥 error"}
 
+# Why the test section's figure per package is not the coverage section's.
+COVERAGE_NOTE = (
+    "coverage per package is go test's own figure: the share of the statements it names "
+    "(the -coverpkg packages built in that run, or the package's own) that the package's own "
+    "tests ran. goci coverage merge counts each package's own statements, covered by any "
+    "package's tests, as go tool cover -func does, so its figures differ."
+)
+
+
+def coverage_words(result: PackageResult) -> str:
+    """Go's coverage figure for one package, saying what it is a share of."""
+    if not result.coverage:
+        return ""
+    if result.coverage == "[no statements]":
+        return "no statements"
+    scope = result.coverage_of or "its own statements"
+    if not result.ran:
+        return f"no tests: {result.coverage} of {scope}"
+    return f"its tests cover {result.coverage} of {scope}"
+
+
+def _took(result: PackageResult) -> str:
+    return "cached" if result.cached else f"{result.elapsed:.1f}s"
+
+
+def _headline(run: TestRun) -> str:
+    what = (
+        f"{len(run.results)} of {run.all_packages} packages (split by {run.shard_by})"
+        if run.shard.total > 1
+        else f"{len(run.results)} packages"
+    )
+    cached = f" ({len(run.cached)} cached: unchanged, replayed by go)" if run.cached else ""
+    runs = f"{run.invocations} go test run{'s' if run.invocations != 1 else ''}"
+    return (
+        f"{what}{cached} in {runs}, {run.test_count} tests: {len(run.failed)} failed, "
+        f"{len(run.flaky)} flaky, {len(run.broken)} packages did not build."
+    )
+
 
 def _summary(run: TestRun, ctx: Context) -> str:
     failed, flaky = run.failed, run.flaky
     lines = [
         f"### Go tests: shard {run.shard.label}" if run.shard.total > 1 else "### Go tests",
         "",
-        f"{len(run.results)} of {run.all_packages} packages (split by {run.shard_by}), "
-        f"{run.test_count} tests: {len(failed)} failed, {len(flaky)} flaky, "
-        f"{len(run.broken)} packages did not build.",
+        _headline(run),
         "",
         f"Coverage: {run.options.describe_coverpkg()}; mode {run.options.mode}. Packages "
         "without tests are run too, so their statements count as uncovered (Go 1.22+).",
@@ -142,13 +198,18 @@ def _summary(run: TestRun, ctx: Context) -> str:
         [
             f"`{r.package.import_path}`",
             str(sum(1 for t in r.tests if "/" not in t.name)),
-            _WORD.get(r.outcome, r.outcome),
-            f"{r.elapsed:.1f}s",
-            r.coverage or "–",
+            _WORD.get(r.outcome, r.outcome) + (" (cached)" if r.cached else ""),
+            _took(r),
+            coverage_words(r) or "–",
         ]
         for r in run.results
     ]
     lines.append(markdown_table(["package", "tests", "result", "time", "coverage"], rows))
+    if any(r.coverage for r in run.results):
+        lines += ["", f"<sub>{COVERAGE_NOTE[0].upper()}{COVERAGE_NOTE[1:]}</sub>"]
+    if run.errors:
+        lines += ["", "#### go test failed outside any package", ""]
+        lines += ["```", *(e.strip() for e in run.errors), "```"]
     if failed:
         lines += ["", "#### Failed tests", ""]
         lines += [f"- `{t.package}` **{t.name}**: {t.message or 'failed'}" for t in failed]
@@ -170,20 +231,26 @@ def _summary(run: TestRun, ctx: Context) -> str:
 
 def _report(run: TestRun) -> str:
     lines = [
-        f"{r.outcome:10} {r.package.import_path}  {r.elapsed:.1f}s  {r.coverage}".rstrip()
+        f"{r.outcome:10} {r.package.import_path}  {_took(r)}  {coverage_words(r)}".rstrip()
         for r in run.results
     ]
     for result in run.broken:
         lines.append(f"--- {result.package.import_path} build output:")
         lines.append((result.build_output or result.output).rstrip())
+    for error in run.errors:
+        lines.append("--- go test failed outside any package:")
+        lines.append(error.rstrip())
     for test in run.failed:
         lines.append(f"--- FAIL {test.package} {test.name}")
         lines.append(test.output.rstrip())
     for test in run.flaky:
         lines.append(f"flaky: {test.package} {test.name} (passed on attempt {test.attempts})")
+    if any(r.coverage for r in run.results):
+        lines.append(f"({COVERAGE_NOTE})")
     verdict = "PASS" if run.passed else "FAIL"
+    cached = f" ({len(run.cached)} cached)" if run.cached else ""
     lines.append(
-        f"goci test: {verdict}: {len(run.results)} packages, {run.test_count} tests, "
+        f"goci test: {verdict}: {len(run.results)} packages{cached}, {run.test_count} tests, "
         f"{len(run.failed)} failing, {len(run.flaky)} flaky"
     )
     return "\n".join(lines)
@@ -244,7 +311,7 @@ def run(opts: GoTestOptions, ctx: Context) -> Result:
 
 COMMAND = Command(
     path=("test",),
-    help="run Go tests per package in parallel, with coverage, for one shard",
+    help="run Go tests with coverage, one go test per module, for one shard",
     settings=GoTestOptions,
     outputs=OUTPUTS,
     run=run,

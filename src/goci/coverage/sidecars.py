@@ -33,6 +33,7 @@ class Sidecar:
     package: str = ""
     shard: str = ""
     coverpkg: tuple[str, ...] = ()
+    packages: tuple[str, ...] = ()  # the packages one go test run wrote the profile for
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +47,7 @@ class Sidecar:
             "package": self.package,
             "shard": self.shard,
             "coverpkg": list(self.coverpkg),
+            "packages": list(self.packages),
         }
 
     @classmethod
@@ -78,6 +80,7 @@ class Sidecar:
             package=text("package"),
             shard=text("shard"),
             coverpkg=words("coverpkg"),
+            packages=words("packages"),
         )
 
 

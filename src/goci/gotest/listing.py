@@ -90,11 +90,10 @@ def _module_of_pattern(pattern: str, workspace: Workspace, root: Path) -> tuple[
     return best, pattern
 
 
-def list_packages(
-    root: Path, go: Go, patterns: Sequence[str] | None, *, tags: Sequence[str] = ()
-) -> list[Package]:
-    """The packages to test: ``./...`` of every module in use, or exactly ``patterns``."""
-    workspace = discover(root, go)
+def module_patterns(
+    root: Path, workspace: Workspace, patterns: Sequence[str] | None
+) -> list[tuple[Module, list[str]]]:
+    """Each module to test with the patterns it gets, as seen from its folder (no go call)."""
     jobs: dict[Path, tuple[Module, list[str]]] = {}
     if patterns is None:
         for module in workspace.modules:
@@ -103,9 +102,22 @@ def list_packages(
         for pattern in patterns:
             for module, local in _modules_of_pattern(pattern, workspace, root):
                 jobs.setdefault(module.dir, (module, []))[1].append(local)
+    return list(jobs.values())
+
+
+def list_packages(
+    root: Path,
+    go: Go,
+    patterns: Sequence[str] | None,
+    *,
+    tags: Sequence[str] = (),
+    workspace: Workspace | None = None,
+) -> list[Package]:
+    """The packages to test: ``./...`` of every module in use, or exactly ``patterns``."""
+    workspace = workspace or discover(root, go)
     flags = ["-tags=" + ",".join(tags)] if tags else []
     found: dict[str, Package] = {}
-    for module, args in jobs.values():
+    for module, args in module_patterns(root, workspace, patterns):
         for item in go.list_json("-e", *flags, *args, cwd=module.dir, fields=_LIST_FIELDS):
             if item.get("Error") and not (item.get("Dir") and Path(item["Dir"]).is_dir()):
                 raise InputError(

@@ -1,45 +1,42 @@
 """Reruns of failed tests, to tell a flaky test from a broken one.
 
-Only the failed top-level tests run again, without coverage (the first run's profile stands);
-a test that passes on a rerun is reported as flaky and no longer fails its package.
+Only the failed top-level tests of the failed packages run again, without coverage (the first
+run's profile stands), and packages that failed the same tests share one ``go test`` (``-run``
+applies to every package of a run, so a package only joins a run whose pattern is exactly its
+own failures). A test that passes on a rerun is reported as flaky and no longer fails its
+package.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+from goci.gotest.batch import Batch, run_batch
 from goci.gotest.results import PackageResult, TestOptions
-from goci.gotest.unit import run_unit
 from goci.tools.gotool import Go
+from goci.tools.workspace import Module
 
 
-def rerun_failed(
-    go: Go, result: PackageResult, options: TestOptions, attempts: int
-) -> PackageResult:
-    """Rerun only the failed top-level tests, up to ``attempts`` times, without coverage.
+@dataclass(frozen=True)
+class Reruns:
+    results: tuple[PackageResult, ...]
+    invocations: int
 
-    The first run's coverage stands; a test that passes on a rerun is flaky: reported
-    separately, and no longer failing the package when every failure was like that.
-    """
-    if result.outcome != "fail" or attempts <= 0:
-        return result
-    failing = sorted({t.top for t in result.tests if t.outcome == "fail"})
-    if not failing:
-        return result
-    recovered: dict[str, int] = {}
-    remaining = list(failing)
-    rerun_options = replace(options, count=1)
-    for attempt in range(1, attempts + 1):
-        if not remaining:
-            break
-        pattern = "^(" + "|".join(re.escape(name) for name in remaining) + ")$"
-        again = run_unit(go, result.package, replace(rerun_options, run=pattern), None)
-        outcomes = {t.name: t.outcome for t in again.tests}
-        for name in list(remaining):
-            if outcomes.get(name) == "pass":
-                recovered[name] = attempt + 1
-                remaining.remove(name)
+
+def run_pattern(names: Sequence[str]) -> str:
+    return "^(" + "|".join(re.escape(name) for name in sorted(names)) + ")$"
+
+
+def _failing(result: PackageResult) -> tuple[str, ...]:
+    if result.outcome != "fail":
+        return ()
+    return tuple(sorted({t.top for t in result.tests if t.outcome == "fail"}))
+
+
+def _settle(result: PackageResult, recovered: dict[str, int], remaining: set[str]) -> PackageResult:
     if not recovered:
         return result
     tests = tuple(
@@ -48,5 +45,43 @@ def rerun_failed(
         else t
         for t in result.tests
     )
-    outcome = "pass" if not remaining else "fail"
-    return replace(result, tests=tests, outcome=outcome)
+    return replace(result, tests=tests, outcome="fail" if remaining else "pass")
+
+
+def rerun_failed(
+    go: Go, results: Sequence[PackageResult], options: TestOptions, attempts: int
+) -> Reruns:
+    """Rerun the failed top-level tests, up to ``attempts`` times, without coverage."""
+    remaining = {r.package.import_path: set(_failing(r)) for r in results if _failing(r)}
+    recovered: dict[str, dict[str, int]] = {name: {} for name in remaining}
+    by_name = {r.package.import_path: r for r in results}
+    rerun_options = replace(options, count=1, run="")
+    invocations = 0
+    for attempt in range(1, max(0, attempts) + 1):
+        groups: dict[tuple[Path, tuple[str, ...]], list[str]] = {}
+        for name, tests in remaining.items():
+            if tests:
+                key = (by_name[name].package.module_dir, tuple(sorted(tests)))
+                groups.setdefault(key, []).append(name)
+        if not groups:
+            break
+        for (folder, failed), names in groups.items():
+            first = by_name[names[0]].package
+            batch = Batch(
+                Module(first.module, folder), tuple(names), tuple(by_name[n].package for n in names)
+            )
+            again = run_batch(go, batch, replace(rerun_options, run=run_pattern(failed)), None)
+            invocations += again.runs
+            for result in again.results:
+                passed = {t.name for t in result.tests if t.outcome == "pass"}
+                name = result.package.import_path
+                for test in sorted(remaining[name] & passed):
+                    recovered[name][test] = attempt + 1
+                    remaining[name].discard(test)
+    settled = tuple(
+        _settle(
+            r, recovered.get(r.package.import_path, {}), remaining.get(r.package.import_path, set())
+        )
+        for r in results
+    )
+    return Reruns(settled, invocations)

@@ -41,9 +41,10 @@ class TestOptions:
     def mode(self) -> str:
         return self.covermode or ("atomic" if self.race else "set")
 
-    def coverpkg_for(self, package: Package) -> tuple[str, ...]:
+    def coverpkg_for(self, module: str) -> tuple[str, ...]:
+        """The -coverpkg patterns for the packages of ``module`` (one go test run shares them)."""
         if not self.coverpkg:
-            return (f"{package.module}/...",)
+            return (f"{module}/...",)
         if self.coverpkg == ("self",):
             return ()
         return self.coverpkg
@@ -83,15 +84,25 @@ class BuildError:
 
 @dataclass(frozen=True)
 class PackageResult:
+    """What one package's part of a ``go test -json`` run said.
+
+    ``coverage`` is go's own figure for the package's test binary and ``coverage_of`` what it
+    is a share of: the statements of the -coverpkg packages built in that run (``"<module>/..."``),
+    or the package's own statements (``""``). ``cached`` means go replayed a stored result;
+    ``ran`` that a test binary ran or was replayed (a package without test files has none).
+    """
+
     package: Package
     outcome: str  # "pass" | "fail" | "build-fail" | "error"
     elapsed: float
     tests: tuple[TestCase, ...]
     coverage: str
-    profile: Path | None
     output: str = ""
     build_output: str = ""
     build_errors: tuple[BuildError, ...] = ()
+    coverage_of: str = ""
+    cached: bool = False
+    ran: bool = False
 
     @property
     def failed_tests(self) -> tuple[TestCase, ...]:
@@ -120,10 +131,17 @@ class TestRun:
     profile_dir: Path
     options: TestOptions
     timings_used: bool = False
+    profiles: tuple[Path, ...] = ()
+    invocations: int = 0  # go test runs, reruns included
+    errors: tuple[str, ...] = ()  # failures go reported for no package (its stderr)
 
     @property
     def passed(self) -> bool:
-        return all(r.ok for r in self.results)
+        return all(r.ok for r in self.results) and not self.errors
+
+    @property
+    def cached(self) -> tuple[PackageResult, ...]:
+        return tuple(r for r in self.results if r.cached)
 
     @property
     def failed(self) -> tuple[TestCase, ...]:
@@ -141,7 +159,3 @@ class TestRun:
     @property
     def test_count(self) -> int:
         return sum(1 for r in self.results for t in r.tests if "/" not in t.name)
-
-    @property
-    def profiles(self) -> tuple[Path, ...]:
-        return tuple(r.profile for r in self.results if r.profile is not None)

@@ -1,33 +1,40 @@
-"""Run Go tests one package per unit, several units at once, each with its own coverage.
+"""Run this shard's tests: one ``go test -json`` per module, every package's result read back.
 
-One ``go test -json`` per package gives every package its own profile file (named uniquely, so
-a rerun or a second invocation never overwrites another's), its own timing for the next
-sharding, and a failure that names its package. ``-coverpkg`` defaults to the packages of the
-package's own module, so code exercised from another package counts, and packages without
-tests are run too (Go 1.22+ then reports their statements as uncovered), which is what makes
-the merged total equal the total of one unsharded ``go test -coverpkg`` run.
+Packages of one module share their -coverpkg, so they share one ``go test``: go loads the
+package graph once, builds and runs the test binaries ``-p`` at a time, replays unchanged
+packages from its test cache, and writes one profile for the batch. ``-coverpkg`` defaults to
+the packages of the module, so code exercised from another package counts, and packages
+without tests are run too (Go 1.22+ then reports their statements as uncovered), which is what
+makes the merged total equal the total of one unsharded ``go test -coverpkg`` run.
+
+A single shard needs no package list before it starts: each module's patterns go straight to
+go (``go list`` runs only when go reports a pattern it cannot resolve, to name it). Several
+shards list the packages first, to split them the same way on every runner.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from goci.coverage.sidecars import Sidecar, write_shard_marker, write_sidecar
 from goci.gotest import shards as sharding
-from goci.gotest.listing import list_packages
+from goci.gotest.batch import Batch, BatchResult, module_batches, run_batch, split_batch
+from goci.gotest.listing import list_packages, module_patterns
 from goci.gotest.reruns import rerun_failed
-from goci.gotest.results import Package, PackageResult, TestOptions, TestRun
-from goci.gotest.unit import run_unit
+from goci.gotest.results import PackageResult, TestOptions, TestRun
 from goci.tools.gittool import Git
 from goci.tools.gotool import Go
+from goci.tools.workspace import Workspace, discover
 
 Log = Callable[[str], None]
+# Modules tested at once (each ``go test`` runs -p packages at once): two overlap one run's
+# loading and linking with another's tests without crowding the machine.
+BATCHES_AT_ONCE = 2
 
 
 def _slug(import_path: str) -> str:
@@ -52,6 +59,54 @@ def _sidecar_base(go: Go, root: Path, options: TestOptions, shard: sharding.Shar
     )
 
 
+@dataclass(frozen=True)
+class _Plan:
+    batches: list[Batch]
+    all_packages: int  # in every shard (-1: not listed, the run tells)
+    by: str
+    timings_used: bool
+
+
+def _plan(
+    root: Path,
+    go: Go,
+    workspace: Workspace,
+    packages: Sequence[str] | None,
+    shard: sharding.Shard,
+    options: TestOptions,
+    known: dict[str, float],
+) -> _Plan:
+    if shard.total == 1:
+        batches = [
+            Batch(module, tuple(args))
+            for module, args in module_patterns(root, workspace, packages)
+        ]
+        return _Plan(batches, -1, "one shard", False)
+    found = list_packages(root, go, packages, tags=options.tags, workspace=workspace)
+    by_name = {p.import_path: p for p in found}
+    plan = sharding.assign(
+        list(by_name),
+        shard.total,
+        timings=known,
+        test_counts={p.import_path: p.test_count for p in found},
+    )
+    mean = (sum(known.values()) / len(known)) if known else 0.0
+    mine = sorted(
+        (by_name[name] for name in plan.packages(shard)),
+        key=lambda p: (-known.get(p.import_path, mean), -p.test_count, p.import_path),
+    )  # longest first: go starts the test binaries in the order given
+    return _Plan(module_batches(mine, workspace.modules), len(found), plan.by, bool(known))
+
+
+def _check_patterns(
+    root: Path, go: Go, workspace: Workspace, packages: Sequence[str] | None,
+    done: Sequence[BatchResult], options: TestOptions,
+) -> None:  # fmt: skip
+    """go reported a name that is no package, or failed for none: let ``go list`` name it."""
+    if any(b.strays or (b.error and not b.results) for b in done):
+        list_packages(root, go, packages, tags=options.tags, workspace=workspace)
+
+
 def run_tests(
     root: Path,
     go: Go,
@@ -64,7 +119,7 @@ def run_tests(
     coverage: bool = True,
     log: Log | None = None,
 ) -> TestRun:
-    """Test this shard's packages, in parallel, each with its own coverage profile under ``out``.
+    """Test this shard's packages, one ``go test`` per module, coverage profiles under ``out``.
 
     ``packages=None`` means every package of every module in use; an empty list means nothing
     to test (a valid, passing run).
@@ -72,61 +127,97 @@ def run_tests(
     options = options or TestOptions()
     shard = shard or sharding.Shard(1, 1)
     say = log or (lambda _msg: None)
-    found = (
-        []
-        if packages is not None and not packages
-        else list_packages(root, go, packages, tags=options.tags)
-    )
-    known = sharding.read_timings(timings)
-    by_name = {p.import_path: p for p in found}
-    plan = sharding.assign(
-        list(by_name),
-        shard.total,
-        timings=known,
-        test_counts={p.import_path: p.test_count for p in found},
-    )
-    mine = [by_name[name] for name in plan.packages(shard)]
     out.mkdir(parents=True, exist_ok=True)
     token = f"{shard.index}of{shard.total}-{uuid.uuid4().hex[:8]}"
-    base = _sidecar_base(go, root, options, shard) if coverage else None
-    mean = (sum(known.values()) / len(known)) if known else 0.0
-    order = sorted(
-        mine, key=lambda p: (-known.get(p.import_path, mean), -p.test_count, p.import_path)
-    )
-    workers = max(1, options.parallel or os.cpu_count() or 1)
-    say(
-        f"testing {len(mine)} of {len(found)} packages (shard {shard.label}, by {plan.by}), "
-        f"{workers} at a time"
-    )
-
-    def one(package: Package) -> PackageResult:
-        profile = out / f"{_slug(package.import_path)}.{token}.cover" if coverage else None
-        result = run_unit(go, package, options, profile)
-        if options.rerun_fails:
-            result = rerun_failed(go, result, options, options.rerun_fails)
-        if result.profile is not None and base is not None:
-            write_sidecar(
-                result.profile,
-                replace(base, package=package.import_path, coverpkg=options.coverpkg_for(package)),
-            )
-        say(f"{result.outcome:10} {package.import_path} ({result.elapsed:.1f}s)")
-        return result
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(one, order))
-    results.sort(key=lambda r: r.package.import_path)
-    if base is not None:
-        write_shard_marker(
-            out, f"{shard.index}of{shard.total}.{token}", base, [p.import_path for p in mine]
+    known = sharding.read_timings(timings)
+    with ThreadPoolExecutor(max_workers=BATCHES_AT_ONCE + 1) as pool:
+        base: Future[Sidecar] | None = (
+            pool.submit(_sidecar_base, go, root, options, shard) if coverage else None
         )
-    if timings is not None and results:
-        sharding.write_timings(timings, {r.package.import_path: r.elapsed for r in results})
+        workspace = discover(root, go)
+        plan = (
+            _Plan([], 0, "test count", False)
+            if packages is not None and not packages
+            else _plan(root, go, workspace, packages, shard, options, known)
+        )
+        parts = [part for batch in plan.batches for part in split_batch(batch)]
+        say(
+            f"testing {_count(plan)} (shard {shard.label}, by {plan.by}) in "
+            f"{len(parts)} go test run{'s' if len(parts) != 1 else ''}, "
+            f"{options.parallel or 'GOMAXPROCS'} packages at a time"
+        )
+
+        def one(index: int, batch: Batch) -> BatchResult:
+            profile = None
+            if coverage:
+                profile = out / f"{_slug(batch.module.path)}.{token}-{index}.cover"
+            done = run_batch(go, batch, options, profile)
+            for result in done.results:
+                say(_line(result))
+            return done
+
+        done = list(pool.map(one, range(len(parts)), parts))
+        _check_patterns(root, go, workspace, packages, done, options)
+        sidecar = base.result() if base is not None else None
+    results = [r for b in done for r in b.results]
+    invocations = sum(b.runs for b in done)
+    if options.rerun_fails:
+        reruns = rerun_failed(go, results, options, options.rerun_fails)
+        results, invocations = list(reruns.results), invocations + reruns.invocations
+    results.sort(key=lambda r: r.package.import_path)
+    profiles = tuple(b.profile for b in done if b.profile is not None)
+    if sidecar is not None:
+        for batch, part in zip(parts, done, strict=True):
+            if part.profile is not None:
+                write_sidecar(
+                    part.profile,
+                    replace(
+                        sidecar,
+                        packages=tuple(r.package.import_path for r in part.results),
+                        coverpkg=options.coverpkg_for(batch.module.path),
+                    ),
+                )
+        names = [r.package.import_path for r in results]
+        write_shard_marker(out, f"{shard.index}of{shard.total}.{token}", sidecar, names)
+    if timings is not None:
+        measured = {
+            r.package.import_path: r.elapsed
+            for r in results
+            if not r.cached and r.outcome in ("pass", "fail")
+        }
+        if measured:
+            sharding.write_timings(timings, measured)
     return TestRun(
         results=tuple(results),
         shard=shard,
         shard_by=plan.by,
-        all_packages=len(found),
+        all_packages=plan.all_packages if plan.all_packages >= 0 else len(results),
         profile_dir=out,
         options=options,
-        timings_used=bool(known),
+        timings_used=plan.timings_used,
+        profiles=profiles,
+        invocations=invocations,
+        errors=tuple(_errors(done, parts)),
     )
+
+
+def _errors(done: Sequence[BatchResult], parts: Sequence[Batch]) -> list[str]:
+    errors = [b.error for b in done if b.error]
+    for batch, part in zip(parts, done, strict=True):
+        errors += [
+            f"go test reported on {name!r}, which is no package of {batch.module.path}"
+            for name in part.strays
+        ]
+    return errors
+
+
+def _count(plan: _Plan) -> str:
+    if plan.all_packages < 0:
+        return "every package the patterns name"
+    listed = sum(len(b.packages) for b in plan.batches)
+    return f"{listed} of {plan.all_packages} packages"
+
+
+def _line(result: PackageResult) -> str:
+    took = "cached" if result.cached else f"{result.elapsed:.1f}s"
+    return f"{result.outcome:10} {result.package.import_path} ({took})"
