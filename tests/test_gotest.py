@@ -113,8 +113,10 @@ def test_one_go_test_per_module_each_invocation_its_own_profile_and_cached_rerun
     assert sidecar["shard"] == "1/1"
     assert sidecar["coverpkg"] == ["example.com/lib/..."]
     assert sidecar["packages"] == [p for p in PACKAGES if p.startswith("example.com/lib/")]
-    # both profiles hold every block of the module: the cached run replays the same profile
-    assert profiles[0].read_text() == profiles[1].read_text()
+    # the cached run replays the same profile (each package's part, in the order they ended)
+    assert sorted(profiles[0].read_text().splitlines()) == sorted(
+        profiles[1].read_text().splitlines()
+    )
     assert first.outputs["profile-dir"] == str(mono.root / "twice")
     assert "Packages without tests are run too" in first.summary
     assert "-coverpkg=<module>/..." in first.summary
@@ -122,7 +124,8 @@ def test_one_go_test_per_module_each_invocation_its_own_profile_and_cached_rerun
     assert "| `example.com/lib/calc` | 1 | ✅ pass (cached) | cached |" in second.summary
     assert "| `example.com/lib/mathx` | 2 | ✅ pass (cached) | cached |" in second.summary
     assert "(2 cached: unchanged, replayed by go)" in second.summary
-    assert "| `example.com/lib/nothing` | 0 | ✅ pass | 0.0s |" in second.summary
+    # a package without tests has no test result to cache: go runs it for its coverage again
+    assert re.search(r"\| `example.com/lib/nothing` \| 0 \| ✅ pass \| \d+\.\ds \|", second.summary)
 
 
 def test_packages_from_changed_packages_json_and_empty_list(

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from goci.coverage.sidecars import Sidecar, write_shard_marker, write_sidecar
+from goci.errors import InputError
 from goci.gotest import shards as sharding
 from goci.gotest.batch import Batch, BatchResult, module_batches, run_batch, split_batch
 from goci.gotest.listing import list_packages, module_patterns
@@ -127,7 +128,6 @@ def run_tests(
     options = options or TestOptions()
     shard = shard or sharding.Shard(1, 1)
     say = log or (lambda _msg: None)
-    out.mkdir(parents=True, exist_ok=True)
     token = f"{shard.index}of{shard.total}-{uuid.uuid4().hex[:8]}"
     known = sharding.read_timings(timings)
     with ThreadPoolExecutor(max_workers=BATCHES_AT_ONCE + 1) as pool:
@@ -141,6 +141,8 @@ def run_tests(
             else _plan(root, go, workspace, packages, shard, options, known)
         )
         parts = [part for batch in plan.batches for part in split_batch(batch)]
+        created = not out.exists()
+        out.mkdir(parents=True, exist_ok=True)
         say(
             f"testing {_count(plan)} (shard {shard.label}, by {plan.by}) in "
             f"{len(parts)} go test run{'s' if len(parts) != 1 else ''}, "
@@ -157,7 +159,11 @@ def run_tests(
             return done
 
         done = list(pool.map(one, range(len(parts)), parts))
-        _check_patterns(root, go, workspace, packages, done, options)
+        try:
+            _check_patterns(root, go, workspace, packages, done, options)
+        except InputError:
+            _discard(out, token, created)  # bad input leaves nothing behind
+            raise
         sidecar = base.result() if base is not None else None
     results = [r for b in done for r in b.results]
     invocations = sum(b.runs for b in done)
@@ -209,6 +215,13 @@ def _errors(done: Sequence[BatchResult], parts: Sequence[Batch]) -> list[str]:
             for name in part.strays
         ]
     return errors
+
+
+def _discard(out: Path, token: str, created: bool) -> None:
+    for written in out.glob(f"*{token}*"):
+        written.unlink(missing_ok=True)
+    if created and not any(out.iterdir()):
+        out.rmdir()
 
 
 def _count(plan: _Plan) -> str:
