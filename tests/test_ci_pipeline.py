@@ -7,6 +7,7 @@ and why, the matrix, the tests that ran, the merged coverage, and the releases i
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -48,7 +49,7 @@ def packages_tested(repo: GoRepo) -> set[str]:
     folder = repo.root / ".goci" / "coverage"
     names = set()
     for sidecar in folder.glob("*.cover.json"):
-        names.add(json.loads(sidecar.read_text())["package"])
+        names.update(json.loads(sidecar.read_text())["packages"])
     return names
 
 
@@ -64,6 +65,13 @@ def test_pipeline_follows_each_kind_of_change(
     assert store_releases(monorepo) == {"api", "cli", "worker"}
     assert "no --base given" in run.stderr + run.stdout
     assert "matrix: 1 jobs" in run.stderr
+    # the test and coverage sections give different per-package figures, each saying what of
+    text = run.stderr + run.stdout
+    assert re.search(
+        r"example.com/services/cmd/api .*its tests cover [\d.]+% of example.com/services/\.\.\.",
+        text,
+    )
+    assert "per package: its own statements, covered by any package's tests" in text
 
     assert out["api"] == {} and "api" in run.stderr and "not compared" in run.stderr
 

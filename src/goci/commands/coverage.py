@@ -105,7 +105,13 @@ def _summary(
         lines += [f"- ❌ {s.message}" for s in short]
         lines += [f"- ❌ {failure}" for failure in review.failures]
     lines += _review.markdown(review)
-    lines += ["", "#### Packages", ""]
+    lines += [
+        "",
+        "#### Packages",
+        "",
+        "Each package's own statements, covered by any package's tests.",
+        "",
+    ]
     lines.append(
         _table("package", [(p.package, p.statements, p.covered, p.percent) for p in cov.packages])
     )
@@ -213,6 +219,7 @@ def run(opts: CoverageOptions, ctx: Context) -> Result:
     report = [
         f"total: {cov.total}% ({cov.covered}/{cov.statements} statements) "
         f"from {merged.profiles} inputs -> {request.out}",
+        "per package: its own statements, covered by any package's tests",
         *(f"{coverage.fmt(p.percent):>6}%  {p.package}" for p in cov.packages),
         *(f"FAIL {s.message}" for s in short),
         *(f"FAIL {failure}" for failure in review.failures),

@@ -173,26 +173,9 @@ def run_tests(
     results.sort(key=lambda r: r.package.import_path)
     profiles = tuple(b.profile for b in done if b.profile is not None)
     if sidecar is not None:
-        for batch, part in zip(parts, done, strict=True):
-            if part.profile is not None:
-                write_sidecar(
-                    part.profile,
-                    replace(
-                        sidecar,
-                        packages=tuple(r.package.import_path for r in part.results),
-                        coverpkg=options.coverpkg_for(batch.module.path),
-                    ),
-                )
-        names = [r.package.import_path for r in results]
-        write_shard_marker(out, f"{shard.index}of{shard.total}.{token}", sidecar, names)
+        _write_sidecars(out, parts, done, sidecar, options, f"{shard.index}of{shard.total}.{token}")
     if timings is not None:
-        measured = {
-            r.package.import_path: r.elapsed
-            for r in results
-            if not r.cached and r.outcome in ("pass", "fail")
-        }
-        if measured:
-            sharding.write_timings(timings, measured)
+        _write_timings(timings, results)
     return TestRun(
         results=tuple(results),
         shard=shard,
@@ -205,6 +188,40 @@ def run_tests(
         invocations=invocations,
         errors=tuple(_errors(done, parts)),
     )
+
+
+def _write_sidecars(
+    out: Path,
+    parts: Sequence[Batch],
+    done: Sequence[BatchResult],
+    sidecar: Sidecar,
+    options: TestOptions,
+    marker: str,
+) -> None:
+    """Each profile's sidecar (the packages its run tested), then the shard's marker."""
+    for batch, part in zip(parts, done, strict=True):
+        if part.profile is not None:
+            write_sidecar(
+                part.profile,
+                replace(
+                    sidecar,
+                    packages=tuple(r.package.import_path for r in part.results),
+                    coverpkg=options.coverpkg_for(batch.module.path),
+                ),
+            )
+    names = sorted(r.package.import_path for part in done for r in part.results)
+    write_shard_marker(out, marker, sidecar, names)
+
+
+def _write_timings(timings: Path, results: Sequence[PackageResult]) -> None:
+    """Times measured now; a result replayed from go's cache, or no result, keeps its old one."""
+    measured = {
+        r.package.import_path: r.elapsed
+        for r in results
+        if not r.cached and r.outcome in ("pass", "fail")
+    }
+    if measured:
+        sharding.write_timings(timings, measured)
 
 
 def _errors(done: Sequence[BatchResult], parts: Sequence[Batch]) -> list[str]:
