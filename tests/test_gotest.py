@@ -365,7 +365,14 @@ def test_rerun_fails_reports_flaky_tests_and_keeps_first_coverage(
             "testing"
         )
 
+        func ran(name string) {
+            log, _ := os.OpenFile(os.Getenv("RAN_LOG"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+            log.WriteString(name + "\\n")
+            log.Close()
+        }
+
         func TestSometimes(t *testing.T) {
+            ran("TestSometimes")
             marker := os.Getenv("FLAKY_MARKER")
             if _, err := os.Stat(marker); err != nil {
                 os.WriteFile(marker, []byte("x"), 0o644)
@@ -374,13 +381,40 @@ def test_rerun_fails_reports_flaky_tests_and_keeps_first_coverage(
             F()
         }
 
-        func TestSteady(t *testing.T) {}
+        func TestSteady(t *testing.T) { ran("TestSteady") }
+        """,
+    )
+    repo.package("g", "g", "func G() int { return 1 }\n")
+    repo.write(
+        "g/g_test.go",
+        """
+        package g
+
+        import (
+            "os"
+            "testing"
+        )
+
+        func TestG(t *testing.T) {
+            log, _ := os.OpenFile(os.Getenv("RAN_LOG"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+            log.WriteString("TestG\\n")
+            log.Close()
+        }
         """,
     )
     repo.commit()
-    env = {**gha_env, "FLAKY_MARKER": str(tmp_path / "marker")}
+    ran = tmp_path / "ran.log"
+    env = {**gha_env, "FLAKY_MARKER": str(tmp_path / "marker"), "RAN_LOG": str(ran)}
     run = goci("test", "--rerun-fails=2", "--junit=j.xml", "--json", env=env, cwd=repo.root)
     assert run.code == 0, run.stdout + run.stderr
+    # only the failing test of the failing package ran again, in one more go test
+    assert sorted(ran.read_text().split()) == [
+        "TestG",
+        "TestSometimes",
+        "TestSometimes",
+        "TestSteady",
+    ]
+    assert "2 packages in 2 go test runs" in run.summary
     assert run.json()["flaky"] == 1
     assert run.json()["failed"] == 0
     assert "::warning::example.com/flaky/f.TestSometimes is flaky" in run.stderr
@@ -390,7 +424,11 @@ def test_rerun_fails_reports_flaky_tests_and_keeps_first_coverage(
     assert case is not None and case.find("flakyFailure") is not None
     # the first run's profile is kept (F() never ran in it: the first attempt failed early)
     profile = next((repo.root / "coverage").glob("*.cover"))
-    assert profile.read_text().splitlines()[1:] == ["example.com/flaky/f/f.go:3.14,3.26 1 0"]
+    blocks = profile.read_text().splitlines()[1:]
+    assert set(blocks) == {
+        "example.com/flaky/f/f.go:3.14,3.26 1 0",
+        "example.com/flaky/g/g.go:3.14,3.26 1 0",
+    }
 
     (tmp_path / "marker").unlink()
     no_rerun = goci("test", "--json", env=env, cwd=repo.root)
