@@ -109,7 +109,9 @@ def _annotate_builds(run: TestRun, ctx: Context, root: Path) -> None:
         owner = next((p for p in packages if path.parent == p.dir), packages[0])
         others = len(packages) - 1
         also = (
-            f" ({others} more package{'s fail' if others != 1 else ' fails'} with it)" if others else ""
+            f" ({others} more package{'s fail' if others != 1 else ' fails'} with it)"
+            if others
+            else ""
         )
         ctx.runtime.error(
             f"{owner.import_path} does not build: {message}{also}",
