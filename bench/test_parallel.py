@@ -164,7 +164,7 @@ def main() -> int:
                 ),
                 (
                     "goci test --coverpkg=self --junit",
-                    [*goci, "--coverpkg=self", "--out=goci-junit", f"--junit={root / 'goci.xml'}"],
+                    [*goci, "--coverpkg=self", "--out=goci-junit", "--junit=goci.xml"],
                 ),
                 module,
                 env,
