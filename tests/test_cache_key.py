@@ -376,7 +376,9 @@ def test_save_is_true_only_for_a_push_to_the_default_branch_or_a_tag(
     assert set(run.outputs) == {
         "mod-key", "mod-restore-keys", "mod-path", "build-key",
         "build-restore-keys", "build-path", "deps-hash", "save", "mod-save",
+        "build-cache", "build-cache-stats",
     }  # fmt: skip
+    assert run.outputs["build-cache"] == "actions"
     assert run.outputs["mod-save"] == "false"  # no go.sum: nothing to save in any event
     assert len(run.outputs["build-restore-keys"].split("\n")) == 2
     assert "### Go cache keys" in run.summary
@@ -544,6 +546,7 @@ def test_the_cache_key_action_runs_end_to_end(
         return "goci-mod-Linux-from-another-branch" if "-mod-" in key else ""
 
     result, mark_log = play_cache_key_action(single.root, go_env, tmp_path, restored)
+    assert result.pop("build-cache-stats") == ""  # actions mode: no shared-cache servers
     assert all(result.values()), result
     assert "go mod verify passed" in mark_log
     assert "-linux-arm64-" in result["build-key"]

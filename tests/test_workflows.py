@@ -227,6 +227,13 @@ def test_reusable_workflow_interfaces() -> None:
     assert restore["with"]["path"] == save["with"]["path"] and restore.get("if") is None
     assert "github.event_name == 'push'" in save["if"]
     assert "github.ref_name == github.event.repository.default_branch" in save["if"]
+    # the shared build cache: chosen by cache-key; the tarball's trim and save only without it
+    assert ci_inputs["build-cache"]["default"] == "" and "build-cache-store" in ci_inputs
+    steps = {s["name"]: s for s in test["steps"]}
+    assert steps["Cache keys and restore"]["with"]["build-cache"] == "${{ inputs.build-cache }}"
+    for name in ("Trim the build cache", "Save the build cache"):
+        assert "steps.keys.outputs.build-cache == 'actions'" in steps[name]["if"]
+    assert "build-cache == 'store'" in steps["Shared build cache report"]["if"]
     api = next(s for s in ci["jobs"]["plan"]["steps"] if s.get("id") == "api")
     assert api["continue-on-error"] is True and api["run"] == "goci api-diff"
 

@@ -1,4 +1,5 @@
-"""What several commands share: the store options and opening (and closing) a store.
+"""What several commands share: the store options, opening (and closing) a store, and the
+job's build-cache plan.
 
 Commands do not import one another (each is loaded only when it runs); what ``artifact upload``
 and ``promote`` both need to open a store lives here once. Who is acting, the run's page and the
@@ -9,9 +10,13 @@ paths is :meth:`goci.command.Context.workspace_path`.
 from __future__ import annotations
 
 import contextlib
+import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
+from goci.cache.cacheprog.plan import STATS_FILE, BuildCachePlan, plan
 from goci.cache.units import parse_duration
 from goci.command import Context
 from goci.errors import bad_input
@@ -99,3 +104,26 @@ def opened_store(opts: StoreOptions, ctx: Context) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+def build_cache_plan(ctx: Context, requested: str, store: str, endpoint_url: str) -> BuildCachePlan:
+    """This job's build cache (``cache-key``, ``goci ci``): the store through GOCACHEPROG when
+    asked for (or, with ``requested`` empty, when a store and its credentials are given) and
+    the job's Go speaks it; else actions/cache. Untrusted events read the store, never write."""
+    go_version = ctx.go.version(cwd=ctx.cwd) if requested != "actions" else ""
+    temp = ctx.env.get("RUNNER_TEMP") or ctx.env.get("TMPDIR") or tempfile.gettempdir()
+    mask_credentials(ctx, store, endpoint_url)
+    scheme, sep, rest = store.strip().partition("://")
+    if sep and scheme.lower() == "file" and rest and not Path(rest).is_absolute():
+        store = (ctx.cwd / rest).resolve().as_uri()  # the go command starts it elsewhere
+    return plan(
+        requested,
+        go_version=go_version,
+        store=store,
+        endpoint_url=endpoint_url,
+        namespace=ctx.ci.repository,
+        stats=str(Path(temp) / STATS_FILE),
+        read_only=ctx.ci.provider != "local" and not ctx.ci.event.trusted,
+        has_credentials=bool(ctx.env.get("AWS_ACCESS_KEY_ID")),
+        program=(sys.executable, "-m", "goci"),
+    )

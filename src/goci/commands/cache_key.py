@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from goci.cache.keys import compute
 from goci.command import Command, Context, Result
+from goci.commands._shared import build_cache_plan
 from goci.options import option
 from goci.runtime import markdown_table
 
@@ -17,6 +18,16 @@ class CacheKeyOptions:
         metavar="OS/ARCH",
     )
     prefix: str = option(default="goci", help="readable prefix of every key")
+    build_cache: str = option(
+        default="actions",
+        help="actions: a GOCACHE tarball through actions/cache; store: GOCACHEPROG on "
+        "--build-cache-store (Go 1.24+); empty: store when a store and credentials are given",
+        metavar="actions|store",
+    )
+    build_cache_store: str = option(
+        default="", help="the shared build cache: s3://bucket/prefix or file://DIR", metavar="URL"
+    )
+    endpoint_url: str = option(default="", help="S3 endpoint of the build-cache store")
 
 
 OUTPUTS = (
@@ -29,11 +40,16 @@ OUTPUTS = (
     "deps-hash",
     "save",
     "mod-save",
+    "build-cache",
+    "build-cache-stats",
 )
 
 
 def run(opts: CacheKeyOptions, ctx: Context) -> Result:
     keys = compute(ctx.cwd, ctx.go, ctx.ci, target=opts.target, prefix=opts.prefix)
+    shared = build_cache_plan(ctx, opts.build_cache, opts.build_cache_store, opts.endpoint_url)
+    if shared.mode == "store":
+        ctx.runtime.export_env("GOCACHEPROG", shared.gocacheprog)
     outputs = {
         "mod-key": keys.mod_key,
         "mod-restore-keys": "\n".join(keys.mod_restore_keys),
@@ -44,13 +60,16 @@ def run(opts: CacheKeyOptions, ctx: Context) -> Result:
         "deps-hash": keys.deps_hash,
         "save": keys.save,
         "mod-save": keys.mod_save,
+        "build-cache": shared.mode,
+        "build-cache-stats": shared.stats,
     }
     report = "\n".join(
         [
             f"module cache  {keys.mod_path}",
             f"  key         {keys.mod_key}",
             *(f"  restore     {k}" for k in keys.mod_restore_keys),
-            f"build cache   {keys.build_path}",
+            f"build cache   {shared.mode}: {shared.reason}",
+            f"  path        {keys.build_path}",
             f"  key         {keys.build_key}",
             *(f"  restore     {k}" for k in keys.build_restore_keys),
             f"dependencies  {len(keys.dependency_files)} files, hash {keys.deps_hash}",

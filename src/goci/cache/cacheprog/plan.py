@@ -17,6 +17,7 @@ from goci.errors import InputError
 MODES = ("actions", "store")
 FIRST_GO = (1, 24)
 _GO_VERSION = re.compile(r"go(\d+)\.(\d+)")
+STATS_FILE = "goci-cacheprog.jsonl"
 
 
 @dataclass(frozen=True)
@@ -50,39 +51,60 @@ def go_quote(word: str) -> str:
     )
 
 
+def _wanted(requested: str, store: str, has_credentials: bool) -> tuple[str, str]:
+    """The mode asked for: ``''`` means the store when one is given with credentials (a file
+    store counts: it needs none), else actions/cache."""
+    if requested not in ("", *MODES):
+        raise InputError(
+            f"--build-cache: {requested!r} is not valid; use actions, store or nothing (store "
+            "when a build-cache store and its credentials are given)"
+        )
+    if requested:
+        return requested, ""
+    if not store.strip():
+        return "actions", "no build-cache store given"
+    if store.strip().lower().startswith("s3://") and not has_credentials:
+        return "actions", "no store credentials (AWS_ACCESS_KEY_ID) given"
+    return "store", ""
+
+
 def plan(
     requested: str,
     *,
     go_version: str,
     store: str,
-    endpoint_url: str,
-    namespace: str,
-    local: str,
-    stats: str,
+    endpoint_url: str = "",
+    namespace: str = "",
+    local: str = "",
+    stats: str = "",
     read_only: bool,
-    program: str = "goci",
+    has_credentials: bool = True,
+    program: tuple[str, ...] = ("goci",),
 ) -> BuildCachePlan:
     """The build cache of one job: ``store`` when asked for and possible, else ``actions``."""
-    if requested not in MODES:
-        raise InputError(f"--build-cache: {requested!r} is not one of {', '.join(MODES)}")
-    if requested == "actions":
-        return BuildCachePlan(requested, "actions", "actions/cache restores a GOCACHE tarball")
+    mode, why = _wanted(requested, store, has_credentials)
+    tarball = "actions/cache restores a GOCACHE tarball"
+    if mode == "actions":
+        return BuildCachePlan(requested, "actions", f"{why}: {tarball}" if why else tarball)
     if not store.strip():
         raise InputError(
-            "--store: build-cache store needs a store (file://DIR or s3://bucket/prefix)"
+            "--build-cache-store: build-cache store needs a store (file://DIR or "
+            "s3://bucket/prefix)"
         )
     if not speaks_cacheprog(go_version):
         return BuildCachePlan(
             requested,
             "actions",
-            f"{go_version or 'this Go'} has no GOCACHEPROG (Go 1.24 or newer has): "
-            "actions/cache restores a GOCACHE tarball",
+            f"{go_version or 'this Go'} has no GOCACHEPROG (Go 1.24 or newer has): {tarball}",
         )
-    words = [program, "cacheprog", "--store", store, "--namespace", namespace, "--local", local]
-    if endpoint_url:
-        words += ["--endpoint-url", endpoint_url]
-    if stats:
-        words += ["--stats", stats]
+    words = [*program, "cacheprog", "--store", store]
+    for flag, value in (
+        ("--endpoint-url", endpoint_url),
+        ("--namespace", namespace),
+        ("--local", local),
+        ("--stats", stats),
+    ):
+        words += [flag, value] if value else []
     words.append("--read-only" if read_only else "--no-read-only")
     access = "read-only (not a trusted event)" if read_only else "read-write"
     return BuildCachePlan(

@@ -1,0 +1,97 @@
+"""``build-cache: store`` wired through ``cache-key`` and ``goci ci``: the GOCACHEPROG it exports
+is one the real go command starts and uses; untrusted events read only; a Go without
+GOCACHEPROG (1.23) keeps the actions/cache tarball; ``''`` picks the store only with credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from goci.cache.cacheprog.plan import plan
+from support.goci_run import actions_env, read_key_values
+from support.gotools import go_bin
+
+PUSH = ("push", "refs/heads/main", {"repository": {"default_branch": "main", "full_name": "o/r"}})
+PULL = ("pull_request", "refs/pull/7/merge", {"number": 7, **PUSH[2]})
+
+
+def event_env(go_env: dict[str, str], tmp: Path, event: tuple[str, str, dict]) -> dict[str, str]:
+    env = actions_env(tmp, go_env)
+    (tmp / "event.json").write_text(json.dumps(event[2]))
+    env.update(
+        GITHUB_EVENT_NAME=event[0],
+        GITHUB_REF=event[1],
+        GITHUB_EVENT_PATH=str(tmp / "event.json"),
+        GITHUB_REPOSITORY="o/r",
+        GITHUB_RUN_ID="1",
+    )
+    return env
+
+
+@pytest.fixture
+def repo(make_repo):
+    repo = make_repo("wired")
+    repo.module(".", "example.com/wired")
+    repo.package("lib", "lib", "func Answer() int { return 42 }\n")
+    return repo
+
+
+@pytest.mark.parametrize("event", [PUSH, PULL], ids=["push", "pull_request"])
+def test_cache_key_store_mode_exports_a_gocacheprog_that_go_uses(
+    event, repo, go_env, goci, tmp_path
+):
+    env = event_env(go_env, tmp_path / "gha", event)
+    store = tmp_path / "store"
+    run = goci(
+        "cache-key", "--build-cache", "store", "--build-cache-store", store.as_uri(),
+        env=env, cwd=repo.root,
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert run.outputs["build-cache"] == "store"
+    stats = Path(run.outputs["build-cache-stats"])
+    gocacheprog = read_key_values(Path(env["GITHUB_ENV"]))["GOCACHEPROG"]
+    trusted = event is PUSH
+    assert ("--no-read-only" if trusted else "--read-only") in gocacheprog.split()
+
+    go = {**go_env, "GOCACHE": str(tmp_path / "fresh-gocache"), "GOCACHEPROG": gocacheprog}
+    built = subprocess.run(
+        ["go", "build", "./lib"], cwd=repo.root, env=go, capture_output=True, text=True
+    )
+    assert built.returncode == 0, built.stderr
+    stored = sorted(p.relative_to(store).parts[:3] for p in store.rglob("*") if p.is_file())
+    assert stored == ([("o", "r", "v1")] * len(stored) if trusted else [])
+    assert bool(stored) is trusted
+    report = goci("cacheprog", "report", "--stats", str(stats), env=env, cwd=repo.root)
+    assert report.code == 0 and "### Shared build cache" in report.summary
+    assert "1 go commands" in report.stdout + report.stderr
+
+
+def test_go_without_gocacheprog_keeps_the_tarball(repo, go_env, goci, tmp_path):
+    old_go = go_bin("1.23")
+    env = event_env({**go_env, "GOCI_GO": str(old_go)}, tmp_path / "gha", PUSH)
+    run = goci(
+        "cache-key", "--build-cache", "store", "--build-cache-store", "s3://bucket/cache",
+        env={**env, "AWS_ACCESS_KEY_ID": "key"}, cwd=repo.root,
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert run.outputs["build-cache"] == "actions"
+    assert "GOCACHEPROG" not in read_key_values(Path(env["GITHUB_ENV"]))
+    assert "go1.23.9 has no GOCACHEPROG" in run.stdout + run.stderr
+
+
+def test_an_empty_choice_takes_the_store_only_with_credentials():
+    common = {"go_version": "go1.26.1", "read_only": False}
+    assert plan("", store="", **common).mode == "actions"
+    without = plan("", store="s3://b/c", has_credentials=False, **common)
+    assert (without.mode, without.reason.split(":")[0]) == (
+        "actions",
+        "no store credentials (AWS_ACCESS_KEY_ID) given",
+    )
+    assert plan("", store="s3://b/c", has_credentials=True, **common).mode == "store"
+    assert plan("actions", store="s3://b/c", **common).mode == "actions"
+    quoted = plan("store", store="file:///runner/my cache", local="", **common).gocacheprog
+    assert "'file:///runner/my cache'" in quoted
