@@ -6,6 +6,7 @@ GOCACHEPROG (1.23) keeps the actions/cache tarball; ``''`` picks the store only 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -95,3 +96,30 @@ def test_an_empty_choice_takes_the_store_only_with_credentials():
     assert plan("actions", store="s3://b/c", **common).mode == "actions"
     quoted = plan("store", store="file:///runner/my cache", local="", **common).gocacheprog
     assert "'file:///runner/my cache'" in quoted
+
+
+def test_goci_ci_builds_through_the_shared_cache(make_repo, go_env, goci, tmp_path):
+    repo = make_repo("ci")
+    repo.module(".", "example.com/ci")
+    repo.package("cmd/hello", "main", "func main() {}\n")
+    repo.commit("a service")
+    env = {**go_env, "GOCACHE": str(tmp_path / "fresh-gocache")}
+    store = tmp_path / "shared"
+    run = goci(
+        "ci", str(repo.root), "--platforms", "linux/amd64", "--no-test", "--no-upload",
+        "--build-cache", "store", "--build-cache-store", store.as_uri(), env=env,
+    )  # fmt: skip
+    assert run.code == 0, run.stderr + run.stdout
+    assert "build cache: store: GOCACHEPROG serves the build cache" in run.stderr
+    assert re.search(r"goci cacheprog: \d+ gets, .* [1-9]\d* puts", run.stdout + run.stderr)
+    stored = [p.relative_to(store).parts[:2] for p in store.rglob("*") if p.is_file()]
+    assert stored and set(stored) == {("default", "v1")}  # a local run: the default namespace
+
+
+def test_drone_reads_the_build_cache_settings():
+    from goci.commands.ci import DRONE_COMMAND
+
+    opts = DRONE_COMMAND.parse(
+        {}, {"PLUGIN_BUILD_CACHE": "store", "PLUGIN_BUILD_CACHE_STORE": "s3://bucket/cache"}
+    )
+    assert (opts.build_cache, opts.build_cache_store) == ("store", "s3://bucket/cache")

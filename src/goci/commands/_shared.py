@@ -106,12 +106,14 @@ def opened_store(opts: StoreOptions, ctx: Context) -> Iterator[Store]:
         store.close()
 
 
-def build_cache_plan(ctx: Context, requested: str, store: str, endpoint_url: str) -> BuildCachePlan:
+def build_cache_plan(
+    ctx: Context, requested: str, store: str, endpoint_url: str, stats_dir: Path | None = None
+) -> BuildCachePlan:
     """This job's build cache (``cache-key``, ``goci ci``): the store through GOCACHEPROG when
     asked for (or, with ``requested`` empty, when a store and its credentials are given) and
     the job's Go speaks it; else actions/cache. Untrusted events read the store, never write."""
     go_version = ctx.go.version(cwd=ctx.cwd) if requested != "actions" else ""
-    temp = ctx.env.get("RUNNER_TEMP") or ctx.env.get("TMPDIR") or tempfile.gettempdir()
+    temp = stats_dir or ctx.env.get("RUNNER_TEMP") or ctx.env.get("TMPDIR") or tempfile.gettempdir()
     mask_credentials(ctx, store, endpoint_url)
     scheme, sep, rest = store.strip().partition("://")
     if sep and scheme.lower() == "file" and rest and not Path(rest).is_absolute():

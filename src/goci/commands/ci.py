@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, cast
 
+from goci.cache.cacheprog import stats as cachestats
+from goci.cache.cacheprog.plan import BuildCachePlan
 from goci.command import Command, Context, Result
 from goci.commands import _pipeline as pipeline
+from goci.commands._shared import build_cache_plan
 from goci.errors import InputError
 from goci.options import option
 from goci.progress import ProgressStream
+from goci.release.stores import redact_url
 from goci.runtime import OUTPUT_FILE, Runtime, markdown_table
 from goci.tools.paths import WorkspaceRoots, workspace_path
 
@@ -70,6 +74,14 @@ class CiOptions:
     min_total: float | None = option(kind="float", help="fail below this total coverage percent")
     parallel: int = option(kind="int", default=0, help="packages tested at once (default CPUs)")
     work_dir: str = option(default=".goci", help="where reports, dist and the store go")
+    build_cache: str = option(
+        default="actions",
+        help="store: the go command's build cache through GOCACHEPROG on --build-cache-store",
+        metavar="actions|store",
+    )
+    build_cache_store: str = option(
+        default="", help="the shared build cache (default file://WORK-DIR/build-cache)"
+    )
 
 
 OUTPUTS = ("status", "total", "headline", "api", "services", "releases", "manifest-url")
@@ -177,6 +189,9 @@ def _run(opts: CiOptions, ctx: Context, *, drone: bool) -> Result:
     # The steps' outputs are the pipeline's business, not the workflow's: without GITHUB_OUTPUT
     # no step spills a long list to a file or writes outputs of its own.
     step_env = {k: v for k, v in ctx.env.items() if k != OUTPUT_FILE}
+    shared = _build_cache(opts, ctx, settings.work)
+    if shared is not None:
+        step_env["GOCACHEPROG"] = shared.gocacheprog
     quiet = Context(
         cwd=ctx.cwd,
         env=step_env,
@@ -194,10 +209,28 @@ def _run(opts: CiOptions, ctx: Context, *, drone: bool) -> Result:
     outputs = outputs_of(run)
     verdict = "passed" if run.exit_code == 0 else "failed"
     report = f"goci ci {ctx.cwd}: {verdict}\n" + _text_table(rows)
+    if shared is not None:
+        report += "\n" + cachestats.total(Path(shared.stats).read_text().splitlines()).line(
+            redact_url(shared.store)
+        )
     summary = f"## goci ci: {verdict}\n\n" + markdown_table(
         ["step", "status", "time", "result"], rows
     )
     return Result(outputs=outputs, report=report, summary=summary, exit_code=run.exit_code)
+
+
+def _build_cache(opts: CiOptions, ctx: Context, work: Path) -> BuildCachePlan | None:
+    """The shared build cache's plan in store mode (its stats file emptied), else None."""
+    if opts.build_cache == "actions":
+        return None
+    store = opts.build_cache_store or (work / "build-cache").as_uri()
+    shared = build_cache_plan(ctx, opts.build_cache, store, opts.endpoint_url, stats_dir=work)
+    ctx.runtime.log(f"build cache: {shared.mode}: {shared.reason}")
+    if shared.mode != "store":
+        return None
+    work.mkdir(parents=True, exist_ok=True)
+    Path(shared.stats).write_text("")
+    return shared
 
 
 def outputs_of(run: pipeline.PipelineRun) -> dict[str, Any]:

@@ -30,6 +30,7 @@ class BuildCachePlan:
     gocacheprog: str = ""
     read_only: bool = False
     stats: str = ""
+    store: str = ""
 
 
 def speaks_cacheprog(go_version: str) -> bool:
@@ -114,4 +115,5 @@ def plan(
         " ".join(go_quote(w) for w in words),
         read_only,
         stats,
+        store,
     )
