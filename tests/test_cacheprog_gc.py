@@ -14,7 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
-from goci.cache.cacheprog.entries import Layout
+from goci.cache.cacheprog.entries import INLINE_MAX, Layout
 from goci.cache.cacheprog.gc import collect
 from goci.cache.cacheprog.local import LocalTier
 from goci.cache.cacheprog.remote import RemoteTier
@@ -25,6 +25,7 @@ from support.seaweed import BUCKET
 
 LAYOUT = Layout.of("acme/app")
 DAY = 86400.0
+BIG = INLINE_MAX + 1000  # an output stored apart from its entry
 
 
 def action(name: str) -> str:
@@ -40,7 +41,7 @@ def store_entry(store: Store, tmp: Path, name: str, body: bytes, *, at: float) -
     tier.upload(action(name), output, int(at * 1e9), local)
     local.close()
     keys = [LAYOUT.action_key(action(name))]
-    return keys + ([LAYOUT.output_key(output)] if len(body) > 32 * 1024 else [])
+    return keys + ([LAYOUT.output_key(output)] if len(body) > INLINE_MAX else [])
 
 
 def age(root: Path, keys: list[str], when: float) -> None:
@@ -61,8 +62,8 @@ def test_gc_drops_the_unused_and_keeps_the_recently_used(goci, go_env, tmp_path)
     store = FileStore(root)
     now = time.time()
     month_ago = now - 30 * DAY
-    stale = store_entry(store, tmp_path, "stale", os.urandom(50_000), at=month_ago)
-    used = store_entry(store, tmp_path, "used", os.urandom(50_000), at=month_ago)
+    stale = store_entry(store, tmp_path, "stale", os.urandom(BIG), at=month_ago)
+    used = store_entry(store, tmp_path, "used", os.urandom(BIG), at=month_ago)
     fresh = store_entry(store, tmp_path, "fresh", b"small and new", at=now)
     age(root, stale + used, month_ago)
     use(store, tmp_path, "used")  # a month old, but a build hit it today
@@ -104,7 +105,7 @@ def test_max_size_drops_the_least_recently_used_first(tmp_path):
     now = time.time()
     keys = {}
     for n, name in enumerate(["oldest", "middle", "newest"]):
-        keys[name] = store_entry(store, tmp_path, name, os.urandom(40_000), at=now)
+        keys[name] = store_entry(store, tmp_path, name, os.urandom(BIG), at=now)
         age(root, keys[name], now - (3 - n) * 3600)
     sizes = {o.key: o.size for o in store.list_objects(LAYOUT.root)}
     budget = sum(sizes[k] for k in keys["middle"] + keys["newest"])
@@ -117,7 +118,7 @@ def test_gc_on_s3_keeps_what_is_recent_and_trims_to_the_budget(seaweed, tmp_path
     url = f"s3://{BUCKET}/cacheprog-gc/{uuid.uuid4().hex[:8]}"
     store = open_store(url, endpoint_url=seaweed.endpoint, env=seaweed.env(), cwd=tmp_path)
     now = time.time()
-    written = store_entry(store, tmp_path, "x", os.urandom(50_000), at=now)
+    written = store_entry(store, tmp_path, "x", os.urandom(BIG), at=now)
     written += store_entry(store, tmp_path, "y", b"tiny", at=now)
     kept = collect(store, LAYOUT, unused_for=3600.0, max_size=None, now=time.time())
     assert (kept.removed_unused, kept.kept_objects) == (0, 3)

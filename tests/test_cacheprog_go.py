@@ -122,7 +122,7 @@ def test_a_second_machine_builds_from_the_store_and_its_tests_are_cached(fleet, 
 
 def test_a_store_killed_mid_build_leaves_the_build_green(fleet, seaweed, tmp_path):
     module, env, store, binary_a = fleet
-    proxy = CutProxy(seaweed.ports["s3.port"], cut_after=55)
+    proxy = CutProxy(seaweed.ports["s3.port"], cut_after=30)
     try:
         c = machine(tmp_path, "c", module, {**env, "AWS_ENDPOINT_URL_S3": proxy.endpoint}, store)
         built = c.go("build", "-o", str(c.root / "tiny"), "./cmd/tiny")

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from goci.cache.cacheprog import wire
-from goci.cache.cacheprog.entries import Layout, decode, new_entry
+from goci.cache.cacheprog.entries import INLINE_MAX, Layout, decode, new_entry
 from goci.cache.cacheprog.local import LocalTier
 from goci.cache.cacheprog.remote import RemoteTier
 from goci.cache.cacheprog.server import Server
@@ -262,7 +262,7 @@ def test_a_store_that_never_answers_is_a_miss_after_the_timeout(tmp_path):
 @pytest.mark.parametrize("target", ["inline", "output"])
 def test_a_corrupted_or_forged_object_is_a_miss_and_the_next_put_repairs_it(tmp_path, target):
     store = FileStore(tmp_path / "store")
-    body = os.urandom(40_000) if target == "output" else b"small output"
+    body = os.urandom(INLINE_MAX + 1000) if target == "output" else b"small output"
     output = hashlib.sha256(body).hexdigest()
     replay(put(1, action(1), body) + close(2), tmp_path / "a", store)
     key = LAYOUT.output_key(output) if target == "output" else LAYOUT.action_key(action(1))
@@ -350,7 +350,7 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
 
 def test_two_servers_putting_the_same_entry_at_once_store_it_once(any_store, tmp_path):
     """Two jobs build the same package at the same moment: one entry, one output, both fine."""
-    body = os.urandom(100_000)  # large: a separate output object, then the entry
+    body = os.urandom(INLINE_MAX + 1000)  # large: a separate output object, then the entry
     output = hashlib.sha256(body).hexdigest()
     recorders, tiers = [], []
     for name in ("a", "b"):

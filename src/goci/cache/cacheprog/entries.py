@@ -25,7 +25,9 @@ from goci.errors import InputError
 from goci.tools.hashing import sha256_bytes
 
 FORMAT = b"goci-cacheprog 1"
-INLINE_MAX = 32 * 1024
+#: Outputs up to this size live inside their entry: one round trip per hit, not two (most
+#: compiled packages are below it; bench/remote_cache.py measures the difference).
+INLINE_MAX = 512 * 1024
 #: An entry is marked as used at most once per this many seconds (one write a day at most).
 MARK_INTERVAL = 86400.0
 COMPRESS_LEVEL = 1  # zlib's fastest: Go's objects shrink about 3x, at ~100 MB/s
