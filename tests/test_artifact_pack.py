@@ -52,7 +52,7 @@ def test_dev_release_layout_checksums_and_manifest(ws, gha_env, goci):
     }
     run = goci("artifact", "pack", "--env", "dev", "--service", "api", env=env, cwd=ws)
     assert run.code == 0, run.stderr
-    folder = ws / "dist" / "dev" / f"api-{STAMP}"
+    folder = ws / ".goci/dist" / "dev" / f"api-{STAMP}"
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
         "SHA256SUMS",
         "linux-amd64/api",
@@ -77,19 +77,19 @@ def test_dev_release_layout_checksums_and_manifest(ws, gha_env, goci):
     binary = folder / "linux-amd64" / "api"
     entry = next(f for f in manifest["files"] if f["path"] == "linux-amd64/api")
     assert entry["size"] == binary.stat().st_size
-    assert binary.read_bytes() == (ws / "dist/api/linux-amd64/api").read_bytes()
+    assert binary.read_bytes() == (ws / ".goci/dist/api/linux-amd64/api").read_bytes()
     assert manifest["builds"][0]["stripped"] is True
     assert run.outputs["release"] == f"dev/api-{STAMP}"
     assert run.outputs["version"] == STAMP
     assert f"  dev/api-{STAMP}/linux-amd64/api" in run.outputs["sha256sums"]
-    assert not [p for p in (ws / "dist" / "dev").iterdir() if p.name.startswith(".")]
+    assert not [p for p in (ws / ".goci/dist" / "dev").iterdir() if p.name.startswith(".")]
 
 
 def test_every_service_is_packed_including_group_names(ws, go_env, goci):
     run = goci("artifact", "pack", "--json", env=go_env, cwd=ws)
     assert run.code == 0, run.stderr
     assert run.json()["release"].split() == [f"dev/api-{STAMP}", f"dev/tools/worker-{STAMP}"]
-    folder = ws / "dist" / "dev" / "tools" / f"worker-{STAMP}"
+    folder = ws / ".goci/dist" / "dev" / "tools" / f"worker-{STAMP}"
     manifest = json.loads((folder / "manifest.json").read_text())
     # No build.json for the worker: commit and Go version come from git and go env.
     assert manifest["commit"] == head(ws, go_env)
@@ -101,13 +101,13 @@ def test_prod_version_from_tag_or_flag(ws, go_env, goci):
     subprocess.run(["git", "tag", "api/v1.2.3"], cwd=ws, env=go_env, check=True)
     run = goci("artifact", "pack", "--env", "prod", "--service", "api", env=go_env, cwd=ws)
     assert run.code == 0, run.stderr
-    assert (ws / "dist/prod/api-v1.2.3/manifest.json").is_file()
+    assert (ws / ".goci/dist/prod/api-v1.2.3/manifest.json").is_file()
     run = goci(
         "artifact", "pack", "--env", "prod", "--service", "api", "--version", "v2.0.0-rc.1",
         env=go_env, cwd=ws,
     )  # fmt: skip
     assert run.code == 0, run.stderr
-    manifest = json.loads((ws / "dist/prod/api-v2.0.0-rc.1/manifest.json").read_text())
+    manifest = json.loads((ws / ".goci/dist/prod/api-v2.0.0-rc.1/manifest.json").read_text())
     assert manifest["version"] == "2.0.0-rc.1"
     assert manifest["env"] == "prod"
 
@@ -118,14 +118,14 @@ def test_repack_is_a_noop_and_prod_is_immutable(ws, go_env, goci):
     again = goci(*args, env=go_env, cwd=ws)
     assert again.code == 0
     assert "unchanged" in again.stdout
-    packed = ws / "dist/prod/api-v1.0.0/linux-amd64/api"
+    packed = ws / ".goci/dist/prod/api-v1.0.0/linux-amd64/api"
     before = packed.read_bytes()
-    artifacts.rebuild(ws / "dist/api/linux-amd64/api", b"rebuilt differently")
+    artifacts.rebuild(ws / ".goci/dist/api/linux-amd64/api", b"rebuilt differently")
     refused = goci(*args, env=go_env, cwd=ws)
     assert refused.code == 1
     assert "immutable" in refused.stderr
     assert packed.read_bytes() == before
-    assert not [p for p in (ws / "dist/prod").iterdir() if p.name.startswith(".")]
+    assert not [p for p in (ws / ".goci/dist/prod").iterdir() if p.name.startswith(".")]
 
 
 @pytest.mark.parametrize(
@@ -149,8 +149,8 @@ def test_bad_input_exits_2_and_writes_nothing(ws, gha_env, goci, args, needle):
     assert run.code == 2, run.stderr
     assert needle in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
-    assert not (ws / "dist" / "dev").exists()
-    assert not (ws / "dist" / "prod").exists()
+    assert not (ws / ".goci/dist" / "dev").exists()
+    assert not (ws / ".goci/dist" / "prod").exists()
     assert Path(gha_env["GITHUB_OUTPUT"]).read_text() == ""
 
 
@@ -256,7 +256,7 @@ def test_sums_round_trip(entries):
 
 def test_packs_what_goci_build_leaves(ws, go_env, goci):
     """The real hand-over: goci build writes dist/, pack reads its build.json."""
-    shutil.rmtree(ws / "dist")
+    shutil.rmtree(ws / ".goci/dist")
     built = goci("build", "--target", "linux/amd64", "--strip", "--json", env=go_env, cwd=ws)
     assert built.code == 0, built.stderr
     run = goci("artifact", "pack", "--json", env=go_env, cwd=ws)
@@ -264,7 +264,7 @@ def test_packs_what_goci_build_leaves(ws, go_env, goci):
     releases = run.json()["release"].split()
     assert len(releases) == 2
     for name in releases:
-        folder = ws / "dist" / name
+        folder = ws / ".goci/dist" / name
         assert subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=folder).returncode == 0
         manifest = json.loads((folder / "manifest.json").read_text())
         assert manifest["targets"] == ["linux-amd64"]
@@ -277,15 +277,15 @@ def test_packs_what_goci_build_leaves(ws, go_env, goci):
 
 def no_release_folders(ws: Path) -> bool:
     """Nothing packed, not even a hidden staging folder (an empty dist/dev may remain)."""
-    return not [p for env in ("dev", "prod") for p in (ws / "dist" / env).rglob("*")]
+    return not [p for env in ("dev", "prod") for p in (ws / ".goci/dist" / env).rglob("*")]
 
 
 @pytest.mark.parametrize("change", ["bytes", "extra-file", "mixed-record"])
 def test_pack_refuses_a_binary_that_disagrees_with_build_json(ws, go_env, goci, change):
-    folder = ws / "dist/api/linux-arm64"
+    folder = ws / ".goci/dist/api/linux-arm64"
     if change == "bytes":
         # What download-artifact made of two builds sharing a path: one file, mixed bytes.
-        other = (ws / "dist/api/linux-amd64/api").read_bytes()
+        other = (ws / ".goci/dist/api/linux-amd64/api").read_bytes()
         mine = (folder / "api").read_bytes()
         (folder / "api").write_bytes(mine[: len(mine) // 2] + other[len(mine) // 2 :])
         needle = f"{folder / 'api'} does not match its build record {folder / 'build.json'}"
@@ -308,7 +308,7 @@ def test_pack_refuses_a_binary_that_disagrees_with_build_json(ws, go_env, goci, 
 def test_pack_takes_only_regular_files_inside_dist(ws, tmp_path, go_env, goci, case):
     secret = tmp_path / "environ"
     secret.write_text("AWS_SECRET_ACCESS_KEY=do-not-publish-me\n")
-    folder = ws / "dist/tools/worker/linux-amd64"
+    folder = ws / ".goci/dist/tools/worker/linux-amd64"
     if case == "link-out":  # what /proc/self/environ did: a link to a file outside dist
         bad = folder / "worker"
         bad.unlink()
@@ -316,20 +316,20 @@ def test_pack_takes_only_regular_files_inside_dist(ws, tmp_path, go_env, goci, c
     elif case == "link-in":
         bad = folder / "worker"
         bad.unlink()
-        bad.symlink_to(ws / "dist/tools/worker/linux-arm64/worker")
+        bad.symlink_to(ws / ".goci/dist/tools/worker/linux-arm64/worker")
     elif case == "linked-target":
         outside = tmp_path / "outside"
         outside.mkdir()
         (outside / "worker").write_bytes(secret.read_bytes())
-        bad = ws / "dist/tools/worker/linux-386"
+        bad = ws / ".goci/dist/tools/worker/linux-386"
         bad.symlink_to(outside)
     elif case == "linked-service":
-        shutil.copytree(ws / "dist/tools", tmp_path / "elsewhere")
-        shutil.rmtree(ws / "dist/tools")
-        bad = ws / "dist/tools"
+        shutil.copytree(ws / ".goci/dist/tools", tmp_path / "elsewhere")
+        shutil.rmtree(ws / ".goci/dist/tools")
+        bad = ws / ".goci/dist/tools"
         bad.symlink_to(tmp_path / "elsewhere")
     elif case == "linked-record":
-        folder = ws / "dist/api/linux-amd64"
+        folder = ws / ".goci/dist/api/linux-amd64"
         bad = folder / "build.json"
         bad.unlink()
         bad.symlink_to(secret)

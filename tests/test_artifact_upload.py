@@ -61,7 +61,7 @@ def test_pack_then_upload_to_s3_verifies_every_object(ws, gha_env, goci, s3):
     client = seaweed.client()
     prefix = url.split("/", 3)[3]
     for arch in ("amd64", "arm64"):
-        local = (ws / "dist" / release / f"linux-{arch}" / "api").read_bytes()
+        local = (ws / ".goci/dist" / release / f"linux-{arch}" / "api").read_bytes()
         obj = client.get_object(Bucket=BUCKET, Key=f"{prefix}/{release}/linux-{arch}/api")
         assert obj["Body"].read() == local
         assert obj["Metadata"]["sha256"] == hashlib.sha256(local).hexdigest()
@@ -100,7 +100,7 @@ def test_upload_to_file_store_and_keep_last_n(ws, go_env, goci, tmp_path):
     manifest = json.loads((store / "api-20250103000000" / "manifest.json").read_text())
     assert manifest["version"] == "20250103000000"
     blob = (store / "api-20250103000000/linux-amd64/api").read_bytes()
-    assert blob == (ws / "dist/api/linux-amd64/api").read_bytes()
+    assert blob == (ws / ".goci/dist/api/linux-amd64/api").read_bytes()
 
 
 def test_second_prod_publish_is_refused_unless_identical(ws, go_env, goci, s3, tmp_path):
@@ -114,7 +114,7 @@ def test_second_prod_publish_is_refused_unless_identical(ws, go_env, goci, s3, t
     assert "nothing to do" in same.stdout
     # Another workspace with other bytes under the same version.
     other = artifacts.workspace(tmp_path / "other", go_env)
-    artifacts.rebuild(other / "dist/api/linux-amd64/api", b"a different build")
+    artifacts.rebuild(other / ".goci/dist/api/linux-amd64/api", b"a different build")
     assert goci(*pack, env=env, cwd=other).code == 0
     refused = goci("artifact", "upload", "--store", url, env=env, cwd=other)
     assert refused.code == 1
@@ -123,7 +123,7 @@ def test_second_prod_publish_is_refused_unless_identical(ws, go_env, goci, s3, t
     stored = seaweed.client().get_object(
         Bucket=BUCKET, Key=f"{prefix}/prod/api-v1.0.0/linux-amd64/api"
     )
-    assert stored["Body"].read() == (ws / "dist/api/linux-amd64/api").read_bytes()
+    assert stored["Body"].read() == (ws / ".goci/dist/api/linux-amd64/api").read_bytes()
 
 
 def test_wrong_credentials_clear_error_without_the_secret(ws, gha_env, goci, s3):
@@ -168,11 +168,11 @@ def test_bad_input_exits_2_and_uploads_nothing(ws, gha_env, goci, s3, case, need
             if not k.startswith("AWS_ACCESS") and not k.startswith("AWS_SECRET")
         }
     elif case == "no-sums":
-        (ws / f"dist/dev/tools/worker-{STAMP}/SHA256SUMS").unlink()
+        (ws / f".goci/dist/dev/tools/worker-{STAMP}/SHA256SUMS").unlink()
     elif case == "bad-release":
         args += ["--release", f"dev/../api-{STAMP}"]
     elif case == "unreadable-folder":
-        (ws / "dist/dev/api-latest/linux-amd64").mkdir(parents=True)
+        (ws / ".goci/dist/dev/api-latest/linux-amd64").mkdir(parents=True)
     elif case == "endpoint-password":
         args += ["--endpoint-url", env["AWS_ENDPOINT_URL_S3"].replace("//", "//k:pw-in-url-9@")]
     outputs_before = Path(gha_env["GITHUB_OUTPUT"]).read_text()
@@ -189,7 +189,7 @@ def test_killed_server_leaves_no_complete_release_and_rerun_finishes(ws, go_env,
     server = Seaweed(tmp_path / "own-seaweed")
     server.start()
     try:
-        dist = ws / "dist"
+        dist = ws / ".goci/dist"
         part = 5 * 1024 * 1024
         artifacts.big_release_source(
             dist, "big", {"linux-amd64": 2 * part + 1, "linux-arm64": part + 7}
@@ -274,7 +274,7 @@ def test_attach_to_github_release_creates_it_and_uploads_assets(ws, go_env, goci
         names = sorted(a["name"] for a in release["assets"])
         assert names == ["api-SHA256SUMS", "api-linux-amd64", "api-linux-arm64"]
         blob = servers.state.blobs[(release["id"], "api-linux-amd64")]
-        assert blob == (ws / "dist/prod/api-v1.2.3/linux-amd64/api").read_bytes()
+        assert blob == (ws / ".goci/dist/prod/api-v1.2.3/linux-amd64/api").read_bytes()
         sums = servers.state.blobs[(release["id"], "api-SHA256SUMS")].decode()
         assert f"{hashlib.sha256(blob).hexdigest()}  api-linux-amd64\n" in sums
         # Uploads went to the uploads endpoint that upload_url names, not the API.
@@ -293,7 +293,7 @@ def test_attach_to_github_release_creates_it_and_uploads_assets(ws, go_env, goci
 
 def test_a_file_changed_after_pack_stops_the_upload_before_any_byte(ws, go_env, goci):
     assert goci("artifact", "pack", env=go_env, cwd=ws).code == 0
-    (ws / f"dist/dev/tools/worker-{STAMP}/linux-arm64/worker").write_bytes(b"swapped")
+    (ws / f".goci/dist/dev/tools/worker-{STAMP}/linux-arm64/worker").write_bytes(b"swapped")
     run = goci("artifact", "upload", "--store", "file://out", env=go_env, cwd=ws)
     assert run.code == 1
     assert "linux-arm64/worker does not match SHA256SUMS" in run.stderr
@@ -326,7 +326,7 @@ def test_upload_refuses_a_release_whose_files_disagree_with_its_build_record(ws,
     """A release packed without the build-record check (an older goci, by hand): the binary
     and SHA256SUMS agree with each other, the build record does not."""
     assert goci("artifact", "pack", "--service", "api", env=go_env, cwd=ws).code == 0
-    folder = ws / f"dist/dev/api-{STAMP}"
+    folder = ws / f".goci/dist/dev/api-{STAMP}"
     (folder / "linux-arm64/api").write_bytes(b"half of one build, half of another")
     manifest = json.loads((folder / "manifest.json").read_text())
     for entry in manifest["files"]:
@@ -369,7 +369,7 @@ def test_concurrent_publishes_of_one_prod_version_leave_one_whole_release(kind, 
                 "--store",
                 url,
                 "--dir",
-                str(w.path.parents[2]),
+                str(w.path.parents[3]),
                 "--workers",
                 "2",
             ]

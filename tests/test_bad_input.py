@@ -56,6 +56,11 @@ def test_a_module_go_cannot_load_is_exit_2_with_gos_message(
     run = goci(*(base if a == "BASE" else a for a in args), env=env, cwd=repo.root)
     # go's own words first, with the file made absolute so that the line names it exactly
     refused(run, f"{repo.root / 'b' / 'go.mod'}:4: unknown directive: this")
+    # then the failing command line, once, with go's whole stderr, folded in a collapsed group
+    assert (run.stdout + run.stderr).count("go list -json") == 1, run.stdout + run.stderr
+    folded = run.stderr.partition("::group::details\n")[2].partition("::endgroup::")[0]
+    assert "go list -json" in folded and "unknown directive: this" in folded
+    assert "[3/" not in run.stdout + run.stderr  # goci ci stopped at its first step
     assert not (repo.root / "dist").exists() and not (repo.root / ".goci" / "dist").exists()
     assert not (repo.root / "coverage").exists()
 
@@ -124,7 +129,7 @@ def test_a_broken_json_service_list_is_refused_not_planned_as_a_job(
         "matrix", "--offline", "--go-versions", "1.24.3", "--services", '["api",',
         env=gha_env, cwd=tmp_path,
     )  # fmt: skip
-    refused(run, "services: '[\"api\",' is not valid JSON (Expecting value)")
+    refused(run, "--services: '[\"api\",' is not valid JSON (Expecting value)")
     words = goci(
         "matrix", "--offline", "--go-versions", "1.24.3", "--services", "api, web", "--json",
         env=gha_env, cwd=tmp_path,

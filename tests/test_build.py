@@ -54,18 +54,18 @@ def test_stripped_stamped_binaries_for_two_targets(
     assert run.code == 0, run.stderr
     out = run.json()
     assert out["binaries"] == [
-        "dist/api/linux-amd64/api",
-        "dist/worker/linux-amd64/worker",
-        "dist/api/windows-amd64/api.exe",
-        "dist/worker/windows-amd64/worker.exe",
+        ".goci/dist/api/linux-amd64/api",
+        ".goci/dist/worker/linux-amd64/worker",
+        ".goci/dist/api/windows-amd64/api.exe",
+        ".goci/dist/worker/windows-amd64/worker.exe",
     ]
     assert out["services"] == ["api", "worker"]
     assert out["version"] == "v1.2.3"
-    binary = repo.root / "dist/api/linux-amd64/api"
+    binary = repo.root / ".goci/dist/api/linux-amd64/api"
     shown = subprocess.run([binary], capture_output=True, text=True, check=True)
     assert shown.stderr.strip() == "hi api v1.2.3"
 
-    record = json.loads((repo.root / "dist/api/linux-amd64/build.json").read_text())
+    record = json.loads((repo.root / ".goci/dist/api/linux-amd64/build.json").read_text())
     go_version = "go" + version_of(gha_env["GOCI_GO"])
     assert record["unstripped_size"] > record["size"] == binary.stat().st_size
     assert {k: record[k] for k in record if k not in ("size", "unstripped_size", "sha256")} == {
@@ -92,7 +92,7 @@ def test_stripped_stamped_binaries_for_two_targets(
             "-ldflags=-s -w -X=main.version=v1.2.3",
         ],
     }
-    assert (repo.root / "dist/worker/windows-amd64/worker.exe").read_bytes()[:2] == b"MZ"
+    assert (repo.root / ".goci/dist/worker/windows-amd64/worker.exe").read_bytes()[:2] == b"MZ"
 
     info = _go(gha_env, "version", "-m", str(binary))
     assert f"vcs.revision={head}" in info
@@ -115,7 +115,7 @@ def test_reproducible_in_two_folders_and_two_runs(
         run = goci(*args, env=go_env, cwd=repo.root)
         assert run.code == 0, run.stderr
         names = ("api/linux-amd64/api", "worker/linux-amd64/worker", "api/linux-amd64/build.json")
-        return {name: (repo.root / "dist" / name).read_bytes() for name in names}
+        return {name: (repo.root / ".goci/dist" / name).read_bytes() for name in names}
 
     once = build(first)
     assert build(second) == once  # another folder, same commit: the same bytes
@@ -155,12 +155,14 @@ def test_only_changed_skips_and_says_so(
         env=gha_env, cwd=repo.root,
     )  # fmt: skip
     assert run.code == 0, run.stderr
-    record = json.loads((repo.root / "dist/api/linux-amd64/build.json").read_text())
+    record = json.loads((repo.root / ".goci/dist/api/linux-amd64/build.json").read_text())
     assert (record["stripped"], record["unstripped_size"]) == (True, None)
     assert record["version"] == "v0.9.0"  # the tag on HEAD
-    shown = subprocess.run([repo.root / "dist/api/linux-amd64/api"], capture_output=True, text=True)
+    shown = subprocess.run(
+        [repo.root / ".goci/dist/api/linux-amd64/api"], capture_output=True, text=True
+    )
     assert shown.stderr.strip() == "hi api v0.9.0"
-    assert not (repo.root / "dist/worker").exists()
+    assert not (repo.root / ".goci/dist/worker").exists()
     assert json.loads(run.outputs["skipped"]) == ["worker"]
     assert "::notice::skipped worker (example.com/shop/cmd/worker): not changed" in run.stderr
 
@@ -181,7 +183,7 @@ def test_bad_input_is_refused_before_anything_is_built(
         run = goci("build", *args, env=gha_env, cwd=repo.root)
         assert run.code == 2, (args, run.stderr)
         assert message in run.stderr, (args, run.stderr)
-        assert not (repo.root / "dist").exists()
+        assert not (repo.root / ".goci/dist").exists()
         assert run.outputs == {}
 
 
@@ -194,7 +196,7 @@ def test_a_failing_target_leaves_nothing_half_built(
     run = goci("build", "--platforms", "linux/amd64,windows/amd64", env=go_env, cwd=repo.root)
     assert run.code == 1
     assert "undefinedOnWindows" in run.stderr
-    assert sorted(os.listdir(repo.root / "dist")) == [".gitignore"]
+    assert sorted(os.listdir(repo.root / ".goci/dist")) == [".gitignore"]
 
 
 def test_name_collisions_and_folder_services(
@@ -215,10 +217,10 @@ def test_name_collisions_and_folder_services(
     )  # fmt: skip
     assert run.code == 0, run.stderr
     assert run.json()["binaries"] == [
-        "dist/tools-api/linux-amd64/api",
-        "dist/worker/linux-amd64/worker",
+        ".goci/dist/tools-api/linux-amd64/api",
+        ".goci/dist/worker/linux-amd64/worker",
     ]
-    record = json.loads((repo.root / "dist/tools-api/linux-amd64/build.json").read_text())
+    record = json.loads((repo.root / ".goci/dist/tools-api/linux-amd64/build.json").read_text())
     assert (record["service"], record["import_path"]) == ("tools-api", "example.com/shop/tools/api")
 
 
@@ -252,4 +254,4 @@ def test_an_empty_service_list_builds_nothing(
     run = goci("build", "--target", "linux/amd64", "--services", "[]", env=gha_env, cwd=repo.root)
     assert run.code == 0, run.stderr
     assert json.loads(run.outputs["binaries"]) == []
-    assert not (repo.root / "dist").exists()
+    assert not (repo.root / ".goci/dist").exists()

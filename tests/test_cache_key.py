@@ -463,7 +463,7 @@ def test_bad_input_exits_2_and_writes_no_outputs(
     )
     assert_bad_input(
         goci("cache-key", env={**gha_env, "INPUT_PREFIX": "my,cache"}, cwd=single.root),
-        "--prefix: 'my,cache'",
+        "INPUT_PREFIX (prefix): 'my,cache'",
     )
 
 

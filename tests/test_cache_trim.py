@@ -315,17 +315,64 @@ def test_a_bad_mark_in_the_environment_is_named(
 def test_trim_of_a_missing_cache_folder_is_empty_not_an_error(
     tmp_path: Path, go_env: dict[str, str], goci: Callable[..., GociRun]
 ) -> None:
+    """GOCACHE not there yet (a cache miss before the first build): nothing to trim. A mark
+    after the miss creates the folder holding only the mark, which trim then reads."""
     env = actions_env(tmp_path / "gha", {**go_env, "GOCACHE": str(tmp_path / "none")})
-    mark_run = goci("cache", "mark", "--json", env=env, cwd=tmp_path)
-    assert mark_run.code == 0 and mark_run.json()["backdated-files"] == 0
     run = goci("cache", "trim", "--json", env=env, cwd=tmp_path)
     assert run.code == 0, run.stderr
+    assert run.json() == {"removed-files": 0, "removed-bytes": 0, "size-before": 0, "size-after": 0}
+    assert "not there yet" in run.stderr
+    mark_run = goci("cache", "mark", "--json", env=env, cwd=tmp_path)
+    assert mark_run.code == 0 and mark_run.json()["backdated-files"] == 0
+    marked = tmp_path / "none" / trim.MARK_FILE
+    assert [p.name for p in (tmp_path / "none").iterdir()] == [trim.MARK_FILE]
+    assert marked.read_text() == f"{mark_run.json()['mark']}\n"
+    run = goci("cache", "trim", "--json", env=env, cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    size = marked.stat().st_size
     assert run.json() == {
         "removed-files": 0,
         "removed-bytes": 0,
-        "size-before": 0,
-        "size-after": 0,
+        "size-before": size,
+        "size-after": size,
     }
+
+
+def test_trim_of_a_named_cache_dir_that_is_not_there_is_bad_input(
+    tmp_path: Path, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    """A typo in --cache-dir must not pass as an empty cache: exit 2, naming the option."""
+    missing = tmp_path / "missing"
+    run = goci("cache", "trim", "--cache-dir", str(missing), env=go_env, cwd=tmp_path)
+    assert run.code == 2
+    assert f"--cache-dir: {str(missing)!r}" in run.stderr and "Traceback" not in run.stderr
+    assert not missing.exists()
+    env = {**go_env, "INPUT_CACHE_DIR": str(missing)}
+    run = goci("cache", "trim", env=env, cwd=tmp_path)
+    assert run.code == 2 and "INPUT_CACHE_DIR (cache-dir)" in run.stderr
+
+
+def test_mark_then_trim_in_a_shell_works_without_actions(
+    restored: tuple[Path, dict[str, str], Path], goci: Callable[..., GociRun]
+) -> None:
+    """Outside Actions no later step sees GOCI_CACHE_MARK: the mark in the cache folder is
+    what the next ``goci cache trim`` reads, as the README's sequence runs it in a shell."""
+    repo, actions, cache = restored
+    env = {k: v for k, v in actions.items() if not k.startswith(("GITHUB_", "RUNNER_"))}
+    old_export = export_file(repo, env, "./old")
+    marked = goci("cache", "mark", env=env, cwd=repo)
+    assert marked.code == 0, marked.stderr
+    assert "set for later steps" not in marked.stdout
+    assert str(cache / trim.MARK_FILE) in marked.stdout
+    go(repo, env, "build", "-o", os.devnull, ".")  # this run does not use ./old
+    used = {export_file(repo, env, p) for p in (".", "./a", "./b")}
+
+    run = goci("cache", "trim", "--max-size", "none", env=env, cwd=repo)
+
+    assert run.code == 0, run.stderr
+    assert f"(from {cache / trim.MARK_FILE})" in run.stdout
+    assert not old_export.exists()
+    assert all(p.exists() for p in used)
 
 
 class OtherJob:

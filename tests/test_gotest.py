@@ -343,7 +343,7 @@ def test_failures_build_errors_junit_annotations_and_summary(
     error = suites["example.com/broken/nobuild"].find("testcase/error")
     assert error is not None and "undefinedName" in (error.text or "")
     # build failures leave no (empty) profile behind to poison a merge
-    assert not list((broken_repo.root / "coverage").glob("example.com_broken_nobuild*"))
+    assert not list((broken_repo.root / ".goci/coverage").glob("example.com_broken_nobuild*"))
 
 
 def test_rerun_fails_reports_flaky_tests_and_keeps_first_coverage(
@@ -423,7 +423,7 @@ def test_rerun_fails_reports_flaky_tests_and_keeps_first_coverage(
     case = junit.find(".//testcase[@name='TestSometimes']")
     assert case is not None and case.find("flakyFailure") is not None
     # the first run's profile is kept (F() never ran in it: the first attempt failed early)
-    profile = next((repo.root / "coverage").glob("*.cover"))
+    profile = next((repo.root / ".goci/coverage").glob("*.cover"))
     blocks = profile.read_text().splitlines()[1:]
     assert set(blocks) == {
         "example.com/flaky/f/f.go:3.14,3.26 1 0",

@@ -151,6 +151,6 @@ def test_options_arrive_typed_from_every_source() -> None:
         3,
         True,
     )
-    assert (opts.out, opts.profiles, opts.min_package) == ("coverage.out", None, None)
+    assert (opts.out, opts.profiles, opts.min_package) == (".goci/coverage.out", None, None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         opts.out = "x"  # type: ignore[misc]

@@ -183,9 +183,9 @@ def test_build_writes_variant_folders_that_go_and_pack_agree_on(
     run = goci("build", "--platforms", words, "--json", env=go_env, cwd=repo.root)
     assert run.code == 0, run.stderr
     assert run.json()["binaries"] == [
-        "dist/svc/linux-arm-v7/svc",
-        "dist/svc/linux-amd64-v3/svc",
-        "dist/svc/linux-386-softfloat/svc",
+        ".goci/dist/svc/linux-arm-v7/svc",
+        ".goci/dist/svc/linux-amd64-v3/svc",
+        ".goci/dist/svc/linux-386-softfloat/svc",
     ]
     settings = {}
     for folder, variable in (
@@ -194,7 +194,12 @@ def test_build_writes_variant_folders_that_go_and_pack_agree_on(
         ("linux-386-softfloat", "GO386"),
     ):
         info = subprocess.run(
-            [go_env["GOCI_GO"], "version", "-m", str(repo.root / "dist/svc" / folder / "svc")],
+            [
+                go_env["GOCI_GO"],
+                "version",
+                "-m",
+                str(repo.root / ".goci/dist/svc" / folder / "svc"),
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -202,7 +207,7 @@ def test_build_writes_variant_folders_that_go_and_pack_agree_on(
         settings[folder] = [
             line.split()[-1] for line in info.splitlines() if f"\t{variable}=" in line
         ]
-        record = json.loads((repo.root / "dist/svc" / folder / "build.json").read_text())
+        record = json.loads((repo.root / ".goci/dist/svc" / folder / "build.json").read_text())
         assert record["target"] == words.split()[len(settings) - 1]
     assert settings == {
         "linux-arm-v7": ["GOARM=7"],
@@ -214,7 +219,9 @@ def test_build_writes_variant_folders_that_go_and_pack_agree_on(
         "--json", env=go_env, cwd=repo.root,
     )  # fmt: skip
     assert packed.code == 0, packed.stderr
-    manifest = json.loads((repo.root / "dist/dev/svc-20250102030405/manifest.json").read_text())
+    manifest = json.loads(
+        (repo.root / ".goci/dist/dev/svc-20250102030405/manifest.json").read_text()
+    )
     assert sorted(f["target"] for f in manifest["files"]) == [
         "linux-386-softfloat",
         "linux-amd64-v3",

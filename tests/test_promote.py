@@ -337,7 +337,7 @@ def test_promotion_racing_a_tag_publish_never_points_current_at_a_mixed_release(
     """10 races: promote dev -> prod/api-v2.0.0 while a tag publish uploads other bytes as
     the same version. One wins whole; current names a whole release or nothing."""
     dev, tag = small_sources["dev"], small_sources["tag"]
-    tag_ws = str(tag.path.parents[2])
+    tag_ws = str(tag.path.parents[3])
     winners = set()
     for _ in range(10):
         url, env = small_store(kind, small_sources, seaweed)

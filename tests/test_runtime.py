@@ -121,8 +121,8 @@ def test_outside_actions_nothing_special_happens(tmp_path: Path) -> None:
     runtime.error("broken", file="go.mod", line=3)
     runtime.warning("careful", file="go.sum")
     runtime.notice("fyi")
-    runtime.mask("hunter2")
-    runtime.log("password hunter2")
+    runtime.mask("hunter2hunter2")
+    runtime.log("password hunter2hunter2")
     with runtime.group("step"):
         pass
     runtime.set_outputs({"a": "b"})
@@ -142,9 +142,9 @@ def test_outside_actions_nothing_special_happens(tmp_path: Path) -> None:
 def test_drone_has_no_github_output_but_still_gets_redaction(tmp_path: Path) -> None:
     stream = io.StringIO()
     runtime = Runtime({"DRONE": "true", "GITHUB_OUTPUT": ""}, stream=stream)
-    runtime.mask("tok")
+    runtime.mask("drone-token")
     runtime.set_outputs({"a": "b"})
-    runtime.log("tok")
+    runtime.log("drone-token")
     assert stream.getvalue() == "***\n"
 
 

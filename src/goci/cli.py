@@ -17,7 +17,7 @@ from typing import Any
 from goci import __version__
 from goci.command import Command, Context, Result
 from goci.commands import ENTRIES, Entry, find_entry
-from goci.errors import GociError, InputError
+from goci.errors import GociError, InputError, closest
 from goci.options import Option, add_to_parser, declared, option, parse, secret_values
 from goci.runtime import Runtime, json_text
 
@@ -38,7 +38,19 @@ COMMON_OPTIONS: tuple[Option, ...] = declared(CommonOptions)
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so usage errors follow the one error path."""
+    """argparse that raises instead of exiting, so usage errors follow the one error path.
+
+    ``groups`` holds the parsers of the two-word commands' first words (``goci artifact``), so
+    that ``goci artifact`` alone shows artifact's usage rather than the top one.
+    """
+
+    groups: dict[str, argparse.ArgumentParser]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No abbreviations: `--job 2` is refused with a hint, never read as `--jobs 2` (and a
+        # flag added later cannot change what an abbreviation in someone's script means).
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> Any:
         raise InputError(f"{self.prog}: {message}")
@@ -54,7 +66,7 @@ def requested(argv: Sequence[str]) -> Entry | None:
     return None
 
 
-def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> _Parser:
     """The parser, with options declared for the requested command only (the rest lazily)."""
     parser = _Parser(
         prog="goci",
@@ -63,6 +75,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"goci {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     groups: dict[str, argparse._SubParsersAction[_Parser]] = {}
+    parser.groups = {}
     wanted = requested(argv)
     for entry in ENTRIES:
         target = subparsers
@@ -70,6 +83,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
             head = entry.path[0]
             if head not in groups:
                 group = subparsers.add_parser(head, help=f"{head} commands")
+                parser.groups[head] = group
                 groups[head] = group.add_subparsers(
                     dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser
                 )
@@ -109,12 +123,46 @@ def run_command(
     folder = Path(common.dir)
     if not folder.is_dir():
         raise InputError(f"--dir: {common.dir!r} is not a folder")
-    for secret in secret_values(opts):
-        runtime.mask(secret)
+    for label, secret in secret_values(opts):
+        runtime.mask(secret, name=label)
     ctx = Context(cwd=folder.resolve(), env=env, runtime=runtime, json_output=common.json)
     result = command.run(opts, ctx)
     emit(command, result, ctx)
     return result.exit_code
+
+
+def unrecognized(command: Command[Any], extras: Sequence[str]) -> InputError:
+    """Arguments the command does not take, named with the command (and the closest flag)."""
+    flags = [
+        f"--{prefix}{n}"
+        for o in (*command.options, *COMMON_OPTIONS)
+        for n in (o.name, *o.aliases)
+        for prefix in ("", "no-")
+        if o.kind == "bool" or not prefix
+    ]
+    first = next((e.partition("=")[0] for e in extras if e.startswith("--")), "")
+    hint = closest(first, flags) if first else ""
+    return InputError(
+        f"goci {command.name}: unrecognized arguments: {' '.join(extras)}{hint}; "
+        f"see goci {command.name} --help"
+    )
+
+
+def report_error(runtime: Runtime, exc: GociError) -> None:
+    """The error's first line as the error (an annotation in Actions), the rest once after it.
+
+    The first line is what a person needs (go's own message, say); the rest (the command line
+    that failed, a tool's whole output) is folded into a collapsed group in Actions.
+    """
+    first, _, rest = str(exc).partition("\n")
+    runtime.error(first)
+    if not rest.strip():
+        return
+    if runtime.in_actions:
+        with runtime.group("details"):
+            runtime.log(rest.rstrip("\n"))
+    else:
+        runtime.log(rest.rstrip("\n"))
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -124,18 +172,21 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     args = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(args)
     try:
-        namespace = parser.parse_args(args)
+        namespace, extras = parser.parse_known_args(args)
         command: Command[Any] | None = getattr(namespace, "goci_command", None)
         if command is None:
-            runtime.log(parser.format_help().rstrip("\n"))
+            shown = parser.groups.get(getattr(namespace, "command", None) or "", parser)
+            if extras:
+                shown.error(f"unrecognized arguments: {' '.join(extras)}")
+            runtime.log(shown.format_help().rstrip("\n"))
             return 2
+        if extras:
+            raise unrecognized(command, extras)
         return run_command(command, vars(namespace), environment, runtime)
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
     except GociError as exc:
-        runtime.error(str(exc).splitlines()[0] if runtime.in_actions else str(exc))
-        if runtime.in_actions and "\n" in str(exc):
-            runtime.log(str(exc))
+        report_error(runtime, exc)
         return exc.exit_code
     except KeyboardInterrupt:
         runtime.log("goci: interrupted")

@@ -17,18 +17,24 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from goci.errors import InputError, closest
+from goci.errors import InputError, bad_input, closest
 
 Kind = Literal["str", "bool", "int", "float", "list", "json"]
+#: A format check: called with a given value (each item of a list) and the label that names
+#: where it came from (``--keep-within``, ``INPUT_KEEP_WITHIN (keep-within)``); it raises
+#: InputError naming that label when the value is not valid.
+Check = Callable[[Any, str], object]
 
 T = TypeVar("T")
 _TRUE = {"true", "1", "yes", "on"}
 _SPEC = "goci.option"
+_LABELS = "_goci_labels"
 _FALSE = {"false", "0", "no", "off"}
 
 
@@ -46,6 +52,18 @@ class Option:
     secret: bool = False
     metavar: str | None = None
     aliases: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    check: Check | None = None
+
+    @property
+    def accepted_range(self) -> str:
+        """What ``minimum``/``maximum`` allow, e.g. ``a whole number from 1 to 256``."""
+        what = "a whole number" if self.kind == "int" else "a number"
+        low, high = (_number(v) for v in (self.minimum, self.maximum))
+        if low and high:
+            return f"{what} from {low} to {high}"
+        return f"{what} >= {low}" if low else f"{what} <= {high}"
 
     @property
     def env_suffix(self) -> str:
@@ -82,9 +100,17 @@ def split_list(raw: str) -> list[str]:
     return [part for part in re.split(r"[\s,]+", text) if part]
 
 
-def convert(option: Option, raw: Any, source: str) -> Any:
-    """Turn one raw value (a string from the environment, or argparse's value) into its kind."""
-    label = source if source.startswith("--") else f"{source} ({option.name})"
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def label_for(option: Option, source: str) -> str:
+    """How an error names the value: ``--min-total``, or ``PLUGIN_MIN_TOTAL (min-total)``."""
+    return source if source.startswith("--") else f"{source} ({option.name})"
+
+
+def _typed(option: Option, raw: Any, label: str) -> Any:
+    """``raw`` turned into the option's kind (argparse's strings, the environment's text)."""
     if option.kind == "bool":
         if isinstance(raw, bool):
             return raw
@@ -104,24 +130,73 @@ def convert(option: Option, raw: Any, source: str) -> Any:
         if option.kind == "int":
             return int(str(raw).strip())
         if option.kind == "float":
-            return float(str(raw).strip().rstrip("%"))
+            number = float(str(raw).strip().rstrip("%"))
+            if not math.isfinite(number):
+                raise ValueError(raw)
+            return number
         if option.kind == "json":
             return json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:  # json.JSONDecodeError is a ValueError
         raise InputError(f"{label}: {raw!r} is not a valid {option.kind}") from None
-    value = str(raw)
+    return str(raw)
+
+
+def _validated(option: Option, value: Any, raw: Any, label: str) -> Any:
+    """``value`` if the declaration allows it (choices, range, format), else bad input."""
     if option.choices and value not in option.choices:
-        hint = closest(value, option.choices)
+        hint = closest(str(value), option.choices)
         raise InputError(f"{label}: {value!r} is not one of {', '.join(option.choices)}{hint}")
+    if option.kind in ("int", "float") and (option.minimum, option.maximum) != (None, None):
+        low = option.minimum if option.minimum is not None else -math.inf
+        high = option.maximum if option.maximum is not None else math.inf
+        if not low <= value <= high:
+            shown = int(value) if float(value).is_integer() else value  # 101, not '101.0'
+            raise bad_input(label, shown, f"accepted: {option.accepted_range}")
+    if option.check is not None:
+        for item in value if option.kind == "list" else [value]:
+            if item is not None and item != "":  # an empty value means "not given"
+                option.check(item, label)
     return value
+
+
+def convert(option: Option, raw: Any, source: str) -> Any:
+    """Turn one raw value (a string from the environment, or argparse's value) into its kind,
+    checked against what the option declares it may be."""
+    label = label_for(option, source)
+    return _validated(option, _typed(option, raw, label), raw, label)
+
+
+def _shown_default(option: Option) -> str:
+    """The default as a person would type it (``true``, ``linux/amd64 darwin/arm64``)."""
+    value = option.default
+    if option.kind == "bool":
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return " ".join(map(str, value)) if value else "none"
+    return json.dumps(value) if option.kind == "json" else str(value)
+
+
+def help_text(option: Option) -> str:
+    """The option's help with what ``--help`` must show: the accepted values and the default.
+
+    A default the help already explains in words (``default: CPUs``) is not repeated.
+    """
+    notes = []
+    if option.choices and "one of" not in option.help:
+        notes.append("one of " + ", ".join(c or "''" for c in option.choices))
+    if (option.minimum, option.maximum) != (None, None):
+        notes.append(option.accepted_range)
+    if "default" not in option.help and option.default not in (None, "") and not option.positional:
+        notes.append(f"default: {_shown_default(option)}")
+    text = option.help + (f" ({'; '.join(notes)})" if notes else "")
+    return text.replace("%", "%%")  # argparse formats help with %
 
 
 def add_to_parser(parser: argparse.ArgumentParser, option: Option) -> None:
     """Declare ``option`` on a parser; defaults are None so that the sources can be told apart."""
+    text = help_text(option)
     if option.positional:
-        parser.add_argument(
-            option.dest, nargs="*", default=None, metavar=option.metavar, help=option.help
-        )
+        parser.add_argument(option.dest, nargs="*", default=None, metavar=option.metavar, help=text)
         return
     flags = [f"--{name}" for name in (option.name, *option.aliases)]
     if option.kind == "bool":
@@ -130,7 +205,7 @@ def add_to_parser(parser: argparse.ArgumentParser, option: Option) -> None:
             dest=option.dest,
             action=argparse.BooleanOptionalAction,
             default=None,
-            help=option.help,
+            help=text,
         )
     elif option.kind == "list":
         parser.add_argument(
@@ -139,17 +214,34 @@ def add_to_parser(parser: argparse.ArgumentParser, option: Option) -> None:
             action="append",
             default=None,
             metavar=option.metavar,
-            help=option.help + " (repeatable; spaces, commas or a JSON array)",
+            help=text + " (repeatable; spaces, commas or a JSON array)",
         )
     else:
         parser.add_argument(
-            *flags,
-            dest=option.dest,
-            default=None,
-            metavar=option.metavar,
-            choices=None,
-            help=option.help,
+            *flags, dest=option.dest, default=None, metavar=option.metavar, help=text
         )
+
+
+def _resolve_one(option: Option, cli: Mapping[str, Any], env: Mapping[str, str]) -> tuple[Any, str]:
+    """One option's value and the label of where it came from (a flag, a variable, the default)."""
+    raw = cli.get(option.dest)
+    flag = (option.metavar or option.dest.upper()) if option.positional else f"--{option.name}"
+    if raw is not None and raw != []:
+        return convert(option, raw, flag), flag
+    found = [
+        prefix + suffix
+        for prefix in ("INPUT_", "PLUGIN_")
+        for suffix in option.env_suffixes
+        if env.get(prefix + suffix, "").strip()
+    ]
+    if found:
+        return convert(option, env[found[0]], found[0]), label_for(option, found[0])
+    if option.required:
+        raise InputError(
+            f"--{option.name} is required (or INPUT_{option.env_suffix} / "
+            f"PLUGIN_{option.env_suffix})"
+        )
+    return option.default, flag
 
 
 def resolve(
@@ -160,28 +252,7 @@ def resolve(
     Empty environment values count as unset, because GitHub passes ``''`` for an input the
     workflow did not give.
     """
-    values: dict[str, Any] = {}
-    for option in options:
-        raw = cli.get(option.dest)
-        if raw is not None and raw != []:
-            values[option.dest] = convert(option, raw, f"--{option.name}")
-            continue
-        found = [
-            prefix + suffix
-            for prefix in ("INPUT_", "PLUGIN_")
-            for suffix in option.env_suffixes
-            if env.get(prefix + suffix, "").strip()
-        ]
-        if found:
-            values[option.dest] = convert(option, env[found[0]], found[0])
-        else:
-            if option.required:
-                raise InputError(
-                    f"--{option.name} is required (or INPUT_{option.env_suffix} / "
-                    f"PLUGIN_{option.env_suffix})"
-                )
-            values[option.dest] = option.default
-    return values
+    return {option.dest: _resolve_one(option, cli, env)[0] for option in options}
 
 
 def option(
@@ -196,12 +267,16 @@ def option(
     secret: bool = False,
     metavar: str | None = None,
     aliases: tuple[str, ...] = (),
+    minimum: float | None = None,
+    maximum: float | None = None,
+    check: Check | None = None,
 ) -> Any:
     """A field of a command's options dataclass, declaring the option of the same name.
 
     The option's name is the field's name in kebab-case (``min_total`` -> ``min-total``)
     unless ``name`` says otherwise (``--from`` is the field ``source``: ``from`` is a Python
-    keyword). A list default becomes a tuple: the dataclass is frozen.
+    keyword). A list default becomes a tuple: the dataclass is frozen. ``minimum``, ``maximum``
+    and ``check`` say what a given value may be (see :class:`Option`).
     """
     spec = Option(
         name=name,
@@ -214,6 +289,9 @@ def option(
         secret=secret,
         metavar=metavar,
         aliases=aliases,
+        minimum=minimum,
+        maximum=maximum,
+        check=check,
     )
     value = tuple(default) if isinstance(default, list) else default
     return dataclasses.field(default=value, metadata={_SPEC: spec})
@@ -230,23 +308,35 @@ def declared(settings: type[Any]) -> tuple[Option, ...]:
 
 
 def parse(settings: type[T], cli: Mapping[str, Any], env: Mapping[str, str]) -> T:
-    """The options dataclass filled from CLI flags, ``INPUT_*``, ``PLUGIN_*`` and defaults."""
+    """The options dataclass filled from CLI flags, ``INPUT_*``, ``PLUGIN_*`` and defaults.
+
+    Every given value is checked here, so a command refuses bad input before it does anything.
+    Where each value came from is kept for :func:`label_of`.
+    """
     options = declared(settings)
-    values = resolve(options, cli, env)
     fields = [f for f in dataclasses.fields(settings) if _SPEC in f.metadata]  # type: ignore[arg-type]
-    filled = {}
+    filled, labels = {}, {}
     for item, spec in zip(fields, options, strict=True):
-        value = values[spec.dest]
+        value, labels[item.name] = _resolve_one(spec, cli, env)
         filled[item.name] = (
             tuple(value) if isinstance(value, list) and spec.kind == "list" else value
         )
-    return settings(**filled)
+    result = settings(**filled)
+    object.__setattr__(result, _LABELS, labels)  # frozen: the labels ride beside the fields
+    return result
 
 
-def secret_values(opts: object) -> list[str]:
-    """The values of an options dataclass's secret options that were given (to be masked)."""
+def label_of(opts: object, field: str) -> str:
+    """How a refusal names the option ``field`` of parsed options: where its value came from
+    (``--keep-within``, or ``INPUT_KEEP_WITHIN (keep-within)``)."""
+    labels: dict[str, str] = getattr(opts, _LABELS, {})
+    return labels.get(field) or "--" + field.replace("_", "-")
+
+
+def secret_values(opts: object) -> list[tuple[str, str]]:
+    """``(label, value)`` of the secret options that were given (to be masked)."""
     return [
-        str(getattr(opts, item.name))
+        (label_of(opts, item.name), str(getattr(opts, item.name)))
         for item in dataclasses.fields(opts)  # type: ignore[arg-type]
         if getattr(item.metadata.get(_SPEC), "secret", False) and getattr(opts, item.name)
     ]

@@ -21,6 +21,7 @@ import os
 import re
 import sys
 import unicodedata
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,12 @@ from goci.ci_env import provider_of
 OUTPUT_FILE = "GITHUB_OUTPUT"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 GUARD = "> "
+# The shortest value goci hides in its own text (logs, reports, the summary). Shorter ones are
+# ordinary words and numbers: hiding a 1-character secret turns "everything" into
+# "ever***thing" everywhere, and a value that short is no secret anyway (8 characters is the
+# least NIST SP 800-63B accepts for a memorized secret). Such a value is still registered with
+# the runner, which decides for its own log, and goci warns that it is weak.
+MIN_SECRET_LENGTH = 8
 
 
 def _skippable(char: str) -> bool:
@@ -89,6 +96,11 @@ def guard(text: str) -> str:
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
+def counted(number: int, noun: str, plural: str = "") -> str:
+    """``1 job``, ``2 jobs``, ``0 packages``: a count a person reads, in agreement."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 def shown(value: object) -> str:
     """A single-line field from a repository (a path, a name) with control characters escaped.
 
@@ -137,6 +149,8 @@ class Runtime:
     stream: TextIO = field(default_factory=lambda: sys.stderr)
     secrets: list[str] = field(default_factory=list)
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    #: Secrets too short to hide that were already warned about (see MIN_SECRET_LENGTH).
+    weak: set[str] = field(default_factory=set)
 
     @property
     def in_actions(self) -> bool:
@@ -147,18 +161,20 @@ class Runtime:
         """Whether outputs go to a step's output file (GitHub's limits on them apply)."""
         return bool(self.env.get(OUTPUT_FILE))
 
-    def _command(self, name: str, properties: Mapping[str, Any], message: str) -> None:
+    def _command(
+        self, name: str, properties: Mapping[str, Any], message: str, *, redact: bool = True
+    ) -> None:
         # Workflow commands are read from stdout and stderr alike; stderr keeps stdout clean
         # for --json.
         props = {k: v for k, v in properties.items() if v is not None}
-        self.stream.write(str(Command(name, props, self.redact(message))) + "\n")
+        text = self.redact(message) if redact else message
+        self.stream.write(str(Command(name, props, text)) + "\n")
         self.stream.flush()
 
     def redact(self, text: str) -> str:
         """Replace every registered secret by ``***`` (Actions does this too; Drone does not)."""
-        for secret in self.secrets:
-            if secret:
-                text = text.replace(secret, "***")
+        for secret in sorted(self.secrets, key=len, reverse=True):  # a line after its whole
+            text = text.replace(secret, "***")
         return text
 
     def log(self, message: str) -> None:
@@ -171,14 +187,33 @@ class Runtime:
         self.stdout.write(guard(self.redact(text)) + "\n")
         self.stdout.flush()
 
-    def mask(self, secret: str) -> None:
-        """Never show ``secret`` in a log again."""
-        if not secret or secret in self.secrets:
+    def mask(self, secret: str, *, name: str = "a secret") -> None:
+        """Never show ``secret`` in a log again; ``name`` says where it came from (for a warning).
+
+        As the runner does with a secret: the value and each of its lines are registered, and
+        goci also hides them as they appear JSON-escaped or URL-encoded. A value shorter than
+        MIN_SECRET_LENGTH is registered with the runner but not hidden in goci's own text,
+        with a warning that it is weak.
+        """
+        value = secret.strip()
+        if not value:
             return
+        pieces = list(dict.fromkeys([value, *(line.strip() for line in value.splitlines())]))
+        pieces = [p for p in pieces if p and p not in self.secrets and p not in self.weak]
         if self.in_actions:
-            # Before registering it: _command redacts, and `::add-mask::***` would hide nothing.
-            self._command("add-mask", {}, secret)
-        self.secrets.append(secret)
+            for piece in pieces:  # unredacted: `::add-mask::***` would hide nothing
+                self._command("add-mask", {}, piece, redact=False)
+        for piece in pieces:
+            if len(piece) < MIN_SECRET_LENGTH:
+                self.weak.add(piece)
+                self.warning(
+                    f"{name}: a {len(piece)}-character secret is weak; goci does not hide "
+                    f"values shorter than {MIN_SECRET_LENGTH} characters in its own output "
+                    "(they match ordinary words): use a longer one"
+                )
+                continue
+            forms = (piece, json.dumps(piece)[1:-1], urllib.parse.quote(piece, safe=""))
+            self.secrets.extend(f for f in dict.fromkeys(forms) if f not in self.secrets)
 
     def annotate(
         self,
@@ -243,7 +278,7 @@ class Runtime:
 
     def summary(self, markdown: str) -> None:
         """Append to the job summary (``GITHUB_STEP_SUMMARY``); ignored outside Actions."""
-        self._append("GITHUB_STEP_SUMMARY", markdown.rstrip("\n") + "\n\n")
+        self._append("GITHUB_STEP_SUMMARY", self.redact(markdown.rstrip("\n")) + "\n\n")
 
 
 def markdown_table(headers: list[str], rows: list[list[str]]) -> str:

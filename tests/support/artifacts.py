@@ -58,7 +58,7 @@ def _template(env: Mapping[str, str]) -> Path:
         )  # fmt: skip
         for service, folder in SERVICES.items():
             name = service.rsplit("/", 1)[-1]
-            out = repo.root / "dist" / service / f"{goos}-{goarch}"
+            out = repo.root / ".goci" / "dist" / service / f"{goos}-{goarch}"
             out.mkdir(parents=True, exist_ok=True)
             (scratch / Path(folder).name).rename(out / name)
             if service == "api":

@@ -61,7 +61,7 @@ def packed(
     ws: Path, service: str, payload: bytes, env: Env = "prod", version: str = "1.0.0"
 ) -> LocalRelease:
     """A workspace whose dist/ holds one packed release of ``payload``."""
-    dist = ws / "dist"
+    dist = ws / ".goci" / "dist"
     if (dist / service).exists():
         shutil.rmtree(dist / service)
     build_output(dist, service, payload)

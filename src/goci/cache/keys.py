@@ -182,6 +182,13 @@ def check_keys(key: str, restore_keys: tuple[str, ...], which: str) -> None:
             raise InputError(f"{which}: key contains a comma, which the cache service refuses")
 
 
+def check_prefix(prefix: str, name: str = "--prefix") -> str:
+    """A key prefix the cache service takes, readable in a key: 1-64 safe characters."""
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", prefix):
+        raise InputError(f"{name}: {prefix!r} must be 1-64 letters, digits, '.', '_' or '-'")
+    return prefix
+
+
 def compute(
     root: Path,
     go: Go,
@@ -191,8 +198,7 @@ def compute(
     prefix: str = "goci",
 ) -> CacheKeys:
     """Compute both caches' keys for the repository at ``root`` and the chosen target."""
-    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", prefix):
-        raise InputError(f"--prefix: {prefix!r} must be 1-64 letters, digits, '.', '_' or '-'")
+    check_prefix(prefix)
     workspace = discover(root, go)
     built_for, values = _target_env(root, go, target)
     files = dependency_files(workspace)

@@ -15,7 +15,9 @@ possible:
   and an entry still older than the mark at save time was not used by this run.
 
 Everything else in the folder (``README``, ``trim.txt``, ``testexpire.txt``, ``fuzz/``) is Go's
-own bookkeeping or data and is never touched.
+own bookkeeping or data and is never touched. :func:`mark` also leaves the mark in the folder
+(``goci-mark``), so that a trim in a shell, where no later step sees ``GOCI_CACHE_MARK``, finds
+it (Go ignores files it does not know there).
 
 A GOCACHE can be shared by concurrent jobs (a self-hosted runner, act in host mode): Go itself,
 another trim or ``go clean -cache`` may delete any file between our listing and our reading
@@ -30,11 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from goci.cache.gocache import Entry, entry_files, remove, scan, size_of
+from goci.tools.atomic import write_atomic
 
 # Go refreshes an mtime on use only when it is at least this old (cmd/go/internal/cache).
 GO_MTIME_INTERVAL = 3600.0
 # How far back mark() moves restored entries: past the interval, with room for clock skew.
 BACKDATE = 2 * GO_MTIME_INTERVAL
+# The file in the cache folder that holds the last mark (epoch seconds).
+MARK_FILE = "goci-mark"
 
 
 @dataclass(frozen=True)
@@ -150,4 +155,13 @@ def mark(root: Path, *, now: float | None = None) -> MarkResult:
                 moved += 1
         except FileNotFoundError:
             continue
+    write_atomic(root / MARK_FILE, f"{moment}\n")  # creates the folder after a cache miss
     return MarkResult(root=root, mark=moment, backdated_files=moved)
+
+
+def recorded_mark(root: Path) -> str | None:
+    """The mark :func:`mark` left in the cache folder, as written (None when there is none)."""
+    try:
+        return (root / MARK_FILE).read_text(encoding="utf-8").strip() or None
+    except (FileNotFoundError, NotADirectoryError):
+        return None

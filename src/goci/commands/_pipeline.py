@@ -23,6 +23,8 @@ from typing import Any
 
 from goci.command import Context, Result
 from goci.errors import GociError, InputError
+from goci.runtime import counted
+from goci.tools.paths import ignore_folder
 
 Emit = Callable[[str], None]
 
@@ -100,10 +102,7 @@ def _short(items: list[str], limit: int = 6) -> str:
 def run(settings: Settings, ctx: Context, emit: Emit) -> PipelineRun:
     """Run every step in order; ``emit`` receives each step's report as it finishes."""
     pipeline = PipelineRun([Step(name) for name in STEP_NAMES])
-    settings.work.mkdir(parents=True, exist_ok=True)
-    ignore = settings.work / ".gitignore"
-    if not ignore.exists():  # reports, binaries and the local store never belong in git
-        ignore.write_text("# written by goci ci\n*\n", encoding="utf-8")
+    ignore_folder(settings.work)  # reports, binaries and the local store never belong in git
     state: dict[str, Any] = {}
 
     def attempt(name: str, action: Callable[[], tuple[Result, str]]) -> Result | None:
@@ -172,8 +171,8 @@ def _changed(settings: Settings, ctx: Context, state: dict[str, Any]) -> tuple[R
     if not out["any"]:
         return result, "nothing Go-relevant changed"
     note = (
-        f"{len(out['packages'])} packages, {len(out['test-packages'])} to test, "
-        f"{len(out['services'])} services"
+        f"{counted(len(out['packages']), 'package')}, {len(out['test-packages'])} to test, "
+        f"{counted(len(out['services']), 'service')}"
     )
     return result, note + (" (everything)" if out["all"] else "")
 
@@ -206,7 +205,7 @@ def _matrix(settings: Settings, ctx: Context, state: dict[str, Any]) -> tuple[Re
         },
         ctx,
     )
-    return result, f"{result.outputs['count']} jobs"
+    return result, counted(int(result.outputs["count"]), "job")
 
 
 def _test(settings: Settings, ctx: Context, state: dict[str, Any]) -> tuple[Result, str]:
@@ -262,7 +261,10 @@ def _build(settings: Settings, ctx: Context, state: dict[str, Any]) -> tuple[Res
     result = invoke(("build",), overrides, ctx)
     state["built_services"] = result.outputs["services"]
     count = len(result.outputs["binaries"])
-    return result, f"{count} binaries for {len(settings.platforms)} targets"
+    return (
+        result,
+        f"{counted(count, 'binary', 'binaries')} for {counted(len(settings.platforms), 'target')}",
+    )
 
 
 def _pack(settings: Settings, ctx: Context, state: dict[str, Any]) -> tuple[Result, str]:

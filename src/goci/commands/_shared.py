@@ -19,10 +19,10 @@ from pathlib import Path
 from goci.cache.cacheprog.plan import STATS_FILE, BuildCachePlan, plan
 from goci.cache.units import parse_duration
 from goci.command import Context
-from goci.errors import bad_input
-from goci.options import option
-from goci.release.stores import Store, Tuning, open_store, url_password
+from goci.options import label_of, option
+from goci.release.stores import Store, Tuning, check_url, open_store, url_password
 from goci.tools.owner import Owner
+from goci.tools.paths import ignore_goci_folders
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,34 +30,41 @@ class StoreOptions:
     """Where releases go and how hard to push the store (``artifact upload``, ``promote``)."""
 
     store: str = option(
-        default="file://.goci-store",
+        default="file://.goci/store",
         help="where releases go: file://DIR or s3://bucket/prefix",
         metavar="URL",
+        check=check_url,
     )
     endpoint_url: str = option(
         default="",
         help="S3 endpoint for MinIO, SeaweedFS, R2 (default: AWS_ENDPOINT_URL_S3 or AWS)",
         metavar="URL",
     )
-    workers: int = option(kind="int", default=8, help="parallel transfers")
-    part_size_mb: int = option(kind="int", default=8, help="multipart part size in MiB")
+    workers: int = option(kind="int", default=8, minimum=1, help="parallel transfers")
+    part_size_mb: int = option(
+        kind="int", default=8, minimum=1, help="multipart part size in MiB (S3 takes 5 or more)"
+    )
     multipart_threshold_mb: int = option(
         kind="int",
         default=32,
+        minimum=1,
         help="files larger than this many MiB are sent in parts, in parallel",
     )
-    retries: int = option(kind="int", default=4, help="attempts per request on transient errors")
+    retries: int = option(
+        kind="int", default=4, minimum=1, help="attempts per request on transient errors"
+    )
     stale_after: str = option(
         default="1h",
         help="an unfinished upload of a writer that cannot be proven gone counts as abandoned "
         "after this long idle (e.g. 30m, 2h); a dead writer's is removed at once",
         metavar="DURATION",
+        check=parse_duration,
     )
 
     @property
     def stale_after_seconds(self) -> float:
         """``--stale-after`` in seconds (``90``, ``30m``, ``2h``, ``1d``)."""
-        return parse_duration(self.stale_after, "--stale-after")
+        return parse_duration(self.stale_after, label_of(self, "stale_after"))
 
 
 def mask_credentials(ctx: Context, *urls: str) -> None:
@@ -65,21 +72,20 @@ def mask_credentials(ctx: Context, *urls: str) -> None:
     but it must not show in the log even then)."""
     for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         if ctx.env.get(name):
-            ctx.runtime.mask(ctx.env[name])
+            ctx.runtime.mask(ctx.env[name], name=name)
     for url in (*urls, ctx.env.get("AWS_ENDPOINT_URL_S3", ""), ctx.env.get("AWS_ENDPOINT_URL", "")):
         secret = url_password(url)
         if secret:
-            ctx.runtime.mask(secret)
-            ctx.runtime.mask(secret.partition(":")[2] or secret)
+            ctx.runtime.mask(secret, name="the store URL's user-info")
+            ctx.runtime.mask(secret.partition(":")[2] or secret, name="the store URL's password")
 
 
 def store_from(opts: StoreOptions, ctx: Context) -> Store:
     """Open the store the options name (credentials are checked here, before any upload)."""
-    for name in ("workers", "part_size_mb", "retries", "multipart_threshold_mb"):
-        if getattr(opts, name) < 1:
-            raise bad_input(f"--{name.replace('_', '-')}", getattr(opts, name), "a number >= 1")
     mask_credentials(ctx, opts.store, opts.endpoint_url)
-    parse_duration(opts.stale_after, "--stale-after")  # refused before the store opens
+    scheme, rest = check_url(opts.store, label_of(opts, "store"))
+    if scheme == "file":  # a store in .goci/ stays out of git like the rest
+        ignore_goci_folders(ctx.path(rest))
     tuning = Tuning(
         part_size=max(5, opts.part_size_mb) * 1024 * 1024,
         multipart_threshold=opts.multipart_threshold_mb * 1024 * 1024,

@@ -11,7 +11,7 @@ from typing import Any
 from goci.command import Command, Context, Result
 from goci.commands._shared import StoreOptions, opened_store
 from goci.errors import GociError, InputError, bad_input
-from goci.options import option
+from goci.options import label_of, option
 from goci.release.local import LocalRelease, find_releases, load_release
 from goci.release.manifest import SUMS
 from goci.release.names import (
@@ -26,7 +26,8 @@ from goci.release.names import (
 )
 from goci.release.pack import BuildInfo, discover_services, pack, read_builds
 from goci.release.upload import upload_all
-from goci.runtime import markdown_table
+from goci.runtime import counted, markdown_table
+from goci.tools.paths import ignore_goci_folders
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,11 +35,19 @@ class DistOptions:
     """Where the builds and packed releases are (``artifact pack`` and ``artifact upload``)."""
 
     dist: str = option(
-        default="dist", help="the build output folder (inside the working directory)"
+        default=".goci/dist", help="the build output folder (inside the working directory)"
     )
 
     def dist_path(self, ctx: Context) -> Path:
-        return ctx.workspace_path("dist", self.dist)
+        """The dist folder, which must be there: pack and upload read what others wrote."""
+        dist = ctx.workspace_path(label_of(self, "dist"), self.dist)
+        if not dist.is_dir():
+            raise bad_input(
+                label_of(self, "dist"),
+                self.dist,
+                "a folder holding what goci build wrote (run goci build first)",
+            )
+        return dist
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,11 +57,13 @@ class PackOptions(DistOptions):
         kind="list",
         default=[],
         help="service(s) to pack, name or group/name (default: every one in dist)",
+        check=validate_service,
     )
-    version: str = option(default="", help="semantic version of a prod release")
+    version: str = option(default="", help="semantic version of a prod release", check=parse_semver)
     timestamp: str = option(
         default="",
         help="UTC YYYYMMDDHHMMSS of a dev release (default: the commit time)",
+        check=parse_stamp,
     )
 
 
@@ -62,10 +73,12 @@ class UploadOptions(StoreOptions, DistOptions):
         kind="list",
         default=[],
         help="releases to send, e.g. dev/api-20250102030405 (default: all in dist)",
+        check=parse_release,
     )
     keep: int = option(
         kind="int",
         default=0,
+        minimum=0,
         help="dev releases to keep per service, oldest pruned first (0: all)",
     )
     github_release: bool = option(
@@ -164,6 +177,7 @@ def run_pack(opts: PackOptions, ctx: Context) -> Result:
             if env == "prod"
             else stamp or stamp_of(info.build_time)
         )
+        ignore_goci_folders(dist)
         packed.append(pack(dist, service, env, version, info))
     sums = _sums_of((p.manifest.name, (p.path / SUMS).read_text()) for p in packed)
     rows = [
@@ -177,7 +191,7 @@ def run_pack(opts: PackOptions, ctx: Context) -> Result:
     ]
     report = "\n".join(
         f"{'unchanged' if p.unchanged else 'packed   '} {p.path} "
-        f"({len(p.manifest.files)} files, {', '.join(p.manifest.targets)})"
+        f"({counted(len(p.manifest.files), 'file')}, {', '.join(p.manifest.targets)})"
         for p in packed
     )
     return Result(
@@ -195,7 +209,7 @@ def run_pack(opts: PackOptions, ctx: Context) -> Result:
 
 PACK = Command(
     path=("artifact", "pack"),
-    help="normalize dist/{service}/{os}-{arch} into a checksummed release folder",
+    help="normalize .goci/dist/{service}/{os}-{arch} into a checksummed release folder",
     settings=PackOptions,
     outputs=("release", "version", "sha256sums", "path"),
     run=run_pack,
@@ -222,8 +236,6 @@ def _load_releases(opts: UploadOptions, dist: Path) -> list[LocalRelease]:
 
 def run_upload(opts: UploadOptions, ctx: Context) -> Result:
     dist = opts.dist_path(ctx)
-    if opts.keep < 0:
-        raise bad_input("--keep", opts.keep, "a number >= 0 (0 keeps every dev release)")
     releases = _load_releases(opts, dist)
     with opened_store(opts, ctx) as store:
         github = _github_plan(opts, ctx) if opts.github_release else None
@@ -285,7 +297,9 @@ def _github_plan(opts: UploadOptions, ctx: Context) -> _GitHubRelease:
     token = opts.github_token or ctx.ci.token
     if not token:
         raise InputError("--github-token: not set (nor GITHUB_TOKEN); needed for --github-release")
-    ctx.runtime.mask(token)
+    ctx.runtime.mask(
+        token, name=label_of(opts, "github_token") if opts.github_token else "GITHUB_TOKEN"
+    )
     if ctx.ci.repository.count("/") != 1:
         raise bad_input("GITHUB_REPOSITORY", ctx.ci.repository, "owner/name")
     return _GitHubRelease(tag, token, ctx.ci.repository, ctx.ci.api_url)

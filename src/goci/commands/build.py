@@ -9,8 +9,9 @@ from goci.command import Command, Context, Result
 from goci.errors import InputError
 from goci.matrix import build, platforms
 from goci.matrix.plan import service_list
-from goci.options import option
-from goci.runtime import markdown_table
+from goci.options import label_of, option
+from goci.runtime import counted, markdown_table
+from goci.tools.paths import ignore_goci_folders
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class BuildOptions:
     services: str | None = option(
         help="main packages to build: JSON list or words of import paths, ./folders or "
         "service names (default: every main package of the modules in use)",
+        check=service_list,
     )
     strip: bool = option(kind="bool", default=False, help='strip symbols: -ldflags "-s -w"')
     compare_size: bool = option(
@@ -32,19 +34,23 @@ class BuildOptions:
         default=True,
         help="with --strip, link each binary once more unstripped to report the size saved",
     )
-    out: str = option(default="dist", help="output folder inside the workspace")
-    version: str | None = option(help="version to stamp (default: the tag on HEAD, else dev-<sha>)")
+    out: str = option(default=".goci/dist", help="output folder inside the workspace")
+    version: str | None = option(
+        help="version to stamp (default: the tag on HEAD, else dev-<sha>)", check=build.check_stamp
+    )
     version_var: str | None = option(
         help="variable that receives the version through -X, e.g. main.version",
+        check=build.check_version_var,
     )
     only_changed: str | None = option(
         help="JSON list of services from changed-packages: skip every other service",
+        check=service_list,
     )
     toolexec: str | None = option(help="program passed to go build -toolexec")
     profile: bool = option(kind="bool", default=False, help="report the slowest build steps")
     cgo: bool = option(kind="bool", default=False, help="build with CGO_ENABLED=1")
     jobs: int | None = option(
-        kind="int", help="targets built at once (default: CPU count, at least 2)"
+        kind="int", minimum=1, help="targets built at once (default: CPU count, at least 2)"
     )
 
 
@@ -72,10 +78,11 @@ def _targets(opts: BuildOptions, ctx: Context) -> tuple[platforms.Platform, ...]
 def run(opts: BuildOptions, ctx: Context) -> Result:
     only = opts.only_changed
     only_changed = service_list(only, "only-changed") if only not in (None, "") else None
+    out = ctx.workspace_path(label_of(opts, "out"), opts.out, may_be_root=False)
     request = build.BuildRequest(
         targets=_targets(opts, ctx),
         services=service_list(opts.services),
-        out=ctx.workspace_path("out", opts.out, may_be_root=False),
+        out=out,
         strip=opts.strip,
         compare_size=opts.compare_size,
         version=opts.version or "",
@@ -86,6 +93,7 @@ def run(opts: BuildOptions, ctx: Context) -> Result:
         cgo=opts.cgo,
         jobs=opts.jobs,
     )
+    ignore_goci_folders(out)
     result = build.build(ctx.cwd, ctx.go, ctx.git, request, ctx.env)
     for package in result.skipped:
         ctx.runtime.notice(f"skipped {package.service} ({package.import_path}): not changed")
@@ -104,7 +112,7 @@ def run(opts: BuildOptions, ctx: Context) -> Result:
         "version": result.version,
     }
     lines = [
-        f"built {len(result.artifacts)} binaries with {result.go_version}"
+        f"built {counted(len(result.artifacts), 'binary', 'binaries')} with {result.go_version}"
         + (f" at {result.commit[:12]}" if result.commit else "")
     ]
     rows = []
@@ -134,7 +142,7 @@ def run(opts: BuildOptions, ctx: Context) -> Result:
 
 COMMAND = Command(
     path=("build",),
-    help="build reproducible binaries of the services into dist/{service}/{os}-{arch}/",
+    help="build reproducible binaries of the services into .goci/dist/{service}/{os}-{arch}/",
     settings=BuildOptions,
     outputs=OUTPUTS,
     run=run,

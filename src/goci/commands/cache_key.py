@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from goci.cache.keys import compute
+from goci.cache.keys import check_prefix, compute
 from goci.command import Command, Context, Result
 from goci.commands._shared import build_cache_plan
 from goci.options import option
@@ -17,7 +17,7 @@ class CacheKeyOptions:
         help="os/arch[/variant][+cgo] the build cache is for (default: GOOS/GOARCH of go)",
         metavar="OS/ARCH",
     )
-    prefix: str = option(default="goci", help="readable prefix of every key")
+    prefix: str = option(default="goci", help="readable prefix of every key", check=check_prefix)
     build_cache: str = option(
         default="actions",
         help="actions: a GOCACHE tarball through actions/cache; store: GOCACHEPROG on "

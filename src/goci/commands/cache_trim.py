@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from goci.cache import modverify
-from goci.cache.trim import mark, trim
+from goci.cache.trim import MARK_FILE, mark, recorded_mark, trim
 from goci.cache.units import format_size, format_time, parse_duration, parse_size, parse_time
 from goci.command import Command, Context, Result
-from goci.errors import InputError
-from goci.options import option
+from goci.errors import InputError, bad_input
+from goci.options import label_of, option
 from goci.runtime import markdown_table
 
 MARK_VARIABLE = "GOCI_CACHE_MARK"
@@ -30,18 +30,21 @@ class TrimOptions(CacheDirOptions):
         help=f"drop entries not used since this time: epoch seconds or ISO 8601 "
         f"(default: ${MARK_VARIABLE}, which `goci cache mark` sets after the restore)",
         metavar="TIME",
+        check=parse_time,
     )
     keep_within: str = option(
         default="0",
         help="also keep entries used this long before that time (7d, 12h, 0): with "
         "affected-only runs, what the previous runs compiled stays for the next",
         metavar="DURATION",
+        check=parse_duration,
     )
     max_size: str = option(
         default="1GiB",
         help="then drop least recently used entries until the cache fits "
         "(KiB/MiB/GiB, KB/MB/GB or bytes; none for no budget)",
         metavar="SIZE",
+        check=parse_size,
     )
 
 
@@ -92,26 +95,40 @@ def cache_dir(opts: CacheDirOptions, ctx: Context) -> Path:
     return Path(folder)
 
 
+def _unused_since(opts: TrimOptions, ctx: Context, folder: Path) -> tuple[float | None, str]:
+    """The time entries must have been used since, and where it came from (for the report):
+    ``--unused-since``, else ``$GOCI_CACHE_MARK``, else the mark ``goci cache mark`` left."""
+    for text, name in (
+        (opts.unused_since, label_of(opts, "unused_since")),
+        (ctx.env.get(MARK_VARIABLE, ""), MARK_VARIABLE),
+        (recorded_mark(folder), str(folder / MARK_FILE)),
+    ):
+        if text:
+            since = parse_time(text, name) - parse_duration(opts.keep_within)
+            return since, name
+    return None, ""
+
+
 def run_trim(opts: TrimOptions, ctx: Context) -> Result:
-    since_text = opts.unused_since or ctx.env.get(MARK_VARIABLE, "")
-    since_name = "--unused-since" if opts.unused_since else MARK_VARIABLE
-    unused_since = parse_time(since_text, since_name) if since_text else None
-    keep_within = parse_duration(opts.keep_within)
-    if unused_since is not None:
-        unused_since -= keep_within
-    max_size = parse_size(opts.max_size)
     folder = cache_dir(opts, ctx)
+    if opts.cache_dir and not folder.is_dir():
+        raise bad_input(
+            label_of(opts, "cache_dir"), opts.cache_dir, "an existing Go build cache folder"
+        )
+    unused_since, source = _unused_since(opts, ctx, folder)
+    max_size = parse_size(opts.max_size)
     result = trim(folder, unused_since=unused_since, max_size=max_size)
     budget = format_size(result.max_size) if result.max_size is not None else "none"
     since = (
-        format_time(result.unused_since)
+        f"{format_time(result.unused_since)} (from {source})"
         if result.unused_since is not None
-        else f"not checked (no --unused-since, no ${MARK_VARIABLE})"
+        else f"not checked (no --unused-since, no ${MARK_VARIABLE}, no mark in the folder)"
     )
     removed_entries = result.removed_unused + result.removed_over_budget + result.removed_broken
     report = "\n".join(
         [
-            f"build cache   {folder}",
+            f"build cache   {folder}"
+            + ("" if folder.is_dir() else " (not there yet: nothing to trim)"),
             f"  removed     {result.removed_files} files, {format_size(result.removed_bytes)} "
             f"({removed_entries} entries)",
             f"  unused      {result.removed_unused} entries not used since {since}",
@@ -180,8 +197,8 @@ def run_mark(opts: MarkOptions, ctx: Context) -> Result:
             else "no (cache-key: not a trusted event, or nothing to download)"
         ),
         f"build cache   {build}" + (f" from {opts.build_restored_key}" if build != "miss" else ""),
-        f"cache mark    {result.mark} ({format_time(result.mark)}); {MARK_VARIABLE} set for "
-        "later steps",
+        f"cache mark    {result.mark} ({format_time(result.mark)}) in {folder / MARK_FILE}"
+        + (f"; {MARK_VARIABLE} set for later steps" if ctx.runtime.in_actions else ""),
         f"  backdated   {result.backdated_files} restored files in {folder} "
         "(so that Go marks each one it uses)",
     ]

@@ -12,8 +12,8 @@ from goci.changed import affected
 from goci.changed.globs import DEFAULT_GLOBAL_FILES
 from goci.changed.orphans import ORPHAN_POLICIES
 from goci.command import Command, Context, Result
-from goci.options import option
-from goci.runtime import markdown_table, shown
+from goci.options import label_of, option
+from goci.runtime import counted, markdown_table, shown
 from goci.tools.atomic import write_atomic
 
 # GitHub refuses a step's outputs above 1 MB; a list that would come near it goes to a file.
@@ -56,6 +56,7 @@ class ChangedOptions:
     deepen_limit: int = option(
         kind="int",
         default=2000,
+        minimum=0,
         help="fetch at most this many more commits of a shallow clone to find the merge base",
     )
     github_token: str = option(
@@ -66,6 +67,7 @@ class ChangedOptions:
     output_limit: int = option(
         kind="int",
         default=OUTPUT_LIMIT,
+        minimum=1,
         help="bytes above which a list output is written to a file instead (see *-file)",
     )
 
@@ -89,7 +91,8 @@ OUTPUTS = (
 def run(opts: ChangedOptions, ctx: Context) -> Result:
     token = opts.github_token or ctx.ci.token
     if token:
-        ctx.runtime.mask(token)
+        named = label_of(opts, "github_token") if opts.github_token else "GITHUB_TOKEN"
+        ctx.runtime.mask(token, name=named)
     result = affected.analyse(
         ctx.cwd,
         ctx.go,
@@ -145,10 +148,13 @@ def spill(outputs: dict[str, Any], temp: Path | None, limit: int) -> None:
 
 def report(result: affected.AffectedSet) -> str:
     lines = [
-        f"base {result.base or '-'}  merge base {result.merge_base or '-'}  head {result.head}",
-        f"{len(result.changed_files)} changed files; "
-        f"{len(result.packages)} packages, {len(result.test_packages)} test packages, "
-        f"{len(result.services)} services, {len(result.modules)} modules",
+        f"base {result.base}  merge base {result.merge_base or '-'}  head {result.head}"
+        if result.base
+        else f"no base (first run): every package  head {result.head}",
+        f"{counted(len(result.changed_files), 'changed file')}; "
+        f"{counted(len(result.packages), 'package')}, "
+        f"{counted(len(result.test_packages), 'test package')}, "
+        f"{counted(len(result.services), 'service')}, {counted(len(result.modules), 'module')}",
     ]
     lines += [f"all: {shown(why)}" for why in result.all_reasons]
     lines += [f"skipped {shown(path)}: {why}" for path, why in result.skipped_files]

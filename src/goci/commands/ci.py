@@ -19,13 +19,16 @@ from goci.cache.cacheprog import stats as cachestats
 from goci.cache.cacheprog.plan import BuildCachePlan
 from goci.command import Command, Context, Result
 from goci.commands import _pipeline as pipeline
-from goci.commands._shared import build_cache_plan
-from goci.errors import InputError
-from goci.options import option
+from goci.commands._shared import build_cache_plan, mask_credentials
+from goci.errors import InputError, bad_input
+from goci.matrix import goreleases, platforms
+from goci.options import label_of, option
 from goci.progress import ProgressStream
-from goci.release.stores import redact_url
+from goci.release.names import parse_semver
+from goci.release.stores import check_url, redact_url
 from goci.runtime import OUTPUT_FILE, Runtime, markdown_table
 from goci.tools.paths import WorkspaceRoots, workspace_path
+from goci.tools.workspace import discover
 
 DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64", "darwin/arm64", "windows/amd64")
 
@@ -67,12 +70,18 @@ class CiOptions:
     )
     test: bool = option(kind="bool", default=True, help="run the tests (--no-test skips them)")
     upload: bool = option(kind="bool", default=True, help="upload the packed release")
-    store: str = option(default="", help="where to upload (default file://DIR/.goci/store)")
+    store: str = option(
+        default="", help="where to upload (default: file://WORK-DIR/store)", check=check_url
+    )
     endpoint_url: str = option(default="", help="S3 endpoint for s3:// stores")
     env: str = option(choices=("dev", "prod"), default="dev", help="release environment")
-    version: str = option(default="", help="semantic version (with --env prod)")
-    min_total: float | None = option(kind="float", help="fail below this total coverage percent")
-    parallel: int = option(kind="int", default=0, help="packages tested at once (default CPUs)")
+    version: str = option(default="", help="semantic version (with --env prod)", check=parse_semver)
+    min_total: float | None = option(
+        kind="float", minimum=0, maximum=100, help="fail below this total coverage percent"
+    )
+    parallel: int = option(
+        kind="int", default=0, minimum=0, help="packages tested at once (default 0: CPUs)"
+    )
     work_dir: str = option(default=".goci", help="where reports, dist and the store go")
     build_cache: str = option(
         default="actions",
@@ -104,10 +113,34 @@ def platform_words(items: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))
 
 
-def go_versions(words: Sequence[str], ctx: Context) -> tuple[str, ...]:
-    """'local' becomes the exact version of the go on PATH, so the plan needs no network."""
+def go_versions(words: Sequence[str], ctx: Context, label: str) -> tuple[str, ...]:
+    """'local' becomes the exact version of the go on PATH, so the plan needs no network.
+
+    The matrix step plans offline, so every other word must be an exact version or a minor
+    (or go.mod): checked here, before any step runs.
+    """
+    online = [w for w in words if w.strip() in ("stable", "oldstable")]
+    if online:
+        raise bad_input(
+            label,
+            online[0],
+            "goci ci plans without the network: give local, go.mod, a minor (1.24) or an "
+            "exact version (1.24.3)",
+        )
     local = ctx.go.version(cwd=ctx.cwd).removeprefix("go")
-    return tuple(dict.fromkeys(local if w == "local" else w for w in words))
+    versions = tuple(dict.fromkeys(local if w == "local" else w for w in words))
+    needs_modules = any(w.strip() in ("go.mod", "toolchain") for w in versions)
+    modules = discover(ctx.cwd, ctx.go).modules if needs_modules else ()
+    goreleases.resolve_versions(versions, modules=modules, offline=True)
+    return versions
+
+
+def targets(opts: CiOptions, ctx: Context) -> tuple[str, ...]:
+    """The platform words, each checked against ``go tool dist list`` before any step runs."""
+    words = platform_words(opts.platforms)
+    known = platforms.dist_list(ctx.go, ctx.cwd)
+    platforms.parse_all(words, known, input_name=label_of(opts, "platforms"))
+    return words
 
 
 def blocking_file(folder: Path) -> Path | None:
@@ -138,13 +171,19 @@ def _check_store(value: str, cwd: Path) -> None:
 
 
 def settings_from(opts: CiOptions, ctx: Context, *, drone: bool) -> pipeline.Settings:
+    """Every option checked (what the flags' declarations could not check alone: folders, the
+    platforms, the Go versions, the credentials) before the first step runs."""
     # Only inside the repository folder: the steps are given paths relative to it.
-    work = workspace_path("work-dir", opts.work_dir, WorkspaceRoots(ctx.cwd))
-    _check_folder("--work-dir", opts.work_dir, work)
+    work = workspace_path(label_of(opts, "work_dir"), opts.work_dir, WorkspaceRoots(ctx.cwd))
+    _check_folder(label_of(opts, "work_dir"), opts.work_dir, work)
+    store = opts.store or (work / "store").as_uri()
     if opts.upload:
-        _check_store(opts.store or (work / "store").as_uri(), ctx.cwd)
+        _check_store(store, ctx.cwd)
+        mask_credentials(ctx, store, opts.endpoint_url)
     if opts.env == "prod" and not opts.version:
-        raise InputError("--version: a prod release needs a semantic version (e.g. 1.4.0)")
+        raise InputError(
+            f"{label_of(opts, 'version')}: a prod release needs a semantic version (e.g. 1.4.0)"
+        )
     base = opts.base
     head = opts.head
     if drone:
@@ -153,13 +192,13 @@ def settings_from(opts: CiOptions, ctx: Context, *, drone: bool) -> pipeline.Set
     return pipeline.Settings(
         base=base,
         head=head,
-        platforms=platform_words(opts.platforms),
-        go_versions=go_versions(opts.go_versions, ctx),
+        platforms=targets(opts, ctx),
+        go_versions=go_versions(opts.go_versions, ctx, label_of(opts, "go_versions")),
         strip=opts.strip,
         only_changed=opts.only_changed,
         test=opts.test,
         upload=opts.upload,
-        store=opts.store or (work / "store").as_uri(),
+        store=store,
         endpoint_url=opts.endpoint_url,
         env=opts.env,
         version=opts.version,
@@ -195,7 +234,7 @@ def _run(opts: CiOptions, ctx: Context, *, drone: bool) -> Result:
     quiet = Context(
         cwd=ctx.cwd,
         env=step_env,
-        runtime=Runtime(step_env, cast(TextIO, stream), ctx.runtime.secrets),
+        runtime=Runtime(step_env, cast(TextIO, stream), ctx.runtime.secrets, weak=ctx.runtime.weak),
     )
     show = ctx.runtime.log if ctx.json_output else ctx.runtime.out
 

@@ -11,10 +11,12 @@ from goci.commands import _review
 from goci.coverage import formats, thresholds
 from goci.coverage import report as coverage
 from goci.coverage.merge import MergeResult, merge
+from goci.coverage.sources import SourceFileError
 from goci.errors import InputError, bad_input
-from goci.options import option
+from goci.options import label_of, option
 from goci.runtime import markdown_table
 from goci.tools.atomic import atomic_target
+from goci.tools.paths import ignore_goci_folders
 
 
 @dataclass(frozen=True)
@@ -25,19 +27,24 @@ class CoverageOptions(_review.ReviewOptions):
         help="coverprofiles and folders holding them or GOCOVERDIR data (searched recursively)",
         metavar="DIR_OR_FILE",
     )
-    out: str = option(default="coverage.out", help="the merged profile", metavar="FILE")
-    min_total: float | None = option(kind="float", help="fail below this total percent")
-    min_package: float | None = option(kind="float", help="fail when a package is below this")
+    out: str = option(default=".goci/coverage.out", help="the merged profile", metavar="FILE")
+    min_total: float | None = option(
+        kind="float", minimum=0, maximum=100, help="fail below this total percent"
+    )
+    min_package: float | None = option(
+        kind="float", minimum=0, maximum=100, help="fail when a package is below this"
+    )
     threshold: tuple[str, ...] | None = option(
         kind="list",
         help="per-path minimums GLOB=PERCENT, matched on package import paths and files",
         metavar="GLOB=P",
+        check=thresholds.parse_threshold,
     )
     exclude: tuple[str, ...] | None = option(
         kind="list", help="globs of files or packages left out of the numbers"
     )
     expect_shards: int = option(
-        kind="int", default=0, help="fail unless shards 1..N are all present"
+        kind="int", default=0, minimum=0, help="fail unless shards 1..N are all present (0: off)"
     )
     allow_mixed: bool = option(
         kind="bool",
@@ -62,12 +69,6 @@ OUTPUTS = (
     "html",
     *_review.REVIEW_OUTPUTS,
 )
-
-
-def _percent_option(name: str, value: float | None) -> float | None:
-    if value is not None and not 0 <= value <= 100:
-        raise bad_input(f"--{name}", value, "a percentage between 0 and 100")
-    return value
 
 
 def _table(what: str, items: list[tuple[str, int, int, float]], *, missed: bool = False) -> str:
@@ -148,20 +149,18 @@ def _checked(opts: CoverageOptions, ctx: Context) -> _Request:
     for raw, path in zip(raw_paths, inputs, strict=True):
         if not path.exists():
             raise bad_input("DIR_OR_FILE", raw, "an existing coverprofile or folder")
-    out = ctx.workspace_path("out", opts.out)
+    out = ctx.workspace_path(label_of(opts, "out"), opts.out)
     reports = {
-        name: ctx.workspace_path(name, value)
+        name: ctx.workspace_path(label_of(opts, name), value)
         for name, value in (("cobertura", opts.cobertura), ("lcov", opts.lcov), ("html", opts.html))
         if value
     }
-    if opts.expect_shards < 0:
-        raise bad_input("--expect-shards", opts.expect_shards, "a number of shards >= 1")
     return _Request(
         inputs=inputs,
         out=out,
         reports=reports,
-        min_total=_percent_option("min-total", opts.min_total),
-        min_package=_percent_option("min-package", opts.min_package),
+        min_total=opts.min_total,
+        min_package=opts.min_package,
         overrides=tuple(thresholds.parse_threshold(t) for t in opts.threshold or ()),
     )
 
@@ -181,10 +180,29 @@ def _merge_and_count(
             label_root=ctx.cwd,
             skip=(out, staging),
         )
-        cov = coverage.report(
-            staging, root=ctx.cwd, go=ctx.go, exclude=tuple(opts.exclude or ()), display=out
-        )
+        try:
+            cov = coverage.report(
+                staging, root=ctx.cwd, go=ctx.go, exclude=tuple(opts.exclude or ()), display=out
+            )
+        except SourceFileError as exc:  # the merged file is never written: name the input
+            where = origin(merged, exc.name)
+            if where is None:
+                raise
+            raise InputError(f"{where}: {exc.detail}") from None
     return merged, dataclasses.replace(cov, profile=out)
+
+
+def origin(merged: MergeResult, name: str) -> str | None:
+    """The first input that names the file ``name``: ``profile:line``, or a GOCOVERDIR folder."""
+    for item in merged.inputs:
+        if item.kind != "text":
+            continue
+        with item.path.open(encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.startswith(name + ":"):
+                    return f"{item.path}:{number}"
+    folders = [str(item.path) for item in merged.inputs if item.kind != "text"]
+    return f"{folders[0]} (GOCOVERDIR data)" if len(folders) == 1 else None
 
 
 def _write_reports(request: _Request, cov: coverage.CoverageReport, ctx: Context) -> None:
@@ -200,6 +218,8 @@ def _write_reports(request: _Request, cov: coverage.CoverageReport, ctx: Context
 
 def run(opts: CoverageOptions, ctx: Context) -> Result:
     request = _checked(opts, ctx)
+    for target in (request.out, *request.reports.values()):
+        ignore_goci_folders(target)
     merged, cov = _merge_and_count(request, opts, ctx)
     _write_reports(request, cov, ctx)
     short = thresholds.check_thresholds(

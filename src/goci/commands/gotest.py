@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,18 @@ from goci.gotest import junit
 from goci.gotest.results import Package, PackageResult, TestOptions, TestRun
 from goci.gotest.run import run_tests
 from goci.gotest.shards import parse_shard
-from goci.options import option
-from goci.runtime import markdown_table
+from goci.options import label_of, option
+from goci.runtime import counted, markdown_table
+from goci.tools.paths import ignore_goci_folders
+
+_GO_DURATION = re.compile(r"^(?:0|(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+$")
+
+
+def go_duration(text: str, name: str) -> str:
+    """A duration as Go's flag package reads it (``10m``, ``1h30m``, ``90s``)."""
+    if not _GO_DURATION.match(text.strip()):
+        raise bad_input(name, text, "accepted: a Go duration such as 90s, 10m or 1h30m")
+    return text
 
 
 @dataclass(frozen=True)
@@ -25,15 +36,17 @@ class GoTestOptions:
         "JSON array (an empty list tests nothing); default: ./... of every module in use",
         metavar="PKGS",
     )
-    shard: str = option(default="1/1", help="this job's shard, I/N (1-based)", metavar="I/N")
+    shard: str = option(
+        default="1/1", help="this job's shard, I/N (1-based)", metavar="I/N", check=parse_shard
+    )
     out: str = option(
-        default="coverage",
+        default=".goci/coverage",
         help="folder for this run's coverage profiles (each named uniquely, with a .json sidecar)",
         metavar="DIR",
     )
     junit: str = option(default="", help="write JUnit XML to this file", metavar="FILE")
     parallel: int = option(
-        kind="int", default=0, help="packages tested at once (go test -p; default: CPUs)"
+        kind="int", default=0, minimum=0, help="packages tested at once (go test -p; default 0: CPUs)"
     )
     coverpkg: tuple[str, ...] | None = option(
         kind="list",
@@ -51,14 +64,15 @@ class GoTestOptions:
     )
     race: bool = option(kind="bool", default=False, help="go test -race")
     tags: tuple[str, ...] | None = option(kind="list", help="build tags (go test -tags)")
-    timeout: str = option(default="", help="go test -timeout (e.g. 10m)")
+    timeout: str = option(default="", help="go test -timeout (e.g. 10m)", check=go_duration)
     run: str = option(default="", help="go test -run REGEX")
     count: int | None = option(
-        kind="int", default=None, help="go test -count (1 disables the cache)"
+        kind="int", default=None, minimum=1, help="go test -count (1 disables the cache)"
     )
     rerun_fails: int = option(
         kind="int",
         default=0,
+        minimum=0,
         help="rerun failed tests up to N times; those that pass are reported as flaky",
     )
     cover: bool = option(kind="bool", default=True, help="collect coverage (--no-cover: off)")
@@ -252,7 +266,8 @@ def _report(run: TestRun) -> str:
     verdict = "PASS" if run.passed else "FAIL"
     cached = f" ({len(run.cached)} cached)" if run.cached else ""
     lines.append(
-        f"goci test: {verdict}: {len(run.results)} packages{cached}, {run.test_count} tests, "
+        f"goci test: {verdict}: {counted(len(run.results), 'package')}{cached}, "
+        f"{counted(run.test_count, 'test')}, "
         f"{len(run.failed)} failing, {len(run.flaky)} flaky"
     )
     return "\n".join(lines)
@@ -260,13 +275,12 @@ def _report(run: TestRun) -> str:
 
 def run(opts: GoTestOptions, ctx: Context) -> Result:
     shard = parse_shard(opts.shard)
-    if opts.parallel < 0:
-        raise bad_input("--parallel", opts.parallel, "a number of packages >= 0 (0: CPUs)")
-    if opts.rerun_fails < 0:
-        raise bad_input("--rerun-fails", opts.rerun_fails, "a number of reruns >= 0")
-    out = ctx.workspace_path("out", opts.out)
-    junit_path = ctx.workspace_path("junit", opts.junit) if opts.junit else None
-    timings = ctx.workspace_path("timings", opts.timings) if opts.timings else None
+    out = ctx.workspace_path(label_of(opts, "out"), opts.out)
+    junit_path = ctx.workspace_path(label_of(opts, "junit"), opts.junit) if opts.junit else None
+    timings = ctx.workspace_path(label_of(opts, "timings"), opts.timings) if opts.timings else None
+    for written in (out, junit_path, timings):
+        if written is not None:
+            ignore_goci_folders(written)
     options = TestOptions(
         coverpkg=opts.coverpkg or (),
         covermode=opts.covermode,

@@ -8,7 +8,8 @@ from typing import Any
 
 from goci.command import Command, Context, Result
 from goci.matrix import goreleases
-from goci.matrix.plan import plan_from_words, service_list
+from goci.matrix.plan import GITHUB_LIMIT, check_objects, plan_from_words, service_list
+from goci.matrix.platforms import parse_runners
 from goci.options import option
 from goci.runtime import markdown_table
 
@@ -27,13 +28,25 @@ class MatrixOptions:
     )
     services: str | None = option(
         help="JSON list of services (from changed-packages); [] gives an empty matrix",
+        check=service_list,
     )
-    shards: int = option(kind="int", default=1, help="split each job's tests into N shards")
-    include: Any = option(kind="json", help="GitHub matrix include: a JSON list of objects")
-    exclude: Any = option(kind="json", help="GitHub matrix exclude: a JSON list of objects")
+    shards: int = option(
+        kind="int",
+        default=1,
+        minimum=1,
+        maximum=GITHUB_LIMIT,
+        help="split each job's tests into N shards",
+    )
+    include: Any = option(
+        kind="json", help="GitHub matrix include: a JSON list of objects", check=check_objects
+    )
+    exclude: Any = option(
+        kind="json", help="GitHub matrix exclude: a JSON list of objects", check=check_objects
+    )
     runners: Any = option(
         kind="json",
         help='runner per os/arch, e.g. {"linux/arm64": "my-arm", "darwin/arm64": null}',
+        check=parse_runners,
     )
     offline: bool = option(
         kind="bool",
@@ -42,6 +55,7 @@ class MatrixOptions:
     )
     releases_url: str | None = option(
         help=f"Go's release list (default: ${goreleases.URL_VARIABLE} or {goreleases.DEFAULT_URL})",
+        check=goreleases.check_url,
     )
     release_go_version: str | None = option(
         help="the planned Go version (exact or its minor) that builds what is published "

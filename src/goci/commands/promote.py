@@ -18,13 +18,17 @@ from goci.runtime import markdown_table
 
 @dataclass(frozen=True, kw_only=True)
 class PromoteOptions(StoreOptions):
-    service: str = option(required=True, help="service name (name or group/name)")
+    service: str = option(
+        required=True, help="service name (name or group/name)", check=validate_service
+    )
     source: str = option(
         name="from",
         default="latest",
         help="dev release to promote: dev/{service}-{YYYYMMDDHHMMSS} or latest",
     )
-    version: str = option(default="", help="semantic version of the prod release")
+    version: str = option(
+        default="", help="semantic version of the prod release", check=parse_semver
+    )
     rollback: bool = option(
         kind="bool",
         default=False,

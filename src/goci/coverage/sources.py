@@ -33,6 +33,20 @@ class Extent:
 Position = tuple[int, int, int, int]  # start line, start column, end line, end column
 
 
+class SourceFileError(InputError):
+    """A file a profile names that is not a file of the repository.
+
+    ``name`` is the file as the profile spells it and ``detail`` the message without the place,
+    so that a merge can name the input (and its line) that brought the file in, rather than
+    the merged profile.
+    """
+
+    def __init__(self, where: str, name: str, detail: str) -> None:
+        super().__init__(f"{where}: {detail}")
+        self.name = name
+        self.detail = detail
+
+
 @dataclass(frozen=True)
 class Source:
     """What Go's own parser says about one source file: its functions and coverage blocks."""
@@ -77,17 +91,20 @@ def locate(
                 folder = dirs.get(package, "")
                 candidate = Path(folder) / posixpath.basename(name) if folder else Path()
                 if not folder or not _is_file(candidate):
-                    line = _line_of(by_file, name)
-                    raise InputError(
-                        f"{profile}:{line}: {name} is not a file of any module in use under "
-                        f"{root} (is --dir the repository the profile was made in?)"
+                    raise SourceFileError(
+                        f"{profile}:{_line_of(by_file, name)}",
+                        name,
+                        f"{name} is not a file of any module in use under {root} (is --dir "
+                        "the repository the profile was made in?)",
                     )
                 found[name] = candidate
     for name, path in found.items():
         if not _is_file(path) or not inside(path, folders):
-            raise InputError(
-                f"{profile}:{_line_of(by_file, name)}: {name} is not a file inside the "
-                f"repository {root}; a profile names files of the modules in use only"
+            raise SourceFileError(
+                f"{profile}:{_line_of(by_file, name)}",
+                name,
+                f"{name} is not a file inside the repository {root}; a profile names files "
+                "of the modules in use only",
             )
     return found
 

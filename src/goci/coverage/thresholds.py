@@ -37,7 +37,7 @@ class Shortfall:
         )
 
 
-def parse_threshold(text: str) -> Threshold:
+def parse_threshold(text: str, name: str = "--threshold") -> Threshold:
     """``GLOB=PERCENT`` (``example.com/m/internal/*=60``) -> a per-path minimum."""
     glob, sep, value = text.rpartition("=")
     try:
@@ -46,8 +46,7 @@ def parse_threshold(text: str) -> Threshold:
         minimum = -1.0
     if not sep or not glob.strip() or not 0 <= minimum <= 100:
         raise InputError(
-            f"--threshold: {text!r} is not valid; use GLOB=PERCENT, "
-            "e.g. 'example.com/m/internal/*=60'"
+            f"{name}: {text!r} is not valid; use GLOB=PERCENT, e.g. 'example.com/m/internal/*=60'"
         )
     return Threshold(glob.strip(), minimum)
 

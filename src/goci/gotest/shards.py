@@ -35,14 +35,14 @@ class Shard:
         return f"{self.index}/{self.total}"
 
 
-def parse_shard(text: str) -> Shard:
+def parse_shard(text: str, name: str = "--shard") -> Shard:
     match = _SHARD.match(text or "")
     if match:
         index, total = int(match.group(1)), int(match.group(2))
         if 1 <= index <= total <= MAX_SHARDS:
             return Shard(index, total)
     raise InputError(
-        f"--shard: {text!r} is not valid; use I/N with 1 <= I <= N <= {MAX_SHARDS} "
+        f"{name}: {text!r} is not valid; use I/N with 1 <= I <= N <= {MAX_SHARDS} "
         "(e.g. 2/4: the second of four)"
     )
 

@@ -92,15 +92,28 @@ class BuildResult:
 
 
 def check_version(version: str, version_var: str | None) -> None:
-    if version and not _SAFE_VALUE.match(version):
+    if version:
+        check_stamp(version)
+    if version_var is not None:
+        check_version_var(version_var)
+
+
+def check_stamp(version: str, name: str = "version") -> str:
+    """A version to stamp: it goes into -ldflags, so only characters safe there."""
+    if not _SAFE_VALUE.match(version):
         raise InputError(
-            f"version: {version!r} is not valid; accepted: letters, digits and . _ + ~ : @ / = -"
+            f"{name}: {version!r} is not valid; accepted: letters, digits and . _ + ~ : @ / = -"
         )
-    if version_var is not None and not _VERSION_VAR.match(version_var):
+    return version
+
+
+def check_version_var(version_var: str, name: str = "version-var") -> str:
+    if not _VERSION_VAR.match(version_var):
         raise InputError(
-            f"version-var: {version_var!r} is not valid; accepted: a package path and a "
+            f"{name}: {version_var!r} is not valid; accepted: a package path and a "
             "variable name, such as main.version or example.com/app/internal/build.Version"
         )
+    return version_var
 
 
 def check_request(request: BuildRequest, root: Path) -> Path:

@@ -238,6 +238,10 @@ def resolve_versions(
         if not modules:
             raise InputError("go-versions: 'go.mod' needs a Go module here (no go.mod found)")
         go_line, toolchain_line = gomod_versions(modules)
+    offline_check = Resolver(None, go_line, toolchain_line)
+    for word in words:  # a misspelt word is refused before anything is fetched
+        if word.strip() not in ("stable", "oldstable"):
+            offline_check.resolve(word)
     # Online, every word is checked against the list (a typo like 1.24.99 is caught here).
     releases = fetch_releases(url, timeout) if words and not offline else None
     resolver = Resolver(releases, go_line, toolchain_line)
@@ -282,8 +286,13 @@ def releases_url(env: Mapping[str, str], given: str | None = None) -> str:
 
     Checked here, where the message can name where it came from, rather than deep in httpx.
     """
-    name = "--releases-url" if given else URL_VARIABLE
-    url = given or env.get(URL_VARIABLE) or DEFAULT_URL
+    if given:
+        return check_url(given, "--releases-url")
+    return check_url(env.get(URL_VARIABLE) or DEFAULT_URL, URL_VARIABLE)
+
+
+def check_url(url: str, name: str) -> str:
+    """``url`` if it is an http(s) URL, else bad input naming ``name``."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number

@@ -133,7 +133,7 @@ def _base_entry(
     return entry
 
 
-def _check_objects(value: Any, input_name: str) -> list[dict[str, Any]]:
+def check_objects(value: Any, input_name: str) -> list[dict[str, Any]]:
     if value is None or value == "":
         return []
     if isinstance(value, Mapping):
@@ -264,8 +264,8 @@ def plan(
             f"shards: {shards!r} is not valid; accepted: a whole number from 1 to {GITHUB_LIMIT}"
         )
     runners = dict(runners or {})
-    includes = _check_objects(include, "include")
-    excludes = _check_objects(exclude, "exclude")
+    includes = check_objects(include, "include")
+    excludes = check_objects(exclude, "exclude")
     service_axis: Sequence[str | None] = services if services is not None else [None]
     entries: list[dict[str, Any]] = []
     for go in go_versions:
@@ -320,18 +320,25 @@ def plan_from_words(
     releases_url: str = goreleases.DEFAULT_URL,
     release_go: str = "",
 ) -> Matrix:
-    """The whole plan from user words: versions resolved, platforms validated, axes multiplied."""
+    """The whole plan from user words: versions resolved, platforms validated, axes multiplied.
+
+    What can be checked offline (platforms against ``go tool dist list``, the JSON inputs) is
+    checked before Go's release list is fetched.
+    """
     if not go_versions:
         raise InputError(f"go-versions: none given; accepted: {goreleases.ACCEPTED}")
     if not platform_words:
         raise InputError("platforms: none given; accepted: os/arch pairs such as linux/amd64")
+    known = platforms.dist_list(go, root)
+    targets = platforms.parse_all(platform_words, known)
+    check_objects(include, "include")
+    check_objects(exclude, "exclude")
+    runner_map = platforms.parse_runners(runners)
     needs_modules = any(w.strip() in ("go.mod", "toolchain") for w in go_versions)
     modules = discover(root, go).modules if needs_modules else ()
     versions = goreleases.resolve_versions(
         go_versions, modules=modules, offline=offline, url=releases_url
     )
-    known = platforms.dist_list(go, root)
-    targets = platforms.parse_all(platform_words, known)
     return plan(
         versions,
         targets,
@@ -339,7 +346,7 @@ def plan_from_words(
         shards=shards,
         include=include,
         exclude=exclude,
-        runners=platforms.parse_runners(runners),
+        runners=runner_map,
         known=known,
         release_go=release_go,
     )

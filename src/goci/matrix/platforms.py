@@ -257,13 +257,13 @@ def is_folder_name(name: str) -> bool:
     return bool(_FOLDER.match(name))
 
 
-def parse_runners(value: Any) -> dict[str, Runner | None]:
+def parse_runners(value: Any, input_name: str = "runners") -> dict[str, Runner | None]:
     """The ``--runners`` mapping: ``{"linux/arm64": "my-arm", "darwin/arm64": null}``."""
     if value is None or value == "":
         return {}
     if not isinstance(value, Mapping):
         raise InputError(
-            f"runners: {json.dumps(value)[:80]!r} is not valid; accepted: a JSON object "
+            f"{input_name}: {json.dumps(value)[:80]!r} is not valid; accepted: a JSON object "
             "mapping os/arch to a runner label, a list of labels, or null for cross-compiled"
         )
     mapping: dict[str, Runner | None] = {}
@@ -275,8 +275,8 @@ def parse_runners(value: Any) -> dict[str, Runner | None]:
         )
         if "/" not in str(key) or not ok_label:
             raise InputError(
-                f"runners: {key!r}: {label!r} is not valid; accepted: os/arch keys with a label, "
-                "a list of labels or null"
+                f"{input_name}: {key!r}: {label!r} is not valid; accepted: os/arch keys with a "
+                "label, a list of labels or null"
             )
         mapping[str(key)] = label
     return mapping

@@ -40,17 +40,19 @@ def asset_name(service: str, path: str) -> str:
     return f"{flat}-{target}-{filename}"
 
 
-def plan_assets(releases: Sequence[LocalRelease]) -> list[tuple[str, Path, str]]:
-    """``(asset name, local file, sha256)`` for every file, plus one SHA256SUMS per release."""
+def plan_assets(releases: Sequence[LocalRelease], scratch: Path) -> list[tuple[str, Path, str]]:
+    """``(asset name, local file, sha256)`` for every file, plus one SHA256SUMS per release
+    (written under ``scratch``, a folder the caller removes when the upload is done)."""
     assets: list[tuple[str, Path, str]] = []
-    for release in releases:
+    for number, release in enumerate(releases):
         named = [
             (asset_name(release.name.service, f.path), release.path / f.path, f.sha256)
             for f in release.manifest.files
         ]
         assets.extend(named)
         sums = format_sums((name, digest) for name, _, digest in named)
-        folder = Path(tempfile.mkdtemp(prefix="goci-ghsums-"))
+        folder = scratch / str(number)
+        folder.mkdir()
         sums_path = folder / "SHA256SUMS"
         sums_path.write_text(sums, encoding="utf-8")
         flat = release.name.service.replace("/", "-")
@@ -71,9 +73,21 @@ def attach(
     api_url: str,
 ) -> Attached:
     """Create the release of ``tag`` if missing and upload every file not already there."""
+    with tempfile.TemporaryDirectory(prefix="goci-ghsums-") as scratch:
+        assets = plan_assets(releases, Path(scratch))
+        return _upload(assets, tag=tag, token=token, repository=repository, api_url=api_url)
+
+
+def _upload(
+    assets: Sequence[tuple[str, Path, str]],
+    *,
+    tag: str,
+    token: str,
+    repository: str,
+    api_url: str,
+) -> Attached:
     from github import Auth, Github, GithubException, UnknownObjectException
 
-    assets = plan_assets(releases)
     api = api_url
     client = Github(base_url=api, auth=Auth.Token(token), retry=None, timeout=60, lazy=True)
     try:

@@ -161,7 +161,7 @@ def parse_release(text: str, option: str = "--release") -> ReleaseName:
     The suffix is anchored: a dev name ends in exactly 14 digits, a prod name in ``-v`` and a
     semantic version, so ``dev/my-vault-20260101120000`` is the service ``my-vault``.
     """
-    folder = text.strip().strip("/").removeprefix("dist/")
+    folder = text.strip().strip("/").removeprefix(".goci/").removeprefix("dist/")
     readings = _readings(folder)
     if len(readings) == 1:
         name = readings[0]

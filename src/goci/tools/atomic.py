@@ -22,6 +22,9 @@ from pathlib import Path
 from goci.tools.owner import Owner, register_live, unregister_live
 
 _CHUNK = 1 << 20
+# What a new file gets before the umask, as with open(): other tools of the job (an uploader,
+# a coverage viewer running as another user) read what goci writes, as the user's umask allows.
+_FILE_MODE = 0o666
 _BINARY = getattr(os, "O_BINARY", 0)
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<tag>[0-9a-f]{8}-\d{1,10})\.[^.]+\.tmp$")
 
@@ -49,7 +52,7 @@ def write_atomic(path: Path, content: bytes | str | Path) -> None:
     is flushed to disk before the rename so that a crash leaves the old file or the new one.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = mkstemp_owned(path)
+    fd, tmp = mkstemp_owned(path, mode=_FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as handle:
             if isinstance(content, Path):
@@ -59,7 +62,6 @@ def write_atomic(path: Path, content: bytes | str | Path) -> None:
                 handle.write(content.encode("utf-8") if isinstance(content, str) else content)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -74,20 +76,43 @@ def atomic_target(path: Path) -> Iterator[Path]:
     tool cover -o``, a profile written line by line): moved onto ``path`` when the block ends
     without error, removed when it fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = mkstemp_owned(path)
+    fd, tmp = mkstemp_owned(path, mode=_FILE_MODE)
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
         unregister_live(temp_token(tmp))
 
 
-def mkstemp_owned(path: Path) -> tuple[int, str]:
+def write_once(path: Path, content: str) -> bool:
+    """Put ``content`` at ``path`` unless a file is already there; whether this call wrote it.
+
+    The file appears whole (a temporary file linked into place, which never replaces), so of
+    two writers at the same moment exactly one writes and a reader never sees half a file.
+    """
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = mkstemp_owned(path, mode=_FILE_MODE)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+        unregister_live(temp_token(tmp))
+
+
+def mkstemp_owned(path: Path, mode: int = 0o600) -> tuple[int, str]:
     """A new temporary file beside ``path``, named after its owner and registered as live.
 
+    ``mode`` is given to open(), so the umask applies to it: a file goci writes for others to
+    read (a profile, a report) gets :data:`_FILE_MODE`, the mode ``open()`` gives a new file.
     The caller unregisters it (``unregister_live(temp_token(tmp))``) once renamed or removed.
     """
     tag = Owner.here().tag
@@ -95,7 +120,7 @@ def mkstemp_owned(path: Path) -> tuple[int, str]:
         tmp = str(path.parent / f".{path.name}.{tag}.{secrets.token_hex(4)}.tmp")
         register_live(temp_token(tmp))  # before the file exists: no cleaner sees it unregistered
         try:
-            return os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _BINARY, 0o600), tmp
+            return os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _BINARY, mode), tmp
         except FileExistsError:
             unregister_live(temp_token(tmp))
         except BaseException:

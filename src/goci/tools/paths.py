@@ -9,11 +9,32 @@ user gives, :func:`workspace_path`, whose refusal names the option and the value
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from goci.errors import InputError
+from goci.tools.atomic import write_once
+
+#: Where everything goci writes goes by default: ``.goci/dist``, ``.goci/coverage``,
+#: ``.goci/store``. Go and goci skip folders whose names start with a dot.
+GOCI_FOLDER = ".goci"
+_IGNORE_ALL = "# written by goci: nothing goci writes here belongs in git\n*\n"
+
+
+def ignore_goci_folders(path: Path) -> None:
+    """Make every ``.goci`` folder on the way to ``path`` ignore itself in git (a ``.gitignore``
+    holding ``*``), before goci writes there: goci's output never shows as untracked."""
+    for folder in (path, *path.parents):
+        if folder.name == GOCI_FOLDER:
+            ignore_folder(folder)
+
+
+def ignore_folder(folder: Path) -> None:
+    """Keep ``folder`` and everything in it out of git: a ``.gitignore`` holding ``*`` (an
+    existing one is left as it is; two writers at once write it once)."""
+    write_once(folder / ".gitignore", _IGNORE_ALL)
 
 
 def within(path: Path, folder: Path) -> bool:
@@ -57,7 +78,7 @@ def workspace_path(
     ``may_be_root=False`` refuses a root itself (a folder goci replaces must not be the
     workspace). ``must_exist`` also refuses a path that is not there.
     """
-    name = option if option.startswith("-") or option.isupper() else f"--{option}"
+    name = f"--{option}" if re.fullmatch(r"[a-z][a-z0-9-]*", option) else option
     given = Path(value)
     accepted = "give a path inside the working directory (or the repository, or RUNNER_TEMP)"
     if not value.strip():

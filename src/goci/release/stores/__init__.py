@@ -162,6 +162,27 @@ def url_password(url: str) -> str:
     return netloc.rpartition("@")[0]
 
 
+def check_url(url: str, name: str = "--store") -> tuple[str, str]:
+    """The scheme and the rest of a store URL whose shape is right (nothing is opened), else bad
+    input naming ``name``: an unknown scheme says what is accepted, credentials are refused."""
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", url.strip())
+    scheme = match.group(1).lower() if match else ""
+    if scheme not in SCHEMES or match is None:
+        match_ = difflib.get_close_matches(scheme, SCHEMES, n=1, cutoff=0.5) if scheme else []
+        hint = f" (did you mean {match_[0]!r}?)" if match_ else ""
+        raise InputError(
+            f"{name}: {redact_url(url)!r} is not valid; use file://DIR or s3://bucket/prefix{hint}"
+        )
+    if url_password(url):
+        raise InputError(
+            f"{name}: {redact_url(url)!r} is not valid; credentials never go in the URL "
+            "(use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        )
+    if scheme == "file" and not match.group(2):
+        raise InputError(f"{name}: {url!r} is not valid; use file://DIR")
+    return scheme, match.group(2)
+
+
 def open_store(
     url: str,
     *,
@@ -174,25 +195,10 @@ def open_store(
     """The store a URL names; an unknown scheme is bad input that says what is accepted."""
     tuning = tuning or Tuning()
     owner = owner or Owner.here()
-    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", url.strip())
-    scheme = match.group(1).lower() if match else ""
-    if scheme not in SCHEMES or match is None:
-        match_ = difflib.get_close_matches(scheme, SCHEMES, n=1, cutoff=0.5) if scheme else []
-        hint = f" (did you mean {match_[0]!r}?)" if match_ else ""
-        raise InputError(
-            f"--store: {redact_url(url)!r} is not valid; use file://DIR or s3://bucket/prefix{hint}"
-        )
-    if url_password(url):
-        raise InputError(
-            f"--store: {redact_url(url)!r} is not valid; credentials never go in the URL "
-            "(use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
-        )
-    rest = match.group(2)
+    scheme, rest = check_url(url)
     if scheme == "file":
         from goci.release.stores.filestore import FileStore
 
-        if not rest:
-            raise InputError(f"--store: {url!r} is not valid; use file://DIR")
         root = Path(rest)
         return FileStore((root if root.is_absolute() else cwd / root).resolve(), tuning, owner)
     from goci.release.stores.s3store import S3Store
