@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -250,7 +251,12 @@ def test_killed_server_leaves_no_complete_release_and_rerun_finishes(ws, go_env,
         server.stop()
 
 
-def test_attach_to_github_release_creates_it_and_uploads_assets(ws, go_env, goci, tmp_path):
+def test_attach_to_github_release_creates_it_and_uploads_assets(
+    ws, go_env, goci, tmp_path, monkeypatch
+):
+    scratch = tmp_path / "tmp"  # this test's own temp folder: other jobs share /tmp
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     servers = GitHubServers()
     try:
         env = {
@@ -287,6 +293,7 @@ def test_attach_to_github_release_creates_it_and_uploads_assets(ws, go_env, goci
         assert again.code == 0, again.stderr
         assert "0 uploaded, 3 already there" in again.stdout
         assert len(release["assets"]) == 3
+        assert list(scratch.iterdir()) == []  # the SHA256SUMS written for the upload are gone
     finally:
         servers.stop()
 

@@ -8,6 +8,9 @@ everything goci writes by default lands under ``.goci/``, which stays out of git
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import stat
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -180,16 +183,79 @@ def test_build_pack_upload_with_no_paths_agree_and_stay_out_of_git(
     assert untracked(service) == []
 
 
-def test_test_and_coverage_merge_write_under_goci_by_default(
+def test_test_and_coverage_merge_write_under_goci_by_default_as_the_umask_allows(
     service: GoRepo, goci: Callable[..., GociRun], tmp_path: Path
 ) -> None:
+    """The merged profile was written 0600: another tool of the job (a viewer, an uploader
+    running as another user) could not read it. Files get what the umask allows, as open()."""
     env = actions_env(tmp_path / "gha", service.env)
     assert goci("test", env=env, cwd=service.root).code == 0
-    run = goci("coverage", "merge", ".goci/coverage", env=env, cwd=service.root)
+    previous = os.umask(0o027)
+    try:
+        run = goci("coverage", "merge", ".goci/coverage", env=env, cwd=service.root)
+    finally:
+        os.umask(previous)
     assert run.code == 0, run.stderr
-    assert (service.root / ".goci" / "coverage.out").is_file()
+    merged = service.root / ".goci" / "coverage.out"
+    assert stat.S_IMODE(merged.stat().st_mode) == 0o640
     assert list((service.root / ".goci" / "coverage").glob("*.cover"))
     assert untracked(service) == []
+
+
+def test_no_tracked_file_is_git_ignored() -> None:
+    """.gitignore listed examples/README.md and examples/go.work, which are tracked."""
+    root = Path(__file__).resolve().parent.parent
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--ignored", "--exclude-standard"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert listed.stdout.splitlines() == []
+    ignored = (root / ".gitignore").read_text().splitlines()
+    assert "examples/README.md" not in ignored and "examples/go.work" not in ignored
+
+
+# ---- 6. the demo shows a selective run, with the reasons --------------------------------------
+
+
+def load_dev() -> Any:
+    """dev.py, the script the README's first command runs, as a module."""
+    path = Path(__file__).resolve().parent.parent / "dev.py"
+    spec = importlib.util.spec_from_file_location("goci_dev_script", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_the_demo_selects_one_package_and_its_importers_and_says_why(
+    goci: Callable[..., GociRun], go_env: dict[str, str], tmp_path: Path
+) -> None:
+    dev = load_dev()
+    demo = tmp_path / "demo"
+    base = dev.prepare_demo(demo)
+    run = goci(
+        "ci", str(demo), "--base", base, "--platforms", "linux/amd64", "--no-upload",
+        env=go_env,
+    )  # fmt: skip
+    assert run.code == 0, run.stdout + run.stderr
+    shown = run.stdout
+    assert "2 changed files; 3 packages, 3 test packages, 2 services, 1 module" in shown
+    for service in ("api", "worker"):
+        assert (
+            f"  example.com/services/cmd/{service}  <- services/internal/greet/greet.go: "
+            f"example.com/services/internal/greet -> example.com/services/cmd/{service}"
+        ) in shown
+    assert "example.com/services/cmd/cli" not in shown and "example.com/platform" not in shown
+    assert "matrix    ok" in shown and "1 job\n" in shown and "1 jobs" not in shown
+    assert "2 binaries for 1 target" in shown
+    # Without a base everything runs, and the report says so in words.
+    first = goci("changed", env=go_env, cwd=demo)
+    assert first.code == 0, first.stderr
+    assert first.stdout.startswith("no base (first run): every package  head ")
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)

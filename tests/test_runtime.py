@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from goci.runtime import Runtime, markdown_table, output_text
+from goci.runtime import MIN_SECRET_LENGTH, Runtime, markdown_table, output_text
 from support.goci_run import actions_env, read_key_values
 
 _DELIMITED = re.compile(r"^([\w-]+)<<(ghadelimiter_[0-9a-f-]{36})\n(.*?)\n\2\n", re.S)
@@ -112,6 +112,43 @@ def test_masks_register_the_secret_itself_and_redact_logs(
         "using *** now",
         "::error::denied for ***",
     ]
+
+
+def test_a_secret_too_short_to_hide_is_registered_but_not_hidden_in_gocis_text(
+    actions: tuple[Runtime, io.StringIO, dict[str, str]],
+) -> None:
+    """AWS_SECRET_ACCESS_KEY=y once turned the summary's "everything" into "ever***thing"."""
+    runtime, stream, env = actions
+    runtime.mask("y", name="AWS_SECRET_ACCESS_KEY")
+    runtime.mask("y", name="AWS_SECRET_ACCESS_KEY")  # warned once
+    runtime.log("everything is ready")
+    runtime.summary("everything is ready")
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "::add-mask::y"  # the runner still decides for its own log
+    assert lines[1].startswith("::warning::AWS_SECRET_ACCESS_KEY: a 1-character secret is weak")
+    assert f"shorter than {MIN_SECRET_LENGTH} characters" in lines[1]
+    assert lines[2:] == ["everything is ready"]
+    assert Path(env["GITHUB_STEP_SUMMARY"]).read_text() == "everything is ready\n\n"
+
+
+def test_a_secret_is_hidden_line_by_line_and_as_json_and_url_encoded(
+    actions: tuple[Runtime, io.StringIO, dict[str, str]],
+) -> None:
+    """As the runner registers a multi-line secret line by line; goci hides the forms its own
+    text may quote it in (a JSON string, a URL), and the summary as well as the log."""
+    runtime, stream, env = actions
+    runtime.mask('first-line-secret\nsecond/line "quoted"')
+    assert stream.getvalue().splitlines() == [
+        '::add-mask::first-line-secret%0Asecond/line "quoted"',
+        "::add-mask::first-line-secret",
+        '::add-mask::second/line "quoted"',
+    ]
+    stream.truncate(0)
+    stream.seek(0)
+    runtime.log('{"key": "second/line \\"quoted\\""} ?k=second%2Fline%20%22quoted%22')
+    runtime.summary("token first-line-secret here")
+    assert stream.getvalue() == '{"key": "***"} ?k=***\n'
+    assert Path(env["GITHUB_STEP_SUMMARY"]).read_text() == "token *** here\n\n"
 
 
 def test_outside_actions_nothing_special_happens(tmp_path: Path) -> None:

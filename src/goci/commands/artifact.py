@@ -251,14 +251,14 @@ def run_upload(opts: UploadOptions, ctx: Context) -> Result:
             )
             for r in results:
                 ctx.runtime.log(
-                    f"{r.status:9} {r.manifest_url} ({r.files} files, {r.sent} bytes sent)"
+                    f"{r.status:9} {r.manifest_url} ({counted(r.files, 'file')}, {r.sent} bytes sent)"
                 )
     lines = []
     for r in results:
         if r.status == "unchanged":
             lines.append(f"{r.name.folder}: already in {store.url}, byte-identical: nothing to do")
         else:
-            lines.append(f"{r.name.folder}: {r.status} ({r.files} files) -> {r.manifest_url}")
+            lines.append(f"{r.name.folder}: {r.status} ({counted(r.files, 'file')}) -> {r.manifest_url}")
         lines.extend(f"  cleaned: {c}" for c in r.cleaned)
         lines.extend(f"  pruned {p}" for p in r.pruned)
     if github is not None:

@@ -11,7 +11,7 @@ from goci.matrix import goreleases
 from goci.matrix.plan import GITHUB_LIMIT, check_objects, plan_from_words, service_list
 from goci.matrix.platforms import parse_runners
 from goci.options import option
-from goci.runtime import markdown_table
+from goci.runtime import counted, markdown_table
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def run(opts: MatrixOptions, ctx: Context) -> Result:
         report = "matrix: empty (no services to build or test)"
     else:
         report = "\n".join(
-            [f"matrix: {plan.count} jobs, Go {', '.join(plan.go_versions)}"]
+            [f"matrix: {counted(plan.count, 'job')}, Go {', '.join(plan.go_versions)}"]
             + [f"  {e['name']}  on {json.dumps(e['runner'])}" for e in plan.include]
         )
     rows = [
@@ -104,7 +104,7 @@ def run(opts: MatrixOptions, ctx: Context) -> Result:
         ]
         for e in plan.include
     ]
-    summary = f"### Build matrix: {plan.count} jobs\n\n" + (
+    summary = f"### Build matrix: {counted(plan.count, 'job')}\n\n" + (
         markdown_table(["job", "runner", "tests"], rows) if rows else "Nothing to build or test."
     )
     return Result(outputs=outputs, report=report, summary=summary)
