@@ -77,6 +77,12 @@ def untracked(repo: GoRepo) -> list[str]:
         (("coverage", "merge", "--threshold", "x"), {}, "--threshold: 'x' is not valid"),
         (("artifact", "upload", "--keep", "-1"), {}, "--keep: -1 is not valid"),
         (("cache", "trim", "--max-size", "lots"), {}, "--max-size: 'lots'"),
+        (
+            ("promote", "--service", "api", "--from", "garbage", "--version", "1.0.0"),
+            {},
+            "--from: 'dev/garbage' is not valid",
+        ),
+        (("test", "--covermode", "bogus"), {}, "--covermode: 'bogus' is not one of '', set,"),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, tuple) else None,
 )
@@ -169,6 +175,14 @@ def test_build_pack_upload_with_no_paths_agree_and_stay_out_of_git(
     ):
         run = goci(*args, env=env, cwd=service.root)
         assert run.code == 0, (args, run.stderr)
+    # 8. a one-character secret (set by mistake) is not hidden in goci's own words, but named weak
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "***" not in summary and "\n::add-mask::" not in run.stderr
+    weak = goci("artifact", "upload", env={**env, "AWS_SECRET_ACCESS_KEY": "y"}, cwd=service.root)
+    assert weak.code == 0, weak.stderr
+    assert "::add-mask::y\n" in weak.stderr
+    assert "::warning::AWS_SECRET_ACCESS_KEY: a 1-character secret is weak" in weak.stderr
+    assert "***" not in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
     goci_folder = service.root / ".goci"
     assert (goci_folder / "dist/api/linux-amd64/api").is_file()
     assert (goci_folder / "dist/dev/api-20250102030405/SHA256SUMS").is_file()

@@ -145,7 +145,8 @@ def _validated(option: Option, value: Any, raw: Any, label: str) -> Any:
     """``value`` if the declaration allows it (choices, range, format), else bad input."""
     if option.choices and value not in option.choices:
         hint = closest(str(value), option.choices)
-        raise InputError(f"{label}: {value!r} is not one of {', '.join(option.choices)}{hint}")
+        listed = ", ".join(c or "''" for c in option.choices)
+        raise InputError(f"{label}: {value!r} is not one of {listed}{hint}")
     if option.kind in ("int", "float") and (option.minimum, option.maximum) != (None, None):
         low = option.minimum if option.minimum is not None else -math.inf
         high = option.maximum if option.maximum is not None else math.inf

@@ -251,14 +251,17 @@ def run_upload(opts: UploadOptions, ctx: Context) -> Result:
             )
             for r in results:
                 ctx.runtime.log(
-                    f"{r.status:9} {r.manifest_url} ({counted(r.files, 'file')}, {r.sent} bytes sent)"
+                    f"{r.status:9} {r.manifest_url} "
+                    f"({counted(r.files, 'file')}, {r.sent} bytes sent)"
                 )
     lines = []
     for r in results:
         if r.status == "unchanged":
             lines.append(f"{r.name.folder}: already in {store.url}, byte-identical: nothing to do")
         else:
-            lines.append(f"{r.name.folder}: {r.status} ({counted(r.files, 'file')}) -> {r.manifest_url}")
+            lines.append(
+                f"{r.name.folder}: {r.status} ({counted(r.files, 'file')}) -> {r.manifest_url}"
+            )
         lines.extend(f"  cleaned: {c}" for c in r.cleaned)
         lines.extend(f"  pruned {p}" for p in r.pruned)
     if github is not None:
@@ -298,7 +301,8 @@ def _github_plan(opts: UploadOptions, ctx: Context) -> _GitHubRelease:
     if not token:
         raise InputError("--github-token: not set (nor GITHUB_TOKEN); needed for --github-release")
     ctx.runtime.mask(
-        token, name=label_of(opts, "github_token") if opts.github_token else "GITHUB_TOKEN"
+        token,
+        name=label_of(opts, "github_token") if opts.github_token else "the job's GitHub token",
     )
     if ctx.ci.repository.count("/") != 1:
         raise bad_input("GITHUB_REPOSITORY", ctx.ci.repository, "owner/name")

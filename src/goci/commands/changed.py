@@ -91,7 +91,7 @@ OUTPUTS = (
 def run(opts: ChangedOptions, ctx: Context) -> Result:
     token = opts.github_token or ctx.ci.token
     if token:
-        named = label_of(opts, "github_token") if opts.github_token else "GITHUB_TOKEN"
+        named = label_of(opts, "github_token") if opts.github_token else "the job's GitHub token"
         ctx.runtime.mask(token, name=named)
     result = affected.analyse(
         ctx.cwd,

@@ -51,6 +51,7 @@ def run(opts: PromoteOptions, ctx: Context) -> Result:
         parse_semver(opts.version)
     if opts.resolve_only and opts.rollback:
         raise InputError("--resolve-only: not used with --rollback (nothing to resolve)")
+    core.source_name(service, opts.source)  # a bad --from is refused before the store is opened
     with opened_store(opts, ctx) as store:
         if opts.resolve_only:
             return resolve_only(store, service, opts.source, opts.version)

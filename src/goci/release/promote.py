@@ -125,12 +125,21 @@ class Promoted:
 
 def resolve_source(store: Store, service: str, source: str) -> ReleaseName:
     """``latest``, ``dev/{service}-{stamp}``, ``{service}-{stamp}`` or a bare stamp."""
-    text = source.strip()
-    if text in ("", "latest"):
+    name = source_name(service, source)
+    if name is None:
         stamps = dev_releases(store, service)
         if not stamps:
             raise VerdictError(f"no dev release of {service} in {store.url} to promote")
         return release_name("dev", service, stamps[-1])
+    return name
+
+
+def source_name(service: str, source: str) -> ReleaseName | None:
+    """The dev release ``--from`` names (None for ``latest``), checked without the store, so
+    that a typo is refused before anything is opened."""
+    text = source.strip()
+    if text in ("", "latest"):
+        return None
     if text.isdigit():
         text = f"dev/{service}-{text}"
     elif not text.startswith(("dev/", "prod/")):
