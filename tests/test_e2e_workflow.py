@@ -286,7 +286,7 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
         built_api.read_bytes()
     )
     newer_dist = tmp_path / "newer"
-    shutil.copytree(runner.artifact_root / dists[0], newer_dist / "dist")
+    shutil.copytree(runner.artifact_root / dists[0], newer_dist / ".goci" / "dist")
 
     discard_machines(runner)
 
