@@ -140,9 +140,7 @@ def prepare_demo(dest: Path) -> str:
 def demo(argv: list[str], env: dict[str, str]) -> int:
     """``goci ci`` on a scratch copy of examples/ whose last commit changes one package."""
     base = prepare_demo(DEMO)
-    say(
-        f"a scratch copy of examples/ in {DEMO}: its last commit changes the package {DEMO_CHANGE} only"
-    )
+    say(f"a scratch copy of examples/ in {DEMO}: its last commit changes {DEMO_CHANGE} only")
     return run(str(BIN / "goci"), "ci", str(DEMO), "--base", base, *argv, env=env)
 
 

@@ -62,7 +62,7 @@ def test_a_module_go_cannot_load_is_exit_2_with_gos_message(
     assert "go list -json" in folded and "unknown directive: this" in folded
     assert "[3/" not in run.stdout + run.stderr  # goci ci stopped at its first step
     assert not (repo.root / "dist").exists() and not (repo.root / ".goci" / "dist").exists()
-    assert not (repo.root / "coverage").exists()
+    assert not (repo.root / ".goci" / "coverage").exists()
 
 
 def test_a_package_go_cannot_name_may_be_a_service_so_build_refuses(
@@ -76,7 +76,7 @@ def test_a_package_go_cannot_name_may_be_a_service_so_build_refuses(
     run = goci("build", env=gha_env, cwd=repo.root)
     line = refused(run, f"{repo.root}/cmd/web/main.go:1:1: expected 'package', found packge")
     assert "whether example.com/s/cmd/web is a main package" in line
-    assert not (repo.root / "dist").exists()
+    assert not (repo.root / ".goci" / "dist").exists()
 
 
 # ---- a go.mod that is not UTF-8, in every command that reads one ------------------------------
