@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from goci.coverage.baseline import (
 from goci.errors import InputError
 from goci.release.stores import open_store
 from support.goci_run import GociRun
+from support.seaweed import BUCKET
 from support.gorepo import GoRepo
 
 FILES = {
@@ -114,8 +116,17 @@ def test_a_summary_round_trips_and_a_broken_one_is_named() -> None:
         )
 
 
-def test_two_default_branch_runs_saving_at_once_leave_the_later_commits(tmp_path: Path) -> None:
-    stores = [open_store(f"file://{tmp_path / 'store'}", env={}, cwd=tmp_path) for _ in range(8)]
+@pytest.mark.parametrize("kind", ["file", "s3"])
+def test_two_default_branch_runs_saving_at_once_leave_the_later_commits(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if kind == "file":
+        url, env, endpoint = f"file://{tmp_path / 'store'}", {}, ""
+    else:  # a real SeaweedFS: its conditional writes decide the race
+        seaweed = request.getfixturevalue("seaweed")
+        url, env = f"s3://{BUCKET}/baseline-{uuid.uuid4().hex[:8]}", seaweed.env()
+        endpoint = seaweed.endpoint
+    stores = [open_store(url, endpoint_url=endpoint, env=env, cwd=tmp_path) for _ in range(8)]
     runs = [summary(t, a=(10, t)) for t in range(1, 9)]
     said: list[str] = []
     gate = threading.Barrier(len(runs))
@@ -134,6 +145,8 @@ def test_two_default_branch_runs_saving_at_once_leave_the_later_commits(tmp_path
     assert store_key("main") == "dev/.goci-coverage/main/coverage-summary.json"
     # an older commit's run arriving late keeps the newer baseline
     assert save_store(stores[0], summary(3, a=(10, 0)), "main").startswith("kept c8")
+    for store in stores:
+        store.close()
 
 
 @pytest.fixture
