@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from goci.api import compare
 from goci.api.trees import touched_folders
 from goci.changed.diff import FileChange
 from support.goci_run import GociRun
@@ -250,3 +251,41 @@ def test_without_a_base_nothing_is_compared(
     run = goci("api-diff", "--json", env=go_env, cwd=repo.root)
     assert run.code == 0, run.stderr
     assert json.loads(run.stdout)["summary"] == {"compatible": 0, "breaking": 0, "blocking": 0}
+
+
+def test_a_go_only_change_reads_the_base_through_an_overlay_as_an_extraction_would(
+    api_repo: tuple[GoRepo, str],
+    goci: Callable[..., GociRun],
+    go_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Modified, deleted and added packages, .go files only: the overlay path; the same
+    answer as the full extraction of the merge base (the path a go.mod change takes)."""
+    repo, _base = api_repo
+    clone = GoRepo(tmp_path / "clone", go_env)
+    clone.git("pull", "-q", str(repo.root), "main")
+    clone.git("fetch", "-q", "--tags", str(repo.root))
+    before = clone.head()
+    clone.write("shapes/shapes.go", SHAPES_OLD)  # every change of the fixture, backwards
+    clone.delete("fresh/fresh.go")
+    clone.write("added/added.go", "package added\n\n// A is new.\nconst A = 1\n")
+    clone.commit("go files only")
+    argv = ("api-diff", "--base", before, "--json")
+    seen: list[bool] = []
+    real = compare.overlay_fits
+    monkeypatch.setattr(compare, "overlay_fits", lambda c: seen.append(real(c)) or seen[-1])
+    overlaid = goci(*argv, env=go_env, cwd=clone.root)
+    monkeypatch.setattr(compare, "overlay_fits", lambda c: seen.append(False) or False)
+    extracted = goci(*argv, env=go_env, cwd=clone.root)
+    assert seen == [True, False]
+    assert overlaid.code == extracted.code == 0, overlaid.stderr + extracted.stderr
+    assert overlaid.json() == extracted.json()
+    found = {
+        p["package"]: {(c["name"], c["change"]) for c in p["changes"]}
+        for p in overlaid.json()["packages"]
+    }
+    assert found["example.com/api/fresh"] == {("New", "removed"), ("T", "removed")}
+    assert found["example.com/api/added"] == {("A", "added")}
+    assert ("Gone", "added") in found[SHAPES] and ("Added", "removed") in found[SHAPES]
+    assert set(found) == {SHAPES, "example.com/api/fresh", "example.com/api/added"}

@@ -29,8 +29,8 @@ from goci.coverage.baseline import (
 from goci.errors import InputError
 from goci.release.stores import open_store
 from support.goci_run import GociRun
-from support.seaweed import BUCKET
 from support.gorepo import GoRepo
+from support.seaweed import BUCKET
 
 FILES = {
     "go.mod": "module example.com/d\n\ngo 1.21\n",

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from goci.api.trees import Listed, Tree, api_free, list_tree, touched_folders
+from goci.api.trees import (
+    Listed,
+    Tree,
+    api_free,
+    base_overlay,
+    list_tree,
+    overlay_fits,
+    touched_folders,
+)
 from goci.changed.diff import diff_files
 from goci.changed.pkggraph import discover_tree, worktree
 from goci.errors import ToolError
@@ -111,15 +120,21 @@ def highest_tag(git: Git, module_dir: str) -> tuple[int, int, int] | None:
     return max(found) if found else None
 
 
-def excuse(git: Git, old: Listed | None, new: Listed | None) -> str:
-    """Why breaking changes of this package may pass ('' when they block)."""
+def excuse(
+    git: Git, old: Listed | None, new: Listed | None, tags: dict[str, Any] | None = None
+) -> str:
+    """Why breaking changes of this package may pass ('' when they block); ``tags`` keeps
+    each module's highest tag for the next package of the same module."""
     if new is None:
         return ""
     if old is not None and major(new.module) > major(old.module):
         return f"new major version v{major(new.module)}"
     if major(new.module) >= 2:
         return ""
-    tag = highest_tag(git, new.module_dir)
+    tags = {} if tags is None else tags
+    if new.module_dir not in tags:
+        tags[new.module_dir] = highest_tag(git, new.module_dir)
+    tag = tags[new.module_dir]
     if tag is None:
         return "v0 module (no release tag)"
     return "v0 module" if tag[0] == 0 else ""
@@ -154,11 +169,26 @@ def run_helper(
 
 
 def analyse(go: Go, git: Git, root: Path, merge_base: str, head: str) -> ApiDiff:
-    """Compare the API of every touched package between ``merge_base`` and the checkout."""
-    folders = touched_folders(diff_files(git, merge_base, head))
+    """Compare the API of every touched package between ``merge_base`` and the checkout.
+
+    The merge base's tree is the checkout seen through a ``go -overlay`` of the changed files
+    when only ``.go`` files changed (the usual case: nothing to extract, one workspace), and a
+    full extraction otherwise.
+    """
+    changes = diff_files(git, merge_base, head)
+    folders = touched_folders(changes)
     top = git.toplevel()
     if not folders:
         return ApiDiff(merge_base, (), 0, ())
+    if overlay_fits(changes):
+        with tempfile.TemporaryDirectory(prefix="goci-api-base-") as scratch:
+            overlay = base_overlay(git, merge_base, top, changes, Path(scratch))
+            workspace = discover_tree(root, go)
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                old, new = pool.map(
+                    lambda o: list_tree(go, top, workspace, folders, o), [overlay, None]
+                )
+            return _compare(go, git, root, merge_base, folders, old, new)
     with worktree(git, merge_base) as base_root:
         base_dir = base_root / root.resolve().relative_to(top.resolve())
         trees = [(base_dir, base_root), (root, top)]
@@ -196,6 +226,7 @@ def _compare(
         )
     answers = run_helper(go, pairs, old, new, root) if pairs else {}
     packages = []
+    tags: dict[str, Any] = {}
     for pair in pairs:
         answer = answers[pair["label"]]
         folder = pair["label"]
@@ -204,7 +235,7 @@ def _compare(
             old_path=pair["old"],
             new_path=pair["new"],
             changes=tuple(_change(c) for c in answer.get("changes") or ()),
-            excused=excuse(git, old.packages.get(folder), new.packages.get(folder)),
+            excused=excuse(git, old.packages.get(folder), new.packages.get(folder), tags),
             error=str(answer.get("error", "")),
         )
         if diff.changes or diff.error:

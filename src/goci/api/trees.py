@@ -8,6 +8,7 @@ its build cache lacks), per module or once for a go.work, like the package graph
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 from collections.abc import Iterable, Mapping
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from goci.changed.diff import FileChange
+from goci.tools.gittool import Git
 from goci.tools.gotool import Go
 from goci.tools.workspace import Workspace
 
@@ -42,6 +44,39 @@ class Tree:
     errors: Mapping[str, str]  # folder -> why its package could not be compiled
 
 
+@dataclass(frozen=True)
+class Overlay:
+    """A ``go -overlay`` file that shows the merge base's version of the changed files."""
+
+    file: Path
+    folders: frozenset[str]  # folders holding a file of the merge base (some maybe gone now)
+
+
+def overlay_fits(changes: Iterable[FileChange]) -> bool:
+    """Whether the merge base is the checkout with some ``.go`` files swapped: no module file,
+    no embedded or assembly file changed (the overlay shows Go files; modules stay as read)."""
+    return all(c.path.endswith(".go") for c in changes)
+
+
+def base_overlay(git: Git, merge_base: str, top: Path, changes: Iterable[FileChange],
+                 into: Path) -> Overlay:  # fmt: skip
+    """Write the merge base's version of every changed file under ``into`` and the overlay
+    mapping each to its checked-out path (an added file maps to '', Go's word for absent)."""
+    private = Git(git.cwd, {**git.env, "GIT_INDEX_FILE": str(into / "index")}, git.exe)
+    private.run("read-tree", merge_base)
+    old = [c.path for c in changes if c.status != "A"]
+    if old:
+        private.run(
+            "checkout-index", "--force", f"--prefix={into}/tree/", "-z", "--stdin",
+            stdin="\0".join(old),
+        )  # fmt: skip
+    replace = {str(top / c.path): str(into / "tree" / c.path) for c in changes if c.status != "A"}
+    replace.update({str(top / c.path): "" for c in changes if c.status == "A"})
+    file = into / "overlay.json"
+    file.write_text(json.dumps({"Replace": replace}), encoding="utf-8")
+    return Overlay(file, frozenset(posixpath.dirname(p) for p in old))
+
+
 def touched_folders(changes: Iterable[FileChange]) -> list[str]:
     """Folders (repository-relative) holding a changed non-test Go file, sorted."""
     folders = set()
@@ -66,9 +101,8 @@ def api_free(folder: str, name: str) -> str:
     return ""
 
 
-def _calls(root: Path, workspace: Workspace, folders: list[str]) -> list[tuple[Path, list[str]]]:
+def _calls(root: Path, workspace: Workspace, present: list[str]) -> list[tuple[Path, list[str]]]:
     """(where to run go list, patterns) for the folders that exist in this tree."""
-    present = [f for f in folders if (root / f).is_dir()]
     if workspace.gowork is not None:
         base = workspace.gowork.parent
         patterns = ["./" + Path(os.path.relpath(root / f, base)).as_posix() for f in present]
@@ -82,14 +116,29 @@ def _calls(root: Path, workspace: Workspace, folders: list[str]) -> list[tuple[P
     return sorted(by_module.items())
 
 
-def list_tree(go: Go, root: Path, workspace: Workspace, folders: list[str]) -> Tree:
-    """``go list -e -export -deps`` of the touched folders that exist in the tree at ``root``."""
+def list_tree(
+    go: Go,
+    root: Path,
+    workspace: Workspace,
+    folders: list[str],
+    overlay: Overlay | None = None,
+) -> Tree:
+    """``go list -e -export -deps`` of the touched folders that exist in the tree at ``root``
+    (seen through ``overlay`` when one is given).
+
+    ``-trimpath`` keeps the folder out of the build cache's keys: a tree extracted into a new
+    temporary folder on every run still finds its packages compiled.
+    """
     packages: dict[str, Listed] = {}
     exports: dict[str, str] = {}
     errors: dict[str, str] = {}
     resolved = root.resolve()
-    for cwd, patterns in _calls(root, workspace, folders):
-        entries = go.list_json("-e", "-export", "-deps", *patterns, cwd=cwd, fields=FIELDS)
+    present = [f for f in folders if (root / f).is_dir() or (overlay and f in overlay.folders)]
+    flags = [f"-overlay={overlay.file}"] if overlay else []
+    for cwd, patterns in _calls(root, workspace, present):
+        entries = go.list_json(
+            "-e", "-export", "-deps", "-trimpath", *flags, *patterns, cwd=cwd, fields=FIELDS
+        )
         for entry in entries:
             if entry.get("Export"):
                 exports[str(entry["ImportPath"])] = str(entry["Export"])
