@@ -118,9 +118,12 @@ def _tested(merged: MergeResult) -> frozenset[str] | None:
     for item in merged.inputs:
         if item.kind == "shard":
             continue
-        if item.sidecar is None or not item.sidecar.package:
+        # one profile per package (its package) or per go test run (the packages it ran)
+        sidecar = item.sidecar
+        named = (sidecar.package,) if sidecar and sidecar.package else ()
+        if sidecar is None or not (named or sidecar.packages):
             return None
-        packages.add(item.sidecar.package)
+        packages.update(named or sidecar.packages)
     return frozenset(packages)
 
 
