@@ -272,12 +272,13 @@ def test_a_go_only_change_reads_the_base_through_an_overlay_as_an_extraction_wou
     clone.write("added/added.go", "package added\n\n// A is new.\nconst A = 1\n")
     clone.commit("go files only")
     argv = ("api-diff", "--base", before, "--json")
+    inside = clone.root / "shapes"  # from a folder below the top, as working-directory does
     seen: list[bool] = []
     real = compare.overlay_fits
     monkeypatch.setattr(compare, "overlay_fits", lambda c: seen.append(real(c)) or seen[-1])
-    overlaid = goci(*argv, env=go_env, cwd=clone.root)
+    overlaid = goci(*argv, env=go_env, cwd=inside)
     monkeypatch.setattr(compare, "overlay_fits", lambda c: seen.append(False) or False)
-    extracted = goci(*argv, env=go_env, cwd=clone.root)
+    extracted = goci(*argv, env=go_env, cwd=inside)
     assert seen == [True, False]
     assert overlaid.code == extracted.code == 0, overlaid.stderr + extracted.stderr
     assert overlaid.json() == extracted.json()

@@ -255,6 +255,7 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     assert run.outputs["coverage-total"] == report.outputs["total"]
     # what a reviewer sees: the change touched a comment only (no statement, no API change),
     # and the default branch had no baseline yet; this run keeps one for later runs
+    assert "api" in plan.outputs, plan.runs[0].log
     assert json.loads(plan.outputs["api"]) == {"compatible": 0, "breaking": 0, "blocking": 0}
     assert "### API: 0 compatible, 0 breaking" in plan.runs[0].summary
     headline = (

@@ -143,6 +143,9 @@ def test_a_fork_warns_and_passes_a_read_only_token_elsewhere_is_exit_2(
     denied = goci("pr-comment", "--body-file", "r.md", env=same, cwd=tmp_path)
     assert denied.code == 2 and "pull-requests: write" in denied.stderr
     assert "Traceback" not in denied.stderr and github.state.comments_of(PR) == []
+    tokenless = {k: v for k, v in same.items() if k != "GITHUB_TOKEN"}
+    no_token = goci("pr-comment", "--body-file", "r.md", env=tokenless, cwd=tmp_path)
+    assert no_token.code == 2 and "GOCI_COMMENT_TOKEN" in no_token.stderr
     missing = goci("pr-comment", "--body-file", "nope.md", env=same, cwd=tmp_path)
     assert missing.code == 2 and "--body-file" in missing.stderr and "nope.md" in missing.stderr
 

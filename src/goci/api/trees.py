@@ -62,7 +62,8 @@ def base_overlay(git: Git, merge_base: str, top: Path, changes: Iterable[FileCha
                  into: Path) -> Overlay:  # fmt: skip
     """Write the merge base's version of every changed file under ``into`` and the overlay
     mapping each to its checked-out path (an added file maps to '', Go's word for absent)."""
-    private = Git(git.cwd, {**git.env, "GIT_INDEX_FILE": str(into / "index")}, git.exe)
+    # at the top: checkout-index reads the paths (repository-relative) against its folder
+    private = Git(top, {**git.env, "GIT_INDEX_FILE": str(into / "index")}, git.exe)
     private.run("read-tree", merge_base)
     old = [c.path for c in changes if c.status != "A"]
     if old:

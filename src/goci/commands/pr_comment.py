@@ -60,7 +60,10 @@ def run(opts: PrCommentOptions, ctx: Context) -> Result:
     if len(body) > _LIMIT:
         body = body[:_LIMIT] + "\n\n…(cut: the whole report is in the run's summary)"
     if not token or not ctx.ci.repository:
-        raise InputError("pr-comment: needs --github-token (or GITHUB_TOKEN) and GITHUB_REPOSITORY")
+        raise InputError(
+            "pr-comment: needs --github-token (or GITHUB_TOKEN; in go-ci.yml the secret "
+            "GOCI_COMMENT_TOKEN) and GITHUB_REPOSITORY"
+        )
     try:
         posted = prcomment.post(
             body, token=token, repository=ctx.ci.repository, number=number, api_url=ctx.ci.api_url
