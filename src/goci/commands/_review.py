@@ -114,7 +114,7 @@ def _patch(base: str, ctx: Context, cov: CoverageReport) -> PatchCoverage:
 
 def _tested(merged: MergeResult) -> frozenset[str] | None:
     """The packages whose tests made the inputs; None when an input does not say."""
-    packages = set()
+    packages: set[str] = set()
     for item in merged.inputs:
         if item.kind == "shard":
             continue
