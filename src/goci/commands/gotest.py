@@ -46,7 +46,10 @@ class GoTestOptions:
     )
     junit: str = option(default="", help="write JUnit XML to this file", metavar="FILE")
     parallel: int = option(
-        kind="int", default=0, minimum=0, help="packages tested at once (go test -p; default 0: CPUs)"
+        kind="int",
+        default=0,
+        minimum=0,
+        help="packages tested at once (go test -p; default 0: CPUs)",
     )
     coverpkg: tuple[str, ...] | None = option(
         kind="list",
