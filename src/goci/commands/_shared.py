@@ -119,7 +119,7 @@ def build_cache_plan(
     asked for (or, with ``requested`` empty, when a store and its credentials are given) and
     the job's Go speaks it; else actions/cache. Untrusted events read the store, never write."""
     go_version = ctx.go.version(cwd=ctx.cwd) if requested != "actions" else ""
-    temp = stats_dir or ctx.env.get("RUNNER_TEMP") or ctx.env.get("TMPDIR") or tempfile.gettempdir()
+    temp = stats_dir or ctx.ci.temp or ctx.env.get("TMPDIR") or tempfile.gettempdir()
     mask_credentials(ctx, store, endpoint_url)
     scheme, sep, rest = store.strip().partition("://")
     if sep and scheme.lower() == "file" and rest and not Path(rest).is_absolute():
