@@ -14,7 +14,7 @@ import pytest
 
 from goci.cache.cacheprog.plan import plan
 from support.goci_run import actions_env, read_key_values
-from support.gotools import go_bin
+from support.gotools import cache_root, go_bin
 
 PUSH = ("push", "refs/heads/main", {"repository": {"default_branch": "main", "full_name": "o/r"}})
 PULL = ("pull_request", "refs/pull/7/merge", {"number": 7, **PUSH[2]})
@@ -99,19 +99,28 @@ def test_an_empty_choice_takes_the_store_only_with_credentials():
 
 
 def test_goci_ci_builds_through_the_shared_cache(make_repo, go_env, goci, tmp_path):
+    """A fresh GOCACHE each run; the store is kept across suite runs (content-addressed and
+    checked by hash, like the suite's own GOCACHE), so after the first run the standard
+    library comes from it rather than from the compiler."""
     repo = make_repo("ci")
     repo.module(".", "example.com/ci")
     repo.package("cmd/hello", "main", "func main() {}\n")
     repo.commit("a service")
     env = {**go_env, "GOCACHE": str(tmp_path / "fresh-gocache")}
-    store = tmp_path / "shared"
+    store = cache_root() / "cacheprog-ci-store"
     run = goci(
         "ci", str(repo.root), "--platforms", "linux/amd64", "--no-test", "--no-upload",
         "--build-cache", "store", "--build-cache-store", store.as_uri(), env=env,
     )  # fmt: skip
     assert run.code == 0, run.stderr + run.stdout
     assert "build cache: store: GOCACHEPROG serves the build cache" in run.stderr
-    assert re.search(r"goci cacheprog: \d+ gets, .* [1-9]\d* puts", run.stdout + run.stderr)
+    line = re.search(
+        r"goci cacheprog: (\d+) gets, \d+ hits \(\d+ local, (\d+) remote\), \d+ misses, (\d+) puts",
+        run.stdout + run.stderr,
+    )
+    assert line, run.stdout + run.stderr
+    gets, remote, puts = (int(g) for g in line.groups())
+    assert gets > 0 and remote + puts > 0  # the store served the build, or took its results
     stored = [p.relative_to(store).parts[:2] for p in store.rglob("*") if p.is_file()]
     assert stored and set(stored) == {("default", "v1")}  # a local run: the default namespace
 
