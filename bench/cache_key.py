@@ -85,13 +85,14 @@ def median_time(runs: int, argv: list[str], env: dict[str, str], cwd: Path) -> t
 def in_process(runs: int, root: Path, env: dict[str, str]) -> tuple[float, float]:
     """``goci.cache.keys.compute`` alone (go calls included, Python start-up and imports not)."""
     from goci.cache.keys import compute
+    from goci.ci_env import CiEnv
     from goci.tools.gotool import Go
 
     go = Go(env, exe=shutil.which("go") or "go")
     walls, cpus = [], []
     for _ in range(runs):
         cpu, started = time.process_time() + child_cpu(), time.perf_counter()
-        compute(root, go, env)
+        compute(root, go, CiEnv.from_env(env))
         walls.append(time.perf_counter() - started)
         cpus.append(time.process_time() + child_cpu() - cpu)
     return statistics.median(walls), statistics.median(cpus)
