@@ -110,8 +110,9 @@ def naive(repo: Monorepo, env: dict[str, str], scratch: Path, go: str) -> float:
 
 def restore(saved: Path, live: Path) -> None:
     """A cache restore: the saved folder copied back in place of whatever was there."""
-    subprocess.run(["chmod", "-R", "u+w", str(live)], check=False)
-    shutil.rmtree(live, ignore_errors=True)
+    if live.exists():
+        subprocess.run(["chmod", "-R", "u+w", str(live)], check=False)
+        shutil.rmtree(live)
     if saved.exists():
         shutil.copytree(saved, live, symlinks=True)
 
