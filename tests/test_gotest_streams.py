@@ -231,3 +231,29 @@ def test_names_outside_the_module_and_failures_of_no_package_are_kept() -> None:
     quiet = batch_results(Batch(BATCH, ("./...",)), passing, "go: writing profile: disk full\n", 1)
     assert all(r.ok for r in quiet.results)
     assert quiet.error == "go: writing profile: disk full"
+
+
+def test_a_batch_too_long_for_one_command_line_is_cut_in_parts_in_order() -> None:
+    from goci.gotest.batch import go_test_args, split_batch
+    from goci.gotest.results import TestOptions
+
+    packages = tuple(
+        Package(f"example.com/batch/p{i:02d}", MODULE / f"p{i:02d}", BATCH.path, MODULE, 1)
+        for i in range(10)
+    )
+    batch = Batch(BATCH, tuple(p.import_path for p in packages), packages)
+    assert split_batch(batch) == [batch]  # the usual case: one go test
+    parts = split_batch(batch, limit=3 * (len(packages[0].import_path) + 1))
+    assert [len(p.args) for p in parts] == [3, 3, 3, 1]
+    assert [a for p in parts for a in p.args] == list(batch.args)
+    assert all(tuple(q.import_path for q in p.packages) == p.args for p in parts)
+    args = go_test_args(parts[0], TestOptions(parallel=2), Path("/out/p.cover"))
+    assert args == [
+        "test",
+        "-json",
+        "-p=2",
+        "-covermode=set",
+        "-coverprofile=/out/p.cover",
+        "-coverpkg=example.com/batch/...",
+        *parts[0].args,
+    ]
