@@ -5,10 +5,16 @@ The data is real: a generated Go program with about 200,000 coverage blocks is b
 baseline merges those 40 binary folders with ``go tool covdata merge``; goci merges the same
 data as 40 text profiles (``go tool covdata textfmt`` of each folder, as ``go test
 -coverprofile`` would have written them). Both are timed in the same run and the figure
-printed is blocks merged per second, with the ratio.
+printed is blocks merged per second and each side's peak RSS (each runs as its own process:
+``goci coverage merge`` as a user runs it), with the ratio.
+
+``--one N`` measures the other shape instead: one text profile of N blocks (2,000,000 blocks
+are about 126 MB, what one large monorepo's unsharded run writes), merged alone by ``goci
+coverage merge``: its time and peak RSS.
 
     .venv/bin/python bench/merge.py            # 40 x ~200,000 blocks
     .venv/bin/python bench/merge.py --quick    # 40 x ~20,000 blocks
+    .venv/bin/python bench/merge.py --one 2000000
 """
 
 from __future__ import annotations
@@ -22,9 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from goci.coverage.merge import merge
+ROOT = Path(__file__).resolve().parents[1]
 
 IFS_PER_FUNC = 100
 
@@ -49,14 +53,73 @@ def generate(folder: Path, blocks: int) -> None:
     )
 
 
+def measured(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one process (``wait4``: its own, not its siblings')."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(argv)}")
+    return elapsed, usage.ru_maxrss / 1024  # Linux reports KiB
+
+
+def goci_merge(inputs: str, out: str) -> list[str]:
+    """``goci coverage merge``, run in the folder that holds both (its workspace)."""
+    return [sys.executable, "-m", "goci", "coverage", "merge", inputs, "--out", out]
+
+
+def one_profile(blocks: int, env: dict[str, str]) -> int:
+    """One profile of ``blocks`` blocks (count mode) over generated sources, 100 blocks a file."""
+    with tempfile.TemporaryDirectory(prefix="goci-bench-merge-one-") as tmp:
+        root = Path(tmp)
+        (root / "go.mod").write_text("module example.com/monorepo\n\ngo 1.21\n")
+        profile = root / "in" / "coverage.out"
+        profile.parent.mkdir()
+        with profile.open("w") as handle:
+            handle.write("mode: count\n")
+            for f in range((blocks + 99) // 100):
+                rel = f"svc{f // 1_000:03d}/pkg{f // 20:05d}/f{f}.go"
+                source = root / rel
+                source.parent.mkdir(parents=True, exist_ok=True)
+                funcs = min(100, blocks - 100 * f)
+                source.write_text(
+                    f"package pkg{f // 20:05d}\n\n"
+                    + "".join(f"func g{f}x{k:07d}() int {{\n\treturn 1\n}}\n" for k in range(funcs))
+                )
+                col = len(f"func g{f}x0000000() int {{")  # the brace opens the block
+                handle.writelines(
+                    f"example.com/monorepo/{rel}:{3 + 3 * k}.{col},{5 + 3 * k}.2 1 {k % 3}\n"
+                    for k in range(funcs)
+                )
+        size = profile.stat().st_size / 1e6
+        seconds, rss = measured(goci_merge("in", "merged.out"), env, root)
+    print(f"one profile: {blocks:,} blocks ({size:.0f} MB)")
+    print(
+        f"goci coverage merge (text):      {seconds:6.2f}s  {blocks / seconds:12,.0f} blocks/s  "
+        f"peak RSS {rss:7.0f} MB"
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="about 20,000 blocks per profile")
     parser.add_argument("--profiles", type=int, default=40)
+    parser.add_argument("--one", type=int, default=0, metavar="N", help="one profile of N blocks")
     args = parser.parse_args()
     blocks = 20_000 if args.quick else 200_000
     go = os.environ.get("GOCI_GO") or shutil.which("go") or "go"
-    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "", "GOWORK": "off"}
+    env = {
+        **os.environ,
+        "GOTOOLCHAIN": "local",
+        "GOFLAGS": "",
+        "GOWORK": "off",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    if args.one:
+        return one_profile(args.one, env)
     with tempfile.TemporaryDirectory(prefix="goci-bench-merge-") as tmp:
         root = Path(tmp)
         src = root / "src"
@@ -94,8 +157,7 @@ def main() -> int:
         total_blocks = per_profile * len(texts)
 
         (root / "merged-bin").mkdir()
-        started = time.perf_counter()
-        subprocess.run(
+        baseline, baseline_rss = measured(
             [
                 go,
                 "tool",
@@ -104,23 +166,22 @@ def main() -> int:
                 "-i=" + ",".join(map(str, dirs)),
                 f"-o={root / 'merged-bin'}",
             ],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
+            env,
+            root,
         )
-        baseline = time.perf_counter() - started
-
-        started = time.perf_counter()
-        result = merge([root / "profiles"], out=root / "merged.out")
-        ours = time.perf_counter() - started
-        assert result.blocks == per_profile
+        ours, ours_rss = measured(goci_merge("profiles", "merged.out"), env, root)
+        merged_blocks = sum(1 for _ in (root / "merged.out").open()) - 1
+        assert merged_blocks == per_profile, (merged_blocks, per_profile)
 
     print(f"profiles: {len(texts)} x {per_profile:,} blocks = {total_blocks:,} blocks")
     print(
         f"go tool covdata merge (binary):  {baseline:6.2f}s  "
-        f"{total_blocks / baseline:12,.0f} blocks/s"
+        f"{total_blocks / baseline:12,.0f} blocks/s  peak RSS {baseline_rss:7.0f} MB"
     )
-    print(f"goci coverage merge (text):      {ours:6.2f}s  {total_blocks / ours:12,.0f} blocks/s")
+    print(
+        f"goci coverage merge (text):      {ours:6.2f}s  {total_blocks / ours:12,.0f} blocks/s  "
+        f"peak RSS {ours_rss:7.0f} MB"
+    )
     print(f"ratio (covdata time / goci time): {baseline / ours:.2f}x")
     return 0
 
