@@ -11,7 +11,7 @@ named here and nowhere else.
 from __future__ import annotations
 
 import json
-import platform
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +69,14 @@ def _runner_os(env: Mapping[str, str]) -> str:
     """The runner's OS as GitHub names it (``Linux``, ``macOS``, ``Windows``)."""
     if env.get("RUNNER_OS"):
         return env["RUNNER_OS"]
-    system = platform.system()
+    # os.uname() is what platform.system() reads on POSIX; the platform module (slow to
+    # import) only where there is no uname.
+    if hasattr(os, "uname"):
+        system = os.uname().sysname
+    else:
+        import platform
+
+        system = platform.system()
     return {"Darwin": "macOS"}.get(system, system or "unknown")
 
 

@@ -11,14 +11,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from goci.ci_env import CiEnv
 from goci.options import Option, declared, parse
 from goci.runtime import Runtime
-from goci.tools.gittool import Git
 from goci.tools.gotool import Go
-from goci.tools.paths import WorkspaceRoots, workspace_path
+
+if TYPE_CHECKING:  # loaded when first used: a command that never asks git starts faster
+    from goci.tools.gittool import Git
+    from goci.tools.paths import WorkspaceRoots
 
 
 @dataclass
@@ -37,6 +39,8 @@ class Context:
 
     @cached_property
     def git(self) -> Git:
+        from goci.tools.gittool import Git
+
         return Git(self.cwd, self.env)
 
     @cached_property
@@ -47,6 +51,8 @@ class Context:
     @cached_property
     def workspace(self) -> WorkspaceRoots:
         """Where user-given paths may point: this folder, its repository, the CI's folders."""
+        from goci.tools.paths import WorkspaceRoots
+
         top = self.git.toplevel_or_none()
         return WorkspaceRoots(self.cwd, (*((top,) if top else ()), *self.ci.roots))
 
@@ -56,6 +62,8 @@ class Context:
 
     def workspace_path(self, option: str, value: str, **rule: bool) -> Path:
         """A user-given path that must stay inside the workspace (see :mod:`goci.tools.paths`)."""
+        from goci.tools.paths import workspace_path
+
         return workspace_path(option, value, self.workspace, **rule)
 
 

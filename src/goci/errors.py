@@ -6,7 +6,6 @@ so that the same failure reads the same on a laptop, in Actions and in Drone.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -41,5 +40,7 @@ def bad_input(name: str, value: object, accepted: str) -> InputError:
 
 def closest(value: str, choices: Iterable[str]) -> str:
     """A ' (did you mean X?)' hint for a mistyped name, or '' when nothing is close."""
+    import difflib  # only on the error path: keeps start-up short
+
     match = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {match[0]!r}?)" if match else ""

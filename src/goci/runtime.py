@@ -27,9 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from actions_toolkit.command import Command
-from actions_toolkit.file_command import prepare_key_value_message
-
 from goci.ci_env import provider_of
 
 # The runner reads a step's output line by line (.NET's ReadLine: \n, \r and \r\n end a line).
@@ -166,6 +163,8 @@ class Runtime:
     ) -> None:
         # Workflow commands are read from stdout and stderr alike; stderr keeps stdout clean
         # for --json.
+        from actions_toolkit.command import Command  # only in Actions: keeps start-up short
+
         props = {k: v for k, v in properties.items() if v is not None}
         text = self.redact(message) if redact else message
         self.stream.write(str(Command(name, props, text)) + "\n")
@@ -261,17 +260,24 @@ class Runtime:
             handle.write(text)
         return True
 
+    def _append_values(self, variable: str, values: Mapping[str, str]) -> None:
+        """``NAME<<delimiter`` entries (safe for multi-line values) appended to a file command."""
+        if not self.env.get(variable):
+            return  # outside Actions: nothing to write, and actions_toolkit stays unloaded
+        from actions_toolkit.file_command import prepare_key_value_message
+
+        text = "".join(
+            prepare_key_value_message(name, value) + os.linesep for name, value in values.items()
+        )
+        self._append(variable, text)
+
     def set_outputs(self, outputs: Mapping[str, Any]) -> None:
         """Write all outputs at once, each in the delimiter form (safe for multi-line values)."""
-        text = "".join(
-            prepare_key_value_message(name, output_text(value)) + os.linesep
-            for name, value in outputs.items()
-        )
-        self._append(OUTPUT_FILE, text)
+        self._append_values(OUTPUT_FILE, {k: output_text(v) for k, v in outputs.items()})
 
     def export_env(self, name: str, value: str) -> None:
         """Set a variable for the later steps of the job."""
-        self._append("GITHUB_ENV", prepare_key_value_message(name, value) + os.linesep)
+        self._append_values("GITHUB_ENV", {name: value})
 
     def add_path(self, folder: str) -> None:
         self._append("GITHUB_PATH", folder + os.linesep)

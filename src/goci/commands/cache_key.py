@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from goci.cache.keys import check_prefix, compute
 from goci.command import Command, Context, Result
-from goci.commands._shared import build_cache_plan
+from goci.commands._buildcache import build_cache_plan
 from goci.options import option
 from goci.runtime import markdown_table
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,6 +137,8 @@ class Go:
         (function extents for coverage). They are built outside the user's module, with the
         user's toolchain, and kept under ``cache`` keyed by the source and the Go version.
         """
+        import tempfile  # only here: keeps every other command's start-up short
+
         files = sorted(p for p in source.iterdir() if p.suffix == ".go")
         digest = Sha256()
         for path in files:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from goci.errors import InputError
-from goci.tools.atomic import write_once
 
 #: Where everything goci writes goes by default: ``.goci/dist``, ``.goci/coverage``,
 #: ``.goci/store``. Go and goci skip folders whose names start with a dot.
@@ -34,6 +33,8 @@ def ignore_goci_folders(path: Path) -> None:
 def ignore_folder(folder: Path) -> None:
     """Keep ``folder`` and everything in it out of git: a ``.gitignore`` holding ``*`` (an
     existing one is left as it is; two writers at once write it once)."""
+    from goci.tools.atomic import write_once  # its imports are slow; few callers write
+
     write_once(folder / ".gitignore", _IGNORE_ALL)
 
 
