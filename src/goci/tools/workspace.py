@@ -128,6 +128,23 @@ def _gowork_in_effect(root: Path, go: Go) -> Path | None:
     return None
 
 
+def _resolve_use(base: Path, disk_path: str, real_parents: dict[str, str]) -> Path:
+    """``(base / disk_path).resolve()``, with the real folder of each parent found once: a
+    go.work of 500 modules under ``modules/`` would otherwise follow the same links 500 times.
+
+    The parent's real folder joined with a last part that is no link is already real; a path
+    with ``..`` in it, or a link, is resolved the slow way (``..`` after a link goes elsewhere).
+    """
+    joined = os.path.join(base, disk_path)  # an absolute disk_path stands on its own
+    parent, name = os.path.split(os.path.normpath(joined))
+    if not name or ".." in joined.replace("\\", "/").split("/"):  # either separator: safe side
+        return Path(os.path.realpath(joined))
+    if parent not in real_parents:
+        real_parents[parent] = os.path.realpath(parent)
+    candidate = os.path.join(real_parents[parent], name)
+    return Path(os.path.realpath(candidate) if os.path.islink(candidate) else candidate)
+
+
 def discover(root: Path, go: Go) -> Workspace:
     """Find the modules in use under ``root``; an InputError when there are none."""
     root = root.resolve()
@@ -138,8 +155,9 @@ def discover(root: Path, go: Go) -> Workspace:
             raise InputError(f"go.work: {gowork} cannot be parsed: {result.stderr.strip()}")
         uses = json.loads(result.stdout).get("Use") or []
         modules = []
+        real_parents: dict[str, str] = {}
         for use in uses:
-            folder = (gowork.parent / use["DiskPath"]).resolve()
+            folder = _resolve_use(gowork.parent, use["DiskPath"], real_parents)
             if not (folder / "go.mod").is_file():
                 raise InputError(
                     f"go.work: {gowork} uses {use['DiskPath']!r}, but {folder} has no go.mod"
