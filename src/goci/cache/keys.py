@@ -62,16 +62,21 @@ class CacheKeys:
         return self.save and self.mod_downloads
 
 
-def dependency_files(workspace: Workspace) -> list[Path]:
-    """go.mod/go.sum of every module in use plus go.work/go.work.sum, in a stable order."""
-    files: list[Path] = []
+def dependency_files(workspace: Workspace) -> list[str]:
+    """go.mod/go.sum of every module in use plus go.work/go.work.sum, in a stable order.
+
+    Plain strings: a workspace of 500 modules makes a thousand of them, and pathlib's
+    objects cost more to build than the files cost to hash (bench/cache_key.py).
+    """
+    files: list[str] = []
     if workspace.gowork is not None:
-        files.append(workspace.gowork)
-        files.append(workspace.gowork.with_name("go.work.sum"))
+        files.append(str(workspace.gowork))
+        files.append(os.path.join(workspace.gowork.parent, "go.work.sum"))
     for module in workspace.modules:
-        files.extend((module.gomod, module.gosum))
+        folder = str(module.dir)
+        files.extend((os.path.join(folder, "go.mod"), os.path.join(folder, "go.sum")))
     # lexists: a go.sum that is a dangling link is unreadable, not absent (hash_files says so).
-    return [f for f in files if os.path.lexists(f) or f.name == "go.mod"]
+    return [f for f in files if os.path.lexists(f) or os.path.basename(f) == "go.mod"]
 
 
 def _go_at_least(gofile: Path, minor: int) -> bool:
@@ -118,23 +123,22 @@ def module_downloads(workspace: Workspace, goflags: str) -> bool:
     return any(_has_lines(path) for path in sums)
 
 
-def hash_files(files: list[Path], root: Path) -> str:
+def hash_files(files: list[str], root: Path) -> str:
     """SHA-256 over sorted (relative path, content) pairs: renames and edits both move it."""
     digest = Sha256()
-    entries = []
-    for path in files:
-        entries.append((relative_name(path, root), path))
-    for relative, path in sorted(entries):
+    for relative, path in sorted((relative_name(path, root), path) for path in files):
         try:
-            content = path.read_bytes()
+            with open(path, "rb") as handle:
+                content = handle.read()
         except OSError as exc:
-            raise InputError(f"{path.name}: cannot read {path} ({exc.strerror or exc})") from exc
+            name = os.path.basename(path)
+            raise InputError(f"{name}: cannot read {path} ({exc.strerror or exc})") from exc
         digest.update(f"{relative}\0{len(content)}\0".encode())
         digest.update(content)
     return digest.hexdigest()
 
 
-def relative_name(path: Path, root: Path) -> str:
+def relative_name(path: str | Path, root: Path) -> str:
     """``path`` relative to ``root`` (``../lib/go.mod`` for a go.work reaching outside it), so
     the hash does not depend on where the runner checked the repository out."""
     text, base = str(path), str(root).rstrip(os.sep) + os.sep
