@@ -19,7 +19,6 @@ from pathlib import Path
 
 from goci.errors import InputError
 from goci.tools.gotool import Go
-from goci.tools.paths import within
 
 _SKIPPED_DIRS = {"vendor", "testdata", "node_modules"}
 _MODULE_LINE = re.compile(r'^\s*module\s+(?:"([^"]+)"|`([^`]+)`|(\S+))', re.MULTILINE)
@@ -55,6 +54,8 @@ class Workspace:
 
     def module_for(self, path: Path) -> Module | None:
         """The innermost module in use whose folder contains ``path``."""
+        from goci.tools.paths import within  # not loaded by commands that never ask (cache-key)
+
         best: Module | None = None
         for module in self.modules:
             if within(path, module.dir) and (
