@@ -26,6 +26,10 @@ _GO_LINE = re.compile(
     r"^\s*go\s+(\d+\.\d+(?:\.\d+)?(?:(?:rc|beta)\d+)?)\s*(?://.*)?$", re.MULTILINE
 )
 _TOOLCHAIN_LINE = re.compile(r"^\s*toolchain\s+(go\S+)\s*(?://.*)?$", re.MULTILINE)
+# What a plainly written go.work may hold (see plain_uses): printable ASCII but quotes, and
+# versions in a form go surely accepts; anything else is for `go work edit` to read and judge.
+_PLAIN_CODE = re.compile(r"[ \t!#-&(-_a-~]*")
+_PLAIN_GO = re.compile(r"1\.(?:0|[1-9]\d{0,3})(?:\.(?:0|[1-9]\d{0,3})|(?:rc|beta)[1-9]\d{0,3})?")
 
 
 @dataclass(frozen=True)
@@ -146,23 +150,82 @@ def _resolve_use(base: Path, disk_path: str, real_parents: dict[str, str]) -> Pa
     return Path(os.path.realpath(candidate) if os.path.islink(candidate) else candidate)
 
 
+def _plain_version(directive: str, value: str) -> bool:
+    """``go 1.22.3``, ``toolchain go1.22.3`` or ``toolchain default``, in a form go accepts."""
+    if directive == "toolchain":
+        return value == "default" or (
+            value.startswith("go") and _PLAIN_GO.fullmatch(value[2:]) is not None
+        )
+    return _PLAIN_GO.fullmatch(value) is not None
+
+
+def plain_uses(data: bytes) -> list[str] | None:
+    """The ``use`` folders of a go.work written plainly, as ``go work init``/``use`` write it,
+    in file order; None for anything else (quotes, ``replace``, odd versions, bad syntax).
+
+    Saves a ``go work edit -json`` on every cache-key. Whatever it is not sure about is left
+    to go, whose answer and errors then stand: the two must never disagree, and
+    tests/test_workspace_gowork.py holds them side by side on real go.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    uses: list[str] = []
+    seen: set[str] = set()
+    in_use_block = False
+    for line in text.split("\n"):
+        code = line.removesuffix("\r").partition("//")[0]
+        if not _PLAIN_CODE.fullmatch(code) or "/*" in code:
+            return None
+        words = code.split()
+        if not words:
+            continue
+        if in_use_block:
+            if words == [")"]:
+                in_use_block = False
+            elif len(words) == 1 and words[0] not in "()":
+                uses.append(words[0])
+            else:
+                return None
+        elif words == ["use", "("]:
+            in_use_block = True
+        elif len(words) == 2 and words[0] == "use" and words[1] not in "()":
+            uses.append(words[1])
+        elif len(words) == 2 and words[0] in ("go", "toolchain") and words[0] not in seen:
+            seen.add(words[0])
+            if not _plain_version(words[0], words[1]):
+                return None
+        else:
+            return None
+    return None if in_use_block else uses
+
+
+def _gowork_uses(gowork: Path, root: Path, go: Go) -> list[str]:
+    """The ``use`` folders of a go.work as written, read by :func:`plain_uses` when it can."""
+    try:
+        uses = plain_uses(gowork.read_bytes()) if gowork.name == "go.work" else None
+    except OSError:
+        uses = None
+    if uses is not None:
+        return uses
+    result = go.run("work", "edit", "-json", str(gowork), cwd=root, check=False)
+    if not result.ok:
+        raise InputError(f"go.work: {gowork} cannot be parsed: {result.stderr.strip()}")
+    return [use["DiskPath"] for use in json.loads(result.stdout).get("Use") or []]
+
+
 def discover(root: Path, go: Go) -> Workspace:
     """Find the modules in use under ``root``; an InputError when there are none."""
     root = root.resolve()
     gowork = _gowork_in_effect(root, go)
     if gowork is not None:
-        result = go.run("work", "edit", "-json", str(gowork), cwd=root, check=False)
-        if not result.ok:
-            raise InputError(f"go.work: {gowork} cannot be parsed: {result.stderr.strip()}")
-        uses = json.loads(result.stdout).get("Use") or []
         modules = []
         real_parents: dict[str, str] = {}
-        for use in uses:
-            folder = _resolve_use(gowork.parent, use["DiskPath"], real_parents)
+        for use in _gowork_uses(gowork, root, go):
+            folder = _resolve_use(gowork.parent, use, real_parents)
             if not (folder / "go.mod").is_file():
-                raise InputError(
-                    f"go.work: {gowork} uses {use['DiskPath']!r}, but {folder} has no go.mod"
-                )
+                raise InputError(f"go.work: {gowork} uses {use!r}, but {folder} has no go.mod")
             modules.append(Module(module_path(folder / "go.mod"), folder))
         return Workspace(root, gowork, tuple(sorted(modules, key=lambda m: str(m.dir))))
     gomods = _walk_gomods(root)

@@ -1,0 +1,127 @@
+"""goci reads a plainly written go.work itself (one ``go`` call fewer on every cache-key) and
+leaves every other go.work to ``go work edit -json``: the two must never disagree.
+
+Each text below goes to real go: where goci's reader answers, its ``use`` list is exactly go's,
+and go accepted the file; where it declines, discovery still gives go's answer (or go's error).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from goci.errors import InputError
+from goci.tools.gotool import Go
+from goci.tools.workspace import discover, plain_uses
+from support.gotools import hermetic_env
+
+# (go.work text, what goci's own reader says: its use list, or None for "ask go")
+CASES: list[tuple[bytes, list[str] | None]] = [
+    (b"go 1.21\n\nuse (\n\t./a\n\t./b\n)\n", ["./a", "./b"]),
+    (b"go 1.22.3\ntoolchain go1.23.1\n\nuse ./a\nuse ./b\n", ["./a", "./b"]),
+    (b"go 1.21rc1\nuse a\n", ["a"]),
+    (b"go 1.2beta1\ntoolchain default\n", []),
+    (b"", []),
+    (b"use ./a\r\nuse ./b\r\n", ["./a", "./b"]),
+    (b"go 1.21 // comment\nuse ./a // the first\n// use ./b\n", ["./a"]),
+    (b"go 1.21\nuse ./a//b\n", ["./a"]),
+    (b"go 1.21\nuse ./a\nuse ./a\n", ["./a", "./a"]),
+    (b"go 1.21\nuse ./a/\n", ["./a/"]),
+    (b"go 1.21\nuse (\n)\n", []),
+    (b"go 1.21\nuse ./missing\n", ["./missing"]),
+    (b'go 1.21\nuse "./a"\n', None),
+    (b"go 1.21\nuse `./b`\n", None),
+    (b"go 1.21\nuse ( ./a )\n", None),
+    (b"go 1.21\nuse ./a ./b\n", None),
+    (b"go 1.21\nuse\n", None),
+    (b"go 1.21\nuse ./a\n)\n", None),
+    (b"go 1.21\nuse (\n./a\n", None),
+    (b"go abc\nuse ./a\n", None),
+    (b"go 1\nuse ./a\n", None),
+    (b"go default\n", None),
+    (b"go 1.21\ngo 1.22\n", None),
+    (b"go 1.21.0rc1\n", None),
+    (b"go 1.21\ntoolchain foo\n", None),
+    (b"go 1.21\ntoolchain 1.22.0\n", None),
+    (b"go 1.21\nreplace example.com/x => ./b\nuse ./a\n", None),
+    (b"go 1.21\ngodebug default=go1.21\n", None),
+    (b"go 1.21\n/* use ./b */\nuse ./a\n", None),
+    (b"go 1.21\nuse ./caf\xc3\xa9\n", None),
+    (b"go 1.21\nuse ./a\xff\n", None),
+    (b"go 1.21\nunknown ./a\n", None),
+]
+
+
+def go_uses(go: Go, root: Path) -> list[str] | None:
+    """What go itself reads from root/go.work: its use list, or None when it refuses the file."""
+    result = go.run("work", "edit", "-json", str(root / "go.work"), cwd=root, check=False)
+    if not result.ok:
+        return None
+    return [use["DiskPath"] for use in json.loads(result.stdout).get("Use") or []]
+
+
+@pytest.fixture(scope="module")
+def workspace_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("gowork")
+    for name in ("a", "b"):
+        (root / name).mkdir()
+        (root / name / "go.mod").write_text(f"module example.com/{name}\n\ngo 1.21\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def real_go(go_binary: Path, shared_go_dirs: dict[str, Path]) -> Go:
+    env = hermetic_env(go_binary, shared_go_dirs)
+    return Go({**env, "GOWORK": ""}, exe=env["GOCI_GO"])
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_goci_reads_a_plain_go_work_as_go_does_and_leaves_the_rest_to_go(
+    text: bytes, expected: list[str] | None, workspace_root: Path, real_go: Go
+) -> None:
+    assert plain_uses(text) == expected
+    (workspace_root / "go.work").write_bytes(text)
+    if expected is not None:
+        assert go_uses(real_go, workspace_root) == expected
+
+
+def test_a_go_work_goci_does_not_read_itself_is_read_by_go(
+    workspace_root: Path, real_go: Go
+) -> None:
+    (workspace_root / "go.work").write_text('go 1.21\n\nuse (\n\t"./b"\n\t"./a"\n)\n')
+    workspace = discover(workspace_root, real_go)
+    assert [m.path for m in workspace.modules] == ["example.com/a", "example.com/b"]
+    (workspace_root / "go.work").write_text("go 1.21\nuse ./a ./b\n")
+    with pytest.raises(
+        InputError, match=r"(?s)cannot be parsed: .*go.work:2: usage: use local/dir"
+    ):
+        discover(workspace_root, real_go)
+
+
+PIECES = st.lists(
+    st.sampled_from(
+        [b"go 1.21", b"go 1.2x", b"toolchain go1.22.1", b"toolchain default", b"use", b" ",
+         b"\t", b"./a", b"./b", b"a", b"(", b")", b"\n", b"\r\n", b"//", b"/*", b'"', b"`",
+         b"'", b"\\", b"=>", b"replace", b"\xc3\xa9"]
+    ),
+    max_size=14,
+).map(b"".join)  # fmt: skip
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@example(data=b"use (\n./a\n./b\n)\n")
+@given(data=PIECES)
+def test_whenever_goci_reads_a_go_work_go_reads_the_same(
+    data: bytes, workspace_root: Path, real_go: Go
+) -> None:
+    ours = plain_uses(data)
+    if ours is None:
+        return
+    (workspace_root / "go.work").write_bytes(data)
+    assert go_uses(real_go, workspace_root) == ours, data
