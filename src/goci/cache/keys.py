@@ -128,7 +128,7 @@ def hash_files(files: list[str], root: Path) -> str:
     digest = Sha256()
     for relative, path in sorted((relative_name(path, root), path) for path in files):
         try:
-            with open(path, "rb") as handle:
+            with open(path, "rb", buffering=0) as handle:  # read whole: no buffer, no tty check
                 content = handle.read()
         except OSError as exc:
             name = os.path.basename(path)

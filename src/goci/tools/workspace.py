@@ -76,7 +76,8 @@ class NoModuleError(InputError):
 def read_text(path: Path, what: str) -> str:
     """Read a Go metadata file, or an InputError that names it and says why."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb", buffering=0) as handle:  # read whole: no buffer, no tty check
+            data = handle.read()
     except OSError as exc:
         raise InputError(f"{what}: cannot read {path} ({exc.strerror or exc})") from exc
     try:
@@ -224,9 +225,10 @@ def discover(root: Path, go: Go) -> Workspace:
         real_parents: dict[str, str] = {}
         for use in _gowork_uses(gowork, root, go):
             folder = _resolve_use(gowork.parent, use, real_parents)
-            if not (folder / "go.mod").is_file():
+            gomod = folder / "go.mod"
+            if not os.path.isfile(gomod):
                 raise InputError(f"go.work: {gowork} uses {use!r}, but {folder} has no go.mod")
-            modules.append(Module(module_path(folder / "go.mod"), folder))
+            modules.append(Module(module_path(gomod), folder))
         return Workspace(root, gowork, tuple(sorted(modules, key=lambda m: str(m.dir))))
     gomods = _walk_gomods(root)
     if not gomods:
