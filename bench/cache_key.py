@@ -4,7 +4,9 @@ Generates a go.work workspace of 500 modules, each with a go.mod requiring a few
 and a go.sum of 100-300 lines in the real format, then times, in the same run, the whole
 ``goci cache-key --json`` command (a new process each time: Python start-up, ``go env``, the
 workspace, hashing every go.mod/go.sum) and the floor of the job, ``sha256sum`` over the same
-go.sum files. Prints both medians and the ratio; the aim is at most 2x.
+go.sum files. Prints both medians and the ratio; the aim is at most 2.5x (issue 16). Where
+the rest goes is printed beside it: the interpreter alone (``python -c pass``), goci's imports
+for the command (no work done) and the command's core run in-process.
 
     .venv/bin/python bench/cache_key.py            # 500 modules
     .venv/bin/python bench/cache_key.py --quick    # 100 modules
@@ -137,14 +139,20 @@ def main() -> int:
         )
         base_wall, base_cpu = median_time(args.runs, [sha256sum, *relative], env, scratch / "mono")
         core_wall, core_cpu = in_process(args.runs, scratch / "mono", env)
+        bare = [sys.executable, "-c", "pass"]
+        bare_wall, bare_cpu = median_time(args.runs, bare, env, scratch / "mono")
+        imports = [sys.executable, "-c", "import goci.cli, goci.commands.cache_key"]
+        load_wall, load_cpu = median_time(args.runs, imports, env, scratch / "mono")
         digest = hashlib.sha256(check.stdout.encode()).hexdigest()[:8]
         print(f"{'':20}{'wall':>10}{'cpu':>10}")
         print(f"{'goci cache-key':20}{goci_wall * 1000:8.1f}ms{goci_cpu * 1000:8.1f}ms  ({digest})")
+        print(f"{'  python -c pass':20}{bare_wall * 1000:8.1f}ms{bare_cpu * 1000:8.1f}ms")
+        print(f"{'  python + imports':20}{load_wall * 1000:8.1f}ms{load_cpu * 1000:8.1f}ms")
         print(f"{'  core, in-process':20}{core_wall * 1000:8.1f}ms{core_cpu * 1000:8.1f}ms")
         print(f"{'sha256sum go.sum':20}{base_wall * 1000:8.1f}ms{base_cpu * 1000:8.1f}ms")
         print(
             f"{'ratio':20}{goci_wall / base_wall:9.2f}x{goci_cpu / max(base_cpu, 1e-3):9.2f}x"
-            "  (aim: <= 2x)"
+            "  (aim: <= 2.5x)"
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
