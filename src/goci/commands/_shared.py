@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from goci.cache.units import parse_duration
 from goci.command import Context
 from goci.commands._buildcache import build_cache_plan as build_cache_plan
-from goci.commands._buildcache import mask_credentials
+from goci.commands._buildcache import mask_credentials as mask_credentials
 from goci.options import label_of, option
 from goci.release.stores import Store, Tuning, check_url, open_store
 from goci.tools.owner import Owner
