@@ -182,7 +182,12 @@ def _merge_and_count(
         )
         try:
             cov = coverage.report(
-                staging, root=ctx.cwd, go=ctx.go, exclude=tuple(opts.exclude or ()), display=out
+                staging,
+                root=ctx.cwd,
+                go=ctx.go,
+                exclude=tuple(opts.exclude or ()),
+                display=out,
+                merged=(merged.mode, merged.blocks_by_file),
             )
         except SourceFileError as exc:  # the merged file is never written: name the input
             where = origin(merged, exc.name)

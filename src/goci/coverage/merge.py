@@ -6,33 +6,26 @@ Two profiles that cut the same file differently (the same block with another sta
 or overlapping blocks with other bounds) were made from different sources or toolchains, and
 adding them would report numbers that mean nothing, so the merge refuses and names both.
 
-Memory grows with the number of distinct blocks, not with the number of inputs: one input is
-read at a time; a profile whose blocks come in an order already seen (every shard made with
-the same -coverpkg lists the same blocks) is added to that layout's counts in bulk, anything
-else is checked line by line, and at the end all layouts fold into one table keyed by block.
+Memory grows with the number of distinct blocks, not with the number of inputs or lines: each
+input is streamed a few megabytes at a time, and every file's blocks are kept as integer arrays
+(:mod:`goci.coverage.blocks`), never one object per block. A profile lists a file's blocks
+together, so a file listed again with the blocks already seen (every shard made with the same
+-coverpkg) is added in bulk; anything else (another order, other blocks) goes block by block
+through an index of that file only. A conflict is raised once every input was read, so a
+malformed line in a later input is still named first.
 """
 
 from __future__ import annotations
 
 import operator
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from goci.coverage.profiles import (
-    POSITION,
-    Block,
-    bad_position,
-    check_name,
-    collect,
-    covdata_to_text,
-    format_profile,
-    parse_position,
-    read_mode,
-    split_line,
-)
+from goci.coverage.blocks import FileBlocks, Key, Section, SectionReader, ints
+from goci.coverage.profiles import collect, covdata_to_text, read_mode
 from goci.coverage.sidecars import Sidecar, read_marker, read_sidecar
 from goci.errors import InputError, VerdictError
 from goci.tools.atomic import atomic_target
@@ -62,7 +55,7 @@ class MergeResult:
     shards: tuple[str, ...]
     commits: tuple[str, ...]
     go_versions: tuple[str, ...]
-    blocks_by_file: Mapping[str, tuple[Block, ...]] = field(repr=False, default_factory=dict)
+    blocks_by_file: Mapping[str, FileBlocks] = field(repr=False, default_factory=dict)
 
     @property
     def profiles(self) -> int:
@@ -70,52 +63,54 @@ class MergeResult:
         return sum(1 for item in self.inputs if item.kind != "shard")
 
 
-_MAX_LAYOUTS = 256
-
-
 @dataclass
-class _Layout:
-    """Blocks in one order, as every profile made with the same -coverpkg lists them.
+class _File:
+    """One file's merged blocks in the order first seen, and the input that brought each."""
 
-    Shards and jobs mostly write profiles of identical layout; recognising a layout again lets
-    a whole input be added with a handful of list operations that run at C speed.
-    """
-
-    positions: list[str]
-    statements: list[str]
-    counts: list[int]
-    lines: list[int]
-    index: int
+    bounds: MutableSequence[int]
+    statements: MutableSequence[int]
+    counts: MutableSequence[int]
+    origin: MutableSequence[int]
+    index: dict[Key, int] | None = None  # built once an input lists the file another way
 
 
-def _line_count(text: str) -> int:
-    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+def _ascending(keys: list[Key]) -> bool:
+    return all(map(operator.lt, keys, keys[1:]))
 
 
 class _Merger:
-    """The merge state: one entry per distinct block, remembering which input brought it."""
+    """The merge state: per file, its distinct blocks as arrays (see :mod:`.blocks`)."""
 
     def __init__(self) -> None:
-        # position text -> [statements (as text), count, index of the input that brought it]
-        self.blocks: dict[str, list[Any]] = {}
-        self.layouts: list[_Layout] = []
+        self.files: dict[str, _File] = {}
         self.mode = ""
         self.mode_input = -1
         self.names: list[str] = []
         self.lines = 0
         self.names_checked: set[str] = set()
+        self.conflict = ""  # the first conflict, raised once every input was read
 
     def add(self, path: Path, label: str) -> tuple[str, int]:
         """Add one input; returns its mode and how many blocks it listed."""
         index = len(self.names)
         self.names.append(label)
         where = Path(label)
+        count = 0
         try:
-            text = path.read_text(encoding="utf-8", errors="replace")
+            with path.open(encoding="utf-8", errors="replace") as handle:
+                head = handle.readline()
+                mode = read_mode(where, iter([head] if head else []))
+                self._check_mode(mode, label, index)
+                reader = SectionReader(where, handle, self.names_checked)
+                for section in reader:
+                    count += len(section.statements)
+                    self._add(section, index)
         except OSError as exc:
             raise InputError(f"{label}: cannot read ({exc.strerror or exc})") from exc
-        head, _, rest = text.partition("\n")
-        mode = read_mode(where, iter([head] if text else []))
+        self.lines += reader.number - 1
+        return mode, count
+
+    def _check_mode(self, mode: str, label: str, index: int) -> None:
         if not self.mode:
             self.mode, self.mode_input = mode, index
         elif mode != self.mode:
@@ -124,112 +119,104 @@ class _Merger:
                 f"{self.names[self.mode_input]}; profiles of mixed modes cannot be merged "
                 "(use the same -covermode everywhere)"
             )
-        tokens = rest.split()
-        positions = tokens[0::3]
-        if len(tokens) % 3 == 0 and len(positions) == _line_count(rest):
-            statements = tokens[1::3]
-            for layout in self.layouts:
-                if layout.positions != positions or layout.statements != statements:
-                    continue
-                if " -" in rest:
-                    break  # a negative count: the exact path below names the line
-                try:
-                    values = list(map(int, tokens[2::3]))
-                except ValueError:
-                    break
-                layout.counts = list(map(operator.add, layout.counts, values))
-                self.lines += len(positions) + 1
-                return mode, len(positions)
-        layout = self._read_lines(where, rest.splitlines(), index)
-        self.lines += _line_count(text)
-        if len(self.layouts) < _MAX_LAYOUTS:
-            self.layouts.append(layout)
-        else:
-            self._fold(layout)
-        return mode, len(layout.positions)
 
-    def _read_lines(self, where: Path, lines: list[str], index: int) -> _Layout:
-        """Every line checked in full, so that an error names the file and the line."""
-        layout = _Layout([], [], [], [], index)
-        checked = self.names_checked
-        for number, line in enumerate(lines, start=2):
-            text = line.strip()
-            if not text:
-                continue
-            position, n, c = split_line(where, number, text)
-            match = POSITION.match(position)
-            if match is None:
-                raise bad_position(where, number, text)
-            if match.group(1) not in checked:
-                check_name(where, number, match.group(1))
-                checked.add(match.group(1))
-            layout.positions.append(position)
-            layout.statements.append(str(n))
-            layout.counts.append(c)
-            layout.lines.append(number)
-        return layout
+    def _add(self, section: Section, index: int) -> None:
+        """The common cases at C speed: a file seen first, or again with the same layout."""
+        known = self.files.get(section.name)
+        if known is None:
+            if _ascending(section.keys()):  # no block twice
+                self.files[section.name] = _File(
+                    ints(section.bounds),
+                    ints(section.statements),
+                    ints(section.counts),
+                    array("i", [index]) * len(section.statements),
+                )
+                return
+            known = self.files[section.name] = _File([], [], [], [])
+        elif known.bounds == section.bounds and known.statements == section.statements:
+            known.counts = ints(list(map(operator.add, known.counts, section.counts)))
+            return
+        self._add_each(known, section, index)
 
-    def _fold(self, layout: _Layout) -> None:
-        blocks = self.blocks
-        for position, n, c, line in zip(
-            layout.positions, layout.statements, layout.counts, layout.lines, strict=True
+    def _add_each(self, known: _File, section: Section, index: int) -> None:
+        """Block by block: another order, other blocks, a conflict to name."""
+        bounds, statements = list(known.bounds), list(known.statements)
+        counts, origin = list(known.counts), list(known.origin)
+        if known.index is None:
+            known.index = {k: i for i, k in enumerate(zip(*[iter(bounds)] * 4, strict=True))}
+        seen = known.index
+        for key, n, c, line in zip(
+            section.keys(), section.statements, section.counts, section.lines, strict=True
         ):
-            entry = blocks.get(position)
-            if entry is None:
-                blocks[position] = [n, c, layout.index]
-            elif entry[0] != n and int(entry[0]) != int(n):
-                raise InputError(
-                    f"{self.names[layout.index]}:{line}: block {position} has {n} statements "
-                    f"here but {entry[0]} in {self.names[entry[2]]}: the two profiles come "
-                    "from different sources or Go versions"
+            i = seen.get(key)
+            if i is None:
+                seen[key] = len(statements)
+                bounds.extend(key)
+                statements.append(n)
+                counts.append(c)
+                origin.append(index)
+            elif statements[i] != n:
+                self.conflict = self.conflict or (
+                    f"{self.names[index]}:{line}: block {section.name}:{_spelled(key)} has "
+                    f"{n} statements here but {statements[i]} in {self.names[origin[i]]}: the "
+                    "two profiles come from different sources or Go versions"
                 )
             else:
-                entry[1] += c
+                counts[i] += c
+        known.bounds, known.statements = ints(bounds), ints(statements)
+        known.counts, known.origin = ints(counts), ints(origin)
 
     def finish(self) -> None:
-        """Fold the layouts into the block table (in input order, for stable attributions)."""
-        for layout in self.layouts:
-            self._fold(layout)
-        self.layouts = []
-        if self.mode == "set":
-            for entry in self.blocks.values():
-                entry[1] = 1 if entry[1] else 0
+        """Refuse the first conflict; ``set`` counts become 0 or 1."""
+        if self.conflict:
+            raise InputError(self.conflict)
+        for known in self.files.values():
+            known.index = None
+            if self.mode == "set":
+                known.counts = ints([1 if c else 0 for c in known.counts])
 
-    def sorted_blocks(self) -> dict[str, list[tuple[Block, int]]]:
-        by_file: dict[str, list[tuple[Block, int]]] = {}
-        for position, (n, c, index) in self.blocks.items():
-            parsed = parse_position(position)
-            assert parsed is not None  # checked when the block was first seen
-            by_file.setdefault(parsed[0], []).append((Block(*parsed, int(n), int(c)), int(index)))
-        for blocks in by_file.values():
-            blocks.sort(key=lambda item: _order(item[0]))
-        return dict(sorted(by_file.items()))
+    @property
+    def blocks(self) -> int:
+        return sum(len(known.statements) for known in self.files.values())
 
-    def check_overlaps(self, by_file: Mapping[str, list[tuple[Block, int]]]) -> None:
+    def sorted_files(self) -> dict[str, FileBlocks]:
+        """Every file's blocks in order, files by name; overlapping blocks refused."""
+        result: dict[str, FileBlocks] = {}
+        for name in sorted(self.files):
+            known = self.files.pop(name)
+            b = known.bounds
+            keys = list(zip(b[0::4], b[1::4], b[2::4], b[3::4], strict=True))
+            if not _ascending(keys):
+                order = sorted(range(len(keys)), key=keys.__getitem__)
+                keys = [keys[i] for i in order]
+                known = _File(
+                    ints([v for k in keys for v in k]),
+                    ints([known.statements[i] for i in order]),
+                    ints([known.counts[i] for i in order]),
+                    ints([known.origin[i] for i in order]),
+                )
+            if known.origin.count(known.origin[0]) != len(known.origin):
+                self._check_overlaps(name, keys, known.origin)
+            result[name] = FileBlocks(name, known.bounds, known.statements, known.counts)
+        return result
+
+    def _check_overlaps(self, name: str, keys: list[Key], origin: Sequence[int]) -> None:
         """Refuse blocks of different inputs that overlap with different bounds."""
-        for name, blocks in by_file.items():
-            reach: tuple[int, int] = (0, 0)
-            owner: tuple[Block, int] | None = None
-            for item in blocks:
-                block, index = item
-                start = (block.start_line, block.start_col)
-                if owner is not None and start < reach and index != owner[1]:
-                    raise InputError(
-                        f"{self.names[index]}: block {_where(block)} of {name} overlaps "
-                        f"block {_where(owner[0])} from {self.names[owner[1]]} with different "
-                        "bounds: the profiles come from different sources or Go versions"
-                    )
-                end = (block.end_line, block.end_col)
-                if end > reach:
-                    reach, owner = end, item
+        reach: tuple[int, int] = (0, 0)
+        owner = -1
+        for i, key in enumerate(keys):
+            if owner >= 0 and key[:2] < reach and origin[i] != origin[owner]:
+                raise InputError(
+                    f"{self.names[origin[i]]}: block {_spelled(key)} of {name} overlaps "
+                    f"block {_spelled(keys[owner])} from {self.names[origin[owner]]} with "
+                    "different bounds: the profiles come from different sources or Go versions"
+                )
+            if key[2:] > reach:
+                reach, owner = (key[2], key[3]), i
 
 
-def _order(block: Block) -> tuple[int, int, int, int]:
-    return (block.start_line, block.start_col, block.end_line, block.end_col)
-
-
-def _where(block: Block) -> str:
-    return f"{block.start_line}.{block.start_col},{block.end_line}.{block.end_col}"
+def _spelled(key: Key) -> str:
+    return f"{key[0]}.{key[1]},{key[2]}.{key[3]}"
 
 
 def _check_metadata(inputs: Sequence[Input], allow_mixed: bool) -> tuple[list[str], list[str]]:
@@ -326,21 +313,20 @@ def merge(
     merger.finish()
     commits, versions = _check_metadata(inputs, allow_mixed)
     shards = check_shards(inputs, expect_shards)
-    by_file = merger.sorted_blocks()
-    merger.check_overlaps(by_file)
-    plain = {name: tuple(b for b, _ in blocks) for name, blocks in by_file.items()}
+    blocks = merger.blocks
+    by_file = merger.sorted_files()
     if out is not None:
-        _write_profile(out, merger.mode, plain)
+        _write_profile(out, merger.mode, by_file.values())
     return MergeResult(
         path=out,
         mode=merger.mode,
         inputs=tuple(inputs),
-        blocks=len(merger.blocks),
+        blocks=blocks,
         lines_read=merger.lines,
         shards=shards,
         commits=tuple(commits),
         go_versions=tuple(versions),
-        blocks_by_file=plain,
+        blocks_by_file=by_file,
     )
 
 
@@ -353,12 +339,14 @@ def _label(path: Path, root: Path | None) -> str:
     return str(path)
 
 
-def _write_profile(out: Path, mode: str, by_file: Mapping[str, Iterable[Block]]) -> None:
+def _write_profile(out: Path, mode: str, files: Iterable[FileBlocks]) -> None:
     with atomic_target(out) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as handle:
-        handle.writelines(format_profile(mode, by_file))
+        handle.write(f"mode: {mode}\n")
+        for blocks in files:
+            handle.writelines(blocks.lines())
 
 
-def read_profile(path: Path) -> tuple[str, dict[str, tuple[Block, ...]]]:
+def read_profile(path: Path) -> tuple[str, dict[str, FileBlocks]]:
     """A profile's mode and its blocks by file, duplicates merged as ``go tool cover`` does."""
     result = merge([path], out=None, allow_mixed=True)
     return result.mode, dict(result.blocks_by_file)

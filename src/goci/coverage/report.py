@@ -13,13 +13,15 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import posixpath
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from goci.coverage.blocks import FileBlocks, ints
 from goci.coverage.merge import read_profile
 from goci.coverage.profiles import Block
-from goci.coverage.sources import Extent, Source, check_blocks, locate, read_sources
+from goci.coverage.sources import Extent, Source, check_blocks, iter_sources, locate
+from goci.errors import InputError
 from goci.tools.gotool import Go
 
 
@@ -48,20 +50,46 @@ class FuncCoverage:
 
 @dataclass(frozen=True)
 class FileCoverage:
+    """One file's numbers; its functions, lines and counted blocks are built when asked for.
+
+    A report of a large repository holds millions of functions and blocks: kept as one string
+    and a few arrays per file, not as an object each.
+    """
+
     file: str  # as the profile names it: import path + file name
     package: str
     path: Path  # on disk
     statements: int
     covered: int
-    functions: tuple[FuncCoverage, ...]
-    lines: tuple[tuple[int, int], ...]  # (line, hits) for Cobertura and LCOV
-    # The blocks go tool cover -func counts (inside function declarations): patch coverage
-    # intersects these with the changed lines.
-    counted: tuple[Block, ...] = ()
+    blocks: FileBlocks = field(repr=False, compare=False)
+    function_names: str = field(repr=False, default="")  # joined by newlines
+    # Per function: its line, statements, covered statements (three numbers each).
+    function_numbers: Sequence[int] = field(repr=False, default=())
+    # Per block: 1 where go tool cover -func counts it (inside a function declaration).
+    counted_mask: bytes = field(repr=False, default=b"")
 
     @property
     def percent(self) -> float:
         return percent(self.covered, self.statements)
+
+    @property
+    def functions(self) -> tuple[FuncCoverage, ...]:
+        n = self.function_numbers
+        return tuple(
+            FuncCoverage(self.file, name, n[3 * k], n[3 * k + 1], n[3 * k + 2])
+            for k, name in enumerate(self.function_names.split("\n") if n else ())
+        )
+
+    @property
+    def lines(self) -> tuple[tuple[int, int], ...]:
+        """(line, hits) for Cobertura and LCOV."""
+        return _line_hits(self.blocks)
+
+    @property
+    def counted(self) -> tuple[Block, ...]:
+        """The blocks go tool cover -func counts: patch coverage intersects them with the
+        changed lines."""
+        return tuple(b for b, on in zip(self.blocks, self.counted_mask, strict=True) if on)
 
 
 @dataclass(frozen=True)
@@ -109,33 +137,50 @@ def excluded(name: str, globs: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, g) or fnmatch.fnmatchcase(package, g) for g in globs)
 
 
-def _function_coverage(
-    name: str, extents: Sequence[Extent], blocks: Sequence[Block]
-) -> tuple[list[FuncCoverage], tuple[Block, ...]]:
-    """cmd/cover's FuncExtent.coverage for each function, with a bisect to skip ahead; and
-    the blocks it counted (function declarations never overlap, so none twice)."""
-    starts = [(b.start_line, b.start_col) for b in blocks]
-    result = []
-    counted: list[Block] = []
+def _function_coverage(extents: Sequence[Extent], blocks: FileBlocks) -> tuple[list[int], bytes]:
+    """cmd/cover's FuncExtent.coverage for each function (line, statements, covered), with a
+    bisect to skip ahead; and which blocks it counted (function declarations never overlap,
+    so none twice)."""
+    b, statements, hits = blocks.bounds, blocks.statements, blocks.hits
+    starts = blocks.starts()
+    ends = list(zip(b[2::4], b[3::4], strict=True))
+    counted = bytearray(len(starts))
+    numbers: list[int] = []
     for fn in extents:
         i = bisect.bisect_left(starts, fn.start)
-        while i > 0 and (blocks[i - 1].end_line, blocks[i - 1].end_col) > fn.start:
+        while i > 0 and ends[i - 1] > fn.start:
             i -= 1
         total = covered = 0
-        for b in blocks[i:]:
-            if (b.start_line, b.start_col) >= fn.end:
+        for j in range(i, len(starts)):
+            if starts[j] >= fn.end:
                 break
-            if (b.end_line, b.end_col) <= fn.start:
+            if ends[j] <= fn.start:
                 continue
-            total += b.statements
-            counted.append(b)
-            if b.hits > 0:
-                covered += b.statements
-        result.append(FuncCoverage(name, fn.name, fn.start[0], total, covered))
-    return result, tuple(counted)
+            total += statements[j]
+            counted[j] = 1
+            if hits[j] > 0:
+                covered += statements[j]
+        numbers += (fn.start[0], total, covered)
+    return numbers, bytes(counted)
 
 
-def _line_hits(blocks: Sequence[Block]) -> tuple[tuple[int, int], ...]:
+def _file_coverage(name: str, path: Path, blocks: FileBlocks, source: Source) -> FileCoverage:
+    check_blocks(name, blocks, source, path)
+    numbers, counted = _function_coverage(source.extents, blocks)
+    return FileCoverage(
+        file=name,
+        package=posixpath.dirname(name),
+        path=path,
+        statements=sum(numbers[1::3]),
+        covered=sum(numbers[2::3]),
+        blocks=blocks,
+        function_names="\n".join(fn.name for fn in source.extents),
+        function_numbers=ints(numbers),
+        counted_mask=counted,
+    )
+
+
+def _line_hits(blocks: Iterable[Block]) -> tuple[tuple[int, int], ...]:
     hits: dict[int, int] = {}
     for b in blocks:
         if b.statements == 0:
@@ -152,30 +197,37 @@ def report(
     go: Go,
     exclude: Sequence[str] = (),
     display: Path | None = None,
+    merged: tuple[str, Mapping[str, FileBlocks]] | None = None,
 ) -> CoverageReport:
-    """The coverage of a (merged) profile: per function, file and package, and the total."""
-    mode, by_file = read_profile(profile)
+    """The coverage of a (merged) profile: per function, file and package, and the total.
+
+    ``merged`` is the profile's mode and blocks when the caller has them already (a merge just
+    wrote ``profile``): the profile is then not read again.
+    """
+    mode, by_file = merged if merged is not None else read_profile(profile)
     kept = {name: blocks for name, blocks in by_file.items() if not excluded(name, exclude)}
     dropped = tuple(name for name in by_file if name not in kept)
     paths = locate(kept, root, go, display or profile)
-    sources = read_sources(sorted(set(paths.values())), go, root)
-    files: list[FileCoverage] = []
-    for name, blocks in kept.items():
-        source = sources.get(paths[name], Source((), {}))
-        check_blocks(name, blocks, source, paths[name])
-        funcs, counted = _function_coverage(name, source.extents, blocks)
-        files.append(
-            FileCoverage(
-                file=name,
-                package=posixpath.dirname(name),
-                path=paths[name],
-                statements=sum(f.statements for f in funcs),
-                covered=sum(f.covered for f in funcs),
-                functions=tuple(funcs),
-                lines=_line_hits(blocks),
-                counted=counted,
-            )
-        )
+    names_at: dict[Path, list[str]] = {}
+    for name in kept:
+        names_at.setdefault(paths[name], []).append(name)
+    found: dict[str, FileCoverage] = {}
+    wrong: dict[str, InputError] = {}
+    for path, source in iter_sources(sorted(names_at), go, root):
+        for name in names_at.pop(path, []):
+            try:
+                found[name] = _file_coverage(name, path, kept[name], source)
+            except InputError as exc:  # the first file in the profile's order is named
+                wrong[name] = exc
+    for path, names in names_at.items():
+        for name in names:
+            try:
+                found[name] = _file_coverage(name, path, kept[name], Source((), {}))
+            except InputError as exc:
+                wrong[name] = exc
+    if wrong:
+        raise next(wrong[name] for name in kept if name in wrong)
+    files = [found[name] for name in kept]
     packages: dict[str, list[FileCoverage]] = {}
     for file in files:
         packages.setdefault(file.package, []).append(file)

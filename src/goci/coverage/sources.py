@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
 
+from goci.coverage.blocks import FileBlocks
 from goci.coverage.profiles import Block
 from goci.errors import InputError, ToolError
 from goci.tools.gotool import GO_HELPERS, Go
@@ -56,9 +58,7 @@ class Source:
     unchecked: str = ""  # why the blocks cannot be compared with a profile ("" = they can)
 
 
-def locate(
-    by_file: Mapping[str, Sequence[Block]], root: Path, go: Go, profile: Path
-) -> dict[str, Path]:
+def locate(by_file: Mapping[str, Sized], root: Path, go: Go, profile: Path) -> dict[str, Path]:
     """Where each profile file is on disk, found like cmd/cover's findPkgs does.
 
     Files of the modules in use are found directly (this also works in a repository of
@@ -116,7 +116,7 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def _line_of(by_file: Mapping[str, Sequence[Block]], name: str) -> int:
+def _line_of(by_file: Mapping[str, Sized], name: str) -> int:
     line = 2
     for other, blocks in by_file.items():
         if other == name:
@@ -125,28 +125,39 @@ def _line_of(by_file: Mapping[str, Sequence[Block]], name: str) -> int:
     return line
 
 
-def read_sources(paths: Sequence[Path], go: Go, cwd: Path) -> dict[Path, Source]:
-    """Every function with a body and every coverage block, per file, from Go's own parser."""
+def iter_sources(paths: Sequence[Path], go: Go, cwd: Path) -> Iterator[tuple[Path, Source]]:
+    """Every function with a body and every coverage block, per file, from Go's own parser.
+
+    The helper's answer for a large repository is hundreds of megabytes of JSON: it goes to a
+    temporary file and is read back one file at a time.
+    """
     if not paths:
-        return {}
-    result = go.run_helper(HELPER, stdin="".join(f"{p}\n" for p in paths), cwd=cwd)
-    sources: dict[Path, Source] = {}
-    for line in result.stdout.splitlines():
-        item = json.loads(line)
-        if item.get("error"):
-            raise ToolError(f"cannot parse {item['file']}: {item['error']}")
-        sources[Path(item["file"])] = Source(
-            tuple(
-                Extent(f["name"], (f["start_line"], f["start_col"]), (f["end_line"], f["end_col"]))
-                for f in item["funcs"]
-            ),
-            {(b[0], b[1], b[2], b[3]): b[4] for b in item["blocks"]},
-            item.get("unchecked", ""),
-        )
-    return sources
+        return
+    with tempfile.TemporaryFile() as answer:
+        go.run_helper(HELPER, stdin="".join(f"{p}\n" for p in paths), cwd=cwd, stdout=answer)
+        answer.seek(0)
+        for line in answer:
+            item = json.loads(line)
+            if item.get("error"):
+                raise ToolError(f"cannot parse {item['file']}: {item['error']}")
+            yield (
+                Path(item["file"]),
+                Source(
+                    tuple(
+                        Extent(
+                            f["name"],
+                            (f["start_line"], f["start_col"]),
+                            (f["end_line"], f["end_col"]),
+                        )
+                        for f in item["funcs"]
+                    ),
+                    {(b[0], b[1], b[2], b[3]): b[4] for b in item["blocks"]},
+                    item.get("unchecked", ""),
+                ),
+            )
 
 
-def check_blocks(name: str, blocks: Sequence[Block], source: Source, path: Path) -> None:
+def check_blocks(name: str, blocks: Iterable[Block], source: Source, path: Path) -> None:
     """Refuse a profile whose blocks for ``name`` are not the ones go tool cover makes.
 
     Statement counts are what coverage is computed from; a profile that claims more (or other)
@@ -155,6 +166,8 @@ def check_blocks(name: str, blocks: Sequence[Block], source: Source, path: Path)
     """
     if source.unchecked:
         return
+    if isinstance(blocks, FileBlocks) and blocks.table() == source.blocks:
+        return  # the common case, without a Block per block
     claimed: dict[Position, int] = {}
     for b in blocks:
         position = (b.start_line, b.start_col, b.end_line, b.end_col)

@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from goci.errors import ToolError
 
@@ -62,9 +63,12 @@ def run(
     timeout: float,
     check: bool,
     stdin: str | None = None,
+    stdout: BinaryIO | None = None,
 ) -> Completed:
     """Run ``argv`` to completion and capture both streams.
 
+    ``stdout`` sends standard output to that open file instead (its ``Completed.stdout`` is
+    empty): for output too large to hold in memory, read back as it is needed.
     A missing executable or a timeout becomes a ToolError with the command line in it; a
     non-zero exit does too when ``check`` is set.
     """
@@ -75,7 +79,8 @@ def run(
             cwd=cwd,
             env=dict(env),
             input=stdin,
-            capture_output=True,
+            stdout=subprocess.PIPE if stdout is None else stdout,
+            stderr=subprocess.PIPE,
             text=True,
             encoding="utf-8",
             errors="replace",
@@ -88,7 +93,7 @@ def run(
         raise ToolError(f"timed out after {timeout:.0f}s: {_shown(args)}") from exc
     except OSError as exc:  # not executable, argument list too long, ...
         raise ToolError(f"cannot run {args[0]!r}: {exc.strerror or exc} ({_shown(args)})") from exc
-    result = Completed(args, proc.returncode, proc.stdout, proc.stderr)
+    result = Completed(args, proc.returncode, proc.stdout or "", proc.stderr)
     if check and not result.ok:
         raise failure(result, args[0])
     return result

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from goci.errors import InputError, ToolError
 from goci.tools import _proc
@@ -129,7 +129,13 @@ class Go:
             raise ToolError(f"go list printed output that is not JSON: {exc}") from exc
 
     def run_helper(
-        self, source: Path, *args: str, stdin: str, cwd: Path, cache: Path | None = None
+        self,
+        source: Path,
+        *args: str,
+        stdin: str,
+        cwd: Path,
+        cache: Path | None = None,
+        stdout: BinaryIO | None = None,
     ) -> _proc.Completed:
         """Build goci's own std-only Go program in ``source`` (once per Go and source) and run it.
 
@@ -177,4 +183,5 @@ class Go:
             timeout=self.timeout,
             check=True,
             stdin=stdin,
+            stdout=stdout,
         )

@@ -1,0 +1,176 @@
+"""Coverage blocks kept compact: flat integer arrays per file, read from a profile in chunks.
+
+A large repository's profile holds millions of blocks; one Python object per block costs
+about a kilobyte once parsed, sorted and reported, so a 2,000,000-block profile took gigabytes.
+Here a file's blocks are three arrays (bounds, statements, counts) and a profile is read a few
+megabytes at a time: lines are matched by one regular expression per chunk, and a chunk with
+anything unusual in it is read again line by line, so that an error names its exact line.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections.abc import Iterator, MutableSequence, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from goci.coverage.profiles import POSITION, Block, bad_position, check_name, split_line
+
+_CHUNK = 1 << 20  # characters read at a time
+# One well-formed line; anything else (spaces, signs, blank lines) takes the exact path. The
+# name excludes every character str.splitlines() breaks on, so both paths agree on numbering.
+_LINE = re.compile(
+    r"^([^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]+):(\d+)\.(\d+),(\d+)\.(\d+) (\d+) (\d+)$",
+    re.MULTILINE,
+)
+
+Key = tuple[int, int, int, int]
+
+
+def ints(values: Sequence[int]) -> MutableSequence[int]:
+    """32-bit where they fit, 64-bit else, a list for the absurd (a profile may say anything)."""
+    for code in ("i", "q"):
+        try:
+            return array(code, values)
+        except OverflowError:
+            continue
+    return list(values)
+
+
+@dataclass
+class Section:
+    """Consecutive lines of one input naming the same file."""
+
+    name: str
+    bounds: MutableSequence[int]  # start line, start col, end line, end col per block
+    statements: MutableSequence[int]
+    counts: MutableSequence[int]
+    lines: list[int]  # the line number of each block in its input
+
+    def keys(self) -> list[Key]:
+        b = self.bounds
+        return list(zip(b[0::4], b[1::4], b[2::4], b[3::4], strict=True))
+
+
+class FileBlocks:
+    """One file's blocks in order, as arrays; iterating yields :class:`Block` on demand."""
+
+    __slots__ = ("bounds", "hits", "name", "statements")
+
+    def __init__(
+        self,
+        name: str,
+        bounds: MutableSequence[int],
+        statements: MutableSequence[int],
+        hits: MutableSequence[int],
+    ) -> None:
+        self.name = name
+        self.bounds = bounds
+        self.statements = statements
+        self.hits = hits
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def __iter__(self) -> Iterator[Block]:
+        b, name = self.bounds, self.name
+        for i, (n, c) in enumerate(zip(self.statements, self.hits, strict=True)):
+            j = 4 * i
+            yield Block(name, b[j], b[j + 1], b[j + 2], b[j + 3], n, c)
+
+    def table(self) -> dict[Key, int]:
+        """Each block's bounds -> its statements."""
+        b = self.bounds
+        keys = zip(b[0::4], b[1::4], b[2::4], b[3::4], strict=True)
+        return dict(zip(keys, self.statements, strict=True))
+
+    def starts(self) -> list[tuple[int, int]]:
+        b = self.bounds
+        return list(zip(b[0::4], b[1::4], strict=True))
+
+    def lines(self) -> Iterator[str]:
+        """The profile lines of these blocks."""
+        b, name = self.bounds, self.name
+        for i, (n, c) in enumerate(zip(self.statements, self.hits, strict=True)):
+            j = 4 * i
+            yield f"{name}:{b[j]}.{b[j + 1]},{b[j + 2]}.{b[j + 3]} {n} {c}\n"
+
+
+class SectionReader:
+    """The sections of a profile after its mode line (line 2 on), every line checked.
+
+    ``number`` is the number of the next line, so ``number - 1`` lines were read at the end.
+    """
+
+    def __init__(self, where: Path, handle: TextIO, checked: set[str]) -> None:
+        self.where, self.handle, self.checked = where, handle, checked
+        self.number = 2
+
+    def __iter__(self) -> Iterator[Section]:
+        while True:
+            chunk = self.handle.readlines(_CHUNK)
+            if not chunk:
+                return
+            text = "".join(chunk)
+            found = _LINE.findall(text)
+            if len(found) == len(chunk):
+                yield from _fast(self.where, found, self.number, self.checked)
+                self.number += len(chunk)
+            else:
+                lines = text.splitlines()
+                yield from _exact(self.where, lines, self.number, self.checked)
+                self.number += len(lines)
+
+
+def _fast(
+    where: Path, found: list[tuple[str, ...]], number: int, checked: set[str]
+) -> Iterator[Section]:
+    start = 0
+    while start < len(found):
+        name = found[start][0]
+        end = start + 1
+        while end < len(found) and found[end][0] == name:
+            end += 1
+        if name not in checked:
+            check_name(where, number + start, name)
+            checked.add(name)
+        rows = found[start:end]
+        flat = [int(v) for row in rows for v in row[1:5]]
+        yield Section(
+            name,
+            ints(flat),
+            ints([int(row[5]) for row in rows]),
+            ints([int(row[6]) for row in rows]),
+            list(range(number + start, number + end)),
+        )
+        start = end
+
+
+def _exact(where: Path, lines: list[str], number: int, checked: set[str]) -> Iterator[Section]:
+    """Every line checked in full, so that an error names the file and the line."""
+    current: Section | None = None
+    for offset, line in enumerate(lines):
+        text = line.strip()
+        if not text:
+            continue
+        at = number + offset
+        position, n, c = split_line(where, at, text)
+        match = POSITION.match(position)
+        if match is None:
+            raise bad_position(where, at, text)
+        name = match.group(1)
+        if name not in checked:
+            check_name(where, at, name)
+            checked.add(name)
+        if current is None or current.name != name:
+            if current is not None:
+                yield current
+            current = Section(name, [], [], [], [])
+        current.bounds.extend(int(match.group(k)) for k in range(2, 6))
+        current.statements.append(n)
+        current.counts.append(c)
+        current.lines.append(at)
+    if current is not None:
+        yield current
