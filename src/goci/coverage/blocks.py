@@ -13,6 +13,8 @@ import re
 from array import array
 from collections.abc import Iterator, MutableSequence, Sequence
 from dataclasses import dataclass
+from itertools import chain, groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import TextIO
 
@@ -47,7 +49,7 @@ class Section:
     bounds: MutableSequence[int]  # start line, start col, end line, end col per block
     statements: MutableSequence[int]
     counts: MutableSequence[int]
-    lines: list[int]  # the line number of each block in its input
+    lines: Sequence[int]  # the line number of each block in its input
 
     def keys(self) -> list[Key]:
         b = self.bounds
@@ -90,12 +92,15 @@ class FileBlocks:
         b = self.bounds
         return list(zip(b[0::4], b[1::4], strict=True))
 
-    def lines(self) -> Iterator[str]:
+    def lines(self) -> list[str]:
         """The profile lines of these blocks."""
         b, name = self.bounds, self.name
-        for i, (n, c) in enumerate(zip(self.statements, self.hits, strict=True)):
-            j = 4 * i
-            yield f"{name}:{b[j]}.{b[j + 1]},{b[j + 2]}.{b[j + 3]} {n} {c}\n"
+        return [
+            f"{name}:{a}.{c},{d}.{e} {n} {h}\n"
+            for a, c, d, e, n, h in zip(
+                b[0::4], b[1::4], b[2::4], b[3::4], self.statements, self.hits, strict=True
+            )
+        ]
 
 
 class SectionReader:
@@ -127,25 +132,19 @@ class SectionReader:
 def _fast(
     where: Path, found: list[tuple[str, ...]], number: int, checked: set[str]
 ) -> Iterator[Section]:
-    start = 0
-    while start < len(found):
-        name = found[start][0]
-        end = start + 1
-        while end < len(found) and found[end][0] == name:
-            end += 1
+    for name, group in groupby(found, key=itemgetter(0)):
+        rows = list(group)
         if name not in checked:
-            check_name(where, number + start, name)
+            check_name(where, number, name)
             checked.add(name)
-        rows = found[start:end]
-        flat = [int(v) for row in rows for v in row[1:5]]
         yield Section(
             name,
-            ints(flat),
-            ints([int(row[5]) for row in rows]),
-            ints([int(row[6]) for row in rows]),
-            list(range(number + start, number + end)),
+            ints(list(map(int, chain.from_iterable(map(itemgetter(1, 2, 3, 4), rows))))),
+            ints(list(map(int, map(itemgetter(5), rows)))),
+            ints(list(map(int, map(itemgetter(6), rows)))),
+            range(number, number + len(rows)),
         )
-        start = end
+        number += len(rows)
 
 
 def _exact(where: Path, lines: list[str], number: int, checked: set[str]) -> Iterator[Section]:
@@ -167,10 +166,11 @@ def _exact(where: Path, lines: list[str], number: int, checked: set[str]) -> Ite
         if current is None or current.name != name:
             if current is not None:
                 yield current
-            current = Section(name, [], [], [], [])
+            at_lines: list[int] = []
+            current = Section(name, [], [], [], at_lines)
         current.bounds.extend(int(match.group(k)) for k in range(2, 6))
         current.statements.append(n)
         current.counts.append(c)
-        current.lines.append(at)
+        at_lines.append(at)
     if current is not None:
         yield current

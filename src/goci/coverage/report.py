@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
+import operator
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import accumulate
 from pathlib import Path
 
 from goci.coverage.blocks import FileBlocks, ints
@@ -137,36 +140,70 @@ def excluded(name: str, globs: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, g) or fnmatch.fnmatchcase(package, g) for g in globs)
 
 
-def _function_coverage(extents: Sequence[Extent], blocks: FileBlocks) -> tuple[list[int], bytes]:
-    """cmd/cover's FuncExtent.coverage for each function (line, statements, covered), with a
-    bisect to skip ahead; and which blocks it counted (function declarations never overlap,
-    so none twice)."""
-    b, statements, hits = blocks.bounds, blocks.statements, blocks.hits
+def _function_coverage(source: Source, blocks: FileBlocks) -> tuple[list[int], bytes]:
+    """cmd/cover's FuncExtent.coverage for each function (line, statements, covered), and
+    which blocks it counted (function declarations never overlap, so none twice).
+
+    Blocks are sorted by start, so a function's blocks are the slice between two bisections
+    and its sums come from running totals, all at C speed; unless a block starts before a
+    function and reaches into it (or ends before it starts), where cmd/cover's walk is taken.
+    """
+    b, statements = blocks.bounds, blocks.statements
     starts = blocks.starts()
     ends = list(zip(b[2::4], b[3::4], strict=True))
+    hit = [n if h > 0 else 0 for n, h in zip(statements, blocks.hits, strict=True)]
     counted = bytearray(len(starts))
-    numbers: list[int] = []
-    for fn in extents:
-        i = bisect.bisect_left(starts, fn.start)
-        while i > 0 and ends[i - 1] > fn.start:
-            i -= 1
-        total = covered = 0
-        for j in range(i, len(starts)):
-            if starts[j] >= fn.end:
-                break
-            if ends[j] <= fn.start:
-                continue
-            total += statements[j]
-            counted[j] = 1
-            if hits[j] > 0:
-                covered += statements[j]
-        numbers += (fn.start[0], total, covered)
-    return numbers, bytes(counted)
+    functions = source.functions
+    if not functions:
+        return [], bytes(counted)
+    first = [(f[1], f[2]) for f in functions]
+    low = list(map(partial(bisect.bisect_left, starts), first))
+    high = list(map(partial(bisect.bisect_left, starts), [(f[3], f[4]) for f in functions]))
+    before = map([(0, 0), *ends].__getitem__, low)  # the end of the block before each slice
+    if all(map(operator.lt, starts, ends)) and not any(map(operator.gt, before, first)):
+        numbers = [0] * (3 * len(functions))
+        numbers[0::3] = [line for line, _ in first]
+        for totals, offset in ((statements, 1), (hit, 2)):
+            running = [0, *accumulate(totals)]
+            numbers[offset::3] = map(
+                operator.sub, map(running.__getitem__, high), map(running.__getitem__, low)
+            )
+        for i, j in zip(low, high, strict=True):
+            counted[i:j] = b"\x01" * (j - i)
+        return numbers, bytes(counted)
+    walked: list[int] = []
+    for fn, i in zip(source.extents, low, strict=True):
+        walked += _walk(fn, i, starts, ends, statements, hit, counted)
+    return walked, bytes(counted)
+
+
+def _walk(
+    fn: Extent,
+    i: int,
+    starts: Sequence[tuple[int, int]],
+    ends: Sequence[tuple[int, int]],
+    statements: Sequence[int],
+    hit: Sequence[int],
+    counted: bytearray,
+) -> tuple[int, int, int]:
+    """FuncExtent.coverage block by block, from the bisection at ``i``."""
+    while i > 0 and ends[i - 1] > fn.start:
+        i -= 1
+    total = covered = 0
+    for k in range(i, len(starts)):
+        if starts[k] >= fn.end:
+            break
+        if ends[k] <= fn.start:
+            continue
+        total += statements[k]
+        covered += hit[k]
+        counted[k] = 1
+    return fn.start[0], total, covered
 
 
 def _file_coverage(name: str, path: Path, blocks: FileBlocks, source: Source) -> FileCoverage:
     check_blocks(name, blocks, source, path)
-    numbers, counted = _function_coverage(source.extents, blocks)
+    numbers, counted = _function_coverage(source, blocks)
     return FileCoverage(
         file=name,
         package=posixpath.dirname(name),
@@ -174,7 +211,7 @@ def _file_coverage(name: str, path: Path, blocks: FileBlocks, source: Source) ->
         statements=sum(numbers[1::3]),
         covered=sum(numbers[2::3]),
         blocks=blocks,
-        function_names="\n".join(fn.name for fn in source.extents),
+        function_names="\n".join(f[0] for f in source.functions),
         function_numbers=ints(numbers),
         counted_mask=counted,
     )

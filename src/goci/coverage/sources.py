@@ -14,19 +14,21 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from goci.coverage.blocks import FileBlocks
 from goci.coverage.profiles import Block
 from goci.errors import InputError, ToolError
 from goci.tools.gotool import GO_HELPERS, Go
-from goci.tools.paths import inside
+from goci.tools.paths import within
 from goci.tools.workspace import discover
 
 HELPER = GO_HELPERS / "funcextents"
 
 
-@dataclass(frozen=True)
-class Extent:
+class Extent(NamedTuple):
+    """One function declaration with a body (a named tuple: a monorepo has millions)."""
+
     name: str
     start: tuple[int, int]
     end: tuple[int, int]
@@ -53,9 +55,15 @@ class SourceFileError(InputError):
 class Source:
     """What Go's own parser says about one source file: its functions and coverage blocks."""
 
-    extents: tuple[Extent, ...]
+    # Per function with a body: [name, start line, start col, end line, end col] as the helper
+    # wrote it (millions in a monorepo: no object made for each until asked for).
+    functions: Sequence[Sequence[Any]]
     blocks: Mapping[Position, int]  # the blocks go tool cover makes -> their statements
     unchecked: str = ""  # why the blocks cannot be compared with a profile ("" = they can)
+
+    @property
+    def extents(self) -> tuple[Extent, ...]:
+        return tuple(Extent(f[0], (f[1], f[2]), (f[3], f[4])) for f in self.functions)
 
 
 def locate(by_file: Mapping[str, Sized], root: Path, go: Go, profile: Path) -> dict[str, Path]:
@@ -99,7 +107,7 @@ def locate(by_file: Mapping[str, Sized], root: Path, go: Go, profile: Path) -> d
                     )
                 found[name] = candidate
     for name, path in found.items():
-        if not _is_file(path) or not inside(path, folders):
+        if not _is_file(path) or not any(within(path.resolve(), f) for f in folders):
             raise SourceFileError(
                 f"{profile}:{_line_of(by_file, name)}",
                 name,
@@ -143,14 +151,7 @@ def iter_sources(paths: Sequence[Path], go: Go, cwd: Path) -> Iterator[tuple[Pat
             yield (
                 Path(item["file"]),
                 Source(
-                    tuple(
-                        Extent(
-                            f["name"],
-                            (f["start_line"], f["start_col"]),
-                            (f["end_line"], f["end_col"]),
-                        )
-                        for f in item["funcs"]
-                    ),
+                    item["funcs"],
                     {(b[0], b[1], b[2], b[3]): b[4] for b in item["blocks"]},
                     item.get("unchecked", ""),
                 ),

@@ -17,15 +17,12 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"runtime"
 )
 
-type extent struct {
-	Name      string `json:"name"`
-	StartLine int    `json:"start_line"`
-	StartCol  int    `json:"start_col"`
-	EndLine   int    `json:"end_line"`
-	EndCol    int    `json:"end_col"`
-}
+// Each function as [name, start line, start col, end line, end col]: arrays, not objects,
+// because a large repository has millions of them and goci decodes every one.
+type extent [5]any
 
 type fileResult struct {
 	File  string   `json:"file"`
@@ -38,20 +35,48 @@ type fileResult struct {
 	Error     string `json:"error,omitempty"`
 }
 
+// main describes the files named on standard input in that order, parsing up to GOMAXPROCS
+// of them at a time (a monorepo's profile names tens of thousands of files).
 func main() {
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<20)
-	out := bufio.NewWriter(os.Stdout)
-	defer out.Flush()
-	enc := json.NewEncoder(out)
+	var names []string
 	for in.Scan() {
-		name := in.Text()
-		if name == "" {
-			continue
+		if name := in.Text(); name != "" {
+			names = append(names, name)
 		}
-		if err := enc.Encode(describe(name)); err != nil {
-			os.Exit(1)
+	}
+	results := make([]chan []byte, len(names))
+	for i := range results {
+		results[i] = make(chan []byte, 1)
+	}
+	next := make(chan int)
+	ahead := make(chan struct{}, 4*runtime.GOMAXPROCS(0)) // answers held at most
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		go func() {
+			for i := range next {
+				encoded, err := json.Marshal(describe(names[i]))
+				if err != nil {
+					os.Exit(1)
+				}
+				results[i] <- encoded
+			}
+		}()
+	}
+	go func() {
+		for i := range names {
+			ahead <- struct{}{}
+			next <- i
 		}
+		close(next)
+	}()
+	out := bufio.NewWriterSize(os.Stdout, 1<<20)
+	defer out.Flush()
+	for i := range names {
+		encoded := <-results[i]
+		<-ahead
+		out.Write(encoded)
+		out.WriteByte('\n')
 	}
 }
 
@@ -70,7 +95,7 @@ func describe(name string) (result fileResult) {
 		return result
 	}
 	fset := token.NewFileSet()
-	parsed, err := parser.ParseFile(fset, name, content, parser.ParseComments)
+	parsed, err := parser.ParseFile(fset, name, content, parser.ParseComments|parser.SkipObjectResolution)
 	if err != nil {
 		result.Error = err.Error()
 		return result
