@@ -155,5 +155,7 @@ def test_function_sums_equal_the_block_by_block_walk(
         ints([b[4] for b in blocks]),
         ints([b[5] for b in blocks]),
     )
-    numbers, mask = _function_coverage(Source(functions, {}), store)
+    names = "\n".join(str(f[0]) for f in functions)
+    flat = [int(v) for f in functions for v in f[1:]]
+    numbers, mask = _function_coverage(Source(names, flat, ()), store)
     assert (numbers, {k for k, on in enumerate(mask) if on}) == _reference(functions, blocks)

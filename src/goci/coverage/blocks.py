@@ -82,11 +82,15 @@ class FileBlocks:
             j = 4 * i
             yield Block(name, b[j], b[j + 1], b[j + 2], b[j + 3], n, c)
 
-    def table(self) -> dict[Key, int]:
-        """Each block's bounds -> its statements."""
-        b = self.bounds
-        keys = zip(b[0::4], b[1::4], b[2::4], b[3::4], strict=True)
-        return dict(zip(keys, self.statements, strict=True))
+    def same(self, spans: Sequence[int]) -> bool:
+        """Whether ``spans`` (four bounds and the statements per block, sorted) are these
+        blocks exactly: two list comparisons at C speed."""
+        if len(spans) != 5 * len(self):
+            return False
+        bounds = zip(spans[0::5], spans[1::5], spans[2::5], spans[3::5], strict=True)
+        return list(self.statements) == list(spans[4::5]) and list(self.bounds) == list(
+            chain.from_iterable(bounds)
+        )
 
     def starts(self) -> list[tuple[int, int]]:
         b = self.bounds

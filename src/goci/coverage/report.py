@@ -23,7 +23,7 @@ from pathlib import Path
 from goci.coverage.blocks import FileBlocks, ints
 from goci.coverage.merge import read_profile
 from goci.coverage.profiles import Block
-from goci.coverage.sources import Extent, Source, check_blocks, iter_sources, locate
+from goci.coverage.sources import NOTHING, Extent, Source, check_blocks, iter_sources, locate
 from goci.errors import InputError
 from goci.tools.gotool import Go
 
@@ -151,26 +151,34 @@ def _function_coverage(source: Source, blocks: FileBlocks) -> tuple[list[int], b
     b, statements = blocks.bounds, blocks.statements
     starts = blocks.starts()
     ends = list(zip(b[2::4], b[3::4], strict=True))
-    hit = [n if h > 0 else 0 for n, h in zip(statements, blocks.hits, strict=True)]
-    counted = bytearray(len(starts))
-    functions = source.functions
-    if not functions:
-        return [], bytes(counted)
-    first = [(f[1], f[2]) for f in functions]
+    hit = list(map(operator.mul, statements, map(bool, blocks.hits)))
+    f = source.functions
+    if not f:
+        return [], bytes(len(starts))
+    first = list(zip(f[0::4], f[1::4], strict=True))
+    last = list(zip(f[2::4], f[3::4], strict=True))
     low = list(map(partial(bisect.bisect_left, starts), first))
-    high = list(map(partial(bisect.bisect_left, starts), [(f[3], f[4]) for f in functions]))
+    high = list(map(partial(bisect.bisect_left, starts), last))
     before = map([(0, 0), *ends].__getitem__, low)  # the end of the block before each slice
-    if all(map(operator.lt, starts, ends)) and not any(map(operator.gt, before, first)):
-        numbers = [0] * (3 * len(functions))
-        numbers[0::3] = [line for line, _ in first]
+    if (
+        all(map(operator.lt, starts, ends))
+        and all(map(operator.le, last, first[1:]))  # functions in order, apart
+        and not any(map(operator.gt, before, first))
+    ):
+        numbers = [0] * (3 * len(first))
+        numbers[0::3] = f[0::4]
         for totals, offset in ((statements, 1), (hit, 2)):
             running = [0, *accumulate(totals)]
             numbers[offset::3] = map(
                 operator.sub, map(running.__getitem__, high), map(running.__getitem__, low)
             )
-        for i, j in zip(low, high, strict=True):
-            counted[i:j] = b"\x01" * (j - i)
-        return numbers, bytes(counted)
+        # A block is counted when it starts before the end of the last function starting
+        # at or before it.
+        owner_end = map(
+            [(0, 0), *last].__getitem__, map(partial(bisect.bisect_right, first), starts)
+        )
+        return numbers, bytes(map(operator.lt, starts, owner_end))
+    counted = bytearray(len(starts))
     walked: list[int] = []
     for fn, i in zip(source.extents, low, strict=True):
         walked += _walk(fn, i, starts, ends, statements, hit, counted)
@@ -211,7 +219,7 @@ def _file_coverage(name: str, path: Path, blocks: FileBlocks, source: Source) ->
         statements=sum(numbers[1::3]),
         covered=sum(numbers[2::3]),
         blocks=blocks,
-        function_names="\n".join(f[0] for f in source.functions),
+        function_names=source.names,
         function_numbers=ints(numbers),
         counted_mask=counted,
     )
@@ -259,7 +267,7 @@ def report(
     for path, names in names_at.items():
         for name in names:
             try:
-                found[name] = _file_coverage(name, path, kept[name], Source((), {}))
+                found[name] = _file_coverage(name, path, kept[name], NOTHING)
             except InputError as exc:
                 wrong[name] = exc
     if wrong:

@@ -9,18 +9,17 @@ blocks come from a tiny Go helper (``tools/gohelpers/funcextents``), built with 
 from __future__ import annotations
 
 import json
+import os
 import posixpath
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from goci.coverage.blocks import FileBlocks
 from goci.coverage.profiles import Block
 from goci.errors import InputError, ToolError
 from goci.tools.gotool import GO_HELPERS, Go
-from goci.tools.paths import within
 from goci.tools.workspace import discover
 
 HELPER = GO_HELPERS / "funcextents"
@@ -55,15 +54,32 @@ class SourceFileError(InputError):
 class Source:
     """What Go's own parser says about one source file: its functions and coverage blocks."""
 
-    # Per function with a body: [name, start line, start col, end line, end col] as the helper
-    # wrote it (millions in a monorepo: no object made for each until asked for).
-    functions: Sequence[Sequence[Any]]
-    blocks: Mapping[Position, int]  # the blocks go tool cover makes -> their statements
+    # As the helper writes them (a monorepo has millions: no object each until asked for):
+    # the names of the functions with a body, one a line; per function its start line, start
+    # col, end line, end col; per block go tool cover makes (in order) its four bounds and
+    # its statements.
+    names: str
+    functions: Sequence[int]
+    spans: Sequence[int]
     unchecked: str = ""  # why the blocks cannot be compared with a profile ("" = they can)
 
     @property
     def extents(self) -> tuple[Extent, ...]:
-        return tuple(Extent(f[0], (f[1], f[2]), (f[3], f[4])) for f in self.functions)
+        f = self.functions
+        return tuple(
+            Extent(name, (f[k], f[k + 1]), (f[k + 2], f[k + 3]))
+            for name, k in zip(self.names.split("\n"), range(0, len(f), 4), strict=False)
+        )
+
+    @property
+    def blocks(self) -> dict[Position, int]:
+        """The blocks go tool cover makes -> their statements."""
+        s = self.spans
+        keys = zip(s[0::5], s[1::5], s[2::5], s[3::5], strict=True)
+        return dict(zip(keys, s[4::5], strict=True))
+
+
+NOTHING = Source("", (), ())  # a file the helper said nothing about
 
 
 def locate(by_file: Mapping[str, Sized], root: Path, go: Go, profile: Path) -> dict[str, Path]:
@@ -76,6 +92,8 @@ def locate(by_file: Mapping[str, Sized], root: Path, go: Go, profile: Path) -> d
     """
     modules = sorted(discover(root, go).modules, key=lambda m: -len(m.path))
     folders = [root.resolve(), *(m.dir.resolve() for m in modules)]
+    prefixes = [os.path.join(folder, "") for folder in folders]
+    real_dirs: dict[str, str] = {}
     found: dict[str, Path] = {}
     ask: dict[str, list[str]] = {}
     for name in by_file:
@@ -107,7 +125,7 @@ def locate(by_file: Mapping[str, Sized], root: Path, go: Go, profile: Path) -> d
                     )
                 found[name] = candidate
     for name, path in found.items():
-        if not _is_file(path) or not any(within(path.resolve(), f) for f in folders):
+        if not _is_file(path) or not _inside(_real(path, real_dirs), prefixes):
             raise SourceFileError(
                 f"{profile}:{_line_of(by_file, name)}",
                 name,
@@ -115,6 +133,24 @@ def locate(by_file: Mapping[str, Sized], root: Path, go: Go, profile: Path) -> d
                 "of the modules in use only",
             )
     return found
+
+
+def _real(path: Path, dirs: dict[str, str]) -> str:
+    """``path`` with symbolic links resolved (as Path.resolve), each folder resolved once:
+    a monorepo's profile names tens of thousands of files in a few thousand folders."""
+    if os.path.islink(path):
+        return os.path.realpath(path)
+    folder = os.path.dirname(path)
+    real = dirs.get(folder)
+    if real is None:
+        real = dirs[folder] = os.path.realpath(folder)
+    return os.path.join(real, os.path.basename(path))
+
+
+def _inside(real: str, prefixes: Sequence[str]) -> bool:
+    """Whether the resolved ``real`` is one of the folders (each spelled with a final
+    separator in ``prefixes``) or lies under one."""
+    return any(real.startswith(prefix) or real + os.sep == prefix for prefix in prefixes)
 
 
 def _is_file(path: Path) -> bool:
@@ -136,25 +172,20 @@ def _line_of(by_file: Mapping[str, Sized], name: str) -> int:
 def iter_sources(paths: Sequence[Path], go: Go, cwd: Path) -> Iterator[tuple[Path, Source]]:
     """Every function with a body and every coverage block, per file, from Go's own parser.
 
-    The helper's answer for a large repository is hundreds of megabytes of JSON: it goes to a
-    temporary file and is read back one file at a time.
+    The helper's answer for a large repository is hundreds of megabytes of JSON: it is read
+    one file at a time, while the helper parses the next ones.
     """
     if not paths:
         return
-    with tempfile.TemporaryFile() as answer:
-        go.run_helper(HELPER, stdin="".join(f"{p}\n" for p in paths), cwd=cwd, stdout=answer)
-        answer.seek(0)
+    listed = "".join(f"{p}\n" for p in paths)
+    with go.stream_helper(HELPER, stdin=listed, cwd=cwd) as answer:
         for line in answer:
             item = json.loads(line)
             if item.get("error"):
                 raise ToolError(f"cannot parse {item['file']}: {item['error']}")
             yield (
                 Path(item["file"]),
-                Source(
-                    item["funcs"],
-                    {(b[0], b[1], b[2], b[3]): b[4] for b in item["blocks"]},
-                    item.get("unchecked", ""),
-                ),
+                Source(item["names"], item["funcs"], item["blocks"], item.get("unchecked", "")),
             )
 
 
@@ -167,7 +198,7 @@ def check_blocks(name: str, blocks: Iterable[Block], source: Source, path: Path)
     """
     if source.unchecked:
         return
-    if isinstance(blocks, FileBlocks) and blocks.table() == source.blocks:
+    if isinstance(blocks, FileBlocks) and blocks.same(source.spans):
         return  # the common case, without a Block per block
     claimed: dict[Position, int] = {}
     for b in blocks:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TextIO
 
 from goci.errors import ToolError
 
@@ -63,12 +65,9 @@ def run(
     timeout: float,
     check: bool,
     stdin: str | None = None,
-    stdout: BinaryIO | None = None,
 ) -> Completed:
     """Run ``argv`` to completion and capture both streams.
 
-    ``stdout`` sends standard output to that open file instead (its ``Completed.stdout`` is
-    empty): for output too large to hold in memory, read back as it is needed.
     A missing executable or a timeout becomes a ToolError with the command line in it; a
     non-zero exit does too when ``check`` is set.
     """
@@ -79,8 +78,7 @@ def run(
             cwd=cwd,
             env=dict(env),
             input=stdin,
-            stdout=subprocess.PIPE if stdout is None else stdout,
-            stderr=subprocess.PIPE,
+            capture_output=True,
             text=True,
             encoding="utf-8",
             errors="replace",
@@ -93,7 +91,76 @@ def run(
         raise ToolError(f"timed out after {timeout:.0f}s: {_shown(args)}") from exc
     except OSError as exc:  # not executable, argument list too long, ...
         raise ToolError(f"cannot run {args[0]!r}: {exc.strerror or exc} ({_shown(args)})") from exc
-    result = Completed(args, proc.returncode, proc.stdout or "", proc.stderr)
+    result = Completed(args, proc.returncode, proc.stdout, proc.stderr)
     if check and not result.ok:
         raise failure(result, args[0])
     return result
+
+
+@contextmanager
+def stream(
+    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float, stdin: str
+) -> Iterator[Iterator[str]]:
+    """Run ``argv`` on ``stdin`` and give its standard output line by line, as it comes.
+
+    For an answer too large to hold (hundreds of megabytes), used while the command is still
+    working on the rest. A non-zero exit is a ToolError quoting stderr, once the output was
+    read; leaving early (or the timeout) stops the command.
+    """
+    import tempfile  # only here: keeps every other command's start-up short
+
+    args = tuple(str(a) for a in argv)
+    with tempfile.TemporaryFile() as stderr:
+        try:
+            proc = subprocess.Popen(
+                args,
+                cwd=cwd,
+                env=dict(env),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+            )
+        except FileNotFoundError as exc:
+            raise ToolError(f"cannot run {args[0]!r}: not found on PATH ({_shown(args)})") from exc
+        except OSError as exc:
+            raise ToolError(
+                f"cannot run {args[0]!r}: {exc.strerror or exc} ({_shown(args)})"
+            ) from exc
+        assert proc.stdin is not None and proc.stdout is not None
+        feeder = threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True)
+        late = threading.Event()
+
+        def stop() -> None:
+            late.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, stop)
+        feeder.start()
+        timer.start()
+        try:
+            yield iter(proc.stdout)
+            code = proc.wait()
+        finally:
+            timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            feeder.join()
+        if late.is_set():
+            raise ToolError(f"timed out after {timeout:.0f}s: {_shown(args)}")
+        if code != 0:
+            stderr.seek(0)
+            text = stderr.read().decode("utf-8", "replace")
+            raise failure(Completed(args, code, "", text), args[0])
+
+
+def _feed(pipe: TextIO, text: str) -> None:
+    try:
+        pipe.write(text)
+        pipe.close()
+    except (BrokenPipeError, ValueError):  # the command stopped reading: its exit tells why
+        pass

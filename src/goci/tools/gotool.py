@@ -6,9 +6,10 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from goci.errors import InputError, ToolError
 from goci.tools import _proc
@@ -129,13 +130,7 @@ class Go:
             raise ToolError(f"go list printed output that is not JSON: {exc}") from exc
 
     def run_helper(
-        self,
-        source: Path,
-        *args: str,
-        stdin: str,
-        cwd: Path,
-        cache: Path | None = None,
-        stdout: BinaryIO | None = None,
+        self, source: Path, *args: str, stdin: str, cwd: Path, cache: Path | None = None
     ) -> _proc.Completed:
         """Build goci's own std-only Go program in ``source`` (once per Go and source) and run it.
 
@@ -143,6 +138,28 @@ class Go:
         (function extents for coverage). They are built outside the user's module, with the
         user's toolchain, and kept under ``cache`` keyed by the source and the Go version.
         """
+        return _proc.run(
+            [str(self._helper(source, cwd, cache)), *args],
+            cwd=cwd,
+            env=self.environment(),
+            timeout=self.timeout,
+            check=True,
+            stdin=stdin,
+        )
+
+    def stream_helper(
+        self, source: Path, *args: str, stdin: str, cwd: Path, cache: Path | None = None
+    ) -> AbstractContextManager[Iterator[str]]:
+        """:meth:`run_helper` for an answer too large to hold: its lines, as they come."""
+        return _proc.stream(
+            [str(self._helper(source, cwd, cache)), *args],
+            cwd=cwd,
+            env=self.environment(),
+            timeout=self.timeout,
+            stdin=stdin,
+        )
+
+    def _helper(self, source: Path, cwd: Path, cache: Path | None) -> Path:
         import tempfile  # only here: keeps every other command's start-up short
 
         files = sorted(p for p in source.iterdir() if p.suffix == ".go")
@@ -176,12 +193,4 @@ class Go:
                     },
                 )
                 os.replace(tmp_exe, exe)
-        return _proc.run(
-            [str(exe), *args],
-            cwd=cwd,
-            env=self.environment(),
-            timeout=self.timeout,
-            check=True,
-            stdin=stdin,
-            stdout=stdout,
-        )
+        return exe

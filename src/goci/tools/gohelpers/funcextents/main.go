@@ -18,17 +18,21 @@ import (
 	"go/token"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"sort"
+	"strings"
 )
 
-// Each function as [name, start line, start col, end line, end col]: arrays, not objects,
-// because a large repository has millions of them and goci decodes every one.
-type extent [5]any
-
+// A large repository has millions of functions and blocks and goci decodes every one, so they
+// come as flat arrays of numbers rather than one object each.
 type fileResult struct {
-	File  string   `json:"file"`
-	Funcs []extent `json:"funcs"`
-	// Blocks as a profile spells them: [start line, start col, end line, end col, statements].
-	Blocks [][5]int `json:"blocks"`
+	File string `json:"file"`
+	// The functions' names, one a line, and for each: start line, start col, end line, end col.
+	Names string `json:"names"`
+	Funcs []int  `json:"funcs"`
+	// Blocks as a profile spells them, in a profile's order (by position): start line, start
+	// col, end line, end col, statements.
+	Blocks []int `json:"blocks"`
 	// Unchecked says why the blocks cannot be compared with a profile: //line directives
 	// move the positions a profile names into other files.
 	Unchecked string `json:"unchecked,omitempty"`
@@ -38,6 +42,8 @@ type fileResult struct {
 // main describes the files named on standard input in that order, parsing up to GOMAXPROCS
 // of them at a time (a monorepo's profile names tens of thousands of files).
 func main() {
+	// Parsing allocates a lot and keeps little: collect garbage less often (a fifth less CPU).
+	debug.SetGCPercent(400)
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<20)
 	var names []string
@@ -81,11 +87,11 @@ func main() {
 }
 
 func describe(name string) (result fileResult) {
-	result = fileResult{File: name, Funcs: []extent{}, Blocks: [][5]int{}}
+	result = fileResult{File: name, Funcs: []int{}, Blocks: []int{}}
 	defer func() {
 		// The walk panics only where cmd/cover itself would ("lost else"): report, not crash.
 		if r := recover(); r != nil {
-			result.Funcs, result.Blocks = []extent{}, [][5]int{}
+			result.Names, result.Funcs, result.Blocks = "", []int{}, []int{}
 			result.Error = "cannot walk the file as go tool cover does"
 		}
 	}()
@@ -100,6 +106,7 @@ func describe(name string) (result fileResult) {
 		result.Error = err.Error()
 		return result
 	}
+	var names []string
 	ast.Inspect(parsed, func(node ast.Node) bool {
 		decl, ok := node.(*ast.FuncDecl)
 		if !ok || decl.Body == nil {
@@ -107,19 +114,32 @@ func describe(name string) (result fileResult) {
 		}
 		start := fset.Position(decl.Pos())
 		end := fset.Position(decl.End())
-		result.Funcs = append(result.Funcs, extent{
-			decl.Name.Name, start.Line, start.Column, end.Line, end.Column,
-		})
+		names = append(names, decl.Name.Name)
+		result.Funcs = append(result.Funcs, start.Line, start.Column, end.Line, end.Column)
 		return true
 	})
+	result.Names = strings.Join(names, "\n")
 	walker := &coverWalker{fset: fset, content: content, seen: map[[2]token.Position]bool{}}
 	ast.Walk(walker, parsed)
+	blocks := make([][5]int, 0, len(walker.blocks))
 	for _, b := range walker.blocks {
 		start, end := walker.dedup(fset.Position(b.start), fset.Position(b.end))
 		if start.Filename != name || end.Filename != name {
 			result.Unchecked = "line directive"
 		}
-		result.Blocks = append(result.Blocks, [5]int{start.Line, start.Column, end.Line, end.Column, b.statements})
+		blocks = append(blocks, [5]int{start.Line, start.Column, end.Line, end.Column, b.statements})
+	}
+	sort.SliceStable(blocks, func(i, j int) bool {
+		a, b := blocks[i], blocks[j]
+		for k := 0; k < 4; k++ {
+			if a[k] != b[k] {
+				return a[k] < b[k]
+			}
+		}
+		return false
+	})
+	for _, b := range blocks {
+		result.Blocks = append(result.Blocks, b[:]...)
 	}
 	return result
 }
