@@ -159,3 +159,33 @@ def test_function_sums_equal_the_block_by_block_walk(
     flat = [int(v) for f in functions for v in f[1:]]
     numbers, mask = _function_coverage(Source(names, flat, ()), store)
     assert (numbers, {k for k, on in enumerate(mask) if on}) == _reference(functions, blocks)
+
+
+def test_inputs_of_one_layout_add_up_wherever_chunks_end(tmp_path: Path) -> None:
+    """Shards list the same files in the same order: counts are added in bulk for a file read
+    whole in one chunk, block by block for one cut by a chunk's end; either way the sums."""
+    files = [f"example.com/m/p{k}/f.go" for k in range(12)]
+    listed = [(name, n) for name in files for n in range(1, 3 + files.index(name) % 5 * 3, 2)]
+    rng = random.Random(3)  # noqa: S311 - fixed counts, not a secret
+    inputs = [[rng.randrange(4) for _ in listed] for _ in range(5)]
+    paths = []
+    for i, counts in enumerate(inputs):
+        lines = [line(f, n, 1, c) for (f, n), c in zip(listed, counts, strict=True)]
+        if i == 4:
+            lines[3] = lines[3].replace(" 1 ", " 1 +", 1)  # "+1": only the exact path reads it
+        paths.append(write(tmp_path / f"s{i}.out", "count", lines))
+    sums = [sum(column) for column in zip(*inputs, strict=True)]
+    want = ["mode: count"] + [
+        line(f, n, 1, c) for (f, n), c in sorted(zip(listed, sums, strict=True))
+    ]
+    for chunk in (60, 170, 1 << 20):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(blocks_module, "_CHUNK", chunk)
+            result = merge(paths, out=tmp_path / "m.out")
+        assert (tmp_path / "m.out").read_text().splitlines() == want, chunk
+        assert result.blocks == len(listed)
+    bad = [line(f, n, 1, 1) for f, n in listed]
+    bad[7] = bad[7][: -len(" 1")] + " -1"
+    negative = write(tmp_path / "neg.out", "count", bad)
+    with pytest.raises(InputError, match=rf"^{negative}:9: negative number"):
+        merge([paths[0], negative], out=None)

@@ -9,11 +9,14 @@ anything unusual in it is read again line by line, so that an error names its ex
 
 from __future__ import annotations
 
+import hashlib
+import operator
 import re
 from array import array
-from collections.abc import Iterator, MutableSequence, Sequence
+from collections.abc import Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
-from itertools import chain, groupby
+from itertools import chain, groupby, repeat
+from operator import methodcaller
 from pathlib import Path
 from typing import TextIO
 
@@ -49,9 +52,14 @@ class Section:
     statements: MutableSequence[int]
     counts: MutableSequence[int]
     lines: Sequence[int]  # the line number of each block in its input
+    # A digest of the lines without their counts, and whether they are exactly the lines the
+    # merge already holds for the file (then bounds and statements are left empty).
+    layout: bytes = b""
+    known: bool = False
 
     def extend(self, other: Section) -> None:
         """``other``'s blocks after these (the same file, the lines that follow)."""
+        self.layout = b""  # a digest of part of the lines only: never compared
         self.bounds = _joined(self.bounds, other.bounds)
         self.statements = _joined(self.statements, other.statements)
         self.counts = _joined(self.counts, other.counts)
@@ -133,8 +141,11 @@ class SectionReader:
     ``number`` is the number of the next line, so ``number - 1`` lines were read at the end.
     """
 
-    def __init__(self, where: Path, handle: TextIO, checked: set[str]) -> None:
+    def __init__(
+        self, where: Path, handle: TextIO, checked: set[str], layouts: Mapping[str, bytes]
+    ) -> None:
         self.where, self.handle, self.checked = where, handle, checked
+        self.layouts = layouts  # file -> the digest of the lines the merge holds for it
         self.number = 2
 
     def __iter__(self) -> Iterator[Section]:
@@ -144,7 +155,7 @@ class SectionReader:
         for section in self._chunks():
             if pending is None:
                 pending = section
-            elif pending.name == section.name:
+            elif pending.name == section.name and not pending.known and not section.known:
                 pending.extend(section)
             else:
                 yield pending
@@ -158,38 +169,62 @@ class SectionReader:
             if not chunk:
                 return
             text = "".join(chunk)
-            if _WELL_FORMED.fullmatch(text):
-                yield from _fast(self.where, text, self.number, self.checked)
-                self.number += len(chunk)
+            if _cut_in_three(chunk):
+                yield from self._fast(text, chunk)
             else:
                 lines = text.splitlines()
                 yield from _exact(self.where, lines, self.number, self.checked)
                 self.number += len(lines)
 
+    def _fast(self, text: str, chunk: list[str]) -> Iterator[Section]:
+        """Lines of three tokens cut at C speed. A file whose lines (counts aside) are the ones
+        the merge holds for it gives its counts only; any other is checked whole, its bounds
+        cut by ``.`` and ``,`` once its name is taken off the front."""
+        tokens = text.replace("\n", " ").split(" ")
+        positions, statements, counts = tokens[0::3], tokens[1::3], tokens[2::3]
+        del positions[len(counts) :]  # the empty token after a final newline
+        names = [position.rpartition(":")[0] for position in positions]
+        start, number = 0, self.number
+        for name, run in groupby(names):
+            end = start + len(list(run))
+            spots = "\n".join(positions[start:end])
+            digest = _digest(spots, statements[start:end])
+            lines = range(number + start, number + end)
+            if self.layouts.get(name) == digest and all(map(str.isdecimal, counts[start:end])):
+                yield Section(
+                    name, [], [], ints(list(map(int, counts[start:end]))), lines, digest, True
+                )
+            elif _WELL_FORMED.fullmatch("".join(chunk[start:end])):
+                if name not in self.checked:
+                    check_name(self.where, number + start, name)
+                    self.checked.add(name)
+                bounds = spots.replace(name + ":", "").replace("\n", ",").replace(".", ",")
+                yield Section(
+                    name,
+                    ints(list(map(int, bounds.split(",")))),
+                    ints(list(map(int, statements[start:end]))),
+                    ints(list(map(int, counts[start:end]))),
+                    lines,
+                    digest,
+                )
+            else:  # the rest of the chunk, as the exact path numbers lines
+                rest = "".join(chunk[start:]).splitlines()
+                yield from _exact(self.where, rest, number + start, self.checked)
+                self.number = number + start + len(rest)
+                return
+            start = end
+        self.number = number + len(chunk)
 
-def _fast(where: Path, text: str, number: int, checked: set[str]) -> Iterator[Section]:
-    """Well-formed lines cut at C speed: the tokens by the two spaces and the newline, each
-    file's bounds by ``.`` and ``,`` once its name is taken off the front."""
-    tokens = text.replace("\n", " ").split(" ")
-    positions, statements, counts = tokens[0::3], tokens[1::3], tokens[2::3]
-    del positions[len(counts) :]  # the empty token after a final newline
-    names = [position.rpartition(":")[0] for position in positions]
-    start = 0
-    for name, run in groupby(names):
-        end = start + len(list(run))
-        if name not in checked:
-            check_name(where, number + start, name)
-            checked.add(name)
-        spots = "\n".join(positions[start:end]).replace(name + ":", "")
-        bounds = spots.replace("\n", ",").replace(".", ",").split(",")
-        yield Section(
-            name,
-            ints(list(map(int, bounds))),
-            ints(list(map(int, statements[start:end]))),
-            ints(list(map(int, counts[start:end]))),
-            range(number + start, number + end),
-        )
-        start = end
+
+def _cut_in_three(chunk: list[str]) -> bool:
+    """Whether every line holds exactly two spaces (and so three tokens)."""
+    return all(map(operator.eq, map(methodcaller("count", " "), chunk), repeat(2)))
+
+
+def _digest(positions: str, statements: list[str]) -> bytes:
+    layout = hashlib.blake2b(positions.encode("utf-8", "surrogatepass"), digest_size=32)
+    layout.update(b"\0" + " ".join(statements).encode("utf-8", "surrogatepass"))
+    return layout.digest()
 
 
 def _exact(where: Path, lines: list[str], number: int, checked: set[str]) -> Iterator[Section]:

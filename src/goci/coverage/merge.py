@@ -89,6 +89,8 @@ class _Merger:
         self.lines = 0
         self.names_checked: set[str] = set()
         self.conflict = ""  # the first conflict, raised once every input was read
+        # file -> a digest of the lines (counts aside) whose blocks the merge holds, in order
+        self.layouts: dict[str, bytes] = {}
 
     def add(self, path: Path, label: str) -> tuple[str, int]:
         """Add one input; returns its mode and how many blocks it listed."""
@@ -101,7 +103,7 @@ class _Merger:
                 head = handle.readline()
                 mode = read_mode(where, iter([head] if head else []))
                 self._check_mode(mode, label, index)
-                reader = SectionReader(where, handle, self.names_checked)
+                reader = SectionReader(where, handle, self.names_checked, self.layouts)
                 for section in reader:
                     count += len(section.statements)
                     self._add(section, index)
@@ -123,8 +125,14 @@ class _Merger:
     def _add(self, section: Section, index: int) -> None:
         """The common cases at C speed: a file seen first, or again with the same layout."""
         known = self.files.get(section.name)
+        if section.known:  # the lines the merge holds: counts only
+            assert known is not None
+            known.counts = ints(list(map(operator.add, known.counts, section.counts)))
+            return
         if known is None:
             if _ascending(section.keys()):  # no block twice
+                if section.layout:
+                    self.layouts[section.name] = section.layout
                 self.files[section.name] = _File(
                     ints(section.bounds),
                     ints(section.statements),
@@ -135,7 +143,10 @@ class _Merger:
             known = self.files[section.name] = _File([], [], [], [])
         elif known.bounds == section.bounds and known.statements == section.statements:
             known.counts = ints(list(map(operator.add, known.counts, section.counts)))
+            if section.layout:
+                self.layouts[section.name] = section.layout
             return
+        self.layouts.pop(section.name, None)
         self._add_each(known, section, index)
 
     def _add_each(self, known: _File, section: Section, index: int) -> None:
