@@ -2,9 +2,11 @@
 
 A large repository's profile holds millions of blocks; one Python object per block costs
 about a kilobyte once parsed, sorted and reported, so a 2,000,000-block profile took gigabytes.
-Here a file's blocks are three arrays (bounds, statements, counts) and a profile is read a few
-megabytes at a time: lines are matched by one regular expression per chunk, and a chunk with
-anything unusual in it is read again line by line, so that an error names its exact line.
+Here a file's blocks are three arrays (bounds, statements, counts) and a profile is read about
+a megabyte at a time, cut into tokens at C speed. A file whose lines (counts aside) hash to the
+layout the merge already holds gives its counts only (shards of one -coverpkg list the same
+blocks); other lines are checked whole by one regular expression, and anything unusual is read
+again line by line, so that an error names its exact line.
 """
 
 from __future__ import annotations
