@@ -266,6 +266,7 @@ def test_the_demo_selects_one_package_and_its_importers_and_says_why(
     assert "example.com/services/cmd/cli" not in shown and "example.com/platform" not in shown
     assert "matrix    ok" in shown and "1 job\n" in shown and "1 jobs" not in shown
     assert "2 binaries for 1 target" in shown
+    assert "from 1 input ->" in shown and "1 inputs" not in shown
     # Without a base everything runs, and the report says so in words.
     first = goci("changed", env=go_env, cwd=demo)
     assert first.code == 0, first.stderr

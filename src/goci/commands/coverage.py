@@ -14,7 +14,7 @@ from goci.coverage.merge import MergeResult, merge
 from goci.coverage.sources import SourceFileError
 from goci.errors import InputError, bad_input
 from goci.options import label_of, option
-from goci.runtime import markdown_table
+from goci.runtime import counted, markdown_table
 from goci.tools.atomic import atomic_target
 from goci.tools.paths import ignore_goci_folders
 
@@ -96,7 +96,7 @@ def _summary(
         f"### Coverage: {cov.total}%",
         "",
         f"{cov.covered} of {cov.statements} statements in functions, as `go tool cover -func` "
-        f"counts them; {merged.profiles} inputs merged ({merged.blocks} blocks, mode "
+        f"counts them; {counted(merged.profiles, 'input')} merged ({merged.blocks} blocks, mode "
         f"{merged.mode})" + (f", shards {', '.join(merged.shards)}" if merged.shards else "") + ".",
     ]
     if cov.excluded:
@@ -243,7 +243,7 @@ def run(opts: CoverageOptions, ctx: Context) -> Result:
     _review.write_comment(opts, ctx, review, headline)
     report = [
         f"total: {cov.total}% ({cov.covered}/{cov.statements} statements) "
-        f"from {merged.profiles} inputs -> {request.out}",
+        f"from {counted(merged.profiles, 'input')} -> {request.out}",
         "per package: its own statements, covered by any package's tests",
         *(f"{coverage.fmt(p.percent):>6}%  {p.package}" for p in cov.packages),
         *(f"FAIL {s.message}" for s in short),
