@@ -61,3 +61,24 @@ def test_readme_layout_lists_the_package_tree() -> None:
     package = ROOT / "src" / "goci"
     assert folders == {f"{p.parent.name}/" for p in package.glob("*/__init__.py")}
     assert modules == {p.name for p in package.glob("*.py") if p.name != "__init__.py"}
+
+
+def test_readme_table_matches_every_reusable_workflow() -> None:
+    """A new go-ci.yml input, secret or output is one a caller can only find in the README."""
+    rows = {}
+    for line in (ROOT / "README.md").read_text().splitlines():
+        match = re.match(r"\| `([a-z-]+\.yml)` \|([^|]*)\|([^|]*)\|([^|]*)\|$", line)
+        if match:
+            rows[match.group(1)] = [
+                set(re.findall(r"`([A-Za-z0-9_-]+)`", c)) for c in match.groups()[1:]
+            ]
+    reusable = {}
+    for path in sorted((ROOT / ".github/workflows").glob("*.yml")):
+        spec = yaml.safe_load(path.read_text())
+        triggers = spec.get(True) or spec.get("on") or {}
+        if isinstance(triggers, dict) and "workflow_call" in triggers:
+            reusable[path.name] = triggers["workflow_call"] or {}
+    assert set(rows) == set(reusable) == {"go-ci.yml", "go-promote.yml"}
+    for name, call in reusable.items():
+        for kind, listed in zip(("inputs", "secrets", "outputs"), rows[name]):
+            assert listed == set(call.get(kind) or {}), f"{kind} of {name}"
