@@ -80,5 +80,5 @@ def test_readme_table_matches_every_reusable_workflow() -> None:
             reusable[path.name] = triggers["workflow_call"] or {}
     assert set(rows) == set(reusable) == {"go-ci.yml", "go-promote.yml"}
     for name, call in reusable.items():
-        for kind, listed in zip(("inputs", "secrets", "outputs"), rows[name]):
+        for kind, listed in zip(("inputs", "secrets", "outputs"), rows[name], strict=True):
             assert listed == set(call.get(kind) or {}), f"{kind} of {name}"
