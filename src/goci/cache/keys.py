@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,8 +162,11 @@ def relevant_goflags(goflags: str) -> str:
     return " ".join(sorted(w for w in words if _BUILD_FLAGS.match(w)))
 
 
-def _target_env(root: Path, go: Go, target: str | None) -> tuple[Platform, dict[str, str]]:
-    """The platform the build cache is for and Go's settings for it.
+def _start_target_env(
+    root: Path, go: Go, target: str | None
+) -> Callable[[], tuple[Platform, dict[str, str]]]:
+    """The platform the build cache is for and Go's settings for it, from a ``go env`` started
+    now and read when the returned function is called (it runs while the files are hashed).
 
     ``--target`` sets what its word says (``linux/arm/v7`` sets GOARM, ``+cgo`` CGO_ENABLED);
     the rest, and the whole target without it, is what ``go env`` reads, defaults included.
@@ -172,11 +176,17 @@ def _target_env(root: Path, go: Go, target: str | None) -> tuple[Platform, dict[
     overrides = {}
     if target:
         overrides = parse(target, dist_list(go, root), input_name="--target").overrides()
-    values = go.with_env(**overrides).env_values((*_GO_ENV_NAMES, *_HOST_NAMES), cwd=root)
-    pair = f"{values['GOOS']}/{values['GOARCH']}"
-    if not target and pair != f"{values['GOHOSTOS']}/{values['GOHOSTARCH']}":
-        parse(pair, dist_list(go, root), input_name="GOOS/GOARCH")
-    return Platform.from_go_env(values), values
+    names = (*_GO_ENV_NAMES, *_HOST_NAMES)
+    started = go.with_env(**overrides).start_env_values(names, cwd=root)
+
+    def finish() -> tuple[Platform, dict[str, str]]:
+        values = started()
+        pair = f"{values['GOOS']}/{values['GOARCH']}"
+        if not target and pair != f"{values['GOHOSTOS']}/{values['GOHOSTARCH']}":
+            parse(pair, dist_list(go, root), input_name="GOOS/GOARCH")
+        return Platform.from_go_env(values), values
+
+    return finish
 
 
 def check_keys(key: str, restore_keys: tuple[str, ...], which: str) -> None:
@@ -209,9 +219,12 @@ def compute(
     """Compute both caches' keys for the repository at ``root`` and the chosen target."""
     check_prefix(prefix)
     workspace = discover(root, go)
-    built_for, values = _target_env(root, go, target)
-    files = dependency_files(workspace)
-    deps_hash = hash_files(files, workspace.root)[:32]
+    target_env = _start_target_env(root, go, target)
+    try:  # go env runs while the files are hashed; its error, if any, is the one raised
+        files = dependency_files(workspace)
+        deps_hash = hash_files(files, workspace.root)[:32]
+    finally:
+        built_for, values = target_env()
     os_name = ci.runner_os
     flags = relevant_goflags(values["GOFLAGS"])
     if values.get("GOEXPERIMENT"):

@@ -57,6 +57,67 @@ def failure(result: Completed, what: str) -> ToolError:
     return ToolError(f"{what} failed (exit {result.returncode}): {result.command_line}\n{detail}")
 
 
+class Started:
+    """A command started by :func:`start`, running while the caller does other work."""
+
+    def __init__(
+        self, args: tuple[str, ...], proc: subprocess.Popen[str], timeout: float, check: bool
+    ) -> None:
+        self._args, self._proc, self._timeout, self._check = args, proc, timeout, check
+
+    def finish(self, stdin: str | None = None) -> Completed:
+        """Wait for the command (feeding it ``stdin``) and capture both streams.
+
+        A timeout (counted from here) becomes a ToolError with the command line in it; a
+        non-zero exit does too when the command was started with ``check``.
+        """
+        args = self._args
+        with self._proc as proc:  # as subprocess.run: on any way out, the pipes are closed
+            try:
+                stdout, stderr = proc.communicate(stdin, timeout=self._timeout)
+            except subprocess.TimeoutExpired as exc:
+                proc.kill()
+                raise ToolError(f"timed out after {self._timeout:.0f}s: {_shown(args)}") from exc
+            except BaseException:
+                proc.kill()
+                raise
+        result = Completed(args, proc.returncode, stdout, stderr)
+        if self._check and not result.ok:
+            raise failure(result, args[0])
+        return result
+
+
+def start(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    check: bool,
+    stdin: bool = False,
+) -> Started:
+    """Start ``argv`` with both streams captured (and a pipe for ``stdin`` if asked for);
+    :meth:`Started.finish` waits for it. A missing executable is a ToolError here."""
+    args = tuple(str(a) for a in argv)
+    try:
+        proc = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.PIPE if stdin else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+    except FileNotFoundError as exc:
+        raise ToolError(f"cannot run {args[0]!r}: not found on PATH ({_shown(args)})") from exc
+    except OSError as exc:  # not executable, argument list too long, ...
+        raise ToolError(f"cannot run {args[0]!r}: {exc.strerror or exc} ({_shown(args)})") from exc
+    return Started(args, proc, timeout, check)
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -71,30 +132,8 @@ def run(
     A missing executable or a timeout becomes a ToolError with the command line in it; a
     non-zero exit does too when ``check`` is set.
     """
-    args = tuple(str(a) for a in argv)
-    try:
-        proc = subprocess.run(
-            args,
-            cwd=cwd,
-            env=dict(env),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=timeout,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise ToolError(f"cannot run {args[0]!r}: not found on PATH ({_shown(args)})") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise ToolError(f"timed out after {timeout:.0f}s: {_shown(args)}") from exc
-    except OSError as exc:  # not executable, argument list too long, ...
-        raise ToolError(f"cannot run {args[0]!r}: {exc.strerror or exc} ({_shown(args)})") from exc
-    result = Completed(args, proc.returncode, proc.stdout, proc.stderr)
-    if check and not result.ok:
-        raise failure(result, args[0])
-    return result
+    started = start(argv, cwd=cwd, env=env, timeout=timeout, check=check, stdin=stdin is not None)
+    return started.finish(stdin)
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,8 +89,19 @@ class Go:
         env: Mapping[str, str] | None = None,
     ) -> _proc.Completed:
         """Run ``go ARGS`` in ``cwd``; with ``check`` a non-zero exit raises a ToolError."""
+        return self.start(*args, cwd=cwd, check=check, timeout=timeout, env=env).finish()
+
+    def start(
+        self,
+        *args: str,
+        cwd: Path,
+        check: bool = True,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> _proc.Started:
+        """:meth:`run` started and left running: ``finish()`` waits for it."""
         full_env = {**self.environment(), **(env or {})}
-        return _proc.run(
+        return _proc.start(
             [self.exe, *args],
             cwd=cwd,
             env=full_env,
@@ -100,9 +111,18 @@ class Go:
 
     def env_values(self, names: Sequence[str], *, cwd: Path) -> dict[str, str]:
         """``go env -json NAMES``: Go's own view of its settings, defaults included."""
-        result = self.run("env", "-json", *names, cwd=cwd)
-        values = json.loads(result.stdout or "{}")
-        return {name: str(values.get(name, "")) for name in names}
+        return self.start_env_values(names, cwd=cwd)()
+
+    def start_env_values(self, names: Sequence[str], *, cwd: Path) -> Callable[[], dict[str, str]]:
+        """:meth:`env_values` started now and read when the returned function is called, so
+        that go works out its settings while goci does something else (cache-key's hashing)."""
+        started = self.start("env", "-json", *names, cwd=cwd)
+
+        def finish() -> dict[str, str]:
+            values = json.loads(started.finish().stdout or "{}")
+            return {name: str(values.get(name, "")) for name in names}
+
+        return finish
 
     def version(self, *, cwd: Path) -> str:
         """The exact toolchain version, as ``go env GOVERSION`` prints it (``go1.26.8``)."""
