@@ -12,10 +12,11 @@ only make actions/cache warn, so ``mod_save`` says whether there is anything to 
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,19 +119,27 @@ def module_downloads(workspace: Workspace, goflags: str) -> bool:
     if workspace.gowork is not None:
         if vendored(workspace.gowork.parent, workspace.gowork, 22):
             return False
-        sums = [workspace.gowork.with_name("go.work.sum"), *(m.gosum for m in workspace.modules)]
+        gowork_sum = workspace.gowork.with_name("go.work.sum")
+        sums: Iterable[Path] = itertools.chain((gowork_sum,), (m.gosum for m in workspace.modules))
     else:
-        sums = [m.gosum for m in workspace.modules if not vendored(m.dir, m.gomod, 14)]
-    return any(_has_lines(path) for path in sums)
+        sums = (m.gosum for m in workspace.modules if not vendored(m.dir, m.gomod, 14))
+    return any(_has_lines(path) for path in sums)  # lazily: most answer yes at the first
 
 
-def hash_files(files: list[str], root: Path) -> str:
-    """SHA-256 over sorted (relative path, content) pairs: renames and edits both move it."""
+def hash_files(files: list[str], root: Path, read: Mapping[str, bytes] | None = None) -> str:
+    """SHA-256 over sorted (relative path, content) pairs: renames and edits both move it.
+
+    ``read`` holds contents already read, by path (the go.mod files discover read), so that
+    no file is read twice.
+    """
     digest = Sha256()
+    known = read or {}
     for relative, path in sorted((relative_name(path, root), path) for path in files):
         try:
-            with open(path, "rb", buffering=0) as handle:  # read whole: no buffer, no tty check
-                content = handle.read()
+            content = known.get(path)
+            if content is None:
+                with open(path, "rb", buffering=0) as handle:  # read whole: no buffer, no tty
+                    content = handle.read()
         except OSError as exc:
             name = os.path.basename(path)
             raise InputError(f"{name}: cannot read {path} ({exc.strerror or exc})") from exc
@@ -222,7 +231,7 @@ def compute(
     target_env = _start_target_env(root, go, target)
     try:  # go env runs while the files are hashed; its error, if any, is the one raised
         files = dependency_files(workspace)
-        deps_hash = hash_files(files, workspace.root)[:32]
+        deps_hash = hash_files(files, workspace.root, workspace.gomods_read)[:32]
     finally:
         built_for, values = target_env()
     os_name = ci.runner_os

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from goci.errors import InputError
@@ -55,6 +56,9 @@ class Workspace:
     root: Path
     gowork: Path | None
     modules: tuple[Module, ...]
+    #: The go.mod files :func:`discover` read for their module lines, by path: cache-key hashes
+    #: these bytes instead of reading every go.mod a second time.
+    gomods_read: Mapping[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def module_for(self, path: Path) -> Module | None:
         """The innermost module in use whose folder contains ``path``."""
@@ -73,13 +77,20 @@ class NoModuleError(InputError):
     """The folder holds no Go module at all (a tree that may legitimately have none)."""
 
 
-def read_text(path: Path, what: str) -> str:
-    """Read a Go metadata file, or an InputError that names it and says why."""
+def read_bytes(path: Path, what: str) -> bytes:
+    """Read a Go metadata file whole, or an InputError that names it and says why."""
     try:
         with open(path, "rb", buffering=0) as handle:  # read whole: no buffer, no tty check
-            data = handle.read()
+            return handle.read()
     except OSError as exc:
         raise InputError(f"{what}: cannot read {path} ({exc.strerror or exc})") from exc
+
+
+def read_text(path: Path, what: str, data: bytes | None = None) -> str:
+    """A Go metadata file's text (``data``, if already read), or an InputError that names it
+    and says why it cannot be read or is not UTF-8."""
+    if data is None:
+        data = read_bytes(path, what)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -90,9 +101,10 @@ def read_text(path: Path, what: str) -> str:
         ) from None
 
 
-def module_path(gomod: Path) -> str:
-    """The module path declared by a go.mod (its ``module`` line)."""
-    match = _MODULE_LINE.search(read_text(gomod, "go.mod"))
+def module_path(gomod: Path, data: bytes | None = None) -> str:
+    """The module path declared by a go.mod (its ``module`` line); ``data`` is its content,
+    if already read."""
+    match = _MODULE_LINE.search(read_text(gomod, "go.mod", data))
     if not match:
         raise InputError(f"go.mod: {gomod} has no module line")
     path = next(group for group in match.groups() if group)
@@ -216,10 +228,18 @@ def _gowork_uses(gowork: Path, root: Path, go: Go) -> list[str]:
     return [use["DiskPath"] for use in json.loads(result.stdout).get("Use") or []]
 
 
+def _module(gomod: Path, read: dict[str, bytes]) -> Module:
+    """The module of a go.mod, its content kept in ``read`` (see Workspace.gomods_read)."""
+    data = read_bytes(gomod, "go.mod")
+    read[str(gomod)] = data
+    return Module(module_path(gomod, data), gomod.parent)
+
+
 def discover(root: Path, go: Go) -> Workspace:
     """Find the modules in use under ``root``; an InputError when there are none."""
     root = root.resolve()
     gowork = _gowork_in_effect(root, go)
+    read: dict[str, bytes] = {}
     if gowork is not None:
         modules = []
         real_parents: dict[str, str] = {}
@@ -228,8 +248,8 @@ def discover(root: Path, go: Go) -> Workspace:
             gomod = folder / "go.mod"
             if not os.path.isfile(gomod):
                 raise InputError(f"go.work: {gowork} uses {use!r}, but {folder} has no go.mod")
-            modules.append(Module(module_path(gomod), folder))
-        return Workspace(root, gowork, tuple(sorted(modules, key=lambda m: str(m.dir))))
+            modules.append(_module(gomod, read))
+        return Workspace(root, gowork, tuple(sorted(modules, key=lambda m: str(m.dir))), read)
     gomods = _walk_gomods(root)
     if not gomods:
         for folder in root.parents:
@@ -240,5 +260,5 @@ def discover(root: Path, go: Go) -> Workspace:
         raise NoModuleError(
             f"--dir: {root} is not a Go repository: no go.mod or go.work in it or above it"
         )
-    modules = [Module(module_path(gomod), gomod.parent) for gomod in gomods]
-    return Workspace(root, None, tuple(sorted(modules, key=lambda m: str(m.dir))))
+    modules = [_module(gomod, read) for gomod in gomods]
+    return Workspace(root, None, tuple(sorted(modules, key=lambda m: str(m.dir))), read)
