@@ -37,6 +37,30 @@ class CommonOptions:
 COMMON_OPTIONS: tuple[Option, ...] = declared(CommonOptions)
 
 
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, which argparse asks for every formatter it makes
+    (one per option declared); shutil's import (zlib, bz2, lzma) costs more than cache-key's
+    whole parse. The same rule: COLUMNS if a positive number, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, as wide as the terminal, found without shutil."""
+
+    def __init__(self, prog: str, **kwargs: Any) -> None:
+        kwargs.setdefault("width", _terminal_columns() - 2)  # argparse's own margin
+        super().__init__(prog, **kwargs)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so usage errors follow the one error path.
 
@@ -50,6 +74,7 @@ class _Parser(argparse.ArgumentParser):
         # No abbreviations: `--job 2` is refused with a hint, never read as `--jobs 2` (and a
         # flag added later cannot change what an abbreviation in someone's script means).
         kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> Any:
