@@ -77,7 +77,7 @@ class NoModuleError(InputError):
     """The folder holds no Go module at all (a tree that may legitimately have none)."""
 
 
-def read_bytes(path: Path, what: str) -> bytes:
+def read_bytes(path: str | Path, what: str) -> bytes:
     """Read a Go metadata file whole, or an InputError that names it and says why."""
     try:
         with open(path, "rb", buffering=0) as handle:  # read whole: no buffer, no tty check
@@ -86,7 +86,7 @@ def read_bytes(path: Path, what: str) -> bytes:
         raise InputError(f"{what}: cannot read {path} ({exc.strerror or exc})") from exc
 
 
-def read_text(path: Path, what: str, data: bytes | None = None) -> str:
+def read_text(path: str | Path, what: str, data: bytes | None = None) -> str:
     """A Go metadata file's text (``data``, if already read), or an InputError that names it
     and says why it cannot be read or is not UTF-8."""
     if data is None:
@@ -101,14 +101,14 @@ def read_text(path: Path, what: str, data: bytes | None = None) -> str:
         ) from None
 
 
-def module_path(gomod: Path, data: bytes | None = None) -> str:
+def module_path(gomod: str | Path, data: bytes | None = None) -> str:
     """The module path declared by a go.mod (its ``module`` line); ``data`` is its content,
     if already read."""
     match = _MODULE_LINE.search(read_text(gomod, "go.mod", data))
     if not match:
         raise InputError(f"go.mod: {gomod} has no module line")
     path = next(group for group in match.groups() if group)
-    if path != path.strip() or any(ch.isspace() for ch in path):
+    if path.split() != [path]:  # white space anywhere in it
         raise InputError(f"go.mod: {gomod} declares module {path!r}; a module path has no spaces")
     return path
 
@@ -146,7 +146,7 @@ def _gowork_in_effect(root: Path, go: Go) -> Path | None:
     return None
 
 
-def _resolve_use(base: Path, disk_path: str, real_parents: dict[str, str]) -> Path:
+def _resolve_use(base: Path, disk_path: str, real_parents: dict[str, str]) -> str:
     """``(base / disk_path).resolve()``, with the real folder of each parent found once: a
     go.work of 500 modules under ``modules/`` would otherwise follow the same links 500 times.
 
@@ -156,11 +156,11 @@ def _resolve_use(base: Path, disk_path: str, real_parents: dict[str, str]) -> Pa
     joined = os.path.join(base, disk_path)  # an absolute disk_path stands on its own
     parent, name = os.path.split(os.path.normpath(joined))
     if not name or ".." in joined.replace("\\", "/").split("/"):  # either separator: safe side
-        return Path(os.path.realpath(joined))
+        return os.path.realpath(joined)
     if parent not in real_parents:
         real_parents[parent] = os.path.realpath(parent)
     candidate = os.path.join(real_parents[parent], name)
-    return Path(os.path.realpath(candidate) if os.path.islink(candidate) else candidate)
+    return os.path.realpath(candidate) if os.path.islink(candidate) else candidate
 
 
 def _plain_version(directive: str, value: str) -> bool:
@@ -228,11 +228,16 @@ def _gowork_uses(gowork: Path, root: Path, go: Go) -> list[str]:
     return [use["DiskPath"] for use in json.loads(result.stdout).get("Use") or []]
 
 
-def _module(gomod: Path, read: dict[str, bytes]) -> Module:
-    """The module of a go.mod, its content kept in ``read`` (see Workspace.gomods_read)."""
+def _module(folder: str, read: dict[str, bytes]) -> Module:
+    """The module in ``folder``, its go.mod's content kept in ``read`` (Workspace.gomods_read).
+
+    Paths are plain strings until the Module: a go.work of 500 modules would otherwise build
+    thousands of pathlib objects, which cost more than reading the files (bench/cache_key.py).
+    """
+    gomod = os.path.join(folder, "go.mod")
     data = read_bytes(gomod, "go.mod")
-    read[str(gomod)] = data
-    return Module(module_path(gomod, data), gomod.parent)
+    read[gomod] = data
+    return Module(module_path(gomod, data), Path(folder))
 
 
 def discover(root: Path, go: Go) -> Workspace:
@@ -245,20 +250,19 @@ def discover(root: Path, go: Go) -> Workspace:
         real_parents: dict[str, str] = {}
         for use in _gowork_uses(gowork, root, go):
             folder = _resolve_use(gowork.parent, use, real_parents)
-            gomod = folder / "go.mod"
-            if not os.path.isfile(gomod):
+            if not os.path.isfile(os.path.join(folder, "go.mod")):
                 raise InputError(f"go.work: {gowork} uses {use!r}, but {folder} has no go.mod")
-            modules.append(_module(gomod, read))
+            modules.append(_module(folder, read))
         return Workspace(root, gowork, tuple(sorted(modules, key=lambda m: str(m.dir))), read)
     gomods = _walk_gomods(root)
     if not gomods:
-        for folder in root.parents:
-            if (folder / "go.mod").is_file():
-                gomods = [folder / "go.mod"]
+        for above in root.parents:
+            if (above / "go.mod").is_file():
+                gomods = [above / "go.mod"]
                 break
     if not gomods:
         raise NoModuleError(
             f"--dir: {root} is not a Go repository: no go.mod or go.work in it or above it"
         )
-    modules = [_module(gomod, read) for gomod in gomods]
+    modules = [_module(str(gomod.parent), read) for gomod in gomods]
     return Workspace(root, None, tuple(sorted(modules, key=lambda m: str(m.dir))), read)
