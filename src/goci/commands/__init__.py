@@ -9,15 +9,16 @@ holds the steps of ``goci ci``; modules whose names start with ``_`` are not com
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from goci.command import Command
 
 
-@dataclass(frozen=True)
-class Entry:
-    """Where a command is defined: its words, its module and the module attribute."""
+class Entry(NamedTuple):
+    """Where a command is defined: its words, its module and the module attribute.
+
+    A named tuple, not a dataclass: the registry is built on every start, and a frozen
+    dataclass costs about three times as much to define (bench/cache_key.py)."""
 
     path: tuple[str, ...]
     module: str
