@@ -60,7 +60,8 @@ KNOWN_GOOS = (
     "wasip1",
     "windows",
 )
-_FOLDER = re.compile(r"^(" + "|".join(KNOWN_GOOS) + r")-[a-z0-9]+(?:-[a-z0-9.]+)?$")
+# Compiled (and kept) by re when first used: cache-key loads this module but never needs it.
+_FOLDER = r"^(" + "|".join(KNOWN_GOOS) + r")-[a-z0-9]+(?:-[a-z0-9.]+)?$"
 ACCEPTED = (
     "os/arch[/variant][+cgo] as listed by `go tool dist list` (e.g. linux/amd64, linux/arm/v7)"
 )
@@ -254,7 +255,7 @@ def check_folders(targets: Iterable[Platform], input_name: str = "platforms") ->
 
 def is_folder_name(name: str) -> bool:
     """Whether ``name`` is a target folder (``linux-amd64``, ``linux-arm-v7``) of a release."""
-    return bool(_FOLDER.match(name))
+    return bool(re.match(_FOLDER, name))
 
 
 def parse_runners(value: Any, input_name: str = "runners") -> dict[str, Runner | None]:

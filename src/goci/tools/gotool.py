@@ -19,7 +19,8 @@ DEFAULT_TIMEOUT = 1800.0
 # goci's own small Go programs (sources shipped as package data, built at run time).
 GO_HELPERS = Path(__file__).parent / "gohelpers"
 # A line of go's stderr that names a file and a line: "go.mod:4: unknown directive: this".
-_FILE_LINE = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+)(?::\d+)?: ")
+# Compiled by re when first used: only a failed go list needs it, cache-key never does.
+_FILE_LINE = r"^(?P<file>[^\s:][^:]*):(?P<line>\d+)(?::\d+)?: "
 
 
 class GoListError(InputError):
@@ -36,9 +37,9 @@ class GoListError(InputError):
 def list_failure(result: _proc.Completed, cwd: Path) -> GoListError:
     """Go's most precise line first (a file and line if it gave one), then the full stderr."""
     lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-    precise = next((line for line in lines if _FILE_LINE.match(line)), None)
+    precise = next((line for line in lines if re.match(_FILE_LINE, line)), None)
     if precise is not None:
-        match = _FILE_LINE.match(precise)
+        match = re.match(_FILE_LINE, precise)
         assert match is not None
         if not os.path.isabs(match.group("file")):
             precise = str(cwd / match.group("file")) + precise[match.end("file") :]
