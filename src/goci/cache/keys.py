@@ -77,8 +77,9 @@ def dependency_files(workspace: Workspace) -> list[str]:
     for module in workspace.modules:
         folder = str(module.dir)
         files.extend((os.path.join(folder, "go.mod"), os.path.join(folder, "go.sum")))
-    # lexists: a go.sum that is a dangling link is unreadable, not absent (hash_files says so).
-    return [f for f in files if os.path.lexists(f) or os.path.basename(f) == "go.mod"]
+    # Every go.mod (no need to look), the rest where they are. lexists: a go.sum that is a
+    # dangling link is unreadable, not absent (hash_files says so).
+    return [f for f in files if os.path.basename(f) == "go.mod" or os.path.lexists(f)]
 
 
 def _go_at_least(gofile: Path, minor: int) -> bool:
