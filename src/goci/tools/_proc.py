@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import IO, Any, TextIO
 
 from goci.errors import ToolError
 
@@ -99,14 +99,29 @@ def start(
     """Start ``argv`` with both streams captured (and a pipe for ``stdin`` if asked for);
     :meth:`Started.finish` waits for it. A missing executable is a ToolError here."""
     args = tuple(str(a) for a in argv)
+    stdin_pipe = subprocess.PIPE if stdin else None
+    proc = _popen(args, cwd=cwd, env=env, stdin=stdin_pipe, stderr=subprocess.PIPE)
+    return Started(args, proc, timeout, check)
+
+
+def _popen(
+    args: tuple[str, ...],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    stdin: int | None,
+    stderr: int | IO[Any],
+) -> subprocess.Popen[str]:
+    """``args`` started with stdout captured as text; a command that cannot start is a
+    ToolError naming it."""
     try:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             args,
             cwd=cwd,
             env=dict(env),
-            stdin=subprocess.PIPE if stdin else None,
+            stdin=stdin,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
             text=True,
             encoding="utf-8",
             errors="replace",
@@ -115,7 +130,6 @@ def start(
         raise ToolError(f"cannot run {args[0]!r}: not found on PATH ({_shown(args)})") from exc
     except OSError as exc:  # not executable, argument list too long, ...
         raise ToolError(f"cannot run {args[0]!r}: {exc.strerror or exc} ({_shown(args)})") from exc
-    return Started(args, proc, timeout, check)
 
 
 def run(
@@ -150,24 +164,7 @@ def stream(
 
     args = tuple(str(a) for a in argv)
     with tempfile.TemporaryFile() as stderr:
-        try:
-            proc = subprocess.Popen(
-                args,
-                cwd=cwd,
-                env=dict(env),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-            )
-        except FileNotFoundError as exc:
-            raise ToolError(f"cannot run {args[0]!r}: not found on PATH ({_shown(args)})") from exc
-        except OSError as exc:
-            raise ToolError(
-                f"cannot run {args[0]!r}: {exc.strerror or exc} ({_shown(args)})"
-            ) from exc
+        proc = _popen(args, cwd=cwd, env=env, stdin=subprocess.PIPE, stderr=stderr)
         assert proc.stdin is not None and proc.stdout is not None
         feeder = threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True)
         late = threading.Event()
