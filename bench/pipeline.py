@@ -84,13 +84,13 @@ def add_third_party(repo: Monorepo, proxy: GoProxy, env: dict[str, str], go: str
         sh([go, "mod", "tidy"], repo.root / "mods" / f"m{m}", {**env, "GOWORK": "off"})
 
 
-def change(repo: Monorepo, rng: random.Random, n: int) -> str:
+def change(repo: Monorepo, rng: random.Random, n: int, kind: str) -> str:
     """One ordinary commit: mostly a new function in some package, now and then docs only."""
     if n % 10 == 9:
         (repo.root / "README.md").write_text(f"# generated monorepo\n\nrevision {n}\n")
         return "docs"
     target = rng.choice(sorted(repo.packages))
-    touch(repo, target, n)
+    touch(repo, target, n, kind)
     return target
 
 
@@ -117,19 +117,23 @@ def restore(saved: Path, live: Path) -> None:
         shutil.copytree(saved, live, symlinks=True)
 
 
-def setup_go(repo: Monorepo, env: dict[str, str], scratch: Path, go: str) -> float:
-    """One job with actions/setup-go's cache: restore the frozen cache, build, test -cover."""
+def setup_go(repo: Monorepo, env: dict[str, str], scratch: Path, go: str) -> tuple[float, float]:
+    """One job with actions/setup-go's cache: restore the frozen cache, build, test -cover.
+
+    Returns the job's time and the part of it the restore took.
+    """
     saved, live = scratch / "setup-go-saved", scratch / "setup-go-live"
     run_env = {**env, "GOCACHE": str(live / "gocache"), "GOMODCACHE": str(live / "mod")}
     started = time.perf_counter()
     restore(saved, live)
+    restored = time.perf_counter()
     every = repo.go_patterns()
     for argv in ([go, "build", *every], [go, "test", "-cover", *every]):
         sh(argv, repo.root, run_env)
     elapsed = time.perf_counter() - started
     if not saved.exists():  # the key (go.sum's hash) is new only once: saved once, frozen
         shutil.copytree(live, saved, symlinks=True)
-    return elapsed
+    return elapsed, restored - started
 
 
 def lowest_package(repo: Monorepo) -> str:
@@ -148,11 +152,23 @@ def lowest_package(repo: Monorepo) -> str:
     return max(sorted(repo.packages), key=lambda path: len(above(path, set())))
 
 
-def touch(repo: Monorepo, target: str, n: int) -> None:
+def touch(repo: Monorepo, target: str, n: int, kind: str) -> None:
+    """An ordinary edit: F now calls a new helper that adds nothing to its value.
+
+    Every test still passes, and F's compiled code changes, as a real edit's does, so every
+    binary that links F changes too. (With ``kind="dead"`` the edit only adds a
+    function nobody calls: the linker drops it, the test binaries of every importer come out
+    byte-identical, and Go's test cache replays their results, so setup-go's frozen cache pays
+    only the recompiles. Real commits seldom change nothing that runs.)
+    """
     path = repo.root / repo.file_of(target)
-    path.write_text(
-        path.read_text() + f"\n// Extra{n} is new.\nfunc Extra{n}() int {{ return {n} }}\n"
-    )
+    text = path.read_text()
+    if kind == "dead":
+        path.write_text(text + f"\n// Extra{n} is new.\nfunc Extra{n}() int {{ return {n} }}\n")
+        return
+    text = text.replace("func F() int { return ", f"func F() int {{ return extra{n}() + ", 1)
+    helper = f"\n// extra{n} is new.\n//\n//go:noinline\nfunc extra{n}() int {{ return 0 }}\n"
+    path.write_text(text + helper)
 
 
 def goci_json(argv: list[str], cwd: Path, env: dict[str, str]) -> dict[str, object]:
@@ -165,14 +181,20 @@ def goci_json(argv: list[str], cwd: Path, env: dict[str, str]) -> dict[str, obje
     return result
 
 
-def goci_run(root: Path, env: dict[str, str], scratch: Path, base: str | None) -> float:
-    """One CI job the way go-ci.yml runs it: restore, mark, pipeline, trim (then save)."""
+def goci_run(
+    root: Path, env: dict[str, str], scratch: Path, base: str | None
+) -> tuple[float, float]:
+    """One CI job the way go-ci.yml runs it: restore, mark, pipeline, trim (then save).
+
+    Returns the job's time and the part of it the restore took.
+    """
     saved, live = scratch / "saved", scratch / "live"
     run_env = {**env, "GOCACHE": str(live / "gocache"), "GOMODCACHE": str(live / "mod")}
     started = time.perf_counter()
     if saved.exists():  # the cache restore a CI job pays for
         restore(saved, live)
     (live / "gocache").mkdir(parents=True, exist_ok=True)
+    restored = time.perf_counter()
     mark = goci_json(["cache", "mark"], root, run_env)["mark"]
     argv = [*GOCI, "ci", str(root), "--platforms", "linux/amd64", "--go-versions", "local"]
     if base:
@@ -194,7 +216,7 @@ def goci_run(root: Path, env: dict[str, str], scratch: Path, base: str | None) -
         subprocess.run(["chmod", "-R", "u+w", str(saved)], check=False)
         shutil.rmtree(saved)
     shutil.copytree(live, saved, symlinks=True)
-    return elapsed
+    return elapsed, restored - started
 
 
 @dataclass
@@ -202,26 +224,30 @@ class Times:
     naive: float = 0.0
     setup_go: float = 0.0
     goci: float = 0.0
+    setup_go_restore: float = 0.0  # the cache restores, inside setup_go and goci
+    goci_restore: float = 0.0
 
     def add(self, other: Times) -> None:
         self.naive += other.naive
         self.setup_go += other.setup_go
         self.goci += other.goci
+        self.setup_go_restore += other.setup_go_restore
+        self.goci_restore += other.goci_restore
 
     def line(self) -> str:
         return (
-            f"naive {self.naive:6.1f}s  setup-go {self.setup_go:6.1f}s  goci {self.goci:6.1f}s  "
-            f"(goci/setup-go {self.goci / self.setup_go:.2f}, goci/naive "
-            f"{self.goci / self.naive:.2f})"
+            f"naive {self.naive:6.1f}s  setup-go {self.setup_go:6.1f}s "
+            f"(restore {self.setup_go_restore:5.1f}s)  goci {self.goci:6.1f}s "
+            f"(restore {self.goci_restore:5.1f}s)  goci/setup-go "
+            f"{self.goci / self.setup_go:.2f}, goci/naive {self.goci / self.naive:.2f}"
         )
 
 
 def one_commit(repo: Monorepo, env: dict[str, str], scratch: Path, go: str, base: str) -> Times:
-    return Times(
-        naive=naive(repo, env, scratch, go),
-        setup_go=setup_go(repo, env, scratch, go),
-        goci=goci_run(repo.root, env, scratch, base),
-    )
+    naive_time = naive(repo, env, scratch, go)
+    setup_go_time, setup_go_restore = setup_go(repo, env, scratch, go)
+    goci_time, goci_restore = goci_run(repo.root, env, scratch, base)
+    return Times(naive_time, setup_go_time, goci_time, setup_go_restore, goci_restore)
 
 
 def main() -> int:
@@ -230,6 +256,12 @@ def main() -> int:
     parser.add_argument("--modules", type=int, default=6)
     parser.add_argument("--per-module", type=int, default=50)
     parser.add_argument("--mutations", type=int, default=3, help="safety checks at the end")
+    parser.add_argument(
+        "--change-kind",
+        choices=("called", "dead"),
+        default="called",
+        help="what each commit's edit adds: a helper F calls (default) or a function nobody calls",
+    )
     args = parser.parse_args()
     go = shutil.which("go") or "go"
     scratch = Path(tempfile.mkdtemp(prefix="goci-pipeline-"))
@@ -262,14 +294,14 @@ def main() -> int:
         rng = random.Random(5)  # a reproducible series of changes
         total = Times()
         for n in range(args.commits):
-            what = change(repo, rng, n)
+            what = change(repo, rng, n, args.change_kind)
             head = commit_all(repo.root, env, f"change {n}: {what}")
             times = one_commit(repo, env, scratch, go, previous)
             total.add(times)
             print(f"commit {n + 1:2} {what:18} {times.line()}", flush=True)
             previous = head
         low = lowest_package(repo)
-        touch(repo, low, args.commits)
+        touch(repo, low, args.commits, args.change_kind)
         commit_all(repo.root, env, f"worst case: {low}")
         worst = one_commit(repo, env, scratch, go, previous)
         targets = interesting_targets(repo)[: args.mutations]
