@@ -492,6 +492,34 @@ def test_workspace_with_underscore_module_and_unused_module(make_repo, goci):
     assert out["modules"] == ["ex.com/shared", "ex.com/svc", "ex.com/tools"]
 
 
+def test_run_below_the_top_compares_with_the_whole_base_tree(make_repo, goci):
+    """From a module folder whose go.work sits above it, the merge base must be extracted whole:
+    with only that folder's files, the base has neither the go.work nor the other module."""
+    repo = make_repo()
+    repo.module("shared", "ex.com/shared")
+    repo.package("shared/text", "text", 'func T() string { return "a" }\n')
+    repo.write("shared/text/old.go", "package text\n\nconst Old = 1\n")
+    repo.package("shared/num", "num", "const N = 1\n")
+    repo.module("svc", "ex.com/svc", extra="require ex.com/shared v0.0.0\n")
+    repo.package(
+        "svc/cmd/svc", "main", 'import "ex.com/shared/text"\n\nfunc main() { println(text.T()) }\n'
+    )
+    repo.package("svc/cmd/other", "main", "func main() {}\n")
+    repo.write("go.work", "go 1.21\n\nuse (\n\t./shared\n\t./svc\n)\n")
+    base = repo.commit("workspace")
+    (repo.root / "shared/text/old.go").unlink()
+    gomod = repo.root / "svc/go.mod"  # go.mod changed: the whole base graph is loaded
+    gomod.write_text(gomod.read_text() + "\n// a comment\n")
+    repo.commit("text")
+    run = goci("changed", "--json", "--base", base, env=repo.env, cwd=repo.root / "svc")
+    assert run.code == 0, run.stderr
+    out = run.json()
+    assert out["all"] is False, out["reason"]
+    # Left out: svc/cmd/other and shared/num, which import nothing that changed.
+    assert out["packages"] == ["ex.com/shared/text", "ex.com/svc/cmd/svc"]
+    assert out["services"] == ["ex.com/svc/cmd/svc"]
+
+
 def test_ignore_comments(make_repo, goci):
     repo = base_repo(make_repo)
     base = repo.head()

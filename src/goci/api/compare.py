@@ -189,8 +189,7 @@ def analyse(go: Go, git: Git, root: Path, merge_base: str, head: str) -> ApiDiff
                     lambda o: list_tree(go, top, workspace, folders, o), [overlay, None]
                 )
             return _compare(go, git, root, merge_base, folders, old, new)
-    # from the top: checkout-index --all below it would extract that folder's files alone
-    with worktree(Git(top, git.env, git.exe), merge_base) as base_root:
+    with worktree(git, merge_base) as base_root:
         base_dir = base_root / root.resolve().relative_to(top.resolve())
         trees = [(base_dir, base_root), (root, top)]
         with ThreadPoolExecutor(max_workers=2) as pool:

@@ -312,9 +312,12 @@ def worktree(git: Git, commit: str) -> Iterator[Path]:
     no worktree bookkeeping in the repository, no checkout hooks, and about twice as fast on a
     large tree, which is most of the cost of loading the merge-base graph.
     """
+    # From the top: below it, checkout-index --all extracts that folder's files alone, and a
+    # go.work or go.mod above the working directory would be missing from the tree.
+    top = git.toplevel()
     parent = Path(tempfile.mkdtemp(prefix="goci-base-"))
     folder = parent / "tree"
-    private = Git(git.cwd, {**git.env, "GIT_INDEX_FILE": str(parent / "index")}, git.exe)
+    private = Git(top, {**git.env, "GIT_INDEX_FILE": str(parent / "index")}, git.exe)
     try:
         for args in (
             ("read-tree", commit),
