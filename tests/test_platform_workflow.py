@@ -202,3 +202,47 @@ def test_two_platforms_of_one_folder_stop_at_the_plan(plan_and_test: Run) -> Non
         "::error::platforms: 'linux/amd64' and 'linux/amd64+cgo' both build into the folder "
         "'linux-amd64'"
     ) in log, log
+
+
+WINDOWS_ONLY = """//go:build windows
+
+package main
+
+import "example.com/app/winlib"
+
+func init() { cgo = winlib.Mode() }
+"""
+
+
+def test_the_plan_follows_imports_of_every_planned_platform(
+    tmp_path: Path,
+    app: GoRepo,
+    go_env: dict[str, str],
+    go_binary: Path,
+    releases_url: str,
+    goci_checkout: Path,
+) -> None:
+    """cmd/app imports winlib from a windows-only file: a change to winlib must rebuild the
+    service when windows/amd64 is planned, although the plan job runs on Linux."""
+    app.package("winlib", "winlib", 'func Mode() string { return "win" }\n')
+    app.write("cmd/app/windows.go", WINDOWS_ONLY)
+    base = app.commit("windows-only import")
+    app.package("winlib", "winlib", 'func Mode() string { return "windows" }\n')
+    head = app.commit("winlib")
+    env = {**go_env, "GOCI_GO_RELEASES_URL": releases_url}
+    runner = make_runner(
+        tmp_path, "windows", app, env, [go_binary], goci_checkout,
+        ref="refs/heads/feature", before=base, sha=head, keep=("GOCACHE",),
+    )  # fmt: skip
+    inputs = {
+        "go-versions": version_of(go_binary),
+        "platforms": "linux/amd64 windows/amd64",
+        "goci-repository": GOCI,
+        "goci-ref": "main",
+    }
+    run = runner.run_workflow(GO_CI, inputs, jobs={"plan"})
+    assert run.jobs["plan"].result == "success", run.log
+    outputs = run.jobs["plan"].outputs
+    # lib and its test are left out: nothing they import changed.
+    assert json.loads(outputs["services"]) == ["example.com/app/cmd/app"], run.log
+    assert json.loads(outputs["packages"]) == [], run.log
