@@ -12,11 +12,15 @@ commit this script times three pipelines:
   same frozen content (copied back from a folder, the way actions/cache extracts it; timed),
   then ``go build ./...`` and ``go test -cover ./...`` over every module, Go's own test cache
   skipping the packages unchanged since the frozen run;
-* goci: restoring the two caches a previous run saved (timed the same way), ``goci cache
-  mark``, then ``goci ci --base <previous commit>`` (affected packages only, tests with
-  coverage, stripped build of the changed services, pack, upload to a file store) and ``goci
-  cache trim``, as go-ci.yml does; saving the caches again is not timed (only pushes to main
-  save).
+* goci, as go-ci.yml runs it: the plan job's ``goci changed`` on a runner without caches;
+  when a Go-relevant file changed (else go-ci.yml's test job does not run), restoring the two
+  caches a previous run saved (timed the same way), ``goci cache mark``, then ``goci ci --base
+  <previous commit>`` (affected packages only, tests with coverage over their module, stripped
+  build of the changed services, pack, upload to a file store) and ``goci cache trim``; saving
+  the caches again is not timed (only pushes to main save).
+
+Every commit's edit changes code that runs (see ``touch``); ``--change-kind dead`` replays the
+earlier series, whose edits only added functions nobody calls.
 
 It prints each commit's times and the totals with both ratios (goci / setup-go, goci / naive),
 then the worst case on its own: one more commit touching the package most others depend on
@@ -181,16 +185,32 @@ def goci_json(argv: list[str], cwd: Path, env: dict[str, str]) -> dict[str, obje
     return result
 
 
+def plan_job(root: Path, env: dict[str, str], scratch: Path, base: str) -> bool:
+    """go-ci.yml's plan job: ``goci changed`` on a runner with no Go caches. Whether to test."""
+    fresh = scratch / "plan"
+    plan_env = {**env, "GOCACHE": str(fresh / "gocache"), "GOMODCACHE": str(fresh / "mod")}
+    try:
+        return bool(goci_json(["changed", "--base", base], root, plan_env)["any"])
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(fresh)], check=False)
+        shutil.rmtree(fresh, ignore_errors=True)
+
+
 def goci_run(
     root: Path, env: dict[str, str], scratch: Path, base: str | None
 ) -> tuple[float, float]:
-    """One CI job the way go-ci.yml runs it: restore, mark, pipeline, trim (then save).
+    """One CI run the way go-ci.yml runs it: the plan job's ``goci changed`` (no caches: the
+    plan job restores none), then, only when a Go-relevant file changed (go-ci.yml's test job
+    runs only then), restore, mark, the pipeline, trim (then save). The pipeline runs
+    ``goci changed`` again: a second of work the workflow does not do, counted against goci.
 
-    Returns the job's time and the part of it the restore took.
+    Returns the run's time and the part of it the restore took.
     """
     saved, live = scratch / "saved", scratch / "live"
     run_env = {**env, "GOCACHE": str(live / "gocache"), "GOMODCACHE": str(live / "mod")}
     started = time.perf_counter()
+    if base and not plan_job(root, env, scratch, base):
+        return time.perf_counter() - started, 0.0
     if saved.exists():  # the cache restore a CI job pays for
         restore(saved, live)
     (live / "gocache").mkdir(parents=True, exist_ok=True)
