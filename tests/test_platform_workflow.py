@@ -75,7 +75,7 @@ def releases_url(go_binary: Path) -> Iterator[str]:
         yield url
 
 
-Run = Callable[[str, str], tuple[WorkflowRunner, WorkflowResult]]
+Run = Callable[..., tuple[WorkflowRunner, WorkflowResult]]
 
 
 @pytest.fixture
@@ -87,14 +87,20 @@ def plan_and_test(
     releases_url: str,
     goci_checkout: Path,
 ) -> Run:
-    """go-ci.yml's plan and test jobs for these platforms on a push of a new feature branch:
-    everything is affected, caches are restored only, one Go."""
+    """go-ci.yml's plan and test jobs for these platforms on a push of a new feature branch
+    (everything is affected; with ``before``, a push on top of that commit), caches are
+    restored only, one Go."""
 
-    def run(name: str, platforms: str) -> tuple[WorkflowRunner, WorkflowResult]:
+    def run(
+        name: str,
+        platforms: str,
+        before: str = "0" * 40,
+        jobs: frozenset[str] = frozenset({"plan", "test"}),
+    ) -> tuple[WorkflowRunner, WorkflowResult]:
         env = {**go_env, "GOCI_GO_RELEASES_URL": releases_url}
         runner = make_runner(
             tmp_path, name, app, env, [go_binary], goci_checkout,
-            ref="refs/heads/feature", before="0" * 40, sha=app.head(), keep=("GOCACHE",),
+            ref="refs/heads/feature", before=before, sha=app.head(), keep=("GOCACHE",),
         )  # fmt: skip
         inputs = {
             "go-versions": version_of(go_binary),
@@ -102,7 +108,7 @@ def plan_and_test(
             "goci-repository": GOCI,
             "goci-ref": "main",
         }
-        return runner, runner.run_workflow(GO_CI, inputs, jobs={"plan", "test"})
+        return runner, runner.run_workflow(GO_CI, inputs, jobs=set(jobs))
 
     return run
 
@@ -215,12 +221,7 @@ func init() { cgo = winlib.Mode() }
 
 
 def test_the_plan_follows_imports_of_every_planned_platform(
-    tmp_path: Path,
-    app: GoRepo,
-    go_env: dict[str, str],
-    go_binary: Path,
-    releases_url: str,
-    goci_checkout: Path,
+    app: GoRepo, plan_and_test: Run
 ) -> None:
     """cmd/app imports winlib from a windows-only file: a change to winlib must rebuild the
     service when windows/amd64 is planned, although the plan job runs on Linux."""
@@ -228,19 +229,10 @@ def test_the_plan_follows_imports_of_every_planned_platform(
     app.write("cmd/app/windows.go", WINDOWS_ONLY)
     base = app.commit("windows-only import")
     app.package("winlib", "winlib", 'func Mode() string { return "windows" }\n')
-    head = app.commit("winlib")
-    env = {**go_env, "GOCI_GO_RELEASES_URL": releases_url}
-    runner = make_runner(
-        tmp_path, "windows", app, env, [go_binary], goci_checkout,
-        ref="refs/heads/feature", before=base, sha=head, keep=("GOCACHE",),
-    )  # fmt: skip
-    inputs = {
-        "go-versions": version_of(go_binary),
-        "platforms": "linux/amd64 windows/amd64",
-        "goci-repository": GOCI,
-        "goci-ref": "main",
-    }
-    run = runner.run_workflow(GO_CI, inputs, jobs={"plan"})
+    app.commit("winlib")
+    _, run = plan_and_test(
+        "windows", "linux/amd64 windows/amd64", before=base, jobs=frozenset({"plan"})
+    )
     assert run.jobs["plan"].result == "success", run.log
     outputs = run.jobs["plan"].outputs
     # lib and its test are left out: nothing they import changed.
