@@ -36,6 +36,7 @@ worthless.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -44,11 +45,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from goci.cache.cacheprog import stats as cachestats
+from goci.cache.cacheprog.plan import BuildCachePlan
+from goci.cache.cacheprog.stats import Counts
+from goci.command import Context
+from goci.commands._buildcache import build_cache_plan
+from goci.runtime import Runtime
 from support.affected_monorepo import (
     Monorepo,
     commit_all,
@@ -58,15 +66,25 @@ from support.affected_monorepo import (
     mutation_check,
 )
 from support.goproxy import GoProxy
+from support.seaweed import BUCKET, Seaweed, weed_exe
 
 GOCI = [sys.executable, "-m", "goci"]
 THIRD_PARTY = 4
+REPOSITORY = "bench/mono"  # GITHUB_REPOSITORY: the store namespace cache-key gives cacheprog
+STORE_URL = f"s3://{BUCKET}/bench-pipeline"  # go-ci.yml's build-cache-store
 
 
 def sh(argv: list[str], cwd: Path, env: dict[str, str]) -> None:
     proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(argv)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+
+
+def wipe(folder: Path) -> None:
+    """Remove a folder Go may have left read-only (module cache, test binaries)."""
+    if folder.exists():
+        subprocess.run(["chmod", "-R", "u+w", str(folder)], check=False)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def add_third_party(repo: Monorepo, proxy: GoProxy, env: dict[str, str], go: str) -> None:
@@ -100,23 +118,20 @@ def change(repo: Monorepo, rng: random.Random, n: int, kind: str) -> str:
 
 def naive(repo: Monorepo, env: dict[str, str], scratch: Path, go: str) -> float:
     cold = scratch / "naive"
-    shutil.rmtree(cold, ignore_errors=True)
+    wipe(cold)
     run_env = {**env, "GOCACHE": str(cold / "gocache"), "GOMODCACHE": str(cold / "mod")}
     started = time.perf_counter()
     every = repo.go_patterns()  # ./... of every module of the workspace
     for argv in ([go, "mod", "download"], [go, "build", *every], [go, "test", "-cover", *every]):
         sh(argv, repo.root, run_env)
     elapsed = time.perf_counter() - started
-    subprocess.run(["chmod", "-R", "u+w", str(cold)], check=False)
-    shutil.rmtree(cold, ignore_errors=True)
+    wipe(cold)
     return elapsed
 
 
 def restore(saved: Path, live: Path) -> None:
     """A cache restore: the saved folder copied back in place of whatever was there."""
-    if live.exists():
-        subprocess.run(["chmod", "-R", "u+w", str(live)], check=False)
-        shutil.rmtree(live)
+    wipe(live)
     if saved.exists():
         shutil.copytree(saved, live, symlinks=True)
 
@@ -192,8 +207,14 @@ def plan_job(root: Path, env: dict[str, str], scratch: Path, base: str) -> bool:
     try:
         return bool(goci_json(["changed", "--base", base], root, plan_env)["any"])
     finally:
-        subprocess.run(["chmod", "-R", "u+w", str(fresh)], check=False)
-        shutil.rmtree(fresh, ignore_errors=True)
+        wipe(fresh)
+
+
+def ci_argv(root: Path, base: str | None) -> list[str]:
+    """The pipeline of go-ci.yml's test job: ``goci ci`` on the affected packages since ``base``
+    (every package without one)."""
+    argv = [*GOCI, "ci", str(root), "--platforms", "linux/amd64", "--go-versions", "local"]
+    return [*argv, "--base", base] if base else argv
 
 
 def goci_run(
@@ -216,10 +237,7 @@ def goci_run(
     (live / "gocache").mkdir(parents=True, exist_ok=True)
     restored = time.perf_counter()
     mark = goci_json(["cache", "mark"], root, run_env)["mark"]
-    argv = [*GOCI, "ci", str(root), "--platforms", "linux/amd64", "--go-versions", "local"]
-    if base:
-        argv += ["--base", base]
-    sh(argv, root, run_env)
+    sh(ci_argv(root, base), root, run_env)
     trim = [
         "cache",
         "trim",
@@ -232,45 +250,187 @@ def goci_run(
     ]
     goci_json(trim, root, run_env)
     elapsed = time.perf_counter() - started
-    if saved.exists():  # the save (only pushes to main do it): not timed
-        subprocess.run(["chmod", "-R", "u+w", str(saved)], check=False)
-        shutil.rmtree(saved)
+    wipe(saved)  # the save (only pushes to main do it): not timed
     shutil.copytree(live, saved, symlinks=True)
     return elapsed, restored - started
 
 
 @dataclass
+class SharedStore:
+    """goci-store's build cache: one SeaweedFS on 127.0.0.1 for the whole bench, and the
+    GOCACHEPROG that cache-key exports for a test job's runner in store mode."""
+
+    seaweed: Seaweed
+    runner: Path  # the test job's runner: GOCACHE, GOMODCACHE, RUNNER_TEMP; emptied every job
+    plan: BuildCachePlan
+    secrets: dict[str, str]  # the store's AWS_* (go-ci.yml gives them to the steps that run go)
+
+
+def open_store(root: Path, env: dict[str, str], scratch: Path) -> SharedStore | None:
+    """Start SeaweedFS and plan the build cache with cache-key's own code; None (and why, on
+    stdout) when the column cannot run here."""
+    try:
+        weed_exe()
+    except RuntimeError as exc:
+        print(f"goci-store column skipped: {exc}", flush=True)
+        return None
+    seaweed = Seaweed(scratch / "seaweed")
+    seaweed.start()
+    secrets = seaweed.env()
+    secrets.pop("AWS_ENDPOINT_URL_S3")  # go-ci.yml passes the endpoint as endpoint-url
+    runner = scratch / "store-runner"
+    # What cache-key sees on a push to main: the repository, the runner's temp folder (the
+    # stats file goes there) and the store's key; outside Actions the event counts as
+    # trusted, as that push is, so the servers may write (--no-read-only).
+    job_env = {**env, **secrets, "RUNNER_TEMP": str(runner / "temp")}
+    job_env["GITHUB_REPOSITORY"] = REPOSITORY
+    context = Context(cwd=root, env=job_env, runtime=Runtime(job_env))
+    plan = build_cache_plan(context, "store", STORE_URL, seaweed.endpoint)
+    if plan.mode != "store":
+        seaweed.stop()
+        print(f"goci-store column skipped: {plan.reason}", flush=True)
+        return None
+    return SharedStore(seaweed, runner, plan, secrets)
+
+
+@contextlib.contextmanager
+def fresh_checkout(root: Path, scratch: Path) -> Iterator[None]:
+    """A new runner's checkout has no .goci folder: the goci column's (reports, dist, the file
+    store it uploads to) is set aside meanwhile, and this job's dropped after it."""
+    work, aside = root / ".goci", scratch / "goci-work-aside"
+    if work.exists():
+        work.rename(aside)
+    try:
+        yield
+    finally:
+        wipe(work)
+        if aside.exists():
+            aside.rename(work)
+
+
+def store_run(
+    root: Path, env: dict[str, str], scratch: Path, base: str | None, store: SharedStore
+) -> tuple[float, float, Counts | None]:
+    """One CI run the way go-ci.yml runs it with ``build-cache: store``: the plan job as in
+    :func:`goci_run`; then the test job on a new runner: the module cache restored, an empty
+    GOCACHE (GOCACHEPROG fetches from the store only the entries go asks for), ``goci cache
+    mark`` (cache-key's last step), the pipeline, ``goci cacheprog report`` (the job's
+    summary). go-ci.yml neither trims nor saves the build cache in store mode; it saves the
+    module cache only when its exact key missed, which ordinary commits never cause (go.sum
+    stays), so after the first run only (not timed).
+
+    Returns the run's time, the restore's part and the cacheprog servers' counts (None when
+    the test job did not run).
+    """
+    saved, live = scratch / "store-mod-saved", store.runner / "mod"
+    gocache = store.runner / "gocache"
+    run_env = {**env, **store.secrets, "GOCACHE": str(gocache), "GOMODCACHE": str(live)}
+    run_env["GOCACHEPROG"] = store.plan.gocacheprog
+    wipe(store.runner)
+    started = time.perf_counter()
+    if base and not plan_job(root, env, scratch, base):
+        return time.perf_counter() - started, 0.0, None
+    restore(saved, live)
+    gocache.mkdir(parents=True)
+    restored = time.perf_counter()
+    with fresh_checkout(root, scratch):
+        goci_json(["cache", "mark"], root, run_env)
+        sh(ci_argv(root, base), root, run_env)
+        sh([*GOCI, "cacheprog", "report", "--stats", store.plan.stats], root, run_env)
+        elapsed = time.perf_counter() - started
+    if not saved.exists():  # the module cache's key is new only once
+        shutil.copytree(live, saved, symlinks=True)
+    counts = cachestats.total(Path(store.plan.stats).read_text().splitlines())
+    wipe(store.runner)
+    return elapsed, restored - started, counts
+
+
+@dataclass
+class Jobs:
+    """The columns this run times, and the goci-store column's store when it is one of them."""
+
+    columns: tuple[str, ...]
+    store: SharedStore | None = None
+
+
+COLUMNS = ("naive", "setup-go", "goci", "goci-store")
+TARGETS = {"setup-go": 0.25, "naive": 0.15}  # issue 16's targets for goci against each
+RATIOS = tuple((column, baseline) for column in ("goci", "goci-store") for baseline in TARGETS)
+
+
+@dataclass
 class Times:
-    naive: float = 0.0
-    setup_go: float = 0.0
-    goci: float = 0.0
-    setup_go_restore: float = 0.0  # the cache restores, inside setup_go and goci
-    goci_restore: float = 0.0
+    """Each column's job time, and the cache restore inside it (naive restores nothing)."""
+
+    job: dict[str, float] = field(default_factory=dict)
+    restore: dict[str, float] = field(default_factory=dict)
+    store: Counts | None = None  # what goci-store's cacheprog servers did, when its job ran
 
     def add(self, other: Times) -> None:
-        self.naive += other.naive
-        self.setup_go += other.setup_go
-        self.goci += other.goci
-        self.setup_go_restore += other.setup_go_restore
-        self.goci_restore += other.goci_restore
+        for mine, theirs in ((self.job, other.job), (self.restore, other.restore)):
+            for column, seconds in theirs.items():
+                mine[column] = mine.get(column, 0.0) + seconds
+        if other.store is not None:
+            self.store = self.store or Counts(processes=0)
+            self.store.add(other.store)
 
-    def line(self) -> str:
-        return (
-            f"naive {self.naive:6.1f}s  setup-go {self.setup_go:6.1f}s "
-            f"(restore {self.setup_go_restore:5.1f}s)  goci {self.goci:6.1f}s "
-            f"(restore {self.goci_restore:5.1f}s)  goci/setup-go "
-            f"{self.goci / self.setup_go:.2f}, goci/naive {self.goci / self.naive:.2f}"
+    def ratio(self, column: str, baseline: str) -> float | None:
+        if column not in self.job or not self.job.get(baseline):
+            return None
+        return self.job[column] / self.job[baseline]
+
+    def ratios(self) -> str:
+        return ", ".join(
+            f"{column}/{baseline} {ratio:.2f}"
+            for column, baseline in RATIOS
+            if (ratio := self.ratio(column, baseline)) is not None
         )
 
+    def line(self) -> str:
+        words = []
+        for column in COLUMNS:
+            if column in self.job:
+                restore = self.restore.get(column)
+                shown = "" if restore is None else f" (restore {restore:5.1f}s)"
+                words.append(f"{column} {self.job[column]:6.1f}s{shown}")
+        shared = ""
+        if self.store is not None:
+            shared = (
+                f"  [store: {self.store.remote_hits} of {self.store.gets} gets fetched, "
+                f"{self.store.processes} servers, {self.store.store_wait:.1f}s waiting]"
+            )
+        return "  ".join(words) + "  " + self.ratios() + shared
 
-def one_commit(repo: Monorepo, env: dict[str, str], scratch: Path, go: str, base: str) -> Times:
-    naive_time = naive(repo, env, scratch, go)
-    setup_go_time, setup_go_restore = setup_go(repo, env, scratch, go)
-    goci_time, goci_restore = goci_run(repo.root, env, scratch, base)
-    return Times(naive_time, setup_go_time, goci_time, setup_go_restore, goci_restore)
+
+def one_commit(
+    repo: Monorepo, env: dict[str, str], scratch: Path, go: str, base: str, job: Jobs
+) -> Times:
+    times = Times()
+    if "naive" in job.columns:
+        times.job["naive"] = naive(repo, env, scratch, go)
+    if "setup-go" in job.columns:
+        times.job["setup-go"], times.restore["setup-go"] = setup_go(repo, env, scratch, go)
+    if "goci" in job.columns:
+        times.job["goci"], times.restore["goci"] = goci_run(repo.root, env, scratch, base)
+    if job.store is not None:
+        run = store_run(repo.root, env, scratch, base, job.store)
+        times.job["goci-store"], times.restore["goci-store"], times.store = run
+    return times
 
 
-def main() -> int:
+def columns(text: str) -> tuple[str, ...]:
+    """``--columns``: some of COLUMNS, comma-separated, kept in COLUMNS' order."""
+    chosen = {word.strip() for word in text.split(",") if word.strip()}
+    unknown = sorted(chosen - set(COLUMNS))
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: use some of {','.join(COLUMNS)}, comma-separated"
+            + (f" ({', '.join(unknown)} is not one)" if unknown else "")
+        )
+    return tuple(c for c in COLUMNS if c in chosen)
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commits", type=int, default=20)
     parser.add_argument("--modules", type=int, default=6)
@@ -282,13 +442,71 @@ def main() -> int:
         default="called",
         help="what each commit's edit adds: a helper F calls (default) or a function nobody calls",
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--columns",
+        type=columns,
+        default=COLUMNS,
+        help=f"the pipelines to time, comma-separated (default: {','.join(COLUMNS)})",
+    )
+    return parser.parse_args()
+
+
+def first_runs(repo: Monorepo, env: dict[str, str], scratch: Path, go: str, job: Jobs) -> None:
+    """The earlier run on main that saved goci's caches (and filled the store), and
+    setup-go's first run, which froze its cache."""
+    if "goci" in job.columns:
+        goci_run(repo.root, env, scratch, None)
+    if "setup-go" in job.columns:
+        setup_go(repo, env, scratch, go)
+    if job.store is not None:
+        filled = store_run(repo.root, env, scratch, None, job.store)[2]
+        assert filled is not None  # a run without a base always tests
+        print(
+            f"goci-store: GOCACHEPROG={job.store.plan.gocacheprog}\n"
+            f"goci-store, the earlier run on main: {filled.line(STORE_URL)} "
+            f"({filled.processes} servers, one per go command)",
+            flush=True,
+        )
+
+
+def report(total: Times, worst: Times, commits: int, low: str) -> None:
+    """The totals, both ratios of each goci column, the worst case."""
+    print(f"\ntotal over {commits} commits: {total.line()}")
+    if total.store is not None:
+        print(
+            f"goci-store's cacheprog servers, all commits: {total.store.line(STORE_URL)} "
+            f"({total.store.processes} servers)"
+        )
+    for column in ("goci", "goci-store"):
+        ratios = [
+            f"{column} / {baseline}: {ratio:.2f} (target <= {target})"
+            for baseline, target in TARGETS.items()
+            if (ratio := total.ratio(column, baseline)) is not None
+        ]
+        if ratios:
+            print("; ".join(ratios))
+    against = [
+        f"{column} / setup-go {ratio:.2f} (target <= 1.0)"
+        for column in ("goci", "goci-store")
+        if (ratio := worst.ratio(column, "setup-go")) is not None
+    ]
+    print(
+        f"worst case, {low} touched (everything that depends on it affected): {worst.line()}"
+        + "".join(f"; {text}" for text in against)
+    )
+
+
+def main() -> int:
+    args = arguments()
     go = shutil.which("go") or "go"
     scratch = Path(tempfile.mkdtemp(prefix="goci-pipeline-"))
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOSUMDB": "off", "GOFLAGS": "-modcacherw"}
     env.pop("GOWORK", None)
     for name in ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_EVENT_PATH"):
         env.pop(name, None)
+    for name in ("GOCACHEPROG", "GITHUB_ENV", "GITHUB_REPOSITORY", "RUNNER_TEMP"):
+        env.pop(name, None)  # only the goci-store column's test job has them
+    job = Jobs(args.columns)
     try:
         proxy = GoProxy(scratch / "proxy")
         env["GOPROXY"] = proxy.url
@@ -303,44 +521,40 @@ def main() -> int:
         add_third_party(repo, proxy, env, go)
         (repo.root / ".gitignore").write_text(".goci/\n")
         previous = init_git(repo.root, env)
+        if "goci-store" in job.columns:
+            job.store = open_store(repo.root, env, scratch)
+            job.columns = tuple(c for c in job.columns if c != "goci-store" or job.store)
         print(
             f"{len(repo.packages)} packages in {args.modules} modules, "
             f"{THIRD_PARTY} third-party modules; {args.commits} commits, then the worst case "
-            f"({os.cpu_count()} CPUs; on a shared machine the figures are noisy)",
+            f"({os.cpu_count()} CPUs; on a shared machine the figures are noisy); "
+            f"columns {', '.join(job.columns)}",
             flush=True,
         )
-        goci_run(repo.root, env, scratch, None)  # the earlier run on main that saved caches
-        setup_go(repo, env, scratch, go)  # ... and setup-go's first run, which froze its cache
+        first_runs(repo, env, scratch, go, job)
         rng = random.Random(5)  # a reproducible series of changes
         total = Times()
         for n in range(args.commits):
             what = change(repo, rng, n, args.change_kind)
             head = commit_all(repo.root, env, f"change {n}: {what}")
-            times = one_commit(repo, env, scratch, go, previous)
+            times = one_commit(repo, env, scratch, go, previous, job)
             total.add(times)
             print(f"commit {n + 1:2} {what:18} {times.line()}", flush=True)
             previous = head
         low = lowest_package(repo)
         touch(repo, low, args.commits, args.change_kind)
         commit_all(repo.root, env, f"worst case: {low}")
-        worst = one_commit(repo, env, scratch, go, previous)
+        worst = one_commit(repo, env, scratch, go, previous, job)
         targets = interesting_targets(repo)[: args.mutations]
         results = mutation_check(
             repo, go, {**env, "GOMODCACHE": str(scratch / "setup-mod")}, targets
         )
         misses = sum(len(r.misses) for r in results)
     finally:
-        subprocess.run(["chmod", "-R", "u+w", str(scratch)], check=False)
-        shutil.rmtree(scratch, ignore_errors=True)
-    print(f"\ntotal over {args.commits} commits: {total.line()}")
-    print(
-        f"goci / setup-go: {total.goci / total.setup_go:.2f} (target <= 0.25); "
-        f"goci / naive: {total.goci / total.naive:.2f} (target <= 0.15)"
-    )
-    print(
-        f"worst case, {low} touched (everything that depends on it affected): {worst.line()}; "
-        f"goci / setup-go {worst.goci / worst.setup_go:.2f} (target <= 1.0)"
-    )
+        if job.store is not None:
+            job.store.seaweed.stop()
+        wipe(scratch)
+    report(total, worst, args.commits, low)
     print(f"missed test failures in {len(results)} mutations: {misses}")
     return 1 if misses else 0
 
