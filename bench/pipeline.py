@@ -410,7 +410,7 @@ class Times:
                 f"  [store: {self.store.remote_hits} of {self.store.gets} gets fetched, "
                 f"{self.store.processes} servers, {self.store.store_wait:.1f}s waiting]"
             )
-        return "  ".join(words) + "  " + self.ratios() + shared
+        return "  ".join(part for part in (*words, self.ratios()) if part) + shared
 
 
 def one_commit(
