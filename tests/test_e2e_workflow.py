@@ -348,6 +348,11 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     prod = manifests(store, "prod")
     assert sorted(prod) == ["api-v1.0.0"], prod
     assert prod["api-v1.0.0"]["promoted_from"] == resolved
+    # ... pinned by content too: the digest resolve showed reached the gated job and was checked
+    approved = manifests(store, "dev")[resolved.removeprefix("dev/")]["sha256sums"]
+    assert promote.jobs["resolve"].outputs["sums-digest"] == approved
+    assert approved in looked_at[0][2]
+    assert f"SHA256SUMS sha256 {approved}: the approved one" in gated.log
 
     discard_machines(runner)
 

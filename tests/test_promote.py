@@ -432,3 +432,61 @@ def test_promote_refuses_a_dev_manifest_it_cannot_trust(
         assert run.code == 1, run.stderr
         assert needle in run.stderr
     assert store.list_keys("prod/") == []
+
+
+def test_a_dev_release_rebuilt_after_approval_is_not_promoted(
+    small_sources, seaweed, tmp_path, goci, gha_env
+):
+    """go-promote.yml's reviewers approve what --resolve-only showed them: the release's name
+    and its SHA256SUMS digest. A rebuild uploaded under the same name while they look (which a
+    dev release allows) must not reach prod; the release as approved still promotes."""
+    url, env = small_store("file", small_sources, seaweed)
+    run_env = {**gha_env, **env}
+    store = open_store(url, env=env, cwd=tmp_path)
+    resolved = promote_api(
+        goci, url, "--resolve-only", "--version", "5.0.0", env=run_env, cwd=tmp_path
+    )
+    assert resolved.code == 0, resolved.stderr
+    approved, name = resolved.outputs["sums-digest"], resolved.outputs["from"]
+    before = json.loads(store.read(f"{SMALL_DEV}/manifest.json")[0])  # type: ignore[index]
+    assert (name, approved) == (SMALL_DEV, before["sha256sums"])
+
+    rebuilt = releases.packed(
+        tmp_path / "rebuild", "api", b"other bytes", env="dev", version=SMALL_DEV.split("-")[-1]
+    )
+    assert upload_all(store, [rebuilt])[0].status == "uploaded"  # same name, other files
+    now = json.loads(store.read(f"{SMALL_DEV}/manifest.json")[0])["sha256sums"]  # type: ignore[index]
+    assert now != approved
+
+    pinned = ["--from", name, "--version", "5.0.0", "--sums-digest"]
+    refused = promote_api(goci, url, *pinned, approved.upper(), env=run_env, cwd=tmp_path)
+    assert refused.code == 1, refused.stderr
+    assert f"changed after it was approved: its SHA256SUMS is sha256 {now}" in refused.stderr
+    assert approved in refused.stderr
+    assert store.list_keys("prod/") == []
+
+    # The content the digest names promotes (the pin is not a refusal of everything).
+    relisted = promote_api(goci, url, *pinned, now, env=run_env, cwd=tmp_path)
+    assert relisted.code == 0, relisted.stderr
+    assert relisted.outputs["sums-digest"] == now
+    assert f"SHA256SUMS sha256 {now}: the approved one" in relisted.stdout
+    assert store.read("prod/api-v5.0.0/linux-amd64/api")[0] == b"other bytes linux-amd64"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--version", "1.0.0", "--sums-digest", "abc"], "--sums-digest: 'abc' is not valid"),
+        (["--version", "1.0.0", "--sums-digest", "a" * 64, "--resolve-only"],
+         "not used with --resolve-only"),
+        (["--rollback", "--sums-digest", "a" * 64], "not used with --rollback"),
+    ],
+)  # fmt: skip
+def test_a_bad_sums_digest_exits_2_and_writes_nothing(
+    args, needle, small_sources, seaweed, tmp_path, goci, go_env
+):
+    url, env = small_store("file", small_sources, seaweed)
+    run = promote_api(goci, url, *args, env={**go_env, **env}, cwd=tmp_path)
+    assert run.code == 2, run.stderr
+    assert needle in run.stderr
+    assert open_store(url, env=env, cwd=tmp_path).list_keys("prod/") == []

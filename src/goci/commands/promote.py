@@ -7,13 +7,20 @@ from datetime import datetime, timezone
 
 from goci.command import Command, Context, Result
 from goci.commands._shared import StoreOptions, opened_store
-from goci.errors import InputError
-from goci.options import option
+from goci.errors import InputError, bad_input
+from goci.options import label_of, option
 from goci.release import promote as core
-from goci.release.manifest import MANIFEST
+from goci.release.manifest import MANIFEST, SHA256_HEX
 from goci.release.names import parse_semver, validate_service
 from goci.release.stores import Store
 from goci.runtime import markdown_table
+
+
+def check_sha256(text: str, label: str = "--sums-digest") -> str:
+    """A SHA-256 in hex (64 digits, either case)."""
+    if not SHA256_HEX.match(text.lower()):
+        raise bad_input(label, text, "accepted: a SHA-256 in hex (64 digits 0-9, a-f)")
+    return text.lower()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,7 +44,15 @@ class PromoteOptions(StoreOptions):
     resolve_only: bool = option(
         kind="bool",
         default=False,
-        help="only name the exact dev release --from means (output from), write nothing",
+        help="only name the exact dev release --from means (outputs from and sums-digest), "
+        "write nothing",
+    )
+    sums_digest: str = option(
+        default="",
+        help="promote only if the dev release's SHA256SUMS file has this SHA-256 (go-promote.yml "
+        "passes the one --resolve-only showed the reviewers)",
+        metavar="SHA256",
+        check=check_sha256,
     )
 
 
@@ -51,6 +66,11 @@ def run(opts: PromoteOptions, ctx: Context) -> Result:
         parse_semver(opts.version)
     if opts.resolve_only and opts.rollback:
         raise InputError("--resolve-only: not used with --rollback (nothing to resolve)")
+    if opts.sums_digest and (opts.rollback or opts.resolve_only):
+        raise InputError(
+            f"{label_of(opts, 'sums_digest')}: not used with "
+            + ("--rollback (it promotes nothing)" if opts.rollback else "--resolve-only")
+        )
     core.source_name(service, opts.source)  # a bad --from is refused before the store is opened
     with opened_store(opts, ctx) as store:
         if opts.resolve_only:
@@ -74,12 +94,15 @@ def _promote_or_roll_back(opts: PromoteOptions, ctx: Context, store: Store, serv
             when=when,
             workers=opts.workers,
             stale_after=opts.stale_after_seconds,
+            approved_sha256sums=opts.sums_digest,
         )
         verb = "already promoted (identical)" if done.unchanged else "promoted"
         report = (
             f"{service}: {done.promoted_from} {verb} to {done.release}; current = "
             f"{done.version}" + (f" (was {done.previous})" if done.previous else "")
         ) + "".join(f"\n  cleaned: {c}" for c in done.cleaned)
+        if opts.sums_digest:
+            report += f"\n  SHA256SUMS sha256 {done.sha256sums}: the approved one"
     summary = "### Promotion\n\n" + markdown_table(
         ["service", "current", "previous", "from", "by"],
         [[service, done.version, done.previous or "-", done.promoted_from or "-", who]],
@@ -91,6 +114,7 @@ def _promote_or_roll_back(opts: PromoteOptions, ctx: Context, store: Store, serv
             "current": done.release,
             "previous": done.previous,
             "from": done.promoted_from,
+            "sums-digest": done.sha256sums,
         },
         report=report,
         summary=summary,
@@ -126,6 +150,7 @@ def resolve_only(store: Store, service: str, source: str, version: str) -> Resul
             "current": "",
             "previous": "",
             "from": name.folder,
+            "sums-digest": manifest.sha256sums,
         },
         report=f"{service}: {source or 'latest'} is {name.folder} (commit {manifest.commit})",
         summary=summary,
@@ -136,6 +161,6 @@ COMMAND = Command(
     path=("promote",),
     help="verify a dev release and publish it as an immutable prod version",
     settings=PromoteOptions,
-    outputs=("manifest-url", "version", "current", "previous", "from"),
+    outputs=("manifest-url", "version", "current", "previous", "from", "sums-digest"),
     run=run,
 )

@@ -121,6 +121,7 @@ class Promoted:
     copied: int
     unchanged: bool = False
     cleaned: tuple[str, ...] = ()
+    sha256sums: str = ""  # the SHA-256 of the promoted SHA256SUMS (none for a rollback)
 
 
 def resolve_source(store: Store, service: str, source: str) -> ReleaseName:
@@ -261,6 +262,24 @@ def _point_current(
     return update_pointer(store, prod.service, point)
 
 
+def check_approved(store: Store, dev: ReleaseName, manifest: Manifest, approved: str) -> None:
+    """Refuse a dev release whose SHA256SUMS is not the one reviewers approved.
+
+    A dev release is not immutable: a rebuild, or anyone holding the dev credentials, can
+    replace its files and manifest under the same name while the promotion waits for
+    approval. Pinning the name alone would then put bytes nobody reviewed into prod; pinning
+    SHA256SUMS (which names every file's SHA-256) pins the content. The copies that follow
+    take only the objects verified against this manifest (their ETags), so what is promoted
+    is what was approved.
+    """
+    if manifest.sha256sums != approved.lower():
+        raise VerdictError(
+            f"{store.location(dev.folder)} changed after it was approved: its SHA256SUMS is "
+            f"sha256 {manifest.sha256sums}, the approved one {approved.lower()}; nothing was "
+            "promoted (start the promotion again to review the release as it is now)"
+        )
+
+
 def promote(
     store: Store,
     service: str,
@@ -271,12 +290,18 @@ def promote(
     when: str,
     workers: int = 4,
     stale_after: float = STALE_AFTER,
+    approved_sha256sums: str = "",
 ) -> Promoted:
-    """Verify a dev release, copy it to prod (claimed, immutable), then point ``current``."""
+    """Verify a dev release, copy it to prod (claimed, immutable), then point ``current``.
+
+    With ``approved_sha256sums``, only the dev release whose SHA256SUMS has that SHA-256.
+    """
     validate_service(service)
     dev = resolve_source(store, service, source)
     prod = release_name("prod", service, version)
     manifest = read_dev_manifest(store, service, dev)
+    if approved_sha256sums:
+        check_approved(store, dev, manifest, approved_sha256sums)
     etags = verify_remote(store, manifest, dev.folder)
     prod_key = f"{prod.folder}/{MANIFEST}"
     existing = store.read(prod_key)
@@ -308,6 +333,7 @@ def promote(
         copied=copied,
         unchanged=unchanged,
         cleaned=cleaned,
+        sha256sums=manifest.sha256sums,
     )
 
 
