@@ -83,6 +83,17 @@ def untracked(repo: GoRepo) -> list[str]:
             "--from: 'dev/garbage' is not valid",
         ),
         (("test", "--covermode", "bogus"), {}, "--covermode: 'bogus' is not one of '', set,"),
+        (
+            ("cache-key", "--build-cache", "tarball"),
+            {},
+            "--build-cache: 'tarball' is not one of actions, store, ''",
+        ),
+        (("cacheprog", "--store", "file://s", "--timeout", "soon"), {}, "--timeout: 'soon'"),
+        (
+            ("cacheprog", "--store", "file://s", "--flush-timeout", "1 minute"),
+            {},
+            "--flush-timeout: '1 minute'",
+        ),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, tuple) else None,
 )

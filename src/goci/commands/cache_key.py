@@ -23,6 +23,7 @@ class CacheKeyOptions:
         help="actions: a GOCACHE tarball through actions/cache; store: GOCACHEPROG on "
         "--build-cache-store (Go 1.24+); empty: store when a store and credentials are given",
         metavar="actions|store",
+        choices=("actions", "store", ""),
     )
     build_cache_store: str = option(
         default="", help="the shared build cache: s3://bucket/prefix or file://DIR", metavar="URL"

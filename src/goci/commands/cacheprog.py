@@ -76,11 +76,13 @@ class CacheprogOptions:
         help="a store request not answered within this is a miss, and the store is left alone "
         "for the rest of the run",
         metavar="DURATION",
+        check=parse_duration,
     )
     flush_timeout: str = option(
         default="60s",
         help="at close, how long to wait for uploads still running",
         metavar="DURATION",
+        check=parse_duration,
     )
     stats: str = option(
         default="",
