@@ -6,13 +6,13 @@ runs once unmeasured first) and ``-count=1`` (no cached test results), the best 
 Three pairs, each printed as both times and the ratio (baseline time / goci time; 1.0x or
 more means goci is at least as fast):
 
-* each package's own statements: ``go test -coverprofile ./...`` against
-  ``goci test --coverpkg=self``;
+* each package's own statements: ``go test -coverprofile ./...`` against ``goci test`` (its
+  default);
 * the whole module from every package: ``go test -coverpkg=<module>/... -coverprofile ./...``
-  against ``goci test`` (its default);
+  against ``goci test --coverpkg=module``;
 * JUnit: gotestsum ``--junitfile`` (built from the Go module proxy, so the bench needs the
   network once) running ``go test -coverprofile ./...`` against
-  ``goci test --coverpkg=self --junit``.
+  ``goci test --junit``.
 
     .venv/bin/python bench/test_parallel.py            # 200 packages, best of 3
     .venv/bin/python bench/test_parallel.py --quick    # 40 packages, best of 1
@@ -133,7 +133,7 @@ def main() -> int:
             "own statements": pair(
                 "coverage of each package's own statements",
                 ("go test -coverprofile ./...", plain),
-                ("goci test --coverpkg=self", [*goci, "--coverpkg=self", "--out=goci-self"]),
+                ("goci test", [*goci, "--out=goci-self"]),
                 module,
                 env,
                 repeats,
@@ -151,7 +151,7 @@ def main() -> int:
                         "./...",
                     ],
                 ),
-                ("goci test", [*goci, "--out=goci-module"]),
+                ("goci test --coverpkg=module", [*goci, "--coverpkg=module", "--out=goci-module"]),
                 module,
                 env,
                 repeats,
@@ -163,8 +163,8 @@ def main() -> int:
                     [tool, f"--junitfile={root / 'gotestsum.xml'}", "--", *plain[2:]],
                 ),
                 (
-                    "goci test --coverpkg=self --junit",
-                    [*goci, "--coverpkg=self", "--out=goci-junit", "--junit=goci.xml"],
+                    "goci test --junit",
+                    [*goci, "--out=goci-junit", "--junit=goci.xml"],
                 ),
                 module,
                 env,

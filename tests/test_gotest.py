@@ -59,6 +59,7 @@ def test_sharded_merged_total_equals_one_unsharded_go_test_coverpkg_run(
             "test",
             f"--shard={index}/3",
             f"--out=shards/s{index}",
+            "--coverpkg=module",
             "--parallel=2",
             "--json",
             env=env,
@@ -111,7 +112,7 @@ def test_one_go_test_per_module_each_invocation_its_own_profile_and_cached_rerun
     assert sidecar["goos"] and sidecar["goarch"]
     assert sidecar["mode"] == "set"
     assert sidecar["shard"] == "1/1"
-    assert sidecar["coverpkg"] == ["example.com/lib/..."]
+    assert sidecar["coverpkg"] == []  # each package's own statements, as go test -cover
     assert sidecar["packages"] == [p for p in PACKAGES if p.startswith("example.com/lib/")]
     # the cached run replays the same profile (each package's part, in the order they ended)
     assert sorted(profiles[0].read_text().splitlines()) == sorted(
@@ -119,7 +120,13 @@ def test_one_go_test_per_module_each_invocation_its_own_profile_and_cached_rerun
     )
     assert first.outputs["profile-dir"] == str(mono.root / "twice")
     assert "Packages without tests are run too" in first.summary
-    assert "-coverpkg=<module>/..." in first.summary
+    assert "each package's own statements, as go test -cover counts them" in first.summary
+    # ... which is what one plain go test -coverprofile of the module reports, function by
+    # function: Mul, tested only through calc, counts as uncovered (66.7 with -coverpkg above)
+    plain = unsharded_profile(mono, tmp_path / "plain.out", coverpkg=False, modules=("lib",))
+    plain_funcs = cover_func(mono, plain)
+    assert cover_func(mono, profiles[0]) == plain_funcs
+    assert plain_funcs[1][("example.com/lib/mathx/mathx.go:5", "Mul")] == "0.0"
     # unchanged packages come from go's test cache the second time, and say so
     assert "| `example.com/lib/calc` | 1 | ✅ pass (cached) | cached |" in second.summary
     assert "| `example.com/lib/mathx` | 2 | ✅ pass (cached) | cached |" in second.summary
@@ -310,7 +317,8 @@ def broken_repo(make_repo: Callable[..., GoRepo]) -> GoRepo:
 def test_failures_build_errors_junit_annotations_and_summary(
     broken_repo: GoRepo, goci: Callable[..., GociRun], gha_env: dict[str, str]
 ) -> None:
-    run = goci("test", "--junit=report/junit.xml", "--json", env=gha_env, cwd=broken_repo.root)
+    args = ("test", "--coverpkg=module", "--junit=report/junit.xml", "--json")
+    run = goci(*args, env=gha_env, cwd=broken_repo.root)
     assert run.code == 1
     out = run.json()
     assert out["passed"] is False

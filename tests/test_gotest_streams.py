@@ -248,12 +248,16 @@ def test_a_batch_too_long_for_one_command_line_is_cut_in_parts_in_order() -> Non
     assert [a for p in parts for a in p.args] == list(batch.args)
     assert all(tuple(q.import_path for q in p.packages) == p.args for p in parts)
     args = go_test_args(parts[0], TestOptions(parallel=2), Path("/out/p.cover"))
+    # by default each package counts its own statements, as go test -cover: no -coverpkg
     assert args == [
         "test",
         "-json",
         "-p=2",
         "-covermode=set",
         "-coverprofile=/out/p.cover",
-        "-coverpkg=example.com/batch/...",
         *parts[0].args,
     ]
+    module_wide = TestOptions(coverpkg=("module",), parallel=2)
+    args = go_test_args(parts[0], module_wide, Path("/out/p.cover"))
+    assert args[-len(parts[0].args) - 1] == "-coverpkg=example.com/batch/..."
+    assert "-coverpkg=" not in " ".join(args[: -len(parts[0].args) - 1])

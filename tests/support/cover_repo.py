@@ -151,15 +151,18 @@ def make_monorepo(root: Path, env: dict[str, str]) -> GoRepo:
     return repo
 
 
-def unsharded_profile(repo: GoRepo, out: Path) -> Path:
-    """One plain ``go test -coverpkg=<module>/... -coverprofile`` per module, concatenated.
+def unsharded_profile(
+    repo: GoRepo, out: Path, coverpkg: bool = True, modules: tuple[str, ...] = ("lib", "svc")
+) -> Path:
+    """One plain ``go test [-coverpkg=<module>/...] -coverprofile`` per module, concatenated.
 
     That is what a person would run by hand without goci: the reference total.
     """
     lines = ["mode: set\n"]
-    for module, path in (("lib", "example.com/lib"), ("svc", "example.com/svc")):
+    for module in modules:
         part = out.with_name(f"{out.name}.{module}")
-        repo.go("test", f"-coverpkg={path}/...", f"-coverprofile={part}", "./...", cwd=module)
+        flags = [f"-coverpkg=example.com/{module}/..."] if coverpkg else []
+        repo.go("test", *flags, f"-coverprofile={part}", "./...", cwd=module)
         lines += part.read_text().splitlines(keepends=True)[1:]
     out.write_text("".join(lines))
     return out

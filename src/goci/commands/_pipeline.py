@@ -47,6 +47,7 @@ class Settings:
     version: str
     min_total: float | None
     parallel: int
+    coverpkg: tuple[str, ...]
     work: Path
 
     def inside(self, name: str, ctx: Context) -> str:
@@ -218,6 +219,7 @@ def _test(settings: Settings, ctx: Context, state: dict[str, Any]) -> tuple[Resu
             "out": out,
             "junit": settings.inside("junit.xml", ctx),
             "parallel": settings.parallel,
+            "coverpkg": list(settings.coverpkg),
         },
         ctx,
     )

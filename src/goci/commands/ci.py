@@ -82,6 +82,11 @@ class CiOptions:
     parallel: int = option(
         kind="int", default=0, minimum=0, help="packages tested at once (default 0: CPUs)"
     )
+    coverpkg: tuple[str, ...] | None = option(
+        kind="list",
+        help="-coverpkg of the tests; 'module': the package's own module (<module>/...) "
+        "(default: none, each package's own statements, as go test -cover)",
+    )
     work_dir: str = option(default=".goci", help="where reports, dist and the store go")
     build_cache: str = option(
         default="actions",
@@ -204,6 +209,7 @@ def settings_from(opts: CiOptions, ctx: Context, *, drone: bool) -> pipeline.Set
         version=opts.version,
         min_total=opts.min_total,
         parallel=opts.parallel,
+        coverpkg=opts.coverpkg or (),
         work=work,
     )
 

@@ -53,7 +53,8 @@ class GoTestOptions:
     )
     coverpkg: tuple[str, ...] | None = option(
         kind="list",
-        help="-coverpkg patterns (default: the package's own module; 'self': no -coverpkg)",
+        help="-coverpkg patterns; 'module': the package's own module (<module>/...) "
+        "(default: none, each package's own statements, as go test -cover)",
     )
     covermode: str = option(
         default="",

@@ -2,10 +2,11 @@
 
 Packages of one module share their -coverpkg, so they share one ``go test``: go loads the
 package graph once, builds and runs the test binaries ``-p`` at a time, replays unchanged
-packages from its test cache, and writes one profile for the batch. ``-coverpkg`` defaults to
-the packages of the module, so code exercised from another package counts, and packages
-without tests are run too (Go 1.22+ then reports their statements as uncovered), which is what
-makes the merged total equal the total of one unsharded ``go test -coverpkg`` run.
+packages from its test cache, and writes one profile for the batch. By default each package
+counts its own statements, as ``go test -cover`` does (``--coverpkg module`` counts code
+exercised from another package of the module too), and packages without tests are run too
+(Go 1.22+ then reports their statements as uncovered), which is what makes the merged total
+equal the total of one unsharded ``go test`` run with the same options.
 
 A single shard needs no package list before it starts: each module's patterns go straight to
 go (``go list`` runs only when go reports a pattern it cannot resolve, to name it). Several
