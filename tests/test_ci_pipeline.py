@@ -105,9 +105,14 @@ def test_pipeline_follows_each_kind_of_change(
     base = monorepo.head()
     monorepo.commit("worker: change")
     shutil.rmtree(monorepo.root / ".goci" / "store")
-    run, out = ci(goci, monorepo, "--base", base)
+    run, out = ci(goci, monorepo, "--base", base, "--coverpkg", "module")
     assert out["services"] == ["worker"]
     assert packages_tested(monorepo) == {"example.com/services/cmd/worker"}
+    # --coverpkg module reaches go test: the figure is a share of the whole module
+    assert re.search(
+        r"example.com/services/cmd/worker .*its tests cover [\d.]+% of example.com/services/\.\.\.",
+        run.stderr + run.stdout,
+    )
     assert store_releases(monorepo) == {"worker"}
 
     # A go.mod change of the services module (a toolchain line): everything in that module.
