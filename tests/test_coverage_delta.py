@@ -110,6 +110,14 @@ def test_untested_packages_keep_their_baseline_and_gone_ones_go() -> None:
 def test_a_summary_round_trips_and_a_broken_one_is_named() -> None:
     one = summary(7, a=(3, 1))
     assert parse_summary(one.encoded(), "x") == one
+    own = Summary("c", 1, "go1.26", {}, {}, scope="own")
+    assert parse_summary(own.encoded(), "x").scope == "own"
+    # a summary written before goci recorded the scope does not say how it was counted
+    old = json.loads(own.encoded())
+    del old["scope"]
+    assert parse_summary(json.dumps(old).encode(), "x").scope == ""
+    with pytest.raises(InputError, match=r"^s\.json: .*'scope' is 'other', not one of"):
+        parse_summary(json.dumps({**old, "scope": "other"}).encode(), "s.json")
     with pytest.raises(InputError, match=r"^s\.json: not a readable coverage-summary\.json"):
         parse_summary(
             b'{"format": 1, "packages": {"p": {"statements": 1, "covered": 5}}}', "s.json"
@@ -215,3 +223,64 @@ def test_no_baseline_says_so_and_passes(
     bad = goci("coverage", "merge", "cov", "--out", "c.out", "--max-drop", "101", env=go_env,
                cwd=repo.root)  # fmt: skip
     assert bad.code == 2 and "--max-drop" in bad.stderr and "101" in bad.stderr
+
+
+def stored_baseline(url: str, cwd: Path) -> Summary | None:
+    store = open_store(url, env={}, cwd=cwd)
+    try:
+        return read_store(store, "main")
+    finally:
+        store.close()
+
+
+def test_a_baseline_counted_another_way_is_neither_compared_nor_mixed(
+    repo: GoRepo, goci: Callable[..., GociRun], gha_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A baseline from -coverpkg (goci's old default) and a run without it: the same code
+    reads differently, so the run neither compares with it nor keeps its numbers for the
+    packages it did not test, and saves its own only once it has tested every package."""
+    go_env, store = gha_env, f"file://{tmp_path / 'store'}"
+    assert goci("test", "--coverpkg=module", "--out", "cov1", env=go_env, cwd=repo.root).code == 0
+    main = goci("coverage", "merge", "cov1", "--out", "m.out", "--baseline-store", store,
+                "--save-baseline", "--summary-json", "base.json", env=go_env,
+                cwd=repo.root)  # fmt: skip
+    assert main.code == 0, main.stderr
+    repo.write("a/a_test.go", FILES["a/a_test.go"].replace("_, _ = Two(1), Two(-1)", ""))
+    repo.commit("fewer tests")
+    assert goci("test", "--packages", "example.com/d/a", "--out", "cov2", env=go_env,
+                cwd=repo.root).code == 0  # fmt: skip
+    Path(gha_env["GITHUB_STEP_SUMMARY"]).write_text("")
+    run = goci("coverage", "merge", "cov2", "--out", "pr.out", "--baseline-store", store,
+               "--max-drop", "0", "--summary-json", "pr.json", "--save-baseline", "--json",
+               env=go_env, cwd=repo.root)  # fmt: skip
+    assert run.code == 0, run.stderr  # the 75-point drop of a is not measured against it
+    out = run.json()
+    assert out["total-change"] == ""
+    assert out["headline"] == "total 25.0% (baseline not comparable)"
+    assert (
+        "counts statements run by any package's tests (-coverpkg), this run each package's own "
+        "statements run by its own tests (go test -cover): not compared" in run.summary
+    )
+    pr = json.loads((repo.root / "pr.json").read_text())
+    assert (pr["scope"], set(pr["packages"])) == ("own", {"example.com/d/a"})  # b not mixed in
+    assert (
+        "the baseline is kept: a summary of this run would lack 1 package it did not" in run.stderr
+    )
+    stored = stored_baseline(store, tmp_path)
+    assert stored is not None and stored.scope == "coverpkg"  # the old one, untouched
+    # go-ci.yml's way: the summary written over the baseline file it read keeps it too
+    before = (repo.root / "base.json").read_bytes()
+    in_place = goci("coverage", "merge", "cov2", "--out", "pr.out", "--baseline", "base.json",
+                    "--summary-json", "base.json", env=go_env, cwd=repo.root)  # fmt: skip
+    assert in_place.code == 0 and "the baseline is kept" in in_place.stderr, in_place.stderr
+    assert (repo.root / "base.json").read_bytes() == before
+    # a run that tests every package replaces it, and the next one compares again
+    assert goci("test", "--out", "cov3", env=go_env, cwd=repo.root).code == 0
+    full = goci("coverage", "merge", "cov3", "--out", "f.out", "--baseline-store", store,
+                "--save-baseline", env=go_env, cwd=repo.root)  # fmt: skip
+    assert full.code == 0 and "baseline not saved" not in full.stderr, full.stderr
+    stored = stored_baseline(store, tmp_path)
+    assert stored is not None and (stored.scope, stored.commit) == ("own", repo.head())
+    again = goci("coverage", "merge", "cov2", "--out", "pr.out", "--baseline-store", store,
+                 "--json", env=go_env, cwd=repo.root)  # fmt: skip
+    assert again.code == 0 and again.json()["total-change"] == "+0.0", again.stderr

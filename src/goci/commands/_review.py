@@ -22,8 +22,9 @@ from goci.coverage.merge import MergeResult
 from goci.coverage.patch import PatchCoverage, changed_lines, patch_coverage
 from goci.coverage.report import CoverageReport, fmt
 from goci.errors import GociError, InputError, bad_input
+from goci.gotest.listing import list_packages
 from goci.options import option
-from goci.runtime import markdown_table, shown
+from goci.runtime import counted, markdown_table, shown
 from goci.tools.atomic import write_atomic
 from goci.tools.workspace import discover
 
@@ -89,6 +90,7 @@ class Review:
     delta: baselines.Delta | None = None
     total: str = ""
     baseline_note: str = ""
+    baseline_mark: str = "no baseline"  # the headline's word when there is no change to show
     api: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 
@@ -110,21 +112,6 @@ def _patch(base: str, ctx: Context, cov: CoverageReport) -> PatchCoverage:
         git.toplevel(),
         changes.merge_base,
     )
-
-
-def _tested(merged: MergeResult) -> frozenset[str] | None:
-    """The packages whose tests made the inputs; None when an input does not say."""
-    packages: set[str] = set()
-    for item in merged.inputs:
-        if item.kind == "shard":
-            continue
-        # one profile per package (its package) or per go test run (the packages it ran)
-        sidecar = item.sidecar
-        named = (sidecar.package,) if sidecar and sidecar.package else ()
-        if sidecar is None or not (named or sidecar.packages):
-            return None
-        packages.update(named or sidecar.packages)
-    return frozenset(packages)
 
 
 def _branch(opts: ReviewOptions, ctx: Context) -> str:
@@ -154,6 +141,13 @@ def _store_options(opts: ReviewOptions) -> StoreOptions:
     return StoreOptions(store=opts.baseline_store, endpoint_url=opts.endpoint_url)
 
 
+def _untested(tested: frozenset[str] | None, ctx: Context) -> int:
+    """How many packages of the modules in use this run did not test (None: it does not say)."""
+    if tested is None:
+        return 0
+    return len({p.import_path for p in list_packages(ctx.cwd, ctx.go, None)} - tested)
+
+
 def _exists(ctx: Context) -> Any:
     """Whether a package's folder still holds Go files (found through the modules in use)."""
     modules = sorted(discover(ctx.cwd, ctx.go).modules, key=lambda m: -len(m.path))
@@ -177,23 +171,48 @@ def _summary(
     head = git.resolve("HEAD") if git.toplevel_or_none() else None
     current = baselines.summary_of(
         cov,
+        merged.inputs,
         commit=head or (merged.commits[0] if merged.commits else ""),
         commit_time=git.commit_time(head) if head else 0,
         go_version=merged.go_versions[0] if merged.go_versions else "",
     )
     found, where = _load_baseline(opts, ctx)
-    summary = baselines.effective(current, found, _tested(merged), _exists(ctx))
+    tested = baselines.tested_packages(merged.inputs)
+    other_scope = found is not None and found.scope != current.scope
+    if found is not None and other_scope:
+        review.baseline_note = (
+            f"the baseline ({where} at {found.commit[:12] or '?'}) counts "
+            f"{baselines.SCOPES[found.scope]}, this run {baselines.SCOPES[current.scope]}: "
+            "not compared, nor mixed into this run's numbers"
+        )
+        review.baseline_mark, found = "baseline not comparable", None
+    summary = baselines.effective(current, found, tested, _exists(ctx))
     review.total = fmt(summary.percent)
-    if found is None:
-        review.baseline_note = "no baseline found (the default branch keeps one after its next run)"
-    else:
+    if found is not None:
         review.delta = baselines.compare(summary, found)
         review.baseline_note = f"against {where} at {found.commit[:12] or '?'}"
+    elif not other_scope:
+        review.baseline_note = "no baseline found (the default branch keeps one after its next run)"
+    # A summary that replaces the baseline (saved, or written over its file) must not hold
+    # only the tested packages of a new scope: the others would have no numbers at all.
+    untested = _untested(tested, ctx) if other_scope else 0
+    kept = (
+        f"the baseline is kept: a summary of this run would lack {counted(untested, 'package')} "
+        "it did not test; the first default-branch run that tests every package (no base) "
+        "replaces it"
+    )
     if opts.summary_json:
-        write_atomic(ctx.workspace_path("summary-json", opts.summary_json), summary.encoded())
+        target = ctx.workspace_path("summary-json", opts.summary_json)
+        if untested and opts.baseline and target == ctx.path(opts.baseline):
+            ctx.runtime.warning(kept)
+        else:
+            write_atomic(target, summary.encoded())
     if opts.save_baseline:
         if not opts.baseline_store:
             raise InputError("--save-baseline: needs --baseline-store, the store to keep it in")
+        if untested:
+            ctx.runtime.warning(kept)
+            return
         with opened_store(_store_options(opts), ctx) as store:
             ctx.runtime.log("baseline " + baselines.save_store(store, summary, _branch(opts, ctx)))
 
@@ -255,7 +274,9 @@ def headline(result: Review, cov: CoverageReport) -> str:
     if result.delta is not None:
         parts.append(f"total {total}% ({result.delta.points:+.1f})")
     else:
-        parts.append(f"total {total}%" + (" (no baseline)" if result.baseline_note else ""))
+        parts.append(
+            f"total {total}%" + (f" ({result.baseline_mark})" if result.baseline_note else "")
+        )
     if result.api:
         parts.append(
             f"API: {result.api['compatible']} compatible, {result.api['breaking']} breaking"

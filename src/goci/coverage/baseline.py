@@ -7,22 +7,35 @@ packages completely (every test that can run their code ran) and the others not 
 numbers of a run are therefore its own for the packages it tested and the baseline's for the
 rest. Saved that way, the baseline stays complete across affected-only runs, and a pull
 request's total moves only by what its change did.
+
+That holds only between numbers counted the same way, so a summary records its scope: with
+-coverpkg a package's statements count as covered when any package's tests run them, without
+it only when its own tests do (``go test -cover``), and the same code reads higher. A baseline
+of another scope (or of none recorded: goci's default was -coverpkg before it wrote one) is
+neither mixed into a run's numbers nor compared with them.
 """
 
 from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from goci.coverage.merge import Input
 from goci.coverage.report import CoverageReport, percent
 from goci.errors import InputError
 from goci.release.stores import ConflictError, Store
 
 SUMMARY_NAME = "coverage-summary.json"
 FORMAT = 1
+# A summary's "scope": how its numbers were counted ("" when it does not say).
+SCOPES = {
+    "own": "each package's own statements run by its own tests (go test -cover)",
+    "coverpkg": "statements run by any package's tests (-coverpkg)",
+    "": "a way it does not record (no goci sidecars, or written before goci recorded it)",
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,7 @@ class Summary:
     go_version: str
     packages: Mapping[str, Counts]
     files: Mapping[str, Counts]
+    scope: str = ""  # a key of SCOPES
 
     @property
     def statements(self) -> int:
@@ -69,6 +83,7 @@ class Summary:
             "commit": self.commit,
             "commit_time": self.commit_time,
             "go_version": self.go_version,
+            "scope": self.scope,
             "total": round(self.percent, 1),
             "statements": self.statements,
             "covered": self.covered,
@@ -103,12 +118,16 @@ def parse_summary(data: bytes, source: str) -> Summary:
             if not isinstance(items, dict):
                 raise ValueError(f"{kind!r} is not an object")
             tables[kind] = {str(k): _counts(v, f"{kind}[{k!r}]") for k, v in items.items()}
+        scope = obj.get("scope", "")
+        if scope not in SCOPES:
+            raise ValueError(f"'scope' is {scope!r}, not one of {', '.join(map(repr, SCOPES))}")
         return Summary(
             commit=str(obj.get("commit", "")),
             commit_time=int(obj.get("commit_time") or 0),
             go_version=str(obj.get("go_version", "")),
             packages=tables["packages"],
             files=tables["files"],
+            scope=scope,
         )
     except (ValueError, TypeError, RecursionError) as exc:
         raise InputError(
@@ -118,7 +137,12 @@ def parse_summary(data: bytes, source: str) -> Summary:
 
 
 def summary_of(
-    report: CoverageReport, *, commit: str, commit_time: int, go_version: str
+    report: CoverageReport,
+    inputs: Sequence[Input],
+    *,
+    commit: str,
+    commit_time: int,
+    go_version: str,
 ) -> Summary:
     return Summary(
         commit=commit,
@@ -126,7 +150,35 @@ def summary_of(
         go_version=go_version,
         packages={p.package: Counts(p.statements, p.covered) for p in report.packages},
         files={f.file: Counts(f.statements, f.covered) for f in report.files},
+        scope=scope_of(inputs),
     )
+
+
+def scope_of(inputs: Sequence[Input]) -> str:
+    """How the merged profiles were counted: "" when one does not say or they disagree."""
+    scopes = set()
+    for item in inputs:
+        if item.kind == "shard":
+            continue
+        if item.sidecar is None:
+            return ""
+        scopes.add("coverpkg" if item.sidecar.coverpkg else "own")
+    return scopes.pop() if len(scopes) == 1 else ""
+
+
+def tested_packages(inputs: Sequence[Input]) -> frozenset[str] | None:
+    """The packages whose tests made the inputs; None when an input does not say."""
+    packages: set[str] = set()
+    for item in inputs:
+        if item.kind == "shard":
+            continue
+        # one profile per package (its package) or per go test run (the packages it ran)
+        sidecar = item.sidecar
+        named = (sidecar.package,) if sidecar and sidecar.package else ()
+        if sidecar is None or not (named or sidecar.packages):
+            return None
+        packages.update(named or sidecar.packages)
+    return frozenset(packages)
 
 
 def effective(
@@ -136,6 +188,9 @@ def effective(
     exists: Callable[[str], bool],
 ) -> Summary:
     """This run's numbers for the packages it tested, the baseline's for every other one.
+
+    Only for a baseline of the run's own scope (the caller checks: mixed, the numbers mean
+    nothing).
 
     ``tested`` None means the run measured everything it lists (plain profiles say nothing of
     which tests ran). A baseline package absent from this run is kept while it ``exists``.
@@ -151,7 +206,9 @@ def effective(
     packages.update((n, baseline.packages[n]) for n in kept)
     files = {n: c for n, c in current.files.items() if posixpath.dirname(n) not in kept}
     files.update((n, c) for n, c in baseline.files.items() if posixpath.dirname(n) in kept)
-    return Summary(current.commit, current.commit_time, current.go_version, packages, files)
+    return Summary(
+        current.commit, current.commit_time, current.go_version, packages, files, current.scope
+    )
 
 
 @dataclass(frozen=True)
