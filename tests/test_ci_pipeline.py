@@ -71,7 +71,8 @@ def test_pipeline_follows_each_kind_of_change(
         r"example.com/services/cmd/api .*its tests cover [\d.]+% of its own statements", text
     )
     assert "of example.com/services/..." not in text  # no -coverpkg by default
-    assert "per package: its own statements, covered by any package's tests" in text
+    assert "per package: its own statements, covered by its own tests" in text
+    assert "coverage per package is go test's own figure" not in text  # the same figure here
 
     assert out["api"] == {} and "api" in run.stderr and "not compared" in run.stderr
 
@@ -108,7 +109,12 @@ def test_pipeline_follows_each_kind_of_change(
     run, out = ci(goci, monorepo, "--base", base, "--coverpkg", "module")
     assert out["services"] == ["worker"]
     assert packages_tested(monorepo) == {"example.com/services/cmd/worker"}
-    # --coverpkg module reaches go test: the figure is a share of the whole module
+    # --coverpkg module reaches go test: the figure is a share of the whole module, and the
+    # report says how its figures differ from the test section's
+    assert "per package: its own statements, covered by any package's tests" in (
+        run.stderr + run.stdout
+    )
+    assert "coverage per package is go test's own figure" in run.stderr + run.stdout
     assert re.search(
         r"example.com/services/cmd/worker .*its tests cover [\d.]+% of example.com/services/\.\.\.",
         run.stderr + run.stdout,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from goci.command import Command, Context, Result
 from goci.commands import _review
-from goci.coverage import formats, thresholds
+from goci.coverage import baseline, formats, thresholds
 from goci.coverage import report as coverage
 from goci.coverage.merge import MergeResult, merge
 from goci.coverage.sources import SourceFileError
@@ -110,7 +110,7 @@ def _summary(
         "",
         "#### Packages",
         "",
-        "Each package's own statements, covered by any package's tests.",
+        f"Each package's figure: {baseline.PER_PACKAGE[baseline.scope_of(merged.inputs)]}.",
         "",
     ]
     lines.append(
@@ -244,7 +244,7 @@ def run(opts: CoverageOptions, ctx: Context) -> Result:
     report = [
         f"total: {cov.total}% ({cov.covered}/{cov.statements} statements) "
         f"from {counted(merged.profiles, 'input')} -> {request.out}",
-        "per package: its own statements, covered by any package's tests",
+        f"per package: {baseline.PER_PACKAGE[baseline.scope_of(merged.inputs)]}",
         *(f"{coverage.fmt(p.percent):>6}%  {p.package}" for p in cov.packages),
         *(f"FAIL {s.message}" for s in short),
         *(f"FAIL {failure}" for failure in review.failures),

@@ -161,12 +161,12 @@ def _annotate(run: TestRun, ctx: Context) -> None:
 
 _WORD = {"pass": "✅ pass", "fail": "❌ fail", "build-fail": "💥 build failed", "error": "💥 error"}
 
-# Why the test section's figure per package is not the coverage section's.
+# Why, with -coverpkg, the test section's figure per package is not the coverage section's.
 COVERAGE_NOTE = (
-    "coverage per package is go test's own figure: the share of the statements it names "
-    "(the -coverpkg packages built in that run, or the package's own) that the package's own "
-    "tests ran. goci coverage merge counts each package's own statements, covered by any "
-    "package's tests, as go tool cover -func does, so its figures differ."
+    "coverage per package is go test's own figure: the share of the -coverpkg packages' "
+    "statements that the package's own tests ran. goci coverage merge counts each package's "
+    "own statements, covered by any package's tests, as go tool cover -func does, so its "
+    "figures differ."
 )
 
 
@@ -225,7 +225,7 @@ def _summary(run: TestRun, ctx: Context) -> str:
         for r in run.results
     ]
     lines.append(markdown_table(["package", "tests", "result", "time", "coverage"], rows))
-    if any(r.coverage for r in run.results):
+    if any(r.coverage_of for r in run.results):  # -coverpkg: the two figures differ
         lines += ["", f"<sub>{COVERAGE_NOTE[0].upper()}{COVERAGE_NOTE[1:]}</sub>"]
     if run.errors:
         lines += ["", "#### go test failed outside any package", ""]
@@ -265,7 +265,7 @@ def _report(run: TestRun) -> str:
         lines.append(test.output.rstrip())
     for test in run.flaky:
         lines.append(f"flaky: {test.package} {test.name} (passed on attempt {test.attempts})")
-    if any(r.coverage for r in run.results):
+    if any(r.coverage_of for r in run.results):
         lines.append(f"({COVERAGE_NOTE})")
     verdict = "PASS" if run.passed else "FAIL"
     cached = f" ({len(run.cached)} cached)" if run.cached else ""

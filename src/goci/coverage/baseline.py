@@ -154,6 +154,14 @@ def summary_of(
     )
 
 
+# What a package's figure in a merged report counts, by scope (the report's "per package" line).
+PER_PACKAGE = {
+    "own": "its own statements, covered by its own tests",
+    "coverpkg": "its own statements, covered by any package's tests",
+    "": "its own statements, covered as the profiles count them",
+}
+
+
 def scope_of(inputs: Sequence[Input]) -> str:
     """How the merged profiles were counted: "" when one does not say or they disagree."""
     scopes = set()
