@@ -8,6 +8,7 @@ its tests did not run, it would show as a drop to almost nothing).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import uuid
@@ -97,6 +98,9 @@ def test_untested_packages_keep_their_baseline_and_gone_ones_go() -> None:
     assert merged.files["m/b/b.go"] == Counts(10, 5)
     # plain profiles (no sidecars) measured everything they list
     assert effective(current, base, None, lambda p: True) == current
+    # a baseline counted another way (-coverpkg, say) is never mixed in
+    other = dataclasses.replace(base, scope="coverpkg")
+    assert effective(current, other, frozenset({"m/a", "m/new"}), lambda p: True) == current
 
     delta = compare(merged, base)
     assert [(d.package, d.before, d.after) for d in delta.packages] == [

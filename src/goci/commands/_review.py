@@ -178,7 +178,7 @@ def _summary(
     )
     found, where = _load_baseline(opts, ctx)
     tested = baselines.tested_packages(merged.inputs)
-    other_scope = found is not None and found.scope != current.scope
+    other_scope = found is not None and not baselines.comparable(current, found)
     if found is not None and other_scope:
         review.baseline_note = (
             f"the baseline ({where} at {found.commit[:12] or '?'}) counts "

@@ -21,6 +21,7 @@ from goci.command import Command, Context, Result
 from goci.commands import _pipeline as pipeline
 from goci.commands._shared import build_cache_plan, mask_credentials
 from goci.errors import InputError, bad_input
+from goci.gotest.results import COVERPKG_HELP
 from goci.matrix import goreleases, platforms
 from goci.options import label_of, option
 from goci.progress import ProgressStream
@@ -84,8 +85,7 @@ class CiOptions:
     )
     coverpkg: tuple[str, ...] | None = option(
         kind="list",
-        help="-coverpkg of the tests; 'module': the package's own module (<module>/...) "
-        "(default: none, each package's own statements, as go test -cover)",
+        help=COVERPKG_HELP,
     )
     work_dir: str = option(default=".goci", help="where reports, dist and the store go")
     build_cache: str = option(

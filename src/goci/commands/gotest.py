@@ -11,7 +11,7 @@ from typing import Any
 from goci.command import Command, Context, Result
 from goci.errors import bad_input
 from goci.gotest import junit
-from goci.gotest.results import Package, PackageResult, TestOptions, TestRun
+from goci.gotest.results import COVERPKG_HELP, Package, PackageResult, TestOptions, TestRun
 from goci.gotest.run import run_tests
 from goci.gotest.shards import parse_shard
 from goci.options import label_of, option
@@ -53,8 +53,7 @@ class GoTestOptions:
     )
     coverpkg: tuple[str, ...] | None = option(
         kind="list",
-        help="-coverpkg patterns; 'module': the package's own module (<module>/...) "
-        "(default: none, each package's own statements, as go test -cover)",
+        help=COVERPKG_HELP,
     )
     covermode: str = option(
         default="",

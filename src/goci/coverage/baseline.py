@@ -36,6 +36,12 @@ SCOPES = {
     "coverpkg": "statements run by any package's tests (-coverpkg)",
     "": "a way it does not record (no goci sidecars, or written before goci recorded it)",
 }
+# What a package's figure in a merged report counts, by scope (the report's "per package" line).
+PER_PACKAGE = {
+    "own": "its own statements, covered by its own tests",
+    "coverpkg": "its own statements, covered by any package's tests",
+    "": "its own statements, covered as the profiles count them",
+}
 
 
 @dataclass(frozen=True)
@@ -154,14 +160,6 @@ def summary_of(
     )
 
 
-# What a package's figure in a merged report counts, by scope (the report's "per package" line).
-PER_PACKAGE = {
-    "own": "its own statements, covered by its own tests",
-    "coverpkg": "its own statements, covered by any package's tests",
-    "": "its own statements, covered as the profiles count them",
-}
-
-
 def scope_of(inputs: Sequence[Input]) -> str:
     """How the merged profiles were counted: "" when one does not say or they disagree."""
     scopes = set()
@@ -189,6 +187,11 @@ def tested_packages(inputs: Sequence[Input]) -> frozenset[str] | None:
     return frozenset(packages)
 
 
+def comparable(current: Summary, baseline: Summary) -> bool:
+    """Whether the two were counted the same way: only then may they be compared or mixed."""
+    return current.scope == baseline.scope
+
+
 def effective(
     current: Summary,
     baseline: Summary | None,
@@ -197,13 +200,12 @@ def effective(
 ) -> Summary:
     """This run's numbers for the packages it tested, the baseline's for every other one.
 
-    Only for a baseline of the run's own scope (the caller checks: mixed, the numbers mean
-    nothing).
+    A baseline counted another way is not mixed in (the numbers would mean nothing).
 
     ``tested`` None means the run measured everything it lists (plain profiles say nothing of
     which tests ran). A baseline package absent from this run is kept while it ``exists``.
     """
-    if baseline is None or tested is None:
+    if baseline is None or tested is None or not comparable(current, baseline):
         return current
     kept = {
         name

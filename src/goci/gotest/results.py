@@ -23,6 +23,13 @@ class Package:
     test_count: int
 
 
+# The --coverpkg option's help, for goci test and goci ci alike.
+COVERPKG_HELP = (
+    "-coverpkg patterns; 'module': the package's own module (<module>/...) "
+    "(default: none, each package's own statements, as go test -cover)"
+)
+
+
 @dataclass(frozen=True)
 class TestOptions:
     """What is passed through to ``go test``.
