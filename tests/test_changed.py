@@ -771,3 +771,41 @@ def test_report_states_the_reason_for_everything_once(
     assert run.code == 0
     assert run.stdout.count("no --base given") == 1
     assert "example.com/all/a  <- everything runs (see above)" in run.stdout
+
+
+def test_a_cold_build_cache_lists_without_gos_package_index(make_repo, goci, tmp_path):
+    """go-ci.yml's plan job restores no build cache: there every ``go list`` would first build
+    go's package index of the standard library, each process its own, for nobody to keep. On a
+    cache go has opened, the index stays on; a GODEBUG of the user's still wins. The answer is
+    the same every way."""
+    repo = base_repo(make_repo)
+    base = repo.head()
+    repo.package("lib", "lib", "func V() int { return 2 }\n")
+    repo.commit("lib")
+    log = tmp_path / "go-calls.log"
+    shim = tmp_path / "go-shim"
+    shim.write_text(
+        '#!/bin/sh\nprintf "%s|%s\\n" "$1" "${GODEBUG-}" >> "$GOCALLS"\n'
+        f'exec "{repo.env["GOCI_GO"]}" "$@"\n'
+    )
+    shim.chmod(0o755)
+
+    def listing_godebug(cache: Path, **extra: str) -> tuple[dict[str, Any], set[str]]:
+        log.write_text("")
+        env = {**repo.env, "GOCI_GO": str(shim), "GOCALLS": str(log), "GOCACHE": str(cache)}
+        out = changed(goci, repo, "--base", base, env={**env, **extra})
+        calls = [line.split("|", 1) for line in log.read_text().splitlines()]
+        assert any(word == "list" for word, _ in calls)
+        return out, {godebug for word, godebug in calls if word == "list"}
+
+    cold = tmp_path / "fresh-runner-cache"  # no go command has opened it
+    out_cold, cold_settings = listing_godebug(cold)
+    assert cold_settings == {"goindex=0"}
+    assert (cold / "README").exists()  # go opened it meanwhile: from now on it is warm
+    out_warm, warm_settings = listing_godebug(cold)
+    assert warm_settings == {""}
+    out_user, user_settings = listing_godebug(tmp_path / "another-cold", GODEBUG="goindex=1")
+    assert user_settings == {"goindex=0,goindex=1"}  # go reads the last setting of a name
+    for out in (out_cold, out_warm, out_user):
+        assert out["packages"] == [f"{M}/app", f"{M}/cmd/svc", f"{M}/lib"]
+        assert out["test-packages"] == [f"{M}/app", f"{M}/lib"]
