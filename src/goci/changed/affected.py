@@ -22,7 +22,7 @@ from goci.changed.depmoves import Tree, module_files
 from goci.changed.diff import ChangeSet, FileChange
 from goci.changed.globs import DEFAULT_GLOBAL_FILES, global_reason
 from goci.changed.orphans import ORPHAN_POLICIES, own_files
-from goci.changed.pkggraph import Graph, Loader, cold_cache_lister, discover_tree, worktree
+from goci.changed.pkggraph import Graph, Loader, discover_tree, worktree
 from goci.changed.propagate import dep_move_reach, propagate, test_binaries
 from goci.changed.seeds import Reason, Seeds
 from goci.ci_env import CiEnv
@@ -93,7 +93,7 @@ def analyse(
 
     fallback = compare if ci.repository else None
     change_set = diff.collect(git, refs, deepen_limit=deepen_limit, compare=fallback)
-    loader = Loader(cold_cache_lister(go, root))
+    loader = Loader(go.lister(cwd=root))
     analysis = _Analysis(
         root=root.resolve(),
         repo_root=repo_root,

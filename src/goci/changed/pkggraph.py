@@ -21,7 +21,7 @@ from typing import Any
 
 import cachetools
 
-from goci.errors import GociError, ToolError
+from goci.errors import ToolError
 from goci.matrix.platforms import Platform
 from goci.tools.gittool import Git
 from goci.tools.gotool import Go, decode_json_stream
@@ -206,29 +206,6 @@ def parse_entries(entries: Iterable[Mapping[str, Any]], root: Path) -> Graph:
 
 def _vendored(folder: str) -> bool:
     return folder == "vendor" or folder.startswith("vendor/") or "/vendor/" in f"/{folder}"
-
-
-def cold_cache_lister(go: Go, cwd: Path) -> Go:
-    """The ``go`` to list packages with: without go's package index when the build cache is one
-    no go command has opened yet (no ``README``, which go writes on first use).
-
-    go keeps an index of the standard library's and the module cache's packages in the build
-    cache; on a cold cache every ``go list`` builds it first, each process its own, and no
-    one keeps it: go-ci.yml's plan job restores no cache and saves none. There the index costs
-    more than it saves (300 packages in 6 modules: ``goci changed`` 2.3 s with it, 1.4 s
-    without); on a warm cache it saves a little, so it stays on. ``GODEBUG=goindex=0`` is go's
-    own switch (same answers, parsed from source); a GODEBUG of the caller's comes after ours
-    and wins, as go reads the last setting of a name. If go cannot say where its cache is, the
-    listing itself will say what is wrong.
-    """
-    try:
-        gocache = go.env_values(["GOCACHE"], cwd=cwd)["GOCACHE"]
-    except (GociError, ValueError):
-        return go
-    if not gocache or gocache == "off" or (Path(gocache) / "README").exists():
-        return go
-    ours = go.environment().get("GODEBUG", "")
-    return go.with_env(GODEBUG="goindex=0" + (f",{ours}" if ours else ""))
 
 
 class Loader:
