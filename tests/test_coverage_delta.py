@@ -120,6 +120,12 @@ def test_a_summary_round_trips_and_a_broken_one_is_named() -> None:
     old = json.loads(own.encoded())
     del old["scope"]
     assert parse_summary(json.dumps(old).encode(), "x").scope == ""
+    partial = dataclasses.replace(own, unmeasured=("m/b", "m/c"))
+    assert parse_summary(partial.encoded(), "x") == partial
+    del old["unmeasured"]  # nor did it list the packages it had no numbers for
+    assert parse_summary(json.dumps(old).encode(), "x").unmeasured == ()
+    with pytest.raises(InputError, match=r"^s\.json: .*'unmeasured' is not a list"):
+        parse_summary(json.dumps({**old, "unmeasured": "m/b"}).encode(), "s.json")
     with pytest.raises(InputError, match=r"^s\.json: .*'scope' is 'other', not one of"):
         parse_summary(json.dumps({**old, "scope": "other"}).encode(), "s.json")
     with pytest.raises(InputError, match=r"^s\.json: not a readable coverage-summary\.json"):
@@ -288,3 +294,61 @@ def test_a_baseline_counted_another_way_is_neither_compared_nor_mixed(
     again = goci("coverage", "merge", "cov2", "--out", "pr.out", "--baseline-store", store,
                  "--json", env=go_env, cwd=repo.root)  # fmt: skip
     assert again.code == 0 and again.json()["total-change"] == "+0.0", again.stderr
+
+
+def test_a_package_measured_for_the_first_time_is_not_a_change(
+    repo: GoRepo, goci: Callable[..., GociRun], gha_env: dict[str, str]
+) -> None:
+    """go-ci.yml's first default-branch run with a base tests only what its change reached (a),
+    so the baseline it keeps has no numbers for b. The next pull request tests b: b's 50% is
+    not a drop from a's 100% (it was never measured), while a package the pull request adds
+    still counts; once a default-branch run has tested b, b compares as any package does."""
+    go_env, files = gha_env, ["--baseline", "base.json", "--summary-json", "base.json"]
+
+    def merge(profiles: str, *args: str) -> GociRun:
+        Path(gha_env["GITHUB_STEP_SUMMARY"]).write_text("")
+        return goci("coverage", "merge", profiles, "--out", "m.out", *args, "--json",
+                    env=go_env, cwd=repo.root)  # fmt: skip
+
+    def change_section(run: GociRun) -> str:
+        return run.summary.split("#### Coverage change")[1].split("\n#### ")[0]
+
+    def tested(out: str, *packages: str) -> None:
+        args = [a for p in packages for a in ("--packages", f"example.com/d/{p}")]
+        assert goci("test", *args, "--out", out, env=go_env, cwd=repo.root).code == 0
+
+    tested("main1", "a")
+    first = merge("main1", *files)
+    assert first.code == 0, first.stderr
+    kept = json.loads((repo.root / "base.json").read_text())
+    assert (set(kept["packages"]), kept["unmeasured"]) == ({"example.com/d/a"}, ["example.com/d/b"])
+
+    repo.write("b/b.go", FILES["b/b.go"] + "\n// Five is documented.\n")
+    repo.commit("touch b")
+    tested("pr1", "b")
+    pr = merge("pr1", "--baseline", "base.json", "--max-drop", "0")
+    assert pr.code == 0, pr.stderr  # 4/4 + 1/2 against 4/4 would be a 16.7-point drop
+    assert (pr.json()["total-change"], pr.json()["headline"]) == ("+0.0", "total 83.3% (+0.0)")
+    assert "1 package measured for the first time (the baseline had no numbers" in pr.summary
+    assert "| `example.com/d/b` |" not in change_section(pr)
+
+    repo.write("c/c.go", "package c\n\nfunc Six() int { return 6 }\n")
+    repo.commit("a new package, untested")
+    tested("pr2", "b", "c")
+    new = merge("pr2", "--baseline", "base.json", "--max-drop", "0")
+    assert new.code == 1  # c is new: its 0 of 1 statements is a real drop, 4/4 -> 4/5
+    assert new.json()["total-change"] == "-20.0", new.stderr
+    assert "| `example.com/d/c` | - | 0.0% | +0.0 |" in change_section(new)
+    assert "| `example.com/d/b` |" not in change_section(new)
+
+    tested("main2", "b", "c")  # the default branch tests b: the baseline is complete
+    second = merge("main2", *files)
+    assert second.code == 0, second.stderr
+    kept = json.loads((repo.root / "base.json").read_text())
+    assert (set(kept["packages"]), kept["unmeasured"]) == (
+        {f"example.com/d/{p}" for p in "abc"},
+        [],
+    )
+    again = merge("pr1", "--baseline", "base.json", "--max-drop", "0")
+    assert again.code == 0 and again.json()["total-change"] == "+0.0", again.stderr
+    assert "measured for the first time" not in again.summary

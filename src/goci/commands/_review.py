@@ -9,24 +9,21 @@ total 71.2% (-0.4), API: 2 compatible, 0 breaking``.
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from goci.changed import diff
 from goci.command import Context
-from goci.commands._shared import StoreOptions, opened_store
+from goci.commands._baseline import summarize
 from goci.coverage import baseline as baselines
 from goci.coverage.merge import MergeResult
 from goci.coverage.patch import PatchCoverage, changed_lines, patch_coverage
 from goci.coverage.report import CoverageReport, fmt
-from goci.errors import GociError, InputError, bad_input
-from goci.gotest.listing import list_packages
+from goci.errors import bad_input
 from goci.options import option
-from goci.runtime import counted, markdown_table, shown
+from goci.runtime import markdown_table, shown
 from goci.tools.atomic import write_atomic
-from goci.tools.workspace import discover
 
 API_CHECKS = ("off", "report", "fail-on-breaking")
 # GitHub shows at most 10 warning annotations of a step; the rest are in the summary table.
@@ -114,109 +111,6 @@ def _patch(base: str, ctx: Context, cov: CoverageReport) -> PatchCoverage:
     )
 
 
-def _branch(opts: ReviewOptions, ctx: Context) -> str:
-    return opts.baseline_branch or ctx.ci.event.default_branch or "main"
-
-
-def _load_baseline(opts: ReviewOptions, ctx: Context) -> tuple[baselines.Summary | None, str]:
-    """The baseline from the store first, then the file; and where it came from."""
-    if opts.baseline_store:
-        try:
-            with opened_store(_store_options(opts), ctx) as store:
-                found = baselines.read_store(store, _branch(opts, ctx))
-            if found is not None:
-                return found, f"{opts.baseline_store} ({_branch(opts, ctx)})"
-        except InputError:
-            raise
-        except GociError as exc:
-            ctx.runtime.warning(f"baseline store not readable: {str(exc).splitlines()[0]}")
-    if opts.baseline:
-        path = ctx.path(opts.baseline)
-        if path.is_file():
-            return baselines.parse_summary(path.read_bytes(), str(path)), opts.baseline
-    return None, ""
-
-
-def _store_options(opts: ReviewOptions) -> StoreOptions:
-    return StoreOptions(store=opts.baseline_store, endpoint_url=opts.endpoint_url)
-
-
-def _untested(tested: frozenset[str] | None, ctx: Context) -> int:
-    """How many packages of the modules in use this run did not test (None: it does not say)."""
-    if tested is None:
-        return 0
-    return len({p.import_path for p in list_packages(ctx.cwd, ctx.go, None)} - tested)
-
-
-def _exists(ctx: Context) -> Any:
-    """Whether a package's folder still holds Go files (found through the modules in use)."""
-    modules = sorted(discover(ctx.cwd, ctx.go).modules, key=lambda m: -len(m.path))
-
-    @functools.cache
-    def exists(package: str) -> bool:
-        for module in modules:
-            if package == module.path or package.startswith(module.path + "/"):
-                folder = module.dir / package[len(module.path) :].lstrip("/")
-                return folder.is_dir() and any(folder.glob("*.go"))
-        return True  # not a module in use here: nothing says it is gone
-
-    return exists
-
-
-def _summary(
-    opts: ReviewOptions, ctx: Context, cov: CoverageReport, merged: MergeResult, review: Review
-) -> None:
-    """This run's coverage-summary.json, the change against the baseline, and the save."""
-    git = ctx.git
-    head = git.resolve("HEAD") if git.toplevel_or_none() else None
-    current = baselines.summary_of(
-        cov,
-        merged.inputs,
-        commit=head or (merged.commits[0] if merged.commits else ""),
-        commit_time=git.commit_time(head) if head else 0,
-        go_version=merged.go_versions[0] if merged.go_versions else "",
-    )
-    found, where = _load_baseline(opts, ctx)
-    tested = baselines.tested_packages(merged.inputs)
-    other_scope = found is not None and not baselines.comparable(current, found)
-    if found is not None and other_scope:
-        review.baseline_note = (
-            f"the baseline ({where} at {found.commit[:12] or '?'}) counts "
-            f"{baselines.SCOPES[found.scope]}, this run {baselines.SCOPES[current.scope]}: "
-            "not compared, nor mixed into this run's numbers"
-        )
-        review.baseline_mark, found = "baseline not comparable", None
-    summary = baselines.effective(current, found, tested, _exists(ctx))
-    review.total = fmt(summary.percent)
-    if found is not None:
-        review.delta = baselines.compare(summary, found)
-        review.baseline_note = f"against {where} at {found.commit[:12] or '?'}"
-    elif not other_scope:
-        review.baseline_note = "no baseline found (the default branch keeps one after its next run)"
-    # A summary that replaces the baseline (saved, or written over its file) must not hold
-    # only the tested packages of a new scope: the others would have no numbers at all.
-    untested = _untested(tested, ctx) if other_scope else 0
-    kept = (
-        f"the baseline is kept: a summary of this run would lack {counted(untested, 'package')} "
-        "it did not test; the first default-branch run that tests every package (no base) "
-        "replaces it"
-    )
-    if opts.summary_json:
-        target = ctx.workspace_path("summary-json", opts.summary_json)
-        if untested and opts.baseline and target == ctx.path(opts.baseline):
-            ctx.runtime.warning(kept)
-        else:
-            write_atomic(target, summary.encoded())
-    if opts.save_baseline:
-        if not opts.baseline_store:
-            raise InputError("--save-baseline: needs --baseline-store, the store to keep it in")
-        if untested:
-            ctx.runtime.warning(kept)
-            return
-        with opened_store(_store_options(opts), ctx) as store:
-            ctx.runtime.log("baseline " + baselines.save_store(store, summary, _branch(opts, ctx)))
-
-
 def _api(value: Any) -> dict[str, int]:
     if value in (None, "", {}):
         return {}
@@ -239,7 +133,7 @@ def review(opts: ReviewOptions, ctx: Context, cov: CoverageReport, merged: Merge
     else:
         result.patch_note = "no --base: no patch coverage"
     if opts.summary_json or opts.baseline or opts.baseline_store or max_drop is not None:
-        _summary(opts, ctx, cov, merged, result)
+        summarize(opts, ctx, cov, merged, result)
     patch, delta = result.patch, result.delta
     short = patch is not None and patch.statements and patch.percent < (min_patch or 0)
     if patch is not None and short:

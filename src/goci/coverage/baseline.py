@@ -13,6 +13,11 @@ That holds only between numbers counted the same way, so a summary records its s
 it only when its own tests do (``go test -cover``), and the same code reads higher. A baseline
 of another scope (or of none recorded: goci's default was -coverpkg before it wrote one) is
 neither mixed into a run's numbers nor compared with them.
+
+Affected-only runs also mean that the first summary a default branch keeps has numbers for the
+packages its run tested and no others; the rest fill in as later runs test them. A summary
+lists the packages it has no numbers for yet (``unmeasured``), so that a package measured for
+the first time is not taken for a new one: it is left out of both sides of the change.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from goci.coverage.merge import Input
@@ -64,6 +69,8 @@ class Summary:
     packages: Mapping[str, Counts]
     files: Mapping[str, Counts]
     scope: str = ""  # a key of SCOPES
+    # Packages of the modules in use it has no numbers for: none of its runs tested them yet.
+    unmeasured: tuple[str, ...] = ()
 
     @property
     def statements(self) -> int:
@@ -95,6 +102,7 @@ class Summary:
             "covered": self.covered,
             "packages": table(self.packages),
             "files": table(self.files),
+            "unmeasured": sorted(self.unmeasured),
         }
 
     def encoded(self) -> bytes:
@@ -124,6 +132,9 @@ def parse_summary(data: bytes, source: str) -> Summary:
             if not isinstance(items, dict):
                 raise ValueError(f"{kind!r} is not an object")
             tables[kind] = {str(k): _counts(v, f"{kind}[{k!r}]") for k, v in items.items()}
+        unmeasured = obj.get("unmeasured", [])
+        if not isinstance(unmeasured, list) or not all(isinstance(u, str) for u in unmeasured):
+            raise ValueError("'unmeasured' is not a list of package paths")
         scope = obj.get("scope", "")
         if scope not in SCOPES:
             raise ValueError(f"'scope' is {scope!r}, not one of {', '.join(map(repr, SCOPES))}")
@@ -134,6 +145,7 @@ def parse_summary(data: bytes, source: str) -> Summary:
             packages=tables["packages"],
             files=tables["files"],
             scope=scope,
+            unmeasured=tuple(unmeasured),
         )
     except (ValueError, TypeError, RecursionError) as exc:
         raise InputError(
@@ -221,6 +233,20 @@ def effective(
     )
 
 
+def with_unmeasured(summary: Summary, in_use: frozenset[str]) -> Summary:
+    """``summary`` listing the packages of ``in_use`` it has no numbers for."""
+    return replace(summary, unmeasured=tuple(sorted(in_use - set(summary.packages))))
+
+
+def _without(summary: Summary, packages: frozenset[str]) -> Summary:
+    """``summary`` without the numbers of ``packages`` (nor of their files)."""
+    return replace(
+        summary,
+        packages={n: c for n, c in summary.packages.items() if n not in packages},
+        files={n: c for n, c in summary.files.items() if posixpath.dirname(n) not in packages},
+    )
+
+
 @dataclass(frozen=True)
 class PackageDelta:
     package: str
@@ -238,8 +264,10 @@ class PackageDelta:
 @dataclass(frozen=True)
 class Delta:
     baseline: Summary
-    current: Summary
+    current: Summary  # this run's numbers, less those of first_measured
     packages: tuple[PackageDelta, ...]  # only the packages whose numbers changed, worst first
+    # Packages the baseline listed as unmeasured that this run has numbers for: not a change.
+    first_measured: tuple[str, ...] = ()
 
     @property
     def points(self) -> float:
@@ -247,14 +275,21 @@ class Delta:
 
 
 def compare(current: Summary, baseline: Summary) -> Delta:
-    """Total and per-package change; unchanged packages are left out, drops come first."""
+    """Total and per-package change; unchanged packages are left out, drops come first.
+
+    A package the baseline lists as unmeasured is left out of both sides: it existed, and its
+    numbers appearing now changes nothing (a package the baseline did not know at all is new,
+    and its numbers count).
+    """
+    first = frozenset(current.packages) & frozenset(baseline.unmeasured)
+    current = _without(current, first)
     changed = []
     for name in sorted(set(current.packages) | set(baseline.packages)):
         before, after = baseline.packages.get(name), current.packages.get(name)
         if before != after:
             changed.append(PackageDelta(name, before, after))
     changed.sort(key=lambda d: (d.points, d.package))
-    return Delta(baseline, current, tuple(changed))
+    return Delta(baseline, current, tuple(changed), tuple(sorted(first)))
 
 
 def store_key(branch: str) -> str:
