@@ -79,7 +79,9 @@ def _in_use(ctx: Context) -> frozenset[str]:
     )
 
 
-def _noted(review: Review, delta: baselines.Delta) -> None:
+def _note_first_measured(review: Review, delta: baselines.Delta) -> None:
+    """Name the packages left out of the change, so that a reader who sees a package's figure
+    in the table but not in the change knows why."""
     if delta.first_measured:
         review.baseline_note += (
             f"; {counted(len(delta.first_measured), 'package')} measured for the first time "
@@ -117,7 +119,7 @@ def summarize(
     if found is not None:
         review.delta = baselines.compare(summary, found)
         review.baseline_note = f"against {where} at {found.commit[:12] or '?'}"
-        _noted(review, review.delta)
+        _note_first_measured(review, review.delta)
     elif not other_scope:
         review.baseline_note = "no baseline found (the default branch keeps one after its next run)"
     if not (opts.summary_json or opts.save_baseline):
