@@ -101,6 +101,8 @@ def test_untested_packages_keep_their_baseline_and_gone_ones_go() -> None:
     # a baseline counted another way (-coverpkg, say) is never mixed in
     other = dataclasses.replace(base, scope="coverpkg")
     assert effective(current, other, frozenset({"m/a", "m/new"}), lambda p: True) == current
+    with pytest.raises(ValueError, match="scopes '' and 'coverpkg' differ"):
+        compare(current, other)  # nor compared
 
     delta = compare(merged, base)
     assert [(d.package, d.before, d.after) for d in delta.packages] == [

@@ -89,6 +89,7 @@ def _summary(
     short: tuple[thresholds.Shortfall, ...],
     review: _review.Review,
     headline: str,
+    per_package: str,
 ) -> str:
     lines = [
         f"**{headline}**",
@@ -110,7 +111,7 @@ def _summary(
         "",
         "#### Packages",
         "",
-        f"Each package's figure: {baseline.PER_PACKAGE[baseline.scope_of(merged.inputs)]}.",
+        f"Each package's figure: {per_package}.",
         "",
     ]
     lines.append(
@@ -241,10 +242,11 @@ def run(opts: CoverageOptions, ctx: Context) -> Result:
         ctx.runtime.error(failure, title="coverage")
     headline = _review.headline(review, cov)
     _review.write_comment(opts, ctx, review, headline)
+    per_package = baseline.PER_PACKAGE[baseline.scope_of(merged.inputs)]  # what a figure counts
     report = [
         f"total: {cov.total}% ({cov.covered}/{cov.statements} statements) "
         f"from {counted(merged.profiles, 'input')} -> {request.out}",
-        f"per package: {baseline.PER_PACKAGE[baseline.scope_of(merged.inputs)]}",
+        f"per package: {per_package}",
         *(f"{coverage.fmt(p.percent):>6}%  {p.package}" for p in cov.packages),
         *(f"FAIL {s.message}" for s in short),
         *(f"FAIL {failure}" for failure in review.failures),
@@ -266,7 +268,7 @@ def run(opts: CoverageOptions, ctx: Context) -> Result:
     return Result(
         outputs=outputs,
         report="\n".join([headline, *report]),
-        summary=_summary(cov, merged, short, review, headline),
+        summary=_summary(cov, merged, short, review, headline, per_package),
         exit_code=1 if short or review.failures else 0,
     )
 

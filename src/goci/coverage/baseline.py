@@ -228,9 +228,7 @@ def effective(
     packages.update((n, baseline.packages[n]) for n in kept)
     files = {n: c for n, c in current.files.items() if posixpath.dirname(n) not in kept}
     files.update((n, c) for n, c in baseline.files.items() if posixpath.dirname(n) in kept)
-    return Summary(
-        current.commit, current.commit_time, current.go_version, packages, files, current.scope
-    )
+    return replace(current, packages=packages, files=files)
 
 
 def with_unmeasured(summary: Summary, in_use: frozenset[str]) -> Summary:
@@ -279,8 +277,11 @@ def compare(current: Summary, baseline: Summary) -> Delta:
 
     A package the baseline lists as unmeasured is left out of both sides: it existed, and its
     numbers appearing now changes nothing (a package the baseline did not know at all is new,
-    and its numbers count).
+    and its numbers count). Only summaries counted the same way compare (:func:`comparable`):
+    anything else is a ValueError, a caller's mistake.
     """
+    if not comparable(current, baseline):
+        raise ValueError(f"compare: scopes {current.scope!r} and {baseline.scope!r} differ")
     first = frozenset(current.packages) & frozenset(baseline.unmeasured)
     current = _without(current, first)
     changed = []
