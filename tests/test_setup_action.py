@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -753,3 +754,26 @@ def test_the_sh_launcher_passes_every_argument_through(tmp_path: Path) -> None:
         "<$HOME>",
         "<>",
     ]
+
+
+def test_the_launcher_compiles_into_the_jobs_folder_even_where_the_machine_says_not_to(
+    tmp_path: Path,
+) -> None:
+    """With PYTHONDONTWRITEBYTECODE set (container images often set it), goci's modules are
+    still compiled once per job, into the job's pycache, and the next command of the job
+    reads them instead of compiling every module again. The standard modules every command
+    loads come from the interpreter's own compiled files: none is compiled into the job's."""
+    pycache = tmp_path / "job" / "pycache"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    launcher = [sys.executable, str(ROOT / "scripts" / "goci_main.py"), str(pycache)]
+    first = subprocess.run([*launcher, "--version"], env=env, capture_output=True, text=True)
+    assert first.stdout.strip() == f"goci {__version__}", first.stderr
+    mirror = pycache / (ROOT / "src" / "goci").relative_to(ROOT.anchor)
+    compiled = {p.name.split(".")[0] for p in mirror.rglob("*.pyc")}
+    assert {"cli", "command", "options", "runtime"} <= compiled, sorted(compiled)
+    standard = pycache / Path(sysconfig.get_paths()["stdlib"]).relative_to(ROOT.anchor)
+    assert sorted(p.name for p in standard.rglob("*.pyc")) == []
+    stamps = {p: p.stat().st_mtime_ns for p in pycache.rglob("*.pyc")}
+    again = subprocess.run([*launcher, "--version"], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert {p: p.stat().st_mtime_ns for p in pycache.rglob("*.pyc")} == stamps  # none rewritten
