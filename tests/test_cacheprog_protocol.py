@@ -297,6 +297,37 @@ def test_a_put_whose_body_does_not_hash_to_its_output_id_is_refused(tmp_path):
     assert store.list_keys("") == []
 
 
+def test_close_is_answered_after_every_get_the_store_answered(tmp_path, monkeypatch):
+    """The answer to ``close`` comes last: a get the store answered is written before it, and
+    never after the output is closed. Each get's answer is held here until close has begun (the
+    order a slow writer gives); close must wait for it. Before, close counted only the gets not
+    yet taken out of the waiting list, and the suite lost an answer under load."""
+    store = FileStore(tmp_path / "store")
+    replay(put(1, action(1), b"shared") + close(2), tmp_path / "a", store)
+    flush, send = Server.flush, Server._send
+    for attempt in range(20):
+        closing = threading.Event()
+
+        def flushing(server: Server, closing: threading.Event = closing) -> int:
+            closing.set()
+            return flush(server)
+
+        def held(server: Server, data: bytes, closing: threading.Event = closing) -> None:
+            if threading.current_thread().name.startswith("goci-cacheprog-get"):
+                closing.wait()
+            send(server, data)
+
+        monkeypatch.setattr(Server, "flush", flushing)
+        monkeypatch.setattr(Server, "_send", held)
+        stream = get(1, action(1)) + get(2, action(2)) + close(3)
+        answers, _, _ = replay(stream, tmp_path / f"b{attempt}", store)
+        assert [answer["ID"] for answer in answers[1:]][-1:] == [3], answers
+        answered = by_id(answers)
+        assert set(answered) == {1, 2, 3}
+        assert Path(answered[1]["DiskPath"]).read_bytes() == b"shared"
+        assert answered[2] == {"ID": 2, "Miss": True}
+
+
 def test_read_only_serves_from_the_store_and_writes_nothing(tmp_path):
     store = FileStore(tmp_path / "store")
     replay(put(1, action(1), b"shared") + close(2), tmp_path / "a", store)

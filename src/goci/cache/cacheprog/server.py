@@ -52,6 +52,9 @@ class Server:
         self._out = out_fd
         self._write_lock = threading.Lock()
         self._pending: dict[int, float] = {}
+        # Answers taken out of _pending and not yet written: close waits for these too, or
+        # its own answer could overtake one, and the output be closed before it is written.
+        self._writing = 0
         self._deadlines: list[tuple[float, int]] = []
         self._due = threading.Condition()
         self._gets = ThreadPoolExecutor(GET_THREADS, thread_name_prefix="goci-cacheprog-get")
@@ -78,8 +81,13 @@ class Server:
         with self._due:
             if self._pending.pop(request_id, None) is None:
                 return False
-            self._due.notify_all()
-        self._send(data)
+            self._writing += 1
+        try:
+            self._send(data)
+        finally:
+            with self._due:
+                self._writing -= 1
+                self._due.notify_all()
         return True
 
     # --- the loop --------------------------------------------------------------------------
@@ -200,7 +208,7 @@ class Server:
         """Answer the gets still waiting on the store, then wait for the uploads (up to the
         flush timeout); how many did not finish."""
         with self._due:
-            while self._pending:  # every get is answered first (each has a deadline)
+            while self._pending or self._writing:  # every get answered first (on a deadline)
                 self._due.wait()
             self._closing = True
             self._due.notify_all()  # the deadline watcher ends once nothing is pending
