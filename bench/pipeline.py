@@ -287,12 +287,13 @@ def test_job(root: Path, run_env: dict[str, str], plan: Plan) -> None:
 
 def goci_run(
     root: Path, env: dict[str, str], scratch: Path, base: str | None
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     """One CI run the way go-ci.yml runs it: the plan job (no caches: it restores none), then,
     only when a Go-relevant file changed (go-ci.yml's test job runs only then), the test job
     on a new runner: restore, mark, test and build what the plan names, trim (then save).
 
-    Returns the run's time and the part of it the restore took.
+    Returns the run's time and the parts of it the restore and the plan job took, each on its
+    own: the plan job restores nothing, so its time is no part of the restore's.
     """
     saved, live, runner = scratch / "saved", scratch / "live", scratch / "test-runner"
     run_env = job_env(env, runner)
@@ -300,8 +301,9 @@ def goci_run(
     new_runner(live, runner)
     started = time.perf_counter()
     plan = plan_job(root, env, scratch, base)
+    planned = time.perf_counter()
     if not plan.any:
-        return time.perf_counter() - started, 0.0
+        return planned - started, 0.0, planned - started
     if saved.exists():  # the cache restore a CI job pays for
         restore(saved, live)
     (live / "gocache").mkdir(parents=True, exist_ok=True)
@@ -314,7 +316,7 @@ def goci_run(
         elapsed = time.perf_counter() - started
     wipe(saved)  # the save (only pushes to main do it): not timed
     shutil.copytree(live, saved, symlinks=True)
-    return elapsed, restored - started
+    return elapsed, restored - planned, planned - started
 
 
 @dataclass
@@ -372,7 +374,7 @@ def fresh_checkout(root: Path, scratch: Path) -> Iterator[None]:
 
 def store_run(
     root: Path, env: dict[str, str], scratch: Path, base: str | None, store: SharedStore
-) -> tuple[float, float, Counts | None]:
+) -> tuple[float, float, float, Counts | None]:
     """One CI run the way go-ci.yml runs it with ``build-cache: store``: the plan job as in
     :func:`goci_run`; then the test job on a new runner: the module cache restored, an empty
     GOCACHE (GOCACHEPROG fetches from the store only the entries go asks for), ``goci cache
@@ -381,8 +383,8 @@ def store_run(
     mode; it saves the module cache only when its exact key missed, which ordinary commits
     never cause (go.sum stays), so after the first run only (not timed).
 
-    Returns the run's time, the restore's part and the cacheprog servers' counts (None when
-    the test job did not run).
+    Returns the run's time, the restore's and the plan job's parts and the cacheprog servers'
+    counts (None when the test job did not run).
     """
     saved, live = scratch / "store-mod-saved", store.runner / "mod"
     gocache = store.runner / "gocache"
@@ -392,8 +394,9 @@ def store_run(
     new_runner(store.runner)
     started = time.perf_counter()
     plan = plan_job(root, env, scratch, base)
+    planned = time.perf_counter()
     if not plan.any:
-        return time.perf_counter() - started, 0.0, None
+        return planned - started, 0.0, planned - started, None
     restore(saved, live)
     gocache.mkdir(parents=True)
     restored = time.perf_counter()
@@ -406,7 +409,7 @@ def store_run(
         shutil.copytree(live, saved, symlinks=True)
     counts = cachestats.total(Path(store.plan.stats).read_text().splitlines())
     wipe(store.runner)
-    return elapsed, restored - started, counts
+    return elapsed, restored - planned, planned - started, counts
 
 
 @dataclass
@@ -424,14 +427,17 @@ RATIOS = tuple((column, baseline) for column in ("goci", "goci-store") for basel
 
 @dataclass
 class Times:
-    """Each column's job time, and the cache restore inside it (naive restores nothing)."""
+    """Each column's job time, and the cache restore inside it (naive restores nothing) and
+    goci's plan job inside it."""
 
     job: dict[str, float] = field(default_factory=dict)
     restore: dict[str, float] = field(default_factory=dict)
+    plan: dict[str, float] = field(default_factory=dict)
     store: Counts | None = None  # what goci-store's cacheprog servers did, when its job ran
 
     def add(self, other: Times) -> None:
-        for mine, theirs in ((self.job, other.job), (self.restore, other.restore)):
+        pairs = ((self.job, other.job), (self.restore, other.restore), (self.plan, other.plan))
+        for mine, theirs in pairs:
             for column, seconds in theirs.items():
                 mine[column] = mine.get(column, 0.0) + seconds
         if other.store is not None:
@@ -454,8 +460,15 @@ class Times:
         words = []
         for column in COLUMNS:
             if column in self.job:
-                restore = self.restore.get(column)
-                shown = "" if restore is None else f" (restore {restore:5.1f}s)"
+                parts = [
+                    f"{name} {seconds:5.1f}s"
+                    for name, seconds in (
+                        ("plan", self.plan.get(column)),
+                        ("restore", self.restore.get(column)),
+                    )
+                    if seconds is not None
+                ]
+                shown = f" ({', '.join(parts)})" if parts else ""
                 words.append(f"{column} {self.job[column]:6.1f}s{shown}")
         shared = ""
         if self.store is not None:
@@ -475,10 +488,12 @@ def one_commit(
     if "setup-go" in job.columns:
         times.job["setup-go"], times.restore["setup-go"] = setup_go(repo, env, scratch, go)
     if "goci" in job.columns:
-        times.job["goci"], times.restore["goci"] = goci_run(repo.root, env, scratch, base)
+        run = goci_run(repo.root, env, scratch, base)
+        times.job["goci"], times.restore["goci"], times.plan["goci"] = run
     if job.store is not None:
-        run = store_run(repo.root, env, scratch, base, job.store)
-        times.job["goci-store"], times.restore["goci-store"], times.store = run
+        stored = store_run(repo.root, env, scratch, base, job.store)
+        times.job["goci-store"], times.restore["goci-store"], times.plan["goci-store"] = stored[:3]
+        times.store = stored[3]
     return times
 
 
@@ -523,7 +538,7 @@ def first_runs(repo: Monorepo, env: dict[str, str], scratch: Path, go: str, job:
     if "setup-go" in job.columns:
         setup_go(repo, env, scratch, go)
     if job.store is not None:
-        filled = store_run(repo.root, env, scratch, None, job.store)[2]
+        filled = store_run(repo.root, env, scratch, None, job.store)[3]
         assert filled is not None  # a run without a base always tests
         print(
             f"goci-store: GOCACHEPROG={job.store.plan.gocacheprog}\n"
