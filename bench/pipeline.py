@@ -248,8 +248,13 @@ def job_env(env: dict[str, str], runner: Path) -> dict[str, str]:
     them: Python keeps compiled modules in a folder of the job (goci_main.py's pycache
     prefix), so a job compiles each module of goci once, at its first import, and the next job,
     on a new runner, starts without them. A PYTHONDONTWRITEBYTECODE set on the machine would
-    make every command compile every module it imports again: not what a job pays."""
+    make every command compile every module it imports again: not what a job pays. Nor does
+    the new runner have the Go helpers goci builds: they are kept in the temporary folder of
+    a job (``GOCI_CACHE`` here), which a hosted runner starts empty, so a job builds those it
+    runs on whatever build cache it has, unless it restores them (go-ci.yml's plan job
+    restores api-diff's, :func:`plan_job`)."""
     job = {**env, "PYTHONPYCACHEPREFIX": str(runner / "pycache")}
+    job["GOCI_CACHE"] = str(runner / "tmp")
     job.pop("PYTHONDONTWRITEBYTECODE", None)
     return job
 
@@ -257,16 +262,22 @@ def job_env(env: dict[str, str], runner: Path) -> dict[str, str]:
 def plan_job(root: Path, env: dict[str, str], scratch: Path, base: str | None) -> Plan:
     """go-ci.yml's plan job on a runner with no Go caches: ``goci changed``, ``goci matrix``
     and, when a Go-relevant file changed since a base, ``goci api-diff`` (a report only, which
-    go-ci.yml lets fail). Without a base (the earlier run on main) everything is planned."""
+    go-ci.yml lets fail) with its Go helper restored from the cache (timed; built and saved by
+    the first run that needs it, as a push to main does). Without a base (the earlier run on
+    main) everything is planned."""
     fresh = scratch / "plan"
     plan_env = job_env(env, fresh)
     plan_env.update(GOCACHE=str(fresh / "gocache"), GOMODCACHE=str(fresh / "mod"))
+    helpers, saved = Path(plan_env["GOCI_CACHE"]) / "goci-helpers", scratch / "plan-helpers"
     try:
         changed = goci_json(["changed", *(["--base", base] if base else [])], root, plan_env)
         matrix = ["matrix", "--offline", "--go-versions", local_go_version()]
         goci_json([*matrix, "--platforms", "linux/amd64"], root, plan_env)
         if base and changed["any"]:  # exit 1 only with --fail-on-breaking: any other is a fault
+            restore(saved, helpers)
             sh([*GOCI, "api-diff", "--base", str(changed["merge-base"])], root, plan_env)
+            if not saved.exists():  # one file of a few MB: the save is not worth timing apart
+                shutil.copytree(helpers, saved)
         services = changed["services"]
         assert isinstance(services, list), services
         return Plan(bool(changed["any"]), json.dumps(changed["test-packages"]), services)

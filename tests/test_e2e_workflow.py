@@ -268,6 +268,12 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     assert baseline_key in (runner.cache_root / "index.json").read_text()
     # caches were saved on this trusted push (module cache may be empty: no dependencies)
     assert json.loads((runner.cache_root / "index.json").read_text())
+    # ... and the API report's Go helper, built once here, under goci's commit and the Go
+    # release it was built with (the plan job runs on the newest)
+    helper_key = f"goci-helpers-api-Linux-X64-go{go_version}-{plan.outputs['goci-ref']}"
+    assert plan.runs[0].step("helpers").outputs["cache-hit"] == "false"
+    assert plan.runs[0].step("api").outcome == "success"
+    assert helper_key in (runner.cache_root / "index.json").read_text(), plan.runs[0].log
 
     # the push to main published a dev release of each changed service, one job per service,
     # outside any environment, with the dev credentials
@@ -367,6 +373,11 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     run = runner.run_workflow(GO_CI, {**inputs, "go-versions": "stable", "shards": 1})
     assert results(run) == dict.fromkeys(ALL_JOBS, "success"), run.log
     assert run.jobs["plan"].outputs["any"] == "true"
+    plan_run = run.jobs["plan"].runs[0]
+    # the API helper run 1 saved, restored by its exact key: nothing to build before the tests
+    helpers = plan_run.step("helpers").outputs
+    assert (helpers["cache-hit"], helpers["cache-matched-key"]) == ("true", helper_key)
+    assert plan_run.step("api").outcome == "success", plan_run.log
     test_job = run.jobs["test"].runs[0]
     assert test_job.step("keys").outputs["build-cache-hit"] == "false"  # a new key per run...
     keys = test_job.step("keys").children
