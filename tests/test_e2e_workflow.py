@@ -274,6 +274,9 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     assert plan.runs[0].step("helpers").outputs["cache-hit"] == "false"
     assert plan.runs[0].step("api").outcome == "success"
     assert helper_key in (runner.cache_root / "index.json").read_text(), plan.runs[0].log
+    report_helper_key = helper_key.replace("-api-", "-report-")
+    assert report.runs[0].step("helpers").outputs["cache-hit"] == "false"
+    assert report_helper_key in (runner.cache_root / "index.json").read_text(), report.runs[0].log
 
     # the push to main published a dev release of each changed service, one job per service,
     # outside any environment, with the dev credentials
@@ -378,6 +381,8 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     helpers = plan_run.step("helpers").outputs
     assert (helpers["cache-hit"], helpers["cache-matched-key"]) == ("true", helper_key)
     assert plan_run.step("api").outcome == "success", plan_run.log
+    helpers = run.jobs["report"].runs[0].step("helpers").outputs
+    assert (helpers["cache-hit"], helpers["cache-matched-key"]) == ("true", report_helper_key)
     test_job = run.jobs["test"].runs[0]
     assert test_job.step("keys").outputs["build-cache-hit"] == "false"  # a new key per run...
     keys = test_job.step("keys").children

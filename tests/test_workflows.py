@@ -218,15 +218,20 @@ def test_reusable_workflow_interfaces() -> None:
     report = ci["jobs"]["report"]
     # a called job may not ask for more than every caller grants: the comment uses a token
     assert report["permissions"] == {"contents": "read"}
-    caches = [s for s in report["steps"] if s.get("uses", "").startswith("actions/cache/")]
-    assert [s["uses"].split("@")[0] for s in caches] == [
-        "actions/cache/restore",
-        "actions/cache/save",
-    ]
-    restore, save = caches
-    assert restore["with"]["path"] == save["with"]["path"] and restore.get("if") is None
-    assert "github.event_name == 'push'" in save["if"]
-    assert "github.ref_name == github.event.repository.default_branch" in save["if"]
+    # every cache goci keeps in the plan and report jobs (the coverage baseline, goci's Go
+    # helpers): restored on every run, saved by default-branch pushes only, under one key
+    for job, kept in (("plan", {"helpers"}), ("report", {"helpers", "baseline"})):
+        caches = [
+            s for s in ci["jobs"][job]["steps"] if s.get("uses", "").startswith("actions/cache/")
+        ]
+        restores = {s["with"]["path"]: s for s in caches if "/restore@" in s["uses"]}
+        saves = {s["with"]["path"]: s for s in caches if "/save@" in s["uses"]}
+        assert len(caches) == 2 * len(kept) and set(restores) == set(saves), caches
+        assert {"helpers" if "goci-helpers" in p else "baseline" for p in restores} == kept
+        for path, save in saves.items():
+            assert save["with"]["key"] == restores[path]["with"]["key"]
+            assert "github.event_name == 'push'" in save["if"]
+            assert "github.ref_name == github.event.repository.default_branch" in save["if"]
     # the shared build cache: chosen by cache-key; the tarball's trim and save only without it
     assert ci_inputs["build-cache"]["default"] == "" and "build-cache-store" in ci_inputs
     steps = {s["name"]: s for s in test["steps"]}
