@@ -18,7 +18,7 @@ newest that day, and a new formatter style could fail the lint of a commit that 
 the editable install's build also fetched setuptools unchecked. :func:`dev_lock_problems` is its
 offline check.
 
-    python scripts/goci_lock.py lock [--upgrade]  # re-make the lock, then run both checks
+    python scripts/goci_lock.py lock [--upgrade]  # re-make both locks, then check them
     python scripts/goci_lock.py check             # the offline check
     python scripts/goci_lock.py wheels            # the wheel check (network)
 """
