@@ -1,4 +1,4 @@
-"""``goci test``: one go test per module with coverage, shards, reports; real go and git."""
+"""``goci test``: one go test per module or go.work, with coverage, shards, reports; real go."""
 
 from __future__ import annotations
 
@@ -279,6 +279,71 @@ def test_run_tags_and_timeout_pass_through(
     )
     assert timed.code == 1
     assert "test timed out after 1s" in timed.stdout + timed.stderr
+
+
+def test_a_go_work_is_one_go_test_unless_its_modules_each_have_a_coverpkg(
+    mono: GoRepo, goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
+    env = gha(mono, tmp_path)
+    run = goci("test", "--out=ws", "--json", env=env, cwd=mono.root)
+    assert run.code == 0, run.stderr
+    # both modules of the go.work in one go test: one profile holding every package
+    assert "5 packages" in run.stderr and "in 1 go test run," in run.stderr
+    (profile,) = (mono.root / "ws").glob("*.cover")
+    assert profile.name.startswith("workspace.")
+    sidecar = json.loads(Path(f"{profile}.json").read_text())
+    assert sidecar["packages"] == sorted(PACKAGES)
+    assert sidecar["coverpkg"] == []
+    # ... the same blocks as one plain go test -coverprofile per module
+    plain = unsharded_profile(mono, tmp_path / "plain.out", coverpkg=False)
+    assert cover_func(mono, profile) == cover_func(mono, plain)
+    assert run.json()["packages"] == len(PACKAGES)
+    # with -coverpkg=<module>/..., each module's packages share their own list: a run each
+    each = goci("test", "--out=each", "--coverpkg=module", "--json", env=env, cwd=mono.root)
+    assert each.code == 0, each.stderr
+    assert "in 2 go test runs," in each.stderr
+    names = sorted(p.name.split(".")[0] for p in (mono.root / "each").glob("*.cover"))
+    assert names == ["example", "example"]  # example.com_lib..., example.com_svc...
+    assert sorted(
+        json.loads(Path(f"{p}.json").read_text())["coverpkg"][0]
+        for p in (mono.root / "each").glob("*.cover")
+    ) == ["example.com/lib/...", "example.com/svc/..."]
+
+
+def test_nested_modules_without_a_go_work_get_a_go_test_each_and_with_one_share_it(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun], gha_env: dict[str, str]
+) -> None:
+    repo = make_repo()
+    repo.module(".", "example.com/outer")
+    repo.package("p", "p", "func P() int { return 1 }\n")
+    repo.write("p/p_test.go", 'package p\n\nimport "testing"\n\nfunc TestP(t *testing.T) { P() }\n')
+    repo.module("inner", "example.com/outer/inner")  # nested: the innermost module owns it
+    repo.package("inner/q", "q", "func Q() int {\n\treturn undefinedName\n}\n")
+    repo.write(
+        "inner/q/q_test.go", 'package q\n\nimport "testing"\n\nfunc TestQ(t *testing.T) {}\n'
+    )
+    repo.commit()
+    alone = goci("test", "--out=alone", "--json", env=gha_env, cwd=repo.root)
+    assert alone.code == 1
+    assert "in 2 go test runs," in alone.stderr  # go tests a module only from inside it
+    repo.write("go.work", "go 1.22\n\nuse (\n\t.\n\t./inner\n)\n")
+    repo.commit("workspace")
+    shared = goci("test", "--out=shared", "--json", env=gha_env, cwd=repo.root)
+    assert shared.code == 1
+    assert "in 1 go test run," in shared.stderr
+    outcomes = {
+        line.split()[1]: line.split()[0]
+        for line in shared.stderr.splitlines()
+        if line.split()[:1] in (["pass"], ["build-fail"])
+    }
+    assert outcomes == {"example.com/outer/p": "pass", "example.com/outer/inner/q": "build-fail"}
+    # go names the file from the folder it ran in (the go.work's): the annotation points at it
+    for run in (alone, shared):
+        assert re.search(
+            r"::error file=inner/q/q.go,line=4::"
+            r"example.com/outer/inner/q does not build: undefined: undefinedName",
+            run.stderr,
+        ), run.stderr
 
 
 @pytest.fixture

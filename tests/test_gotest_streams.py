@@ -33,7 +33,7 @@ MODULE = Path("/repo")
 
 
 def one_package(package: Package, stdout: str, stderr: str, returncode: int) -> PackageResult:
-    batch = Batch(Module(package.module, package.module_dir), (package.import_path,), (package,))
+    batch = Batch((Module(package.module, package.module_dir),), (package.import_path,), (package,))
     (result,) = batch_results(batch, stdout, stderr, returncode).results
     return result
 
@@ -52,7 +52,7 @@ def recorded_batch(name: str, returncode: int) -> BatchResult:
     stream = (DATA / f"batch-{name}.jsonl").read_text(encoding="utf-8")
     stderr_file = DATA / f"batch-{name}.stderr"
     stderr = stderr_file.read_text(encoding="utf-8") if stderr_file.exists() else ""
-    return batch_results(Batch(BATCH, ("./...",)), stream, stderr, returncode)
+    return batch_results(Batch((BATCH,), ("./...",)), stream, stderr, returncode)
 
 
 def by_package(batch: BatchResult) -> dict[str, PackageResult]:
@@ -225,11 +225,13 @@ def test_go_1_21_fails_only_the_package_that_does_not_compile_and_its_importers(
 def test_names_outside_the_module_and_failures_of_no_package_are_kept() -> None:
     stream = (DATA / "batch-go1.26.jsonl").read_text(encoding="utf-8")
     other = stream.replace("example.com/batch/ok", "example.org/elsewhere")
-    run = batch_results(Batch(BATCH, ("./...",)), other, "", 1)
+    run = batch_results(Batch((BATCH,), ("./...",)), other, "", 1)
     assert run.strays == ("example.org/elsewhere",)
     assert sorted(by_package(run)) == ["fail", "notests"]
     passing = stream.replace('"Action":"fail"', '"Action":"pass"')
-    quiet = batch_results(Batch(BATCH, ("./...",)), passing, "go: writing profile: disk full\n", 1)
+    quiet = batch_results(
+        Batch((BATCH,), ("./...",)), passing, "go: writing profile: disk full\n", 1
+    )
     assert all(r.ok for r in quiet.results)
     assert quiet.error == "go: writing profile: disk full"
 
@@ -242,7 +244,7 @@ def test_a_batch_too_long_for_one_command_line_is_cut_in_parts_in_order() -> Non
         Package(f"example.com/batch/p{i:02d}", MODULE / f"p{i:02d}", BATCH.path, MODULE, 1)
         for i in range(10)
     )
-    batch = Batch(BATCH, tuple(p.import_path for p in packages), packages)
+    batch = Batch((BATCH,), tuple(p.import_path for p in packages), packages)
     assert split_batch(batch) == [batch]  # the usual case: one go test
     parts = split_batch(batch, limit=3 * (len(packages[0].import_path) + 1))
     assert [len(p.args) for p in parts] == [3, 3, 3, 1]
@@ -262,3 +264,45 @@ def test_a_batch_too_long_for_one_command_line_is_cut_in_parts_in_order() -> Non
     args = go_test_args(parts[0], module_wide, Path("/out/p.cover"))
     assert args[-len(parts[0].args) - 1] == "-coverpkg=example.com/batch/..."
     assert "-coverpkg=" not in " ".join(args[: -len(parts[0].args) - 1])
+
+
+def test_one_workspace_batch_rebases_patterns_and_places_packages_in_the_innermost_module() -> None:
+    from goci.gotest.batch import one_workspace_batch, package_of
+    from goci.gotest.results import TestOptions
+    from goci.tools.workspace import Workspace
+
+    outer = Module("example.com/outer", MODULE / "outer")
+    inner = Module("example.com/outer/inner", MODULE / "outer" / "inner")
+    other = Module("example.com/other", MODULE.parent / "other")  # a go.work may use ../x
+    modules = (outer, inner, other)
+    workspace = Workspace(MODULE, MODULE / "go.work", modules)
+    batches = [
+        Batch((outer,), ("./...",)),
+        Batch((inner,), ("./q", ".", "example.com/outer/inner/r")),
+        Batch((other,), ("./...",)),
+    ]
+    (one,) = one_workspace_batch(batches, workspace, TestOptions())
+    assert one.cwd == MODULE and one.name == "workspace" and one.modules == modules
+    assert one.args == (
+        "./outer/...",
+        "./outer/inner/q",
+        "./outer/inner",
+        "example.com/outer/inner/r",
+        "./../other/...",
+    )
+    # each module keeps its own go test where its -coverpkg is its own, or without a go.work
+    module_wide = TestOptions(coverpkg=("module",))
+    assert one_workspace_batch(batches, workspace, module_wide) == batches
+    nested = Workspace(MODULE, None, modules)
+    assert one_workspace_batch(batches, nested, TestOptions()) == batches
+    placed = package_of("example.com/outer/inner/q", modules)
+    assert placed is not None
+    assert (placed.module, placed.module_dir, placed.dir) == (
+        inner.path,
+        inner.dir,
+        inner.dir / "q",
+    )
+    assert package_of("example.com/outer", modules) == Package(
+        "example.com/outer", outer.dir, outer.path, outer.dir, 0
+    )
+    assert package_of("example.com/outerx/p", modules) is None

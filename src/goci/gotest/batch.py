@@ -6,10 +6,14 @@ batch (a module, or this shard's part of it: packages of one module share their 
 and reads every package's verdict, tests, timing, coverage figure and build errors back out
 of the event stream. ``-coverprofile`` with several packages writes one profile holding every
 package's blocks, exactly what one plain run of the same packages writes.
+
+In a go.work workspace the batch is the whole workspace, run in the go.work's folder, unless
+the modules' -coverpkg differ (see :func:`one_workspace_batch`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -18,7 +22,7 @@ from pathlib import Path
 from goci.gotest.events import Parsed, base_package, parse_stream, stderr_build_output
 from goci.gotest.results import BuildError, Package, PackageResult, TestOptions
 from goci.tools.gotool import Go
-from goci.tools.workspace import Module
+from goci.tools.workspace import Module, Workspace
 
 _BUILD_LOCATION = re.compile(r"^([^\s:][^:]*\.go):(\d+)(?::\d+)?: (.*)$")
 # go test stops each test binary at its own -timeout (10 minutes by default); the batch as a
@@ -30,11 +34,29 @@ MAX_ARGS_CHARS = 24_000
 
 @dataclass(frozen=True)
 class Batch:
-    """Packages of one module tested by one ``go test``: listed ones, or patterns to expand."""
+    """Packages tested by one ``go test``: listed ones, or patterns to expand.
 
-    module: Module
-    args: tuple[str, ...]  # import paths, or patterns as seen from the module's folder
+    Of one module, run in its folder, or of several modules of a go.work, run in ``folder``.
+    """
+
+    modules: tuple[Module, ...]
+    args: tuple[str, ...]  # import paths, or patterns as seen from the folder go runs in
     packages: tuple[Package, ...] = ()  # what was listed (empty: whatever go reports)
+    folder: Path | None = None  # where go runs: the one module's folder unless set
+
+    @property
+    def cwd(self) -> Path:
+        return self.folder or self.modules[0].dir
+
+    @property
+    def name(self) -> str:
+        """The module's path, or ``workspace`` for several (profiles and errors name it)."""
+        return self.modules[0].path if len(self.modules) == 1 else "workspace"
+
+    def coverpkg(self, options: TestOptions) -> tuple[str, ...]:
+        """The batch's -coverpkg: its module's; none for a batch of several modules, which
+        :func:`one_workspace_batch` makes only where every module has none."""
+        return options.coverpkg_for(self.modules[0].path) if len(self.modules) == 1 else ()
 
 
 @dataclass(frozen=True)
@@ -68,7 +90,7 @@ def go_test_args(batch: Batch, options: TestOptions, profile: Path | None) -> li
         args.append("-run=" + options.run)
     if profile is not None:
         args += [f"-covermode={options.mode}", f"-coverprofile={profile}"]
-        coverpkg = options.coverpkg_for(batch.module.path)
+        coverpkg = batch.coverpkg(options)
         if coverpkg:
             args.append("-coverpkg=" + ",".join(coverpkg))
     return [*args, *batch.args]
@@ -87,23 +109,28 @@ def split_batch(batch: Batch, limit: int = MAX_ARGS_CHARS) -> list[Batch]:
     if len(parts) == 1:
         return [batch]
     return [
-        Batch(
-            batch.module,
-            tuple(part),
-            tuple(p for p in batch.packages if p.import_path in set(part)),
+        replace(
+            batch,
+            args=tuple(part),
+            packages=tuple(p for p in batch.packages if p.import_path in set(part)),
         )
         for part in parts
     ]
 
 
-def package_of(name: str, module: Module) -> Package | None:
-    """A package go reported on, placed in the module's folder by its import path."""
-    if name == module.path:
-        return Package(name, module.dir, module.path, module.dir, 0)
-    if name.startswith(module.path + "/"):
-        rel = name[len(module.path) + 1 :]
-        return Package(name, module.dir / rel, module.path, module.dir, 0)
-    return None
+def package_of(name: str, modules: Sequence[Module]) -> Package | None:
+    """A package go reported on, placed by its import path in the folder of the module it
+    belongs to (of nested modules, the innermost: the longest module path)."""
+    best: Module | None = None
+    for module in modules:
+        if (name == module.path or name.startswith(module.path + "/")) and (
+            best is None or len(module.path) > len(best.path)
+        ):
+            best = module
+    if best is None:
+        return None
+    rel = name[len(best.path) + 1 :]
+    return Package(name, best.dir / rel if rel else best.dir, best.path, best.dir, 0)
 
 
 def _build_errors(text: str, cwd: Path) -> tuple[BuildError, ...]:
@@ -128,11 +155,12 @@ def _stderr_part(package: str, sections: Mapping[str, str]) -> str:
 
 
 def package_result(
-    package: Package, parsed: Parsed, stderr_sections: Mapping[str, str], stderr: str
+    package: Package, parsed: Parsed, stderr_sections: Mapping[str, str], stderr: str, cwd: Path
 ) -> PackageResult:
     """One package's verdict: a build failure, a pass (a skip counts as one), a failure (also
     with every test passing, as a TestMain that exits non-zero does), or an error when go
-    printed no verdict at all."""
+    printed no verdict at all. ``cwd`` is where go ran: the compiler's file names are relative
+    to it."""
     if parsed.build_failed:
         outcome = "build-fail"
     elif parsed.outcome in ("pass", "skip"):
@@ -152,7 +180,7 @@ def package_result(
         coverage=parsed.coverage,
         output=parsed.output,
         build_output=build_output,
-        build_errors=_build_errors(build_output, package.module_dir),
+        build_errors=_build_errors(build_output, cwd),
         coverage_of=parsed.coverage_of,
         cached=parsed.cached,
         ran=parsed.ran,
@@ -173,13 +201,14 @@ def batch_results(batch: Batch, stdout: str, stderr: str, returncode: int) -> Ba
     strays: list[str] = []
     if not packages:
         for name in parsed:
-            found = package_of(name, batch.module)
+            found = package_of(name, batch.modules)
             if found is None:
                 strays.append(name)
             else:
                 packages.append(found)
     results = tuple(
-        package_result(p, parsed.get(p.import_path, empty), sections, stderr) for p in packages
+        package_result(p, parsed.get(p.import_path, empty), sections, stderr, batch.cwd)
+        for p in packages
     )
     alone = tuple(
         r.package.import_path
@@ -205,7 +234,7 @@ def _has_blocks(profile: Path) -> bool:
 def _run_once(go: Go, batch: Batch, options: TestOptions, profile: Path | None) -> BatchResult:
     result = go.run(
         *go_test_args(batch, options, profile),
-        cwd=batch.module.dir,
+        cwd=batch.cwd,
         check=False,
         timeout=BATCH_TIMEOUT,
     )
@@ -230,14 +259,14 @@ def _retry_without_broken(
         for r in first.results
         if r.outcome == "build-fail" and r.package.import_path not in broken
     ]
-    if not broken or not victims or not options.coverpkg_for(batch.module.path):
+    if not broken or not victims or not batch.coverpkg(options):
         return None
     flags = ["-tags=" + ",".join(options.tags)] if options.tags else []
     listed = go.list_json(
         "-e",
         *flags,
         *victims,
-        cwd=batch.module.dir,
+        cwd=batch.cwd,
         fields="ImportPath,Deps,TestImports,XTestImports",
     )
     uses_broken = {
@@ -250,7 +279,7 @@ def _retry_without_broken(
     rest = tuple(
         r.package for r in first.results if r.package.import_path not in broken | uses_broken
     )
-    return Batch(batch.module, tuple(p.import_path for p in rest), rest)
+    return replace(batch, args=tuple(p.import_path for p in rest), packages=rest)
 
 
 def run_batch(go: Go, batch: Batch, options: TestOptions, profile: Path | None) -> BatchResult:
@@ -291,5 +320,45 @@ def module_batches(packages: Sequence[Package], modules: Sequence[Module]) -> li
     batches = []
     for folder, members in groups.items():
         module = by_dir.get(folder) or Module(members[0].module, folder)
-        batches.append(Batch(module, tuple(p.import_path for p in members), tuple(members)))
+        batches.append(Batch((module,), tuple(p.import_path for p in members), tuple(members)))
     return batches
+
+
+def _seen_from(folder: Path, batch: Batch) -> list[str]:
+    """The batch's arguments as go reads them in ``folder``: an import path as it is, a
+    relative pattern (``./...``, ``./sub``) rebased from the folder the batch ran in."""
+    args = []
+    for arg in batch.args:
+        if arg.startswith("."):
+            tree = arg.endswith("...")
+            base = arg.removesuffix("...").rstrip("/") or "."
+            rel = os.path.relpath(os.path.normpath(batch.cwd / base), folder).replace(os.sep, "/")
+            arg = ("." if rel == "." else f"./{rel}") + ("/..." if tree else "")
+        args.append(arg)
+    return args
+
+
+def one_workspace_batch(
+    batches: Sequence[Batch], workspace: Workspace, options: TestOptions
+) -> list[Batch]:
+    """The batches as one, run in the go.work's folder, where a go.work is in effect and no
+    module has a -coverpkg of its own.
+
+    go then loads the package graph once and schedules every package ``-p`` at a time, the
+    slowest first; a run per module loads it once per module, and two such runs at once crowd
+    the same cores (the worst case of bench/pipeline.py, 198 packages in 6 modules: 18.5 s in
+    one go test, 21 s in six). A package's result and its blocks in the profile do not depend
+    on the run it was in. With -coverpkg, each module's packages share a list of their own, so
+    each module keeps a run.
+    """
+    if workspace.gowork is None or len(batches) < 2 or any(b.coverpkg(options) for b in batches):
+        return list(batches)
+    folder = workspace.gowork.parent
+    return [
+        Batch(
+            tuple(m for b in batches for m in b.modules),
+            tuple(arg for b in batches for arg in _seen_from(folder, b)),
+            tuple(p for b in batches for p in b.packages),
+            folder,
+        )
+    ]

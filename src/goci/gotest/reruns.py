@@ -68,7 +68,9 @@ def rerun_failed(
         for (folder, failed), names in groups.items():
             first = by_name[names[0]].package
             batch = Batch(
-                Module(first.module, folder), tuple(names), tuple(by_name[n].package for n in names)
+                (Module(first.module, folder),),
+                tuple(names),
+                tuple(by_name[n].package for n in names),
             )
             again = run_batch(go, batch, replace(rerun_options, run=run_pattern(failed)), None)
             invocations += again.runs

@@ -1,8 +1,11 @@
-"""Run this shard's tests: one ``go test -json`` per module, every package's result read back.
+"""Run this shard's tests: as few ``go test -json`` as can be, every package's result read back.
 
 Packages of one module share their -coverpkg, so they share one ``go test``: go loads the
 package graph once, builds and runs the test binaries ``-p`` at a time, replays unchanged
-packages from its test cache, and writes one profile for the batch. By default each package
+packages from its test cache, and writes one profile for the batch. Without -coverpkg, every
+module of a go.work shares one ``go test`` (see :func:`~goci.gotest.batch.one_workspace_batch`);
+nested modules without a go.work get one each, as go can only test a module from inside it.
+By default each package
 counts its own statements, as ``go test -cover`` does (``--coverpkg module`` counts code
 exercised from another package of the module too), and packages without tests are run too
 (Go 1.22+ then reports their statements as uncovered), which is what makes the merged total
@@ -25,7 +28,14 @@ from pathlib import Path
 from goci.coverage.sidecars import Sidecar, write_shard_marker, write_sidecar
 from goci.errors import InputError
 from goci.gotest import shards as sharding
-from goci.gotest.batch import Batch, BatchResult, module_batches, run_batch, split_batch
+from goci.gotest.batch import (
+    Batch,
+    BatchResult,
+    module_batches,
+    one_workspace_batch,
+    run_batch,
+    split_batch,
+)
 from goci.gotest.listing import list_packages, module_patterns
 from goci.gotest.reruns import rerun_failed
 from goci.gotest.results import PackageResult, TestOptions, TestRun
@@ -80,10 +90,10 @@ def _plan(
 ) -> _Plan:
     if shard.total == 1:
         batches = [
-            Batch(module, tuple(args))
+            Batch((module,), tuple(args))
             for module, args in module_patterns(root, workspace, packages)
         ]
-        return _Plan(batches, -1, "one shard", False)
+        return _Plan(one_workspace_batch(batches, workspace, options), -1, "one shard", False)
     found = list_packages(root, go, packages, tags=options.tags, workspace=workspace)
     by_name = {p.import_path: p for p in found}
     plan = sharding.assign(
@@ -97,7 +107,8 @@ def _plan(
         (by_name[name] for name in plan.packages(shard)),
         key=lambda p: (-known.get(p.import_path, mean), -p.test_count, p.import_path),
     )  # longest first: go starts the test binaries in the order given
-    return _Plan(module_batches(mine, workspace.modules), len(found), plan.by, bool(known))
+    batches = one_workspace_batch(module_batches(mine, workspace.modules), workspace, options)
+    return _Plan(batches, len(found), plan.by, bool(known))
 
 
 def _check_patterns(
@@ -121,7 +132,7 @@ def run_tests(
     coverage: bool = True,
     log: Log | None = None,
 ) -> TestRun:
-    """Test this shard's packages, one ``go test`` per module, coverage profiles under ``out``.
+    """Test this shard's packages, one ``go test`` per batch, coverage profiles under ``out``.
 
     ``packages=None`` means every package of every module in use; an empty list means nothing
     to test (a valid, passing run).
@@ -153,7 +164,7 @@ def run_tests(
         def one(index: int, batch: Batch) -> BatchResult:
             profile = None
             if coverage:
-                profile = out / f"{_slug(batch.module.path)}.{token}-{index}.cover"
+                profile = out / f"{_slug(batch.name)}.{token}-{index}.cover"
             done = run_batch(go, batch, options, profile)
             for result in done.results:
                 say(_line(result))
@@ -207,7 +218,7 @@ def _write_sidecars(
                 replace(
                     sidecar,
                     packages=tuple(r.package.import_path for r in part.results),
-                    coverpkg=options.coverpkg_for(batch.module.path),
+                    coverpkg=batch.coverpkg(options),
                 ),
             )
     names = sorted(r.package.import_path for part in done for r in part.results)
@@ -229,7 +240,8 @@ def _errors(done: Sequence[BatchResult], parts: Sequence[Batch]) -> list[str]:
     errors = [b.error for b in done if b.error]
     for batch, part in zip(parts, done, strict=True):
         errors += [
-            f"go test reported on {name!r}, which is no package of {batch.module.path}"
+            f"go test reported on {name!r}, which is no package of "
+            + ", ".join(m.path for m in batch.modules)
             for name in part.strays
         ]
     return errors
