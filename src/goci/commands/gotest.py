@@ -1,4 +1,4 @@
-"""``goci test``: this shard's packages, one ``go test -json`` per module, with coverage."""
+"""``goci test``: this shard's packages, one ``go test -json`` per module or go.work, coverage."""
 
 from __future__ import annotations
 
@@ -330,7 +330,7 @@ def run(opts: GoTestOptions, ctx: Context) -> Result:
 
 COMMAND = Command(
     path=("test",),
-    help="run Go tests with coverage, one go test per module, for one shard",
+    help="run Go tests with coverage, one go test per module or go.work, for one shard",
     settings=GoTestOptions,
     outputs=OUTPUTS,
     run=run,
