@@ -55,6 +55,7 @@ def test_pack_then_upload_to_s3_verifies_every_object(ws, gha_env, goci, s3):
     release = f"dev/api-{STAMP}"
     assert keys(seaweed, url) == [
         f"{release}/SHA256SUMS",
+        f"{release}/claim.json",  # claimed before its first object (see the race below)
         f"{release}/linux-amd64/api",
         f"{release}/linux-arm64/api",
         f"{release}/manifest.json",
@@ -474,3 +475,71 @@ def test_a_store_that_refuses_cleaning_still_completes_the_publish(tmp_path):
         "skipped (store s3://b/p: list unfinished uploads of prod/api-v1.0.0/ failed: 403)",
     )
     releases.assert_complete(store, "prod/api-v1.0.0", releases.local_files(release))
+
+
+@pytest.mark.parametrize("kind", ["file", "s3"])
+def test_concurrent_publishes_of_one_dev_release_leave_one_whole_release(kind, seaweed, tmp_path):
+    """10 races of 3 publishes of one dev release (one commit time) with different bytes, as
+    a rerun on a newer Go meets the first run: one wins whole, the others write nothing."""
+    name = "dev/api-20250101000000"
+    writers = [
+        releases.packed(tmp_path / f"w{i}", "api", f"build {i}".encode(), "dev", name[-14:])
+        for i in range(3)
+    ]
+    expected = [releases.local_files(w) for w in writers]
+    for _ in range(10):
+        url, env = fresh_store(kind, seaweed, tmp_path)
+        calls = [
+            [
+                "artifact",
+                "upload",
+                "--store",
+                url,
+                "--dir",
+                str(w.path.parents[3]),
+                "--workers",
+                "2",
+            ]
+            for w in writers
+        ]
+        codes = race(calls, [env] * len(calls))
+        # a writer that starts once another finished rebuilds the release (a dev release may
+        # be rebuilt); whoever wins, the release left is whole: one writer's files, all of them
+        assert 0 in codes and set(codes) <= {0, 1}, codes
+        store = open_store(url, env=env, cwd=tmp_path)
+        stored = releases.assert_complete(store, name)
+        files = {f["path"]: f["sha256"] for f in stored["files"]}
+        assert files in [expected[i] for i, code in enumerate(codes) if code == 0]
+        assert store.read(f"{name}/rebuild.json") is None
+
+
+def test_a_dev_release_rebuilt_with_other_bytes_changes_hands_one_rebuild_at_a_time(
+    tmp_path, go_env, goci
+):
+    """A complete dev release rebuilt later (a rerun on a newer Go) is replaced whole, under
+    a new claim; while another rebuild holds it, a rebuild is refused and changes nothing."""
+    name = "dev/api-20250101000000"
+    first = releases.packed(tmp_path / "first", "api", b"first build", "dev", name[-14:])
+    second = releases.packed(tmp_path / "second", "api", b"second build", "dev", name[-14:])
+    url = f"file://{tmp_path / 'store'}"
+    store = open_store(url, env=go_env, cwd=tmp_path)
+
+    def upload(writer):
+        return goci("artifact", "upload", "--store", url, env=go_env, cwd=writer.path.parents[3])
+
+    assert upload(first).code == 0
+    # another rebuild is under way: this one stops before hiding anything
+    store.put_bytes(f"{name}/rebuild.json", store.read(f"{name}/claim.json")[0], if_absent=True)
+    before = {k: releases.stored_sha256(store, k) for k in store.list_keys("dev/")}
+    refused = upload(second)
+    assert refused.code == 1
+    assert f"{store.location(name)} is being rebuilt by another publish" in refused.stderr
+    assert f"delete {store.location(name + '/rebuild.json')}" in refused.stderr
+    assert {k: releases.stored_sha256(store, k) for k in store.list_keys("dev/")} == before
+    store.delete([f"{name}/rebuild.json"])  # that rebuild was abandoned
+    rebuilt = upload(second)
+    assert rebuilt.code == 0, rebuilt.stderr
+    releases.assert_complete(store, name, releases.local_files(second))
+    claim = json.loads(store.read(f"{name}/claim.json")[0])
+    assert claim["sha256sums"] == second.manifest.sha256sums
+    assert store.read(f"{name}/rebuild.json") is None

@@ -1,4 +1,4 @@
-"""Claims: a prod version belongs to the first publish that claims it, before any byte is sent.
+"""Claims: a release belongs to the first publish that claims it, before any byte is sent.
 
 Only the manifest used to be written conditionally, so two publishes of one version with
 different files could both write their objects and leave a manifest that matches neither.
@@ -12,6 +12,12 @@ because every object it writes is byte-identical.
 A claim whose publish was killed and never rerun keeps the version: rerun that publish with
 the same build to finish it, or, to publish other files under the version, delete the claim
 and the objects under the version (the refusal names the claim and who made it).
+
+A dev release is claimed the same way (``dev/{service}-{stamp}``: two jobs of one commit share
+the name, a rerun on a newer Go with other bytes, say); without it two such publishes wrote
+their objects over each other and one of them left a manifest over the other's bytes. Unlike a
+prod version, a complete dev release may be rebuilt: :func:`take_over` hands its name to the
+new content.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from goci.release.names import ReleaseName
 from goci.release.stores import ConflictError, Store
 
 CLAIM = "claim.json"
+REBUILD = "rebuild.json"
 SCHEMA = "goci.claim/v1"
 _ATTEMPTS = 5
 
@@ -97,17 +104,71 @@ def claim_version(store: Store, name: ReleaseName, mine: Claim) -> bool:
     raise ToolError(f"store {store.url}: {key} keeps appearing and vanishing; try again")
 
 
+def rebuild_key(name: ReleaseName) -> str:
+    return f"{name.folder}/{REBUILD}"
+
+
+def take_over(store: Store, name: ReleaseName, theirs: str, mine: Claim) -> bool:
+    """Claim a complete dev release whose manifest lists the content ``theirs`` (its
+    SHA256SUMS digest) for ``mine``, hiding it first.
+
+    Its claim can only be removed, not swapped, so the rebuild first creates ``rebuild.json``
+    (create only if absent): of two rebuilds at once, one goes on and the other stops here,
+    having changed nothing. The manifest goes next (no reader sees the files change), then the
+    claim, while it still names ``theirs``, and the name is claimed as a new one. The upload
+    removes ``rebuild.json`` once the release is complete again (a killed rebuild leaves it,
+    with its claim and no manifest: rerun it, as any killed publish).
+    """
+    lock = rebuild_key(name)
+    try:
+        store.put_bytes(lock, mine.to_json(), if_absent=True)
+    except ConflictError:
+        found = store.read(lock)
+        who = Claim.from_json(found[0], store.location(lock)).describe() if found else "gone"
+        raise VerdictError(
+            f"{store.location(name.folder)} is being rebuilt by another publish ({who}); this "
+            f"one wrote nothing. If that rebuild was abandoned, delete {store.location(lock)} "
+            "and try again"
+        ) from None
+    store.delete([f"{name.folder}/{MANIFEST}"])
+    key = claim_key(name)
+    found = store.read(key)
+    if found is not None and Claim.from_json(found[0], store.location(key)).sha256sums == theirs:
+        store.delete([key])
+    return claim_version(store, name, mine)
+
+
+def still_mine(store: Store, name: ReleaseName, mine: Claim) -> None:
+    """VerdictError unless the claim still names ``mine``'s content: checked before the
+    manifest makes a release complete, as a dev release's claim can be taken over."""
+    key = claim_key(name)
+    found = store.read(key)
+    theirs = Claim.from_json(found[0], store.location(key)) if found is not None else None
+    if theirs is None or theirs.sha256sums != mine.sha256sums:
+        who = theirs.describe() if theirs is not None else "claimed by nobody"
+        raise VerdictError(
+            f"{store.location(name.folder)} was taken over by another publish while this upload "
+            f"ran (now {who}); this publish did not complete it"
+        )
+
+
 def refusal(store: Store, name: ReleaseName, theirs: Claim) -> str:
-    """Why a version is not ours, and what an operator can do about it."""
+    """Why a release is not ours, and what an operator can do about it."""
     where = store.location(name.folder)
+    instead = (
+        "publish a new version"
+        if name.env == "prod"
+        else "pack it with another --timestamp, or publish from a new commit"
+    )
     if store.read(f"{name.folder}/{MANIFEST}") is not None:
         return (
             f"{where} is already published with different files ({theirs.describe()}); "
-            "a prod version is immutable (publish a new version)"
+            + ("a prod version is immutable" if name.env == "prod" else "another publish won")
+            + f" ({instead})"
         )
     return (
         f"{where} is {theirs.describe()} with different files and is not complete: another "
-        "publish of this version is running or was killed. Publish a new version; or rerun "
+        f"publish of this release is running or was killed. {instead.capitalize()}; or rerun "
         f"that publish with the same build to finish it; or, if it was abandoned, delete "
         f"{store.location(claim_key(name))} and the objects under {where}/ and try again"
     )

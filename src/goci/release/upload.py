@@ -2,12 +2,13 @@
 
 A reader decides "this release is complete" by the presence of ``manifest.json``, so it is
 written only after every file and ``SHA256SUMS`` landed and were verified. A prod version is
-immutable: it is claimed before any of its objects is written (:mod:`goci.release.claim`), so of two
-publishes with different files exactly one writes anything; an existing one is left alone
-when byte-identical and refused otherwise. An interrupted upload leaves no manifest; running
-again skips the objects that already hold the right bytes, finishes the rest, and removes
-what the interrupted run left behind (unfinished multipart uploads, temporary files) once its
-writer is provably gone.
+immutable; every release, dev or prod, is claimed before any of its objects is written
+(:mod:`goci.release.claim`), so of two publishes with different files exactly one writes
+anything. An existing prod version is left alone when byte-identical and refused otherwise; an
+existing dev release with other files is hidden, then rebuilt under a claim taken over. An
+interrupted upload leaves no manifest; running again skips the objects that already hold the
+right bytes, finishes the rest, and removes what the interrupted run left behind (unfinished
+multipart uploads, temporary files) once its writer is provably gone.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from goci.errors import ToolError, VerdictError
-from goci.release.claim import Claim, claim_version
+from goci.release.claim import Claim, claim_version, rebuild_key, still_mine, take_over
 from goci.release.local import LocalRelease
 from goci.release.manifest import MANIFEST, SUMS, FileEntry, Manifest, check_build_records
 from goci.release.names import ReleaseName
@@ -96,20 +97,19 @@ def upload_release(
     total = sum(f.size for f in local.files)
     existing = _remote_manifest(store, manifest_key)
     status: Status = "uploaded"
-    if existing is not None:
-        if not existing.same_files(local):
-            if release.name.env == "prod":
-                raise VerdictError(
-                    f"{store.location(prefix)} already exists with different files; a prod "
-                    "version is immutable (publish a new version)"
-                )
-            # A dev release rebuilt with other bytes: hide it before changing its files.
-            store.delete([manifest_key])
-            existing = None
-        else:
-            status = "repaired"
-    if existing is None and release.name.env == "prod":
-        claim = Claim(prefix, local.sha256sums, local.commit, who or local.run_url, when)
+    claim = Claim(prefix, local.sha256sums, local.commit, who or local.run_url, when)
+    if existing is not None and not existing.same_files(local):
+        if release.name.env == "prod":
+            raise VerdictError(
+                f"{store.location(prefix)} already exists with different files; a prod "
+                "version is immutable (publish a new version)"
+            )
+        # A dev release rebuilt with other bytes: hidden before its name changes hands.
+        take_over(store, release.name, existing.sha256sums, claim)
+        existing = None
+    elif existing is not None:
+        status = "repaired"
+    else:
         claim_version(store, release.name, claim)
 
     jobs = [(f"{prefix}/{f.path}", release.path / f.path, f.sha256) for f in local.files]
@@ -127,6 +127,7 @@ def upload_release(
     if existing is not None:
         status = "unchanged" if sent == 0 else "repaired"
     else:
+        still_mine(store, release.name, claim)
         data = (release.path / MANIFEST).read_bytes()
         try:
             store.put_bytes(manifest_key, data, if_absent=True)
@@ -139,6 +140,8 @@ def upload_release(
                     "files while this upload ran"
                 ) from None
             status = "unchanged"
+    if release.name.env == "dev":
+        store.delete([rebuild_key(release.name)])  # complete again: the next rebuild may start
     cleaned = clean_leftovers(store, f"{prefix}/", stale_after)
     pruned = prune_dev(store, release.name, keep) if keep and release.name.env == "dev" else ()
     return Uploaded(
