@@ -302,8 +302,8 @@ def test_a_go_work_is_one_go_test_unless_its_modules_each_have_a_coverpkg(
     each = goci("test", "--out=each", "--coverpkg=module", "--json", env=env, cwd=mono.root)
     assert each.code == 0, each.stderr
     assert "in 2 go test runs," in each.stderr
-    names = sorted(p.name.split(".")[0] for p in (mono.root / "each").glob("*.cover"))
-    assert names == ["example", "example"]  # example.com_lib..., example.com_svc...
+    names = sorted(p.name.split(".1of1-")[0] for p in (mono.root / "each").glob("*.cover"))
+    assert names == ["example.com_lib", "example.com_svc"]
     assert sorted(
         json.loads(Path(f"{p}.json").read_text())["coverpkg"][0]
         for p in (mono.root / "each").glob("*.cover")
