@@ -219,7 +219,7 @@ def test_reusable_workflow_interfaces() -> None:
     # a called job may not ask for more than every caller grants: the comment uses a token
     assert report["permissions"] == {"contents": "read"}
     # every cache goci keeps in the plan and report jobs (the coverage baseline, goci's Go
-    # helpers): restored on every run, saved by default-branch pushes only, under one key
+    # helpers): restored on every run, saved by default-branch pushes only, under its restore's key
     for job, kept in (("plan", {"helpers"}), ("report", {"helpers", "baseline"})):
         caches = [
             s for s in ci["jobs"][job]["steps"] if s.get("uses", "").startswith("actions/cache/")
@@ -228,8 +228,11 @@ def test_reusable_workflow_interfaces() -> None:
         saves = {s["with"]["path"]: s for s in caches if "/save@" in s["uses"]}
         assert len(caches) == 2 * len(kept) and set(restores) == set(saves), caches
         assert {"helpers" if "goci-helpers" in p else "baseline" for p in restores} == kept
-        for path, save in saves.items():
-            assert save["with"]["key"] == restores[path]["with"]["key"]
+        for path, save in saves.items():  # the key its restore computed, written once
+            restore = restores[path]
+            assert save["with"]["key"] == (
+                f"${{{{ steps.{restore['id']}.outputs.cache-primary-key }}}}"
+            )
             assert "github.event_name == 'push'" in save["if"]
             assert "github.ref_name == github.event.repository.default_branch" in save["if"]
     # the shared build cache: chosen by cache-key; the tarball's trim and save only without it
