@@ -346,6 +346,40 @@ def test_nested_modules_without_a_go_work_get_a_go_test_each_and_with_one_share_
         ), run.stderr
 
 
+def test_modules_without_a_go_work_are_tested_two_at_a_time(
+    make_repo: Callable[..., GoRepo],
+    goci: Callable[..., GociRun],
+    gha_env: dict[str, str],
+    go_binary: Path,
+    tmp_path: Path,
+) -> None:
+    """Each go test already runs -p packages at once: two at a time overlap one's loading
+    and linking with another's tests; more only crowd the cores."""
+    repo = make_repo()
+    for name in ("a", "b", "c", "d"):
+        repo.module(name, f"example.com/{name}")
+        repo.package(f"{name}/p", "p", "func P() int { return 1 }\n")
+        repo.write(
+            f"{name}/p/p_test.go", 'package p\n\nimport "testing"\n\nfunc TestP(t *testing.T) {}\n'
+        )
+    repo.commit()
+    log = tmp_path / "go-test.log"
+    wrapper = tmp_path / "go"
+    wrapper.write_text(  # each go test's start and end, in the order they happened
+        f'#!/bin/sh\nif [ "$1" != test ]; then exec "{go_binary}" "$@"; fi\n'
+        f'echo + >> "{log}"\n"{go_binary}" "$@"\nrc=$?\necho - >> "{log}"\nexit $rc\n'
+    )
+    wrapper.chmod(0o755)
+    run = goci("test", "--json", env={**gha_env, "GOCI_GO": str(wrapper)}, cwd=repo.root)
+    assert run.code == 0, run.stderr
+    assert "in 4 go test runs," in run.stderr
+    running = peak = 0
+    for line in log.read_text().split():
+        running += 1 if line == "+" else -1
+        peak = max(peak, running)
+    assert (peak, running) == (2, 0)
+
+
 @pytest.fixture
 def broken_repo(make_repo: Callable[..., GoRepo]) -> GoRepo:
     repo = make_repo()

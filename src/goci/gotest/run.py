@@ -142,9 +142,11 @@ def run_tests(
     say = log or (lambda _msg: None)
     token = f"{shard.index}of{shard.total}-{uuid.uuid4().hex[:8]}"
     known = sharding.read_timings(timings)
-    with ThreadPoolExecutor(max_workers=BATCHES_AT_ONCE + 1) as pool:
+    # The sidecar's facts (go env, git) come from a thread of their own: a worker shared with
+    # the batches would be free again in milliseconds, and a third go test would take it.
+    with ThreadPoolExecutor(max_workers=1) as aside, ThreadPoolExecutor(BATCHES_AT_ONCE) as pool:
         base: Future[Sidecar] | None = (
-            pool.submit(_sidecar_base, go, root, options, shard) if coverage else None
+            aside.submit(_sidecar_base, go, root, options, shard) if coverage else None
         )
         workspace = discover(root, go)
         plan = (
