@@ -157,11 +157,7 @@ def run_tests(
         parts = [part for batch in plan.batches for part in split_batch(batch)]
         created = not out.exists()
         out.mkdir(parents=True, exist_ok=True)
-        say(
-            f"testing {_count(plan)} (shard {shard.label}, by {plan.by}) in "
-            f"{len(parts)} go test run{'s' if len(parts) != 1 else ''}, "
-            f"{options.parallel or 'GOMAXPROCS'} packages at a time"
-        )
+        say(_starting(plan, len(parts), shard, options))
 
         def one(index: int, batch: Batch) -> BatchResult:
             profile = None
@@ -254,6 +250,14 @@ def _discard(out: Path, token: str, created: bool) -> None:
         written.unlink(missing_ok=True)
     if created and not any(out.iterdir()):
         out.rmdir()
+
+
+def _starting(plan: _Plan, runs: int, shard: sharding.Shard, options: TestOptions) -> str:
+    return (
+        f"testing {_count(plan)} (shard {shard.label}, by {plan.by}) in "
+        f"{runs} go test run{'s' if runs != 1 else ''}, "
+        f"{options.parallel or 'GOMAXPROCS'} packages at a time"
+    )
 
 
 def _count(plan: _Plan) -> str:
