@@ -344,8 +344,9 @@ def one_workspace_batch(
     """The batches as one, run in the go.work's folder, where a go.work is in effect and no
     module has a -coverpkg of its own.
 
-    go then loads the package graph once and schedules every package ``-p`` at a time, the
-    slowest first; a run per module loads it once per module, and two such runs at once crowd
+    go then loads the package graph once and schedules every package ``-p`` at a time, in
+    the order given (a shard's slowest first); a run per module loads it once per module, and
+    two such runs at once crowd
     the same cores (the worst case of bench/pipeline.py, 198 packages in 6 modules: 18.5 s in
     one go test, 21 s in six). A package's result and its blocks in the profile do not depend
     on the run it was in. With -coverpkg, each module's packages share a list of their own, so

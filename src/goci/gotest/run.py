@@ -5,11 +5,10 @@ package graph once, builds and runs the test binaries ``-p`` at a time, replays 
 packages from its test cache, and writes one profile for the batch. Without -coverpkg, every
 module of a go.work shares one ``go test`` (see :func:`~goci.gotest.batch.one_workspace_batch`);
 nested modules without a go.work get one each, as go can only test a module from inside it.
-By default each package
-counts its own statements, as ``go test -cover`` does (``--coverpkg module`` counts code
-exercised from another package of the module too), and packages without tests are run too
-(Go 1.22+ then reports their statements as uncovered), which is what makes the merged total
-equal the total of one unsharded ``go test`` run with the same options.
+By default each package counts its own statements, as ``go test -cover`` does (``--coverpkg
+module`` counts code exercised from another package of the module too), and packages without
+tests are run too (Go 1.22+ then reports their statements as uncovered), which is what makes
+the merged total equal the total of one unsharded ``go test`` run with the same options.
 
 A single shard needs no package list before it starts: each module's patterns go straight to
 go (``go list`` runs only when go reports a pattern it cannot resolve, to name it). Several
