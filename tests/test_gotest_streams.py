@@ -266,7 +266,9 @@ def test_a_batch_too_long_for_one_command_line_is_cut_in_parts_in_order() -> Non
     assert "-coverpkg=" not in " ".join(args[: -len(parts[0].args) - 1])
 
 
-def test_one_workspace_batch_rebases_patterns_and_places_packages_in_the_innermost_module() -> None:
+def test_one_workspace_batch_rebases_patterns_and_places_packages_in_the_innermost_module(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from goci.gotest.batch import one_workspace_batch, package_of
     from goci.gotest.results import TestOptions
     from goci.tools.workspace import Workspace
@@ -290,6 +292,15 @@ def test_one_workspace_batch_rebases_patterns_and_places_packages_in_the_innermo
         "example.com/outer/inner/r",
         "./../other/...",
     )
+
+    # a module on another drive (Windows, where relpath cannot reach it): its folder as it is
+    def other_drive(path: str, start: str) -> str:
+        raise ValueError("path is on mount 'D:', start on mount 'C:'")
+
+    monkeypatch.setattr("os.path.relpath", other_drive)
+    (apart,) = one_workspace_batch(batches[2:] + batches[:1], workspace, TestOptions())
+    assert apart.args == (str(MODULE.parent / "other") + "/...", str(MODULE / "outer") + "/...")
+    monkeypatch.undo()
     # each module keeps its own go test where its -coverpkg is its own, or without a go.work
     module_wide = TestOptions(coverpkg=("module",))
     assert one_workspace_batch(batches, workspace, module_wide) == batches

@@ -331,9 +331,13 @@ def _seen_from(folder: Path, batch: Batch) -> list[str]:
     for arg in batch.args:
         if arg.startswith("."):
             tree = arg.endswith("...")
-            base = arg.removesuffix("...").rstrip("/") or "."
-            rel = os.path.relpath(os.path.normpath(batch.cwd / base), folder).replace(os.sep, "/")
-            arg = ("." if rel == "." else f"./{rel}") + ("/..." if tree else "")
+            target = os.path.normpath(batch.cwd / (arg.removesuffix("...").rstrip("/") or "."))
+            try:
+                rel = os.path.relpath(target, folder).replace(os.sep, "/")
+                arg = "." if rel == "." else f"./{rel}"
+            except ValueError:  # on another drive (Windows): go takes the folder as it is
+                arg = target
+            arg += "/..." if tree else ""
         args.append(arg)
     return args
 
