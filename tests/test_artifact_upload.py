@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from goci.errors import ToolError
+from goci.release.claim import Claim
 from goci.release.local import find_releases, load_release
 from goci.release.stores import Tuning, open_store
 from goci.release.upload import upload_all
@@ -393,7 +394,6 @@ def test_concurrent_publishes_of_one_release_leave_one_whole_release(
         stored = releases.assert_complete(store, name)
         files = {f["path"]: f["sha256"] for f in stored["files"]}
         assert files in [expected[i] for i, code in enumerate(codes) if code == 0]
-        assert store.read(f"{name}/rebuild.json") is None
 
 
 @pytest.mark.parametrize("kind", ["file", "s3"])
@@ -484,11 +484,9 @@ def test_a_store_that_refuses_cleaning_still_completes_the_publish(tmp_path):
     releases.assert_complete(store, "prod/api-v1.0.0", releases.local_files(release))
 
 
-def test_a_dev_release_rebuilt_with_other_bytes_changes_hands_one_rebuild_at_a_time(
-    tmp_path, go_env, goci
-):
+def test_a_dev_release_rebuilt_with_other_bytes_changes_hands_whole(tmp_path, go_env, goci):
     """A complete dev release rebuilt later (a rerun on a newer Go) is replaced whole, under
-    a new claim; while another rebuild holds it, a rebuild is refused and changes nothing."""
+    a new claim; while another content holds the name unfinished, a publish changes nothing."""
     name = "dev/api-20250101000000"
     first = releases.packed(tmp_path / "first", "api", b"first build", "dev", name[-14:])
     second = releases.packed(tmp_path / "second", "api", b"second build", "dev", name[-14:])
@@ -499,18 +497,19 @@ def test_a_dev_release_rebuilt_with_other_bytes_changes_hands_one_rebuild_at_a_t
         return goci("artifact", "upload", "--store", url, env=go_env, cwd=writer.path.parents[3])
 
     assert upload(first).code == 0
-    # another rebuild is under way: this one stops before hiding anything
-    store.put_bytes(f"{name}/rebuild.json", store.read(f"{name}/claim.json")[0], if_absent=True)
-    before = {k: releases.stored_sha256(store, k) for k in store.list_keys("dev/")}
-    refused = upload(second)
-    assert refused.code == 1
-    assert f"{store.location(name)} is being rebuilt by another publish" in refused.stderr
-    assert f"delete {store.location(name + '/rebuild.json')}" in refused.stderr
-    assert {k: releases.stored_sha256(store, k) for k in store.list_keys("dev/")} == before
-    store.delete([f"{name}/rebuild.json"])  # that rebuild was abandoned
     rebuilt = upload(second)
     assert rebuilt.code == 0, rebuilt.stderr
     releases.assert_complete(store, name, releases.local_files(second))
     claim = json.loads(store.read(f"{name}/claim.json")[0])
     assert claim["sha256sums"] == second.manifest.sha256sums
-    assert store.read(f"{name}/rebuild.json") is None
+    # a third content's rebuild under way (its claim, the manifest hidden): refused, untouched
+    third = Claim(name, "3" * 64, "c" * 40, "someone", "2025-01-01T00:00:00Z")
+    store.put_bytes(f"{name}/claim.json", third.to_json())
+    store.delete([f"{name}/manifest.json"])
+    before = {k: releases.stored_sha256(store, k) for k in store.list_keys("dev/")}
+    refused = upload(first)
+    assert refused.code == 1
+    assert f"{store.location(name)} is claimed by someone" in refused.stderr
+    assert "with different files and is not complete" in refused.stderr
+    assert "Pack it with another --timestamp, or publish from a new commit" in refused.stderr
+    assert {k: releases.stored_sha256(store, k) for k in store.list_keys("dev/")} == before

@@ -17,7 +17,7 @@ A dev release is claimed the same way (``dev/{service}-{stamp}``: two jobs of on
 the name, a rerun on a newer Go with other bytes, say); without it two such publishes wrote
 their objects over each other and one of them left a manifest over the other's bytes. Unlike a
 prod version, a complete dev release may be rebuilt: :func:`take_over` hands its name to the
-new content.
+new content, replacing the claim with a write conditional on its ETag.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from goci.release.names import ReleaseName
 from goci.release.stores import ConflictError, Store
 
 CLAIM = "claim.json"
-REBUILD = "rebuild.json"
 SCHEMA = "goci.claim/v1"
 _ATTEMPTS = 5
 
@@ -104,38 +103,33 @@ def claim_version(store: Store, name: ReleaseName, mine: Claim) -> bool:
     raise ToolError(f"store {store.url}: {key} keeps appearing and vanishing; try again")
 
 
-def rebuild_key(name: ReleaseName) -> str:
-    return f"{name.folder}/{REBUILD}"
-
-
 def take_over(store: Store, name: ReleaseName, theirs: str, mine: Claim) -> bool:
-    """Claim a complete dev release whose manifest lists the content ``theirs`` (its
-    SHA256SUMS digest) for ``mine``, hiding it first.
+    """Claim a complete dev release, whose manifest lists the content ``theirs`` (its
+    SHA256SUMS digest), for ``mine``, hiding it first. True when claimed now, False when
+    ``mine`` held it already; VerdictError (the claim untouched) when another content does.
 
-    Its claim can only be removed, not swapped, so the rebuild first creates ``rebuild.json``
-    (create only if absent): of two rebuilds at once, one goes on and the other stops here,
-    having changed nothing. The manifest goes next (no reader sees the files change), then the
-    claim, while it still names ``theirs``, and the name is claimed as a new one. The upload
-    removes ``rebuild.json`` once the release is complete again (a killed rebuild leaves it,
-    with its claim and no manifest: rerun it, as any killed publish).
+    The manifest goes first (no reader sees the files change), then the claim is replaced
+    only while it is the very object read (a write conditional on its ETag): of two rebuilds
+    at once one replaces it, and the other finds a claim that is no longer ``theirs`` and
+    stops, having only hidden what the first hides too.
     """
-    lock = rebuild_key(name)
-    try:
-        store.put_bytes(lock, mine.to_json(), if_absent=True)
-    except ConflictError:
-        found = store.read(lock)
-        who = Claim.from_json(found[0], store.location(lock)).describe() if found else "gone"
-        raise VerdictError(
-            f"{store.location(name.folder)} is being rebuilt by another publish ({who}); this "
-            f"one wrote nothing. If that rebuild was abandoned, delete {store.location(lock)} "
-            "and try again"
-        ) from None
     store.delete([f"{name.folder}/{MANIFEST}"])
     key = claim_key(name)
-    found = store.read(key)
-    if found is not None and Claim.from_json(found[0], store.location(key)).sha256sums == theirs:
-        store.delete([key])
-    return claim_version(store, name, mine)
+    for _ in range(_ATTEMPTS):
+        found = store.read(key)
+        if found is None:  # a release from before claims: claimed as a new one
+            return claim_version(store, name, mine)
+        held = Claim.from_json(found[0], store.location(key))
+        if held.sha256sums == mine.sha256sums:
+            return False
+        if held.sha256sums != theirs:
+            raise VerdictError(refusal(store, name, held))
+        try:
+            store.put_bytes(key, mine.to_json(), if_match=found[1])
+            return True
+        except ConflictError:
+            continue  # changed since read: read again
+    raise ToolError(f"store {store.url}: {key} keeps changing; try again")
 
 
 def still_mine(store: Store, name: ReleaseName, mine: Claim) -> None:
@@ -156,19 +150,19 @@ def refusal(store: Store, name: ReleaseName, theirs: Claim) -> str:
     """Why a release is not ours, and what an operator can do about it."""
     where = store.location(name.folder)
     instead = (
-        "publish a new version"
+        "Publish a new version"
         if name.env == "prod"
-        else "pack it with another --timestamp, or publish from a new commit"
+        else "Pack it with another --timestamp, or publish from a new commit"
     )
     if store.read(f"{name.folder}/{MANIFEST}") is not None:
         return (
             f"{where} is already published with different files ({theirs.describe()}); "
             + ("a prod version is immutable" if name.env == "prod" else "another publish won")
-            + f" ({instead})"
+            + f" ({instead[0].lower()}{instead[1:]})"
         )
     return (
         f"{where} is {theirs.describe()} with different files and is not complete: another "
-        f"publish of this release is running or was killed. {instead.capitalize()}; or rerun "
+        f"publish of this release is running or was killed. {instead}; or rerun "
         f"that publish with the same build to finish it; or, if it was abandoned, delete "
         f"{store.location(claim_key(name))} and the objects under {where}/ and try again"
     )

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from goci.errors import ToolError, VerdictError
-from goci.release.claim import Claim, claim_version, rebuild_key, still_mine, take_over
+from goci.release.claim import Claim, claim_version, still_mine, take_over
 from goci.release.local import LocalRelease
 from goci.release.manifest import MANIFEST, SUMS, FileEntry, Manifest, check_build_records
 from goci.release.names import ReleaseName
@@ -140,8 +140,6 @@ def upload_release(
                     "files while this upload ran"
                 ) from None
             status = "unchanged"
-    if release.name.env == "dev":
-        store.delete([rebuild_key(release.name)])  # complete again: the next rebuild may start
     cleaned = clean_leftovers(store, f"{prefix}/", stale_after)
     pruned = prune_dev(store, release.name, keep) if keep and release.name.env == "dev" else ()
     return Uploaded(
