@@ -180,7 +180,7 @@ def main() -> int:
         print(f"previous run stored: tarball {mib(tar_size)}", flush=True)
 
         changed = random.Random(5).choice(sorted(repo.packages))
-        touch(repo, changed, 1)
+        touch(repo, changed, 1, "called")
         print(f"one package changed: {changed}", flush=True)
 
         cold = build_and_test(repo, go, runner.fresh("cold"))

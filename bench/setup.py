@@ -22,6 +22,7 @@ The first install needs the package index (pip's cache serves the later ones).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import statistics
@@ -110,8 +111,8 @@ def main() -> int:
         wheels = len(list((home / "wheels").glob("*.whl")))
         for _ in range(runs):
             job = runner.new_job()
-            times["reuse"].append(timed(lambda job=job: runner.setup(job)))
-            times["same"].append(timed(lambda job=job: runner.setup(job)))
+            times["reuse"].append(timed(functools.partial(runner.setup, job)))
+            times["same"].append(timed(functools.partial(runner.setup, job)))
             tamper(runner)
             log = ""
 
@@ -123,7 +124,7 @@ def main() -> int:
             if "not reusing" not in log:
                 sys.exit("the tampered venv was reused: the check is broken")
             fresh = Runner(Path(folder) / f"fresh{len(times['fresh'])}", python)
-            times["fresh"].append(timed(lambda fresh=fresh: fresh.setup(fresh.new_job())))
+            times["fresh"].append(timed(functools.partial(fresh.setup, fresh.new_job())))
             shutil.rmtree(fresh.folder)
     base = statistics.median(times["reuse"])
     version = subprocess.check_output([python, "--version"], text=True).split()[-1]

@@ -169,9 +169,9 @@ def _write(repo: Monorepo) -> None:
             )
             _put(folder / f"{pkg.name}_x_test.go", xtest)
     for service, target in repo.services.items():
-        m = service.split("/")[1]
+        module = service.split("/")[1]
         name = service.rsplit("/", 1)[1]
-        folder = root / "mods" / m / "cmd" / name
+        folder = root / "mods" / module / "cmd" / name
         _put(
             folder / "main.go",
             f'package main\n\nimport (\n\t"fmt"\n\n\tt "{target}"\n)\n\n'
