@@ -615,3 +615,19 @@ def test_race_means_atomic_mode_and_flags_pass_through() -> None:
     assert options.mode == "atomic"
     assert common_flags(options) == ["-race", "-tags=a,b", "-timeout=5m", "-count=1", "-p=3"]
     assert TestOptions(race=True, covermode="count").mode == "count"
+
+
+def test_the_starting_line_names_the_shard_only_when_there_are_several() -> None:
+    from goci.gotest.results import TestOptions
+    from goci.gotest.run import _Plan, _starting
+    from goci.gotest.shards import Shard
+
+    unlisted, options = _Plan([], -1, "one shard", False), TestOptions(parallel=2)
+    assert _starting(unlisted, 1, Shard(1, 1), options) == (
+        "testing every package the patterns name in 1 go test run, 2 packages at a time"
+    )
+    listed = _Plan([], 40, "timings", True)
+    assert _starting(listed, 3, Shard(2, 3), TestOptions()) == (
+        "testing 0 of 40 packages (shard 2/3, by timings) in 3 go test runs, "
+        "GOMAXPROCS packages at a time"
+    )

@@ -252,8 +252,9 @@ def _discard(out: Path, token: str, created: bool) -> None:
 
 
 def _starting(plan: _Plan, runs: int, shard: sharding.Shard, options: TestOptions) -> str:
+    sharded = f" (shard {shard.label}, by {plan.by})" if shard.total > 1 else ""
     return (
-        f"testing {_count(plan)} (shard {shard.label}, by {plan.by}) in "
+        f"testing {_count(plan)}{sharded} in "
         f"{runs} go test run{'s' if runs != 1 else ''}, "
         f"{options.parallel or 'GOMAXPROCS'} packages at a time"
     )
