@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import threading
@@ -403,12 +404,15 @@ def test_a_dev_object_swapped_after_verification_is_not_promoted(
     assert read_pointer(store, "api") is None
 
 
-@pytest.mark.parametrize("case", ["build-record", "backslash-path"])
+@pytest.mark.parametrize("case", ["build-record", "backslash-path", "not-in-sums"])
 def test_promote_refuses_a_dev_manifest_it_cannot_trust(
     case, small_sources, seaweed, tmp_path, goci, go_env
 ):
     """Written to the store by hand (or by an older goci): a dev release whose files disagree
-    with its build record, or whose manifest names a path that would leave a folder."""
+    with its build record, whose manifest names a path that would leave a folder, or whose
+    manifest and object were rewritten together beside the approved SHA256SUMS (dev
+    credentials suffice): the files then match the manifest, the digest is the approved one,
+    and only SHA256SUMS's own listing tells."""
     url, env = small_store("s3", small_sources, seaweed)
     store = open_store(url, env=env, cwd=tmp_path)
     key = f"{SMALL_DEV}/manifest.json"
@@ -420,13 +424,20 @@ def test_promote_refuses_a_dev_manifest_it_cannot_trust(
         for record in manifest["builds"]:
             record["sha256"] = "e" * 64
         needle = "does not match its build record"
-    else:
+    elif case == "backslash-path":
         entry = manifest["files"][0]
         entry["path"] = entry["target"] + "\\..\\..\\outside"
         needle = "is not {os}-{arch}/{file}"
+    else:
+        entry, evil = manifest["files"][0], b"unreviewed bytes"
+        store.put_bytes(f"{SMALL_DEV}/{entry['path']}", evil)
+        entry.update(sha256=hashlib.sha256(evil).hexdigest(), size=len(evil))
+        manifest["builds"] = []
+        needle = f"disagree about {entry['path']}: the manifest does not describe the files"
     store.put_bytes(key, json.dumps(manifest).encode())
+    approved = ["--sums-digest", manifest["sha256sums"]] if case == "not-in-sums" else []
     # Refused when go-promote.yml resolves the release (before approval) and when promoting.
-    for extra in (["--resolve-only"], []):
+    for extra in (["--resolve-only"], approved):
         run = goci("promote", "--store", url, "--service", "api", "--version", "4.0.0", *extra,
                    env={**go_env, **env}, cwd=tmp_path)  # fmt: skip
         assert run.code == 1, run.stderr

@@ -130,6 +130,7 @@ def resolve_only(store: Store, service: str, source: str, version: str) -> Resul
     name = core.resolve_source(store, service, source)
     key = f"{name.folder}/{MANIFEST}"
     manifest = core.read_dev_manifest(store, service, name)  # refused now, not after approval
+    core.check_sums(store, manifest, name.folder)  # the digest shown must describe the files
     summary = "### Release to promote\n\n" + markdown_table(
         ["service", "release", "to", "commit", "targets", "SHA256SUMS sha256"],
         [

@@ -21,12 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from goci.errors import ToolError, VerdictError, bad_input
+from goci.errors import InputError, ToolError, VerdictError, bad_input
+from goci.release.checksums import parse_sums
 from goci.release.claim import Claim, claim_version
 from goci.release.manifest import MANIFEST, SUMS, Manifest, check_build_records, with_promotion
 from goci.release.names import ReleaseName, parse_release, release_name, validate_service
 from goci.release.stores import ConflictError, Store
 from goci.release.upload import STALE_AFTER, clean_leftovers, dev_releases
+from goci.tools.hashing import sha256_bytes
 
 POINTER_ATTEMPTS = 50
 
@@ -161,12 +163,12 @@ def verify_remote(store: Store, manifest: Manifest, prefix: str) -> dict[str, st
     Returns the ETag each object had when its bytes were read, for copies that must take
     exactly those objects.
     """
+    sums_key = f"{prefix}/{SUMS}"
+    etags = {sums_key: check_sums(store, manifest, prefix)}
     checks = [(f"{prefix}/{f.path}", f.size, f.sha256) for f in manifest.files]
-    checks.append((f"{prefix}/{SUMS}", -1, manifest.sha256sums))
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="goci-verify") as pool:
         results = list(pool.map(lambda c: store.hash(c[0]), checks))
     problems = []
-    etags = {}
     for (key, size, digest), found in zip(checks, results, strict=True):
         if found is None:
             problems.append(f"{key} (missing)")
@@ -182,6 +184,45 @@ def verify_remote(store: Store, manifest: Manifest, prefix: str) -> dict[str, st
             "writing anything: " + "; ".join(problems)
         )
     return etags
+
+
+def check_sums(store: Store, manifest: Manifest, prefix: str) -> str:
+    """The ETag of the release's SHA256SUMS, once its bytes are the ones the manifest's
+    ``sha256sums`` names and it lists exactly the manifest's files with their hashes.
+
+    Reviewers approve the SHA256SUMS digest, and every file is verified against its manifest
+    entry: without this check the two are never tied together, so a manifest rewritten with
+    another file's hash (dev credentials suffice) beside the approved SHA256SUMS would promote
+    bytes nobody reviewed, while prod's SHA256SUMS went on naming the reviewed ones.
+    """
+    key = f"{prefix}/{SUMS}"
+    where = store.location(key)
+    found = store.read(key)
+    if found is None:
+        raise VerdictError(f"{where} is missing: not a complete release; nothing was promoted")
+    data, etag = found
+    if sha256_bytes(data) != manifest.sha256sums:
+        raise VerdictError(
+            f"{where} has sha256 {sha256_bytes(data)}, its manifest says {manifest.sha256sums}; "
+            "nothing was promoted"
+        )
+    try:
+        listed = parse_sums(data.decode("utf-8"), source=where)
+    except (UnicodeDecodeError, InputError) as error:
+        raise VerdictError(
+            f"{where} is not a SHA256SUMS file ({error}); nothing was promoted"
+        ) from None
+    expected = {f.path: f.sha256 for f in manifest.files}
+    if listed != expected:
+        differ = sorted(
+            p for p in listed.keys() | expected.keys() if listed.get(p) != expected.get(p)
+        )
+        raise VerdictError(
+            f"{where} and {store.location(f'{prefix}/{MANIFEST}')} disagree about "
+            f"{', '.join(differ)}: the manifest does not describe the files SHA256SUMS names; "
+            "nothing was promoted"
+        )
+    return etag
 
 
 def read_dev_manifest(store: Store, service: str, dev: ReleaseName) -> Manifest:
