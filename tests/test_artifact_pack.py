@@ -26,7 +26,7 @@ from goci.release.names import (
     validate_service,
     version_from_tag,
 )
-from goci.release.promote import Pointer
+from goci.release.pointer import Pointer
 from support import artifacts
 from support.artifacts import STAMP
 

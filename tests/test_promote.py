@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from goci.errors import VerdictError
-from goci.release.promote import promote, read_pointer
+from goci.release.pointer import read_pointer
+from goci.release.promote import promote
 from goci.release.stores import Store, Tuning, open_store
 from goci.release.upload import upload_all
 from support import artifacts, releases
