@@ -132,12 +132,17 @@ def take_over(store: Store, name: ReleaseName, theirs: str, mine: Claim) -> bool
     raise ToolError(f"store {store.url}: {key} keeps changing; try again")
 
 
+def holder(store: Store, name: ReleaseName) -> Claim | None:
+    """The claim of ``name`` as stored now, or None when nobody claimed it."""
+    key = claim_key(name)
+    found = store.read(key)
+    return Claim.from_json(found[0], store.location(key)) if found is not None else None
+
+
 def still_mine(store: Store, name: ReleaseName, mine: Claim) -> None:
     """VerdictError unless the claim still names ``mine``'s content: checked before the
     manifest makes a release complete, as a dev release's claim can be taken over."""
-    key = claim_key(name)
-    found = store.read(key)
-    theirs = Claim.from_json(found[0], store.location(key)) if found is not None else None
+    theirs = holder(store, name)
     if theirs is None or theirs.sha256sums != mine.sha256sums:
         who = theirs.describe() if theirs is not None else "claimed by nobody"
         raise VerdictError(

@@ -74,6 +74,9 @@ class LocalRelease:
     path: Path
     manifest: Manifest
     sums_text: str
+    manifest_bytes: bytes
+    """The manifest exactly as checked: upload sends these bytes, never a re-read of a file
+    that could have changed since."""
 
 
 def load_release(dist: Path, name: ReleaseName) -> LocalRelease:
@@ -91,10 +94,21 @@ def load_release(dist: Path, name: ReleaseName) -> LocalRelease:
         raise bad_input(
             "--release", name.folder, f"a release with {MANIFEST} (missing {manifest_path})"
         )
-    sums_text = sums_path.read_text(encoding="utf-8")
+    try:
+        sums_text = sums_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad_input(
+            "--release", name.folder, f"a {SUMS} as pack writes it (UTF-8 text; {exc}); run pack"
+        ) from None
     sums = parse_sums(sums_text, source=str(sums_path))
-    manifest = Manifest.from_json(manifest_path.read_bytes(), str(manifest_path))
+    manifest_bytes = manifest_path.read_bytes()
+    manifest = Manifest.from_json(manifest_bytes, str(manifest_path))
+    if manifest.release != name:
+        raise VerdictError(
+            f"{folder}: its {MANIFEST} is of {manifest.name}, not {name.folder}; a release "
+            "folder moved or renamed after pack would publish under the wrong name (re-run pack)"
+        )
     listed = {f.path: f.sha256 for f in manifest.files}
     if sums != listed or sha256_bytes(sums_text.encode()) != manifest.sha256sums:
         raise VerdictError(f"{folder}: {SUMS} and {MANIFEST} disagree; re-run pack")
-    return LocalRelease(name, folder, manifest, sums_text)
+    return LocalRelease(name, folder, manifest, sums_text, manifest_bytes)

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Literal
 
 from goci.errors import ToolError, VerdictError
-from goci.release.claim import Claim, claim_version, still_mine, take_over
+from goci.release.claim import Claim, claim_version, holder, refusal, still_mine, take_over
 from goci.release.local import LocalRelease
 from goci.release.manifest import MANIFEST, SUMS, FileEntry, Manifest, check_build_records
 from goci.release.names import ReleaseName
-from goci.release.stores import ConflictError, Progress, Store
+from goci.release.stores import ConflictError, Progress, Store, is_safe_key
 from goci.tools.hashing import sha256_file
 
 STALE_AFTER = 3600.0
@@ -75,6 +75,10 @@ def _remote_manifest(store: Store, key: str) -> Manifest | None:
     return Manifest.from_json(found[0], store.location(key)) if found else None
 
 
+Job = tuple[str, Path, str]
+"""An object to send: its key, the local file and the SHA-256 it must hold."""
+
+
 def upload_release(
     store: Store,
     release: LocalRelease,
@@ -94,52 +98,17 @@ def upload_release(
     prefix = release.name.folder
     manifest_key = f"{prefix}/{MANIFEST}"
     local = release.manifest
-    total = sum(f.size for f in local.files)
-    existing = _remote_manifest(store, manifest_key)
-    status: Status = "uploaded"
-    claim = Claim(prefix, local.sha256sums, local.commit, who or local.run_url, when)
-    if existing is not None and not existing.same_files(local):
-        if release.name.env == "prod":
-            raise VerdictError(
-                f"{store.location(prefix)} already exists with different files; a prod "
-                "version is immutable (publish a new version)"
-            )
-        # A dev release rebuilt with other bytes: hidden before its name changes hands.
-        take_over(store, release.name, existing.sha256sums, claim)
-        existing = None
-    elif existing is not None:
-        status = "repaired"
-    else:
-        claim_version(store, release.name, claim)
-
     jobs = [(f"{prefix}/{f.path}", release.path / f.path, f.sha256) for f in local.files]
     jobs.append((f"{prefix}/{SUMS}", release.path / SUMS, local.sha256sums))
-
-    def send(job: tuple[str, Path, str]) -> int:
-        key, path, digest = job
-        if store.has_file(key, path, digest):
-            return 0
-        store.put_file(key, path, digest, on_progress=on_progress)
-        return path.stat().st_size
-
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="goci-file") as pool:
-        sent = sum(pool.map(send, jobs))
-    if existing is not None:
-        status = "unchanged" if sent == 0 else "repaired"
-    else:
+    claim = Claim(prefix, local.sha256sums, local.commit, who or local.run_url, when)
+    status, complete = _claim_release(store, release, claim, jobs, workers)
+    sent = 0
+    if status != "unchanged":
+        sent = _send(store, jobs, workers, on_progress)
+    if not complete:
         still_mine(store, release.name, claim)
-        data = (release.path / MANIFEST).read_bytes()
-        try:
-            store.put_bytes(manifest_key, data, if_absent=True)
-        except ConflictError:
-            # Someone published the same name while we uploaded: fine only if it is our bytes.
-            other = _remote_manifest(store, manifest_key)
-            if other is None or not other.same_files(local):
-                raise VerdictError(
-                    f"{store.location(prefix)} was published by someone else with different "
-                    "files while this upload ran"
-                ) from None
-            status = "unchanged"
+        _check_sent(store, release.name, jobs, workers)
+        status = _publish_manifest(store, release, status)
     cleaned = clean_leftovers(store, f"{prefix}/", stale_after)
     pruned = prune_dev(store, release.name, keep) if keep and release.name.env == "dev" else ()
     return Uploaded(
@@ -147,11 +116,102 @@ def upload_release(
         status,
         store.location(manifest_key),
         len(local.files),
-        total,
+        sum(f.size for f in local.files),
         sent,
         pruned,
         cleaned,
     )
+
+
+def _claim_release(
+    store: Store, release: LocalRelease, claim: Claim, jobs: list[Job], workers: int
+) -> tuple[Status, bool]:
+    """Make the release ours before any byte is written: the status so far, and whether its
+    manifest is (and stays) in place.
+
+    A complete release with our files that lacks nothing needs no write at all. One that needs
+    repair is written only under our claim: a dev release's manifest is hidden first, as for
+    a rebuild, so a rebuild of other content that starts now is refused, and one that took
+    the name already makes us stop before we write over its objects.
+    """
+    name, local = release.name, release.manifest
+    existing = _remote_manifest(store, f"{name.folder}/{MANIFEST}")
+    if existing is None:
+        claim_version(store, name, claim)
+        return "uploaded", False
+    if not existing.same_files(local):
+        if name.env == "prod":
+            raise VerdictError(
+                f"{store.location(name.folder)} already exists with different files; a prod "
+                "version is immutable (publish a new version)"
+            )
+        # A dev release rebuilt with other bytes: hidden before its name changes hands.
+        take_over(store, name, existing.sha256sums, claim)
+        return "uploaded", False
+    if _all_stored(store, jobs, workers):
+        return "unchanged", True
+    if name.env == "prod":  # immutable: no one else's content can hold its claim
+        claim_version(store, name, claim)
+        return "repaired", True
+    theirs = holder(store, name)
+    if theirs is not None and theirs.sha256sums != local.sha256sums:
+        raise VerdictError(refusal(store, name, theirs))  # rebuilt meanwhile: not ours to hide
+    take_over(store, name, local.sha256sums, claim)
+    return "repaired", False
+
+
+def _all_stored(store: Store, jobs: list[Job], workers: int) -> bool:
+    def stored(job: Job) -> bool:
+        return store.has_file(*job)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="goci-head") as pool:
+        return all(pool.map(stored, jobs))
+
+
+def _send(store: Store, jobs: list[Job], workers: int, on_progress: Progress | None) -> int:
+    """Send every object not already holding its bytes; the bytes sent."""
+
+    def send(job: Job) -> int:
+        key, path, digest = job
+        if store.has_file(key, path, digest):
+            return 0
+        store.put_file(key, path, digest, on_progress=on_progress)
+        return path.stat().st_size
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="goci-file") as pool:
+        return sum(pool.map(send, jobs))
+
+
+def _check_sent(store: Store, name: ReleaseName, jobs: list[Job], workers: int) -> None:
+    """Every object must still hold our bytes just before the manifest vouches for them.
+
+    A publish that lost the name (a rebuild of the same dev release with other bytes took it
+    over) stops before its manifest, but a write of it already under way can land on one of
+    the winner's objects; the winner finds it here instead of publishing a manifest over
+    someone else's bytes.
+    """
+    if not _all_stored(store, jobs, workers):
+        raise VerdictError(
+            f"{store.location(name.folder)}: objects changed while this upload ran (another "
+            "publish of this release was writing); nothing was published, run it again"
+        )
+
+
+def _publish_manifest(store: Store, release: LocalRelease, status: Status) -> Status:
+    """Write the manifest, last and only if absent: the moment the release becomes complete."""
+    key = f"{release.name.folder}/{MANIFEST}"
+    try:
+        store.put_bytes(key, release.manifest_bytes, if_absent=True)
+    except ConflictError:
+        # Someone published the same name while we uploaded: fine only if it is our bytes.
+        other = _remote_manifest(store, key)
+        if other is None or not other.same_files(release.manifest):
+            raise VerdictError(
+                f"{store.location(release.name.folder)} was published by someone else with "
+                "different files while this upload ran"
+            ) from None
+        return "unchanged"
+    return status
 
 
 def clean_leftovers(store: Store, prefix: str, stale_after: float) -> tuple[str, ...]:
@@ -181,6 +241,9 @@ def prune_dev(store: Store, current: ReleaseName, keep: int) -> tuple[str, ...]:
     """Delete the oldest dev releases beyond ``keep``; never the one just written.
 
     The manifest goes first, so a release being pruned never looks complete with files gone.
+    An object whose key goci cannot address safely (a drive letter or control character in it,
+    written by another tool) is left and named: the release it belonged to is already hidden,
+    and the publish that prunes is complete.
     """
     stamps = [s for s in dev_releases(store, current.service) if s != current.version]
     excess = len(stamps) + 1 - keep
@@ -189,8 +252,11 @@ def prune_dev(store: Store, current: ReleaseName, keep: int) -> tuple[str, ...]:
     for stamp in victims:
         prefix = f"dev/{current.service}-{stamp}/"
         store.delete([prefix + MANIFEST])
-        store.delete([k for k in store.list_keys(prefix) if k != prefix + MANIFEST])
-        removed.append(prefix.rstrip("/"))
+        rest = [k for k in store.list_keys(prefix) if k != prefix + MANIFEST]
+        store.delete([k for k in rest if is_safe_key(k)])
+        odd = [k for k in rest if not is_safe_key(k)]
+        left = f" (left {len(odd)} object(s) with unsafe keys, remove by hand: {odd!r:.200})"
+        removed.append(prefix.rstrip("/") + (left if odd else ""))
     return tuple(removed)
 
 

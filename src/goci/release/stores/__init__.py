@@ -148,6 +148,17 @@ def check_key(key: str) -> str:
     return key
 
 
+def is_safe_key(key: str) -> bool:
+    """Whether :func:`check_key` accepts ``key``: a listing can hold keys goci never writes
+    (``a//b`` is a valid S3 key), which housekeeping leaves alone and names instead of failing
+    a publish that is already complete."""
+    try:
+        check_key(key)
+    except InputError:
+        return False
+    return True
+
+
 def redact_url(url: str) -> str:
     """``url`` with any ``user:password@`` replaced by ``***@``, fit to print."""
     return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", r"\1***@", url.strip())

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from goci.errors import GociError, ToolError
-from goci.release.stores import Progress, Tuning
+from goci.release.stores import Progress, Tuning, is_safe_key
 from goci.release.stores.s3client import META_SHA, md5_b64
 from goci.tools.hashing import Sha256, sha256_bytes
 from goci.tools.owner import Owner, abandoned, register_live, unregister_live
@@ -216,6 +216,9 @@ def clean_leftovers(bucket: Bucket, prefix: str, stale_after: float) -> list[str
     cleaned = []
     live_markers = set()
     for key, upload_id, initiated in uploads:
+        if not is_safe_key(key):  # not goci's: another tool's upload, left to its owner
+            cleaned.append(f"left the unfinished upload of {key!r} (not a key goci writes)")
+            continue
         marker = marker_key(key, upload_id)
         owner = _marker_owner(bucket, marker) if marker in markers else None
         idle = (now - _last_activity(bucket, key, upload_id, initiated)).total_seconds()
