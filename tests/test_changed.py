@@ -534,7 +534,7 @@ def test_ignore_comments(make_repo, goci):
 
 
 def event_env(repo: GoRepo, tmp_path: Path, name: str, payload: dict[str, Any]) -> dict[str, str]:
-    path = tmp_path / "event.json"
+    path = tmp_path / f"event-{len(list(tmp_path.glob('event-*.json')))}.json"  # one per env
     path.write_text(json.dumps(payload))
     return {
         **repo.env,
@@ -562,6 +562,13 @@ def test_base_from_events(make_repo, goci, tmp_path):
     assert out["all"] is True and out["packages"] == ALL
     nightly = event_env(repo, tmp_path, "schedule", {})
     assert changed(goci, repo, env=nightly)["all"] is True
+    assert [changed(goci, repo, env=e)["trusted"] for e in (pr, push, nightly)] == [False] * 3
+    main = {"before": base, "after": head, "repository": {"default_branch": "main"}}
+    on_main = event_env(repo, tmp_path, "push", main) | {"GITHUB_REF": "refs/heads/main"}
+    on_topic = on_main | {"GITHUB_REF": "refs/heads/topic"}
+    tagged = on_main | {"GITHUB_REF": "refs/tags/v1.0.0"}
+    trusted = [changed(goci, repo, env=e)["trusted"] for e in (on_main, on_topic, tagged)]
+    assert trusted == [True, False, True]
     drone = {**repo.env, "DRONE": "true", "DRONE_BUILD_EVENT": "push"}
     drone |= {"DRONE_COMMIT_BEFORE": base, "DRONE_COMMIT_AFTER": head}
     assert changed(goci, repo, env=drone)["packages"] == [f"{M}/app", f"{M}/util"]

@@ -226,6 +226,7 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
         (go, shard) for go in (go_version, old_version) for shard in ("1/2", "2/2")
     )
     assert plan.outputs["coverage-go"] == plan.outputs["release-go"] == go_version
+    assert plan.outputs["trusted"] == "true"  # a push to the default branch: dev credentials
     # goci's own ref ("main") was pinned to a commit that every later job checked out
     snapshot = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=goci_checkout, capture_output=True, text=True, check=True

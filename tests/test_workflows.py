@@ -294,3 +294,43 @@ def test_go_ci_leaves_the_logic_to_goci() -> None:
         if step.get("uses", "").startswith("actions/upload-artifact@")
     }
     assert uploads == {"goci-coverage-${{ matrix.artifact }}", "goci-dist-${{ matrix.artifact }}"}
+
+
+def test_the_store_write_credentials_never_reach_unreviewed_code() -> None:
+    """go test runs the repository's code with its step's environment in reach: a pull request
+    or a push to another branch must not find the dev credentials there, which write the build
+    cache every release is built from. The test job gets them only on a trusted run (goci's
+    own judgement, the plan's ``trusted``), else the read-only cache ones; only the publish
+    job, which runs no repository code and only on trusted refs, gets them as they are."""
+    path = ROOT / ".github/workflows/go-ci.yml"
+    ci = load(path)
+    assert ci["jobs"]["plan"]["outputs"]["trusted"] == "${{ steps.changed.outputs.trusted }}"
+    assert not any("env" in job for job in ci["jobs"].values())
+    gated = {
+        "AWS_ACCESS_KEY_ID": "${{ needs.plan.outputs.trusted == 'true' && "
+        "secrets.GOCI_STORE_ACCESS_KEY_ID || secrets.GOCI_CACHE_READ_ACCESS_KEY_ID }}",
+        "AWS_SECRET_ACCESS_KEY": "${{ needs.plan.outputs.trusted == 'true' && "
+        "secrets.GOCI_STORE_SECRET_ACCESS_KEY || secrets.GOCI_CACHE_READ_SECRET_ACCESS_KEY }}",
+    }
+    given: dict[str, set[tuple[str, str]]] = {}
+    for job, step in all_steps(path):
+        for name, value in step.get("env", {}).items():
+            if "secrets.GOCI_STORE_" in str(value):
+                given.setdefault(job, set()).add((step["name"], name))
+                assert job == "publish" or value == gated[name], (job, step["name"], value)
+    assert given == {
+        "test": {
+            ("Cache keys and restore", "AWS_ACCESS_KEY_ID"),
+            ("Test (this shard's packages, with coverage)", "AWS_ACCESS_KEY_ID"),
+            ("Test (this shard's packages, with coverage)", "AWS_SECRET_ACCESS_KEY"),
+            ("Build the changed services", "AWS_ACCESS_KEY_ID"),
+            ("Build the changed services", "AWS_SECRET_ACCESS_KEY"),
+        },
+        "publish": {
+            ("Pack and upload", "AWS_ACCESS_KEY_ID"),
+            ("Pack and upload", "AWS_SECRET_ACCESS_KEY"),
+        },
+    }
+    publish_if = ci["jobs"]["publish"]["if"]
+    assert "startsWith(github.ref, 'refs/tags/v')" in publish_if
+    assert "github.ref_name == github.event.repository.default_branch" in publish_if

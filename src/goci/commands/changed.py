@@ -85,6 +85,7 @@ OUTPUTS = (
     "base",
     "head",
     "merge-base",
+    "trusted",
 )
 
 
@@ -118,6 +119,9 @@ def run(opts: ChangedOptions, ctx: Context) -> Result:
         "base": result.base or "",
         "head": result.head,
         "merge-base": result.merge_base or "",
+        # Whether this run's code was reviewed (the default branch, a tag): go-ci.yml gives the
+        # store's write credentials only to such runs, as their go test runs that code.
+        "trusted": ctx.ci.event.trusted,
     }
     for name in LISTS:
         outputs[f"{name}-file"] = ""
