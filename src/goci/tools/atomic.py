@@ -86,19 +86,24 @@ def atomic_target(path: Path) -> Iterator[Path]:
         unregister_live(temp_token(tmp))
 
 
-def write_once(path: Path, content: str) -> bool:
+def write_once(path: Path, content: bytes | str) -> bool:
     """Put ``content`` at ``path`` unless a file is already there; whether this call wrote it.
 
-    The file appears whole (a temporary file linked into place, which never replaces), so of
-    two writers at the same moment exactly one writes and a reader never sees half a file.
+    The file appears whole (a temporary file linked into place: link() fails on an existing
+    name instead of replacing it, as rename() would), so of writers at the same moment exactly
+    one writes, even one that looked and found no file before another wrote, and a reader never
+    sees half a file. The data is flushed to disk before the link, as in write_atomic. ``str``
+    is written as UTF-8 text.
     """
     if path.exists():
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = mkstemp_owned(path, mode=_FILE_MODE)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content.encode("utf-8") if isinstance(content, str) else content)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.link(tmp, path)
         return True
     except FileExistsError:

@@ -24,7 +24,14 @@ from goci.release.stores import (
     Tuning,
     check_key,
 )
-from goci.tools.atomic import is_temp, mkstemp_owned, temp_owner, temp_token, write_atomic
+from goci.tools.atomic import (
+    is_temp,
+    mkstemp_owned,
+    temp_owner,
+    temp_token,
+    write_atomic,
+    write_once,
+)
 from goci.tools.hashing import chunks, sha256_bytes, sha256_file
 from goci.tools.owner import Owner, abandoned, unregister_live
 
@@ -98,15 +105,29 @@ class FileStore:
     def put_bytes(
         self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None
     ) -> str:
+        """Write ``data`` at ``key``; with ``if_absent`` only if nothing is there, with
+        ``if_match`` only if the object there has that SHA-256 (its ETag here).
+
+        A create-only write links its file into place (write_once): the link itself fails on
+        a file that is there, so it can never replace an object written after the check by a
+        plain write (which takes no lock) or by a writer whose lock did not exclude. It still
+        takes the lock, so that it cannot slip in between an ``if_match`` writer's check and
+        its rename. ``if_match`` has no such primitive (rename always replaces): it is as safe
+        as the lock, and a plain write racing with it may be replaced.
+        """
         target = self._path(key)
         if not if_absent and if_match is None:
             write_atomic(target, data)
             return sha256_bytes(data)
         with self._locked(target):
+            if if_absent and if_match is None:
+                if not write_once(target, data):
+                    raise ConflictError(f"{key} already exists")
+                return sha256_bytes(data)
             current = sha256_file(target) if target.is_file() else None
             if if_absent and current is not None:
                 raise ConflictError(f"{key} already exists")
-            if if_match is not None and current != if_match:
+            if current != if_match:
                 raise ConflictError(f"{key} changed since it was read")
             write_atomic(target, data)
         return sha256_bytes(data)
