@@ -1,5 +1,5 @@
-"""The file store's create-only writes, raced: a plain write between a create-only write's check
-and its write, and writers racing to create one key.
+"""The file store's lock and create-only writes, raced: two waiters that judge one stale lock at
+once, a lock that changes hands while it is being broken, writers racing to create one key.
 
 Hooks on the os calls the store makes put the threads in the one order that would show the
 race, so every run takes the bad path if there is one; nothing waits for time to pass (a
@@ -21,8 +21,19 @@ import pytest
 from goci.release.stores import ConflictError, filestore
 from goci.release.stores.filestore import FileStore
 
+LONG_AGO = 1_000_000  # an mtime in 1970: stale by any LOCK_STALE
 WAIT = 30.0  # how long a thread waits for another before the test fails instead of hanging
 KEY = "ptr/current"
+
+
+def stale_lock(store: FileStore, key: str) -> Path:
+    """The lock file a writer that crashed inside a conditional write of ``key`` leaves."""
+    target = store.root / key
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock = target.with_name(f".{target.name}.lock")
+    lock.touch()
+    os.utime(lock, (LONG_AGO, LONG_AGO))
+    return lock
 
 
 def run_threads(targets: dict[str, Callable[[], None]]) -> None:
@@ -50,6 +61,149 @@ def run_threads(targets: dict[str, Callable[[], None]]) -> None:
 
 def same(path: Any, other: Path) -> bool:
     return isinstance(path, (str, os.PathLike)) and os.fspath(path) == os.fspath(other)
+
+
+def test_two_waiters_that_judge_one_stale_lock_never_hold_it_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both see the crashed writer's lock as stale; "early" breaks it and goes in, and only
+    then does "late" act on what it saw. Removing the lock now would remove early's fresh one
+    (the old code did, and both were inside at once); late must wait for early instead,
+    without ever taking early's lock away, even to put it back."""
+    store = FileStore(tmp_path / "store")
+    lock = stale_lock(store, KEY)
+    real_stat, real_open = os.stat, os.open
+    judged: set[str] = set()  # the threads that have seen the stale lock
+    both_judged = threading.Barrier(2, timeout=WAIT)
+    early_inside, late_decided = threading.Event(), threading.Event()
+
+    def stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        result = real_stat(path, *args, **kwargs)
+        me = threading.current_thread().name
+        if same(path, lock) and result.st_mtime == LONG_AGO and me not in judged:
+            judged.add(me)
+            both_judged.wait()
+            if me == "late" and not early_inside.wait(WAIT):
+                raise AssertionError("early never got the lock")
+        return result
+
+    def open_(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        try:
+            return real_open(path, flags, *args, **kwargs)
+        except FileExistsError:
+            if same(path, lock) and threading.current_thread().name == "late" and "late" in judged:
+                late_decided.set()  # it acted on the stale judgment and is waiting now
+            raise
+
+    inside: list[str] = []
+    moved: list[str] = []  # what late did to the lock while early held it
+
+    def record(real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(path: Any, *args: Any, **kwargs: Any) -> Any:
+            if same(path, lock) and threading.current_thread().name == "late" and inside:
+                moved.append(real.__name__)
+            return real(path, *args, **kwargs)
+
+        return call
+
+    for name in ("unlink", "rename", "replace"):
+        monkeypatch.setattr(os, name, record(getattr(os, name)))
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "open", open_)
+    peak: list[int] = []
+
+    def hold() -> None:
+        me = threading.current_thread().name
+        with store._locked(store.root / KEY):
+            inside.append(me)
+            peak.append(len(inside))
+            if me == "early":
+                early_inside.set()
+                if not late_decided.wait(WAIT):
+                    raise AssertionError("late never tried the lock while early held it")
+            else:
+                late_decided.set()
+            inside.remove(me)
+
+    run_threads({"early": hold, "late": hold})
+    assert max(peak) == 1, "two writers held the lock at the same time"
+    # Not even for a moment: while the name is free, a third writer could take the lock.
+    assert moved == [], "late removed or moved early's lock"
+    assert sorted(judged) == ["early", "late"]
+    assert not lock.exists()
+
+
+def test_a_lock_that_changes_hands_while_it_is_broken_is_put_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stale lock's writer was alive after all (it overran LOCK_STALE): it lets go just
+    as the breaker removes the lock, and another writer takes it. The breaker must not take
+    that writer's lock away (the old code unlinked it and went in beside it)."""
+    store = FileStore(tmp_path / "store")
+    lock = stale_lock(store, KEY)
+    real_open, real_unlink = os.open, os.unlink
+    theirs: list[int] = []  # the inode of the other writer's lock, while they hold it
+
+    def swap_then(real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(path: Any, *args: Any, **kwargs: Any) -> Any:
+            if same(path, lock) and not theirs and lock.stat().st_mtime == LONG_AGO:
+                real_unlink(lock)  # the old holder lets go...
+                os.close(real_open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))  # ...they take it
+                theirs.append(lock.stat().st_ino)
+            return real(path, *args, **kwargs)
+
+        return call
+
+    released: list[bool] = []
+
+    def open_(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        try:
+            return real_open(path, flags, *args, **kwargs)
+        except FileExistsError:
+            if same(path, lock) and theirs and not released:
+                assert lock.stat().st_ino == theirs[0], "their lock was not put back as it was"
+                real_unlink(lock)  # they finish and let go, now that the breaker waits for them
+                released.append(True)
+            raise
+
+    for name in ("unlink", "rename", "replace"):
+        monkeypatch.setattr(os, name, swap_then(getattr(os, name)))
+    monkeypatch.setattr(os, "open", open_)
+    with store._locked(store.root / KEY):
+        assert theirs, "the breaker never removed the stale lock"
+        assert released, "the breaker went in while the other writer held the lock"
+
+
+def test_a_writer_whose_lock_was_broken_leaves_the_next_holders_lock_alone(
+    tmp_path: Path,
+) -> None:
+    """A writer that overran LOCK_STALE lost its lock to a breaker, and a third writer holds
+    the lock now: letting go must not remove the third writer's lock (the old code did)."""
+    store = FileStore(tmp_path / "store")
+    target = store.root / KEY
+    lock = target.with_name(f".{target.name}.lock")
+    with store._locked(target):
+        other = lock.with_name("next-holder")
+        other.touch()
+        os.replace(other, lock)  # broken and taken by the next writer (a new inode)
+        theirs = lock.stat().st_ino
+    assert lock.stat().st_ino == theirs
+
+
+def test_a_breaker_that_died_holding_its_claim_does_not_block_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A breaker killed between claiming a stale lock and removing it leaves both behind; the
+    claim is stale in turn and broken the same way, so the next writer gets in at once and
+    nothing is left beside the object."""
+    monkeypatch.setattr(filestore, "LOCK_TIMEOUT", 5.0)  # fail fast instead of after 30s
+    store = FileStore(tmp_path / "store")
+    lock = stale_lock(store, KEY)
+    claim = lock.with_name(f"{lock.name}.claim")
+    claim.touch()
+    os.utime(claim, (LONG_AGO, LONG_AGO))
+    store.put_bytes(KEY, b"one", if_absent=True)
+    assert sorted(p.name for p in lock.parent.iterdir()) == ["current"]
 
 
 def test_create_only_fails_on_an_object_written_after_its_check(
