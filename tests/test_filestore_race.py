@@ -9,6 +9,7 @@ timeout only ends a run whose threads wait for an event that never comes).
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import threading
@@ -277,3 +278,21 @@ def test_of_many_create_only_writers_exactly_one_wins(
     assert len(won) == 1 and len(lost) == writers - 1
     assert store.read(KEY) == (won[0], filestore.sha256_bytes(won[0]))
     assert sorted(p.name for p in target.parent.iterdir()) == ["current"]
+
+
+def test_create_only_still_works_in_a_folder_without_hard_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A FAT drive or an SMB share that refuses link(): the write falls back to a check and a
+    rename under the lock instead of failing, and still refuses an existing key."""
+
+    def no_link(*_args: Any, **_kwargs: Any) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_link)
+    store = FileStore(tmp_path / "store")
+    store.put_bytes(KEY, b"one", if_absent=True)
+    with pytest.raises(ConflictError):
+        store.put_bytes(KEY, b"two", if_absent=True)
+    assert store.read(KEY) == (b"one", filestore.sha256_bytes(b"one"))
+    assert sorted(p.name for p in (store.root / KEY).parent.iterdir()) == ["current"]

@@ -12,6 +12,7 @@ alone.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from collections.abc import Iterator
@@ -43,10 +44,32 @@ LOCK_STALE = 120.0
 # turn and broken by a claim on the claim: this many levels before waiters give up.
 _CLAIM_LEVELS = 2
 
+# What link() fails with in a folder without hard links (FAT and exFAT drives, some SMB shares;
+# Windows reports ERROR_INVALID_FUNCTION as EINVAL).
+_NO_LINKS = frozenset({errno.EPERM, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP})
+
 # A lock file's identity: which file (device, inode) and when it was made. The inode alone is
 # not enough, as a new file may get the number of one just removed; a fresh lock never has the
 # mtime of a stale one.
 _Identity = tuple[int, int, int]
+
+
+def _create_only(target: Path, data: bytes) -> bool:
+    """Write ``data`` at ``target`` unless a file is there; whether this call wrote it.
+
+    A link decides (write_once). A folder without hard links gets the check and a rename, as
+    before links were used: safe against other conditional writers, as the caller holds the
+    lock, but not against a plain write landing in between; better than no store at all.
+    """
+    try:
+        return write_once(target, data)
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+    if target.exists():
+        return False
+    write_atomic(target, data)
+    return True
 
 
 def _identity(stat: os.stat_result) -> _Identity:
@@ -198,7 +221,7 @@ class FileStore:
         """Write ``data`` at ``key``; with ``if_absent`` only if nothing is there, with
         ``if_match`` only if the object there has that SHA-256 (its ETag here).
 
-        A create-only write links its file into place (write_once): the link itself fails on
+        A create-only write links its file into place (_create_only): the link itself fails on
         a file that is there, so it can never replace an object written after the check by a
         plain write (which takes no lock) or by a writer whose lock did not exclude. It still
         takes the lock, so that it cannot slip in between an ``if_match`` writer's check and
@@ -211,7 +234,7 @@ class FileStore:
             return sha256_bytes(data)
         with self._locked(target):
             if if_absent and if_match is None:
-                if not write_once(target, data):
+                if not _create_only(target, data):
                     raise ConflictError(f"{key} already exists")
                 return sha256_bytes(data)
             current = sha256_file(target) if target.is_file() else None
