@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from goci.release.stores import ConflictError, filestore
+from goci.release.stores import ConflictError, filelock, filestore
 from goci.release.stores.filestore import FileStore
 
 LONG_AGO = 1_000_000  # an mtime in 1970: stale by any LOCK_STALE
@@ -197,7 +197,7 @@ def test_a_breaker_that_died_holding_its_claim_does_not_block_the_lock(
     """A breaker killed between claiming a stale lock and removing it leaves both behind; the
     claim is stale in turn and broken the same way, so the next writer gets in at once and
     nothing is left beside the object."""
-    monkeypatch.setattr(filestore, "LOCK_TIMEOUT", 5.0)  # fail fast instead of after 30s
+    monkeypatch.setattr(filelock, "LOCK_TIMEOUT", 5.0)  # fail fast instead of after 30s
     store = FileStore(tmp_path / "store")
     lock = stale_lock(store, KEY)
     claim = lock.with_name(f"{lock.name}.claim")

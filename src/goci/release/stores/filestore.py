@@ -3,10 +3,9 @@
 Every write goes to a temporary name in the target folder and is renamed into place, so a
 reader never sees a partial object; a copy is hashed before it is renamed, so a wrong one is
 never in place; a create-only write is linked into place, which fails on an existing file.
-Conditional writes hold a lock file (created exclusively, broken when older than a timeout, as
-a crashed writer leaves it behind; see :func:`_break_if_stale`). Temporary files carry their
-writer's machine and process, so a rerun removes a killed writer's and leaves a live writer's
-alone.
+Conditional writes hold a lock file (:mod:`goci.release.stores.filelock`). Temporary files
+carry their writer's machine and process, so a rerun removes a killed writer's and leaves a
+live writer's alone.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import contextlib
 import errno
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from goci.errors import ToolError
@@ -26,6 +24,7 @@ from goci.release.stores import (
     Progress,
     Tuning,
     check_key,
+    filelock,
 )
 from goci.tools.atomic import (
     is_temp,
@@ -38,20 +37,9 @@ from goci.tools.atomic import (
 from goci.tools.hashing import chunks, sha256_bytes, sha256_file
 from goci.tools.owner import Owner, abandoned, unregister_live
 
-LOCK_TIMEOUT = 30.0
-LOCK_STALE = 120.0
-# A breaker that dies holding its claim on a stale lock leaves the claim behind, stale in its
-# turn and broken by a claim on the claim: this many levels before waiters give up.
-_CLAIM_LEVELS = 2
-
 # What link() fails with in a folder without hard links (FAT and exFAT drives, some SMB shares;
 # Windows reports ERROR_INVALID_FUNCTION as EINVAL).
 _NO_LINKS = frozenset({errno.EPERM, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP})
-
-# A lock file's identity: which file (device, inode) and when it was made. The inode alone is
-# not enough, as a new file may get the number of one just removed; a fresh lock never has the
-# mtime of a stale one.
-_Identity = tuple[int, int, int]
 
 
 def _create_only(target: Path, data: bytes) -> bool:
@@ -70,92 +58,6 @@ def _create_only(target: Path, data: bytes) -> bool:
         return False
     write_atomic(target, data)
     return True
-
-
-def _identity(stat: os.stat_result) -> _Identity:
-    return stat.st_dev, stat.st_ino, stat.st_mtime_ns
-
-
-def _create_lock(lock: Path) -> _Identity | None:
-    """Make ``lock`` if no file is there (O_EXCL, atomic on local and network folders, unlike
-    fcntl or msvcrt locks); the new file's identity, or None while another writer holds it."""
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-        return None
-    os.close(fd)
-    return _identity(os.stat(lock))
-
-
-def _release(lock: Path, mine: _Identity) -> None:
-    """Remove our own lock and no other: a writer that overran LOCK_STALE had its lock broken,
-    and the file there now is the next holder's."""
-    with contextlib.suppress(FileNotFoundError):
-        if _identity(os.stat(lock)) == mine:
-            os.unlink(lock)
-
-
-def _break_if_stale(lock: Path, level: int = 0) -> bool:
-    """Remove ``lock`` if its writer has held it for more than LOCK_STALE (it crashed); whether
-    to try taking it again at once.
-
-    Two waiters can judge the same stale lock stale. The first removes it and takes a fresh
-    one; the second, acting on what it saw, must not remove that fresh one, or both hold the
-    lock. So breakers take turns through a claim file, made exclusively like the lock, and the
-    claim holder checks that the lock is still the very file judged stale (:data:`_Identity`)
-    before it moves it: a late breaker finds the fresh lock and leaves it. Nothing else removes
-    a stale lock, so it cannot change between that check and the move, unless its writer was
-    alive after all and let go just then (see :func:`_set_aside`). A claim left by a breaker
-    that died is stale in its turn and broken the same way, one level up.
-    """
-    try:
-        seen = os.stat(lock)
-    except FileNotFoundError:
-        return True  # let go meanwhile
-    if time.time() - seen.st_mtime <= LOCK_STALE:
-        return False
-    claim = lock.with_name(f"{lock.name}.claim")
-    held = _create_lock(claim)
-    if held is None:
-        if level < _CLAIM_LEVELS:
-            _break_if_stale(claim, level + 1)
-        return False
-    try:
-        try:
-            if _identity(os.stat(lock)) != _identity(seen):
-                return True  # broken and taken again by an earlier breaker
-        except FileNotFoundError:
-            return True
-        _set_aside(lock, _identity(seen))
-        return True
-    finally:
-        _release(claim, held)
-
-
-def _set_aside(lock: Path, stale: _Identity) -> None:
-    """Remove the stale ``lock``, and only it, even if the file there changed since it was
-    checked (its writer, alive after all, let go, and another writer took the lock).
-
-    The lock is renamed to a name of our own first (rename is atomic), so the file we then
-    look at is the file we took: the stale one is removed, another is linked back into place
-    (link fails on an existing name, so it never replaces a lock). Only a third writer that
-    takes the lock in the microseconds its name is free could still hold it beside the one put
-    back, and only after a writer (or a breaker holding its claim) overran LOCK_STALE, which
-    time-based breaking cannot tell from a crash anyway.
-    """
-    fd, aside = mkstemp_owned(lock)
-    os.close(fd)
-    try:
-        try:
-            os.replace(lock, aside)
-        except FileNotFoundError:
-            return
-        if _identity(os.stat(aside)) != stale:
-            with contextlib.suppress(FileExistsError):
-                os.link(aside, lock)
-    finally:
-        Path(aside).unlink(missing_ok=True)
-        unregister_live(temp_token(aside))
 
 
 class FileStore:
@@ -193,27 +95,8 @@ class FileStore:
             and sha256_file(target) == sha256
         )
 
-    @contextlib.contextmanager
-    def _locked(self, path: Path) -> Iterator[None]:
-        """Hold ``path``'s lock file, waiting up to LOCK_TIMEOUT for another writer's."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = path.with_name(f".{path.name}.lock")
-        deadline = time.monotonic() + LOCK_TIMEOUT
-        delay = 0.005
-        while (mine := _create_lock(lock)) is None:
-            if _break_if_stale(lock):
-                continue
-            if time.monotonic() > deadline:
-                raise ToolError(
-                    f"store {self.url}: {lock} is held by another writer for more than "
-                    f"{LOCK_TIMEOUT:.0f}s; remove it if no goci is running"
-                )
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
-        try:
-            yield
-        finally:
-            _release(lock, mine)
+    def _locked(self, path: Path) -> contextlib.AbstractContextManager[None]:
+        return filelock.hold(path.with_name(f".{path.name}.lock"), f"store {self.url}")
 
     def put_bytes(
         self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None
