@@ -5,10 +5,12 @@ written only after every file and ``SHA256SUMS`` landed and were verified. A pro
 immutable; every release, dev or prod, is claimed before any of its objects is written
 (:mod:`goci.release.claim`), so of two publishes with different files exactly one writes
 anything. An existing prod version is left alone when byte-identical and refused otherwise; an
-existing dev release with other files is hidden, then rebuilt under a claim taken over. An
-interrupted upload leaves no manifest; running again skips the objects that already hold the
-right bytes, finishes the rest, and removes what the interrupted run left behind (unfinished
-multipart uploads, temporary files) once its writer is provably gone.
+existing dev release with other files is hidden, then rebuilt under a claim taken over; one
+with our files but an object missing is repaired under our claim. An interrupted upload leaves
+no manifest; running again skips the objects that already hold the right bytes, finishes the
+rest, and removes what the interrupted run left behind (unfinished multipart uploads,
+temporary files) once its writer is provably gone. Every object is checked once more just
+before the manifest is written.
 """
 
 from __future__ import annotations
