@@ -1,23 +1,26 @@
 """A local stand-in for the GitHub REST API, answering in GitHub's real JSON format.
 
-It is laid out like GitHub Enterprise Server: the REST API under ``/api/v3`` (get release by
-tag, create release, list assets; list, create, edit and delete the comments of an issue or
-pull request) and the uploads endpoint under ``/api/uploads``, which is where a release's
-``upload_url`` points (PyGithub only sends uploads to such a host). Comment lists are paged
-as GitHub pages them (``per_page`` default 30, at most 100, a ``Link`` header with ``next``
-and ``last``); a read-only token (a fork's pull request) may list but gets 403 on a write.
+It is laid out like GitHub Enterprise Server: the REST API under ``/api/v3`` (releases and
+their assets, see ``github_releases``; list, create, edit and delete the comments of an issue
+or pull request) and the uploads endpoint under ``/api/uploads``, which is where a release's
+``upload_url`` points (PyGithub only sends uploads to such a host). Lists are paged as GitHub
+pages them (``per_page`` default 30, at most 100, a ``Link`` header with ``next`` and
+``last``); a read-only token (a fork's pull request) may list but gets 403 on a write.
 """
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 import json
-import math
+import os
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import ParseResult, urlparse
+
+from support import github_releases
 
 NOW = "2025-01-02T03:04:05Z"
 USER = {
@@ -46,64 +49,36 @@ class FakeGitHub:
     pulls: set[int] = field(default_factory=set)  # pull requests (issues) that exist
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> comment
     comment_issue: dict[int, int] = field(default_factory=dict)  # comment id -> its issue
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def release_json(self, release_id: int) -> dict[str, Any]:
-        return self.releases[release_id]
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    #: release and asset ids: one sequence, growing as GitHub's do (never reused)
+    ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    #: False: assets have no ``digest`` field, as on GitHub Enterprise Server before it had one
+    digests: bool = True
+    #: what changed, in order: ("created", id, "draft"|"published"), ("uploaded", id, name,
+    #: "draft"|"published"), ("published", id), ("deleted", id)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    #: sees each request line first ("POST /api/v3/..."); a status it returns is the answer
+    hook: Callable[[str], int | None] | None = None
+    secret: str = field(default_factory=lambda: os.urandom(8).hex())
+    user: dict[str, Any] = field(default_factory=lambda: dict(USER))
 
     def new_release(self, body: dict[str, Any]) -> dict[str, Any]:
-        release_id = len(self.releases) + 1
-        repo = f"{self.api_url}/repos/{self.repository}"
-        tag = body["tag_name"]
-        release = {
-            "url": f"{repo}/releases/{release_id}",
-            "html_url": f"https://github.com/{self.repository}/releases/tag/{tag}",
-            "assets_url": f"{repo}/releases/{release_id}/assets",
-            "upload_url": f"{self.uploads_url}/repos/{self.repository}/releases/"
-            f"{release_id}/assets{{?name,label}}",
-            "tarball_url": f"{repo}/tarball/{tag}",
-            "zipball_url": f"{repo}/zipball/{tag}",
-            "id": release_id,
-            "node_id": f"RE_{release_id}",
-            "tag_name": tag,
-            "target_commitish": body.get("target_commitish", "main"),
-            "name": body.get("name", tag),
-            "body": body.get("body", ""),
-            "draft": bool(body.get("draft", False)),
-            "prerelease": bool(body.get("prerelease", False)),
-            "created_at": NOW,
-            "published_at": NOW,
-            "author": USER,
-            "assets": [],
-        }
-        self.releases[release_id] = release
-        return release
+        with self.lock:
+            return github_releases.new_release(self, body)
 
     def add_asset(
         self, release_id: int, name: str, label: str, ctype: str, data: bytes
     ) -> dict[str, Any]:
-        release = self.releases[release_id]
-        asset_id = 1000 * release_id + len(release["assets"]) + 1
-        asset = {
-            "url": f"{self.api_url}/repos/{self.repository}/releases/assets/{asset_id}",
-            "browser_download_url": f"https://github.com/{self.repository}/releases/download/"
-            f"{release['tag_name']}/{name}",
-            "id": asset_id,
-            "node_id": f"RA_{asset_id}",
-            "name": name,
-            "label": label,
-            "state": "uploaded",
-            "content_type": ctype,
-            "size": len(data),
-            "digest": "sha256:" + hashlib.sha256(data).hexdigest(),
-            "download_count": 0,
-            "created_at": NOW,
-            "updated_at": NOW,
-            "uploader": USER,
-        }
-        release["assets"].append(asset)
-        self.blobs[(release_id, name)] = data
-        return asset
+        with self.lock:
+            return github_releases.add_asset(self, release_id, name, label, ctype, data)
+
+    def published(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [r for r in self.releases.values() if not r["draft"]]
+
+    def asset_names(self, release: dict[str, Any]) -> list[str]:
+        with self.lock:
+            return sorted(a["name"] for a in release["assets"])
 
     def add_comment(self, number: int, body: str, user: dict[str, Any] | None = None) -> Any:
         with self.lock:  # ids grow as GitHub's do: a later comment has a larger id
@@ -194,27 +169,57 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             rest = path[len(prefix) :] if path.startswith(prefix) else ""
             return int(rest) if rest.isdigit() else None
 
-        def _list_comments(self, number: int, query: str) -> None:
-            params = parse_qs(query)
-            per_page = min(int(params.get("per_page", ["30"])[0]), 100)
-            page = max(int(params.get("page", ["1"])[0]), 1)
-            items = state.comments_of(number)
-            last = max(math.ceil(len(items) / per_page), 1)
-            data = json.dumps(items[(page - 1) * per_page : page * per_page]).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+        def _reply(self, reply: github_releases.Reply) -> None:
+            if reply.raw is None and reply.body is None:
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            data = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
+            self.send_response(reply.status)
+            headers = {"Content-Type": "application/json; charset=utf-8", **reply.headers}
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
-            if page < last:
-                url = f"{state.api_url}/repos/{state.repository}/issues/{number}/comments"
-                links = [f'<{url}?per_page={per_page}&page={page + 1}>; rel="next"',
-                         f'<{url}?per_page={per_page}&page={last}>; rel="last"']  # fmt: skip
-                self.send_header("Link", ", ".join(links))
             self.end_headers()
             self.wfile.write(data)
 
-        def do_PATCH(self) -> None:
+        def _start(self, method: str) -> ParseResult | None:
+            """Log the request and let the test's hook answer it first; None when it did."""
             url = urlparse(self.path)
-            state.requests.append(f"PATCH {url.path}")
+            query = f"?{url.query}" if url.query and method == "POST" else ""
+            line = f"{method} {url.path}{query}"
+            state.requests.append(line)
+            status = state.hook(line) if state.hook is not None else None
+            if status is not None:
+                self._body()
+                self._send(status, {"message": "Server Error", "status": str(status)})
+                return None
+            return url
+
+        def _releases(self, method: str, url: ParseResult) -> bool:
+            """Answer a releases (or asset storage) request; False when the path is another."""
+            uploads = url.path.startswith("/api/uploads/")
+            path = url.path.removeprefix("/api/v3").removeprefix("/api/uploads")
+            storage = method == "GET" and path.startswith("/storage/")
+            if not storage and not path.startswith(f"/repos/{state.repository}/releases"):
+                return False
+            if not storage and not (self._authorized() if method == "GET" else self._writable()):
+                return True
+            body = self._body() if method in ("POST", "PATCH") else b""
+            request = github_releases.Request(
+                method, path, url.query, uploads, self._token() == "test-token", body, self.headers
+            )
+            reply = github_releases.route(state, request)
+            self._reply(reply if reply is not None else github_releases.not_found())
+            return True
+
+        def do_PATCH(self) -> None:
+            url = self._start("PATCH")
+            if url is None or self._releases("PATCH", url):
+                return None
             comment_id = self._comment_id(url.path.removeprefix("/api/v3"))
             if not self._writable():
                 return None
@@ -227,8 +232,9 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, comment)
 
         def do_DELETE(self) -> None:
-            url = urlparse(self.path)
-            state.requests.append(f"DELETE {url.path}")
+            url = self._start("DELETE")
+            if url is None or self._releases("DELETE", url):
+                return None
             comment_id = self._comment_id(url.path.removeprefix("/api/v3"))
             if not self._writable():
                 return None
@@ -240,70 +246,29 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             return None
 
         def do_GET(self) -> None:
-            url = urlparse(self.path)
-            state.requests.append(f"GET {url.path}")
+            url = self._start("GET")
+            if url is None or self._releases("GET", url):
+                return None
             url = url._replace(path=url.path.removeprefix("/api/v3"))
             if not self._authorized():
                 return None
             number = self._issue_comments(url.path)
-            if number is not None:
-                if number not in state.pulls:
-                    return self._not_found()
-                return self._list_comments(number, url.query)
-            prefix = f"/repos/{state.repository}/releases/"
-            if url.path.startswith(prefix + "tags/"):
-                tag = unquote(url.path[len(prefix + "tags/") :])
-                found = [r for r in state.releases.values() if r["tag_name"] == tag]
-                return self._send(200, found[0]) if found else self._not_found()
-            parts = url.path[len(prefix) :].split("/")
-            if url.path.startswith(prefix) and len(parts) == 2 and parts[1] == "assets":
-                release = state.releases.get(int(parts[0]))
-                return self._send(200, release["assets"]) if release else self._not_found()
-            return self._not_found()
+            if number is None or number not in state.pulls:
+                return self._not_found()
+            base = f"{state.api_url}/repos/{state.repository}/issues/{number}/comments"
+            return self._reply(github_releases.page(state.comments_of(number), url.query, base))
 
         def do_POST(self) -> None:
-            url = urlparse(self.path)
-            state.requests.append(f"POST {url.path}{'?' + url.query if url.query else ''}")
+            url = self._start("POST")
+            if url is None or self._releases("POST", url):
+                return None
             if not self._writable():
                 return None
             body = self._body()
-            uploads = url.path.startswith("/api/uploads/")
-            url = url._replace(path=url.path.removeprefix("/api/v3").removeprefix("/api/uploads"))
-            if not uploads and url.path == f"/repos/{state.repository}/releases":
-                return self._send(201, state.new_release(json.loads(body)))
-            number = None if uploads else self._issue_comments(url.path)
-            if number is not None:
-                if number not in state.pulls:
-                    return self._not_found()
-                return self._send(201, state.add_comment(number, json.loads(body)["body"]))
-            prefix = f"/repos/{state.repository}/releases/"
-            if uploads and url.path.startswith(prefix) and url.path.endswith("/assets"):
-                release_id = int(url.path[len(prefix) :].split("/")[0])
-                query = parse_qs(url.query)
-                name = query["name"][0]
-                if any(a["name"] == name for a in state.releases[release_id]["assets"]):
-                    return self._send(
-                        422,
-                        {
-                            "message": "Validation Failed",
-                            "errors": [
-                                {
-                                    "resource": "ReleaseAsset",
-                                    "code": "already_exists",
-                                    "field": "name",
-                                }
-                            ],
-                        },
-                    )
-                asset = state.add_asset(
-                    release_id,
-                    name,
-                    query.get("label", [""])[0],
-                    self.headers.get("Content-Type", ""),
-                    body,
-                )
-                return self._send(201, asset)
-            return self._not_found()
+            number = self._issue_comments(url.path.removeprefix("/api/v3"))
+            if number is None or number not in state.pulls:
+                return self._not_found()
+            return self._send(201, state.add_comment(number, json.loads(body)["body"]))
 
     return Handler
 
