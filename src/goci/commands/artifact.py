@@ -84,7 +84,8 @@ class UploadOptions(StoreOptions, DistOptions):
     github_release: bool = option(
         kind="bool",
         default=False,
-        help="also attach the files and SHA256SUMS to the GitHub release of the tag",
+        help="also attach the files and SHA256SUMS to the GitHub release of the tag "
+        "(prod releases of the tag's version only)",
     )
     tag: str = option(default="", help="tag of the GitHub release (default: the pushed tag)")
     github_token: str = option(
@@ -238,7 +239,7 @@ def run_upload(opts: UploadOptions, ctx: Context) -> Result:
     dist = opts.dist_path(ctx)
     releases = _load_releases(opts, dist)
     with opened_store(opts, ctx) as store:
-        github = _github_plan(opts, ctx) if opts.github_release else None
+        github = _github_plan(opts, ctx, releases) if opts.github_release else None
         with ctx.runtime.group(f"upload to {store.url}"):
             results = upload_all(
                 store,
@@ -290,13 +291,18 @@ class _GitHubRelease:
     api_url: str
 
 
-def _github_plan(opts: UploadOptions, ctx: Context) -> _GitHubRelease:
+def _github_plan(
+    opts: UploadOptions, ctx: Context, releases: Sequence[LocalRelease]
+) -> _GitHubRelease:
+    from goci.release.ghrelease import check_attachable
+
     tag = opts.tag
     if not tag:
         ref = ctx.ci.event.ref
         tag = ref.removeprefix("refs/tags/") if ref.startswith("refs/tags/") else ""
     if not tag:
         raise bad_input("--tag", "", "a tag (or run on a tag push) to attach a GitHub release")
+    check_attachable(releases, tag)
     token = opts.github_token or ctx.ci.token
     if not token:
         raise InputError("--github-token: not set (nor GITHUB_TOKEN); needed for --github-release")

@@ -5,6 +5,9 @@ service and target (``api-linux-amd64``, ``api-windows-amd64.exe``), and the att
 ``{service}-SHA256SUMS`` lists those names, so ``sha256sum -c`` works in a folder of downloaded
 assets. An asset that is already there is kept when identical and refused otherwise: like a
 prod version, an attached file is never silently replaced.
+
+A GitHub release says "this is version X", so only prod releases of the tag's own version are
+attached: a dev build or another version under the tag would be published as that version.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from goci.errors import InputError, ToolError, VerdictError
+from goci.errors import InputError, ToolError, VerdictError, bad_input
 from goci.release.checksums import format_sums
 from goci.release.local import LocalRelease
+from goci.release.names import version_from_tag
 from goci.tools.hashing import sha256_bytes
 
 
@@ -38,6 +42,31 @@ def asset_name(service: str, path: str) -> str:
     if stem == base:
         return f"{flat}-{target}{dot}{ext}"
     return f"{flat}-{target}-{filename}"
+
+
+def check_attachable(releases: Sequence[LocalRelease], tag: str) -> None:
+    """Only prod releases whose version is the tag's: checked before any request is sent.
+
+    The GitHub release of ``v1.2.3`` tells users "these files are 1.2.3"; a dev build or a
+    prod release of another version attached there would be downloaded as 1.2.3.
+    """
+    if not releases:
+        raise InputError("--github-release: no release to attach; run goci artifact pack first")
+    for release in releases:
+        name = release.name
+        if name.env != "prod":
+            raise bad_input(
+                "--release",
+                name.folder,
+                "a prod release: --github-release attaches only prod releases of the tag's version",
+            )
+        if version_from_tag(tag, name.service) != name.version:
+            raise bad_input(
+                "--tag",
+                tag,
+                f"the tag of {name.folder} (v{name.version} or {name.service}/v{name.version}); "
+                "--github-release attaches a release only to its own version's tag",
+            )
 
 
 def plan_assets(releases: Sequence[LocalRelease], scratch: Path) -> list[tuple[str, Path, str]]:
@@ -73,6 +102,7 @@ def attach(
     api_url: str,
 ) -> Attached:
     """Create the release of ``tag`` if missing and upload every file not already there."""
+    check_attachable(releases, tag)
     with tempfile.TemporaryDirectory(prefix="goci-ghsums-") as scratch:
         assets = plan_assets(releases, Path(scratch))
         return _upload(assets, tag=tag, token=token, repository=repository, api_url=api_url)
