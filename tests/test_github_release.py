@@ -10,12 +10,14 @@ so each test asserts exactly which files went up, which were kept, and when it w
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
 from goci.errors import InputError
 from goci.release.ghrelease import Attached, attach
-from goci.release.local import LocalRelease
+from goci.release.local import LocalRelease, load_release
+from goci.release.pack import BuildInfo, pack
 from support import releases
 from support.github_api import GitHubServers
 
@@ -63,3 +65,42 @@ def test_only_a_prod_release_of_the_tags_version_is_attached_else_exit_2(
     assert message in run.stderr
     assert github.state.requests == []  # refused before any request
     assert not (ws / "out").exists()  # and before the store upload
+
+
+# --- two files never share an asset name ---------------------------------------------------
+
+
+def packed_for(ws: Path, service: str, targets: Sequence[str]) -> LocalRelease:
+    dist = ws / ".goci" / "dist"
+    releases.build_output(dist, service, service.encode(), targets)
+    done = pack(dist, service, "prod", "1.2.3", BuildInfo(build_time=releases.WHEN))
+    return load_release(dist, done.manifest.release)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        # group/api flattens to group-api: the binaries collide first
+        (("a/b", ["linux-amd64"]), ("a-b", ["linux-amd64"]),
+         "prod/a/b-v1.2.3 linux-amd64/b and prod/a-b-v1.2.3 linux-amd64/a-b would both be "
+         "attached as 'a-b-linux-amd64'"),
+        # no binary in common: the two SHA256SUMS still would be one asset
+        (("a/b", ["linux-amd64"]), ("a-b", ["windows-amd64"]),
+         "prod/a/b-v1.2.3 SHA256SUMS and prod/a-b-v1.2.3 SHA256SUMS would both be attached as "
+         "'a-b-SHA256SUMS'"),
+        # a downloads folder on macOS or Windows keeps one of two names that differ in case
+        (("api", ["linux-amd64"]), ("API", ["linux-amd64"]),
+         "prod/api-v1.2.3 linux-amd64/api and prod/API-v1.2.3 linux-amd64/API would both be "
+         "attached as 'API-linux-amd64' ('api-linux-amd64')"),
+    ],
+)  # fmt: skip
+def test_two_files_that_would_share_an_asset_name_are_refused_before_any_request(
+    github, tmp_path, first, second, message
+):
+    packed = [packed_for(tmp_path / f"ws{i}", s, t) for i, (s, t) in enumerate([first, second])]
+    with pytest.raises(InputError) as refused:
+        attach_to(github, packed, "v1.2.3")
+    assert str(refused.value) == (
+        f"--github-release: {message}; rename a service so their asset names differ"
+    )
+    assert github.state.requests == []

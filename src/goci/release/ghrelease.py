@@ -3,8 +3,10 @@
 GitHub release assets live in one flat namespace, so each file gets a name that says its
 service and target (``api-linux-amd64``, ``api-windows-amd64.exe``), and the attached
 ``{service}-SHA256SUMS`` lists those names, so ``sha256sum -c`` works in a folder of downloaded
-assets. An asset that is already there is kept when identical and refused otherwise: like a
-prod version, an attached file is never silently replaced.
+assets. Two files that would share a name (``a/b`` and ``a-b`` both flatten to ``a-b``; a
+downloads folder on macOS or Windows ignores case) are refused before anything is sent. An
+asset that is already there is kept when identical and refused otherwise: like a prod version,
+an attached file is never silently replaced.
 
 A GitHub release says "this is version X", so only prod releases of the tag's own version are
 attached: a dev build or another version under the tag would be published as that version.
@@ -22,6 +24,16 @@ from goci.release.checksums import format_sums
 from goci.release.local import LocalRelease
 from goci.release.names import version_from_tag
 from goci.tools.hashing import sha256_bytes
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One file to attach: its asset name, where it is, its SHA-256, and what it is."""
+
+    name: str
+    path: Path
+    sha256: str
+    source: str  # ``prod/api-v1.2.3 linux-amd64/api``: named when two files collide
 
 
 @dataclass(frozen=True)
@@ -69,28 +81,46 @@ def check_attachable(releases: Sequence[LocalRelease], tag: str) -> None:
             )
 
 
-def plan_assets(releases: Sequence[LocalRelease], scratch: Path) -> list[tuple[str, Path, str]]:
-    """``(asset name, local file, sha256)`` for every file, plus one SHA256SUMS per release
-    (written under ``scratch``, a folder the caller removes when the upload is done)."""
-    assets: list[tuple[str, Path, str]] = []
+def plan_assets(releases: Sequence[LocalRelease], scratch: Path) -> list[Asset]:
+    """Every file as an asset, plus one SHA256SUMS per release (written under ``scratch``, a
+    folder the caller removes when the upload is done)."""
+    assets: list[Asset] = []
     for number, release in enumerate(releases):
         named = [
-            (asset_name(release.name.service, f.path), release.path / f.path, f.sha256)
+            Asset(
+                asset_name(release.name.service, f.path),
+                release.path / f.path,
+                f.sha256,
+                f"{release.name.folder} {f.path}",
+            )
             for f in release.manifest.files
         ]
         assets.extend(named)
-        sums = format_sums((name, digest) for name, _, digest in named)
+        sums = format_sums((a.name, a.sha256) for a in named)
         folder = scratch / str(number)
         folder.mkdir()
         sums_path = folder / "SHA256SUMS"
         sums_path.write_text(sums, encoding="utf-8")
         flat = release.name.service.replace("/", "-")
-        assets.append((f"{flat}-SHA256SUMS", sums_path, sha256_bytes(sums.encode())))
-    names = [a[0] for a in assets]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise InputError(f"--github-release: two files would share the asset name {duplicates}")
+        source = f"{release.name.folder} SHA256SUMS"
+        assets.append(Asset(f"{flat}-SHA256SUMS", sums_path, sha256_bytes(sums.encode()), source))
+    _refuse_collisions(assets)
     return assets
+
+
+def _refuse_collisions(assets: Sequence[Asset]) -> None:
+    """Names compared case-blind: GitHub serves both, but a downloads folder on macOS or
+    Windows keeps one, and ``sha256sum -c`` there would check the wrong file."""
+    seen: dict[str, Asset] = {}
+    for asset in assets:
+        other = seen.setdefault(asset.name.casefold(), asset)
+        if other is not asset:
+            raise InputError(
+                f"--github-release: {other.source} and {asset.source} would both be attached "
+                f"as {asset.name!r}"
+                + ("" if other.name == asset.name else f" ({other.name!r})")
+                + "; rename a service so their asset names differ"
+            )
 
 
 def attach(
@@ -109,7 +139,7 @@ def attach(
 
 
 def _upload(
-    assets: Sequence[tuple[str, Path, str]],
+    assets: Sequence[Asset],
     *,
     tag: str,
     token: str,
@@ -132,7 +162,8 @@ def _upload(
             created = True
         present = {a.name: a for a in release.get_assets()}
         uploaded, kept = [], []
-        for name, path, digest in assets:
+        for planned in assets:
+            name, path, digest = planned.name, planned.path, planned.sha256
             size = path.stat().st_size
             if name in present:
                 asset = present[name]
