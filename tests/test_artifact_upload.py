@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from goci.errors import ToolError
+from goci.release import ghpublish
 from goci.release.claim import Claim
 from goci.release.local import find_releases, load_release
 from goci.release.stores import Tuning, open_store
@@ -259,6 +260,7 @@ def test_attach_to_github_release_creates_it_and_uploads_assets(
     scratch = tmp_path / "tmp"  # this test's own temp folder: other jobs share /tmp
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(ghpublish, "PACE", (0, 0))  # a local server has no rate limits
     servers = GitHubServers()
     try:
         env = {
@@ -277,8 +279,9 @@ def test_attach_to_github_release_creates_it_and_uploads_assets(
         run = goci(*args, env=env, cwd=ws)
         assert run.code == 0, run.stderr
         assert "test-token" not in unmasked(run.stdout + run.stderr)
+        assert "created as a draft, 3 uploaded, 0 already there, then published" in run.stdout
         (release,) = servers.state.releases.values()
-        assert release["tag_name"] == "api/v1.2.3"
+        assert (release["tag_name"], release["draft"]) == ("api/v1.2.3", False)
         names = sorted(a["name"] for a in release["assets"])
         assert names == ["api-SHA256SUMS", "api-linux-amd64", "api-linux-arm64"]
         blob = servers.state.blobs[(release["id"], "api-linux-amd64")]

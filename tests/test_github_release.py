@@ -9,21 +9,31 @@ so each test asserts exactly which files went up, which were kept, and when it w
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from goci.errors import InputError
+from goci.errors import InputError, ToolError
+from goci.release import ghpublish
 from goci.release.ghrelease import Attached, attach
 from goci.release.local import LocalRelease, load_release
 from goci.release.pack import BuildInfo, pack
 from support import releases
 from support.github_api import GitHubServers
 
+REPO = "/api/v3/repos/acme/shop"
+AMD, ARM, SUMS = "api-linux-amd64", "api-linux-arm64", "api-SHA256SUMS"
+
 
 @pytest.fixture
-def github() -> Iterator[GitHubServers]:
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubServers]:
+    monkeypatch.setattr(ghpublish, "PACE", (0, 0))  # a local server has no rate limits
     servers = GitHubServers()
     yield servers
     servers.stop()
@@ -32,6 +42,196 @@ def github() -> Iterator[GitHubServers]:
 def attach_to(github: GitHubServers, packed: Sequence[LocalRelease], tag: str) -> Attached:
     return attach(packed, tag=tag, token="test-token", repository="acme/shop",
                   api_url=github.state.api_url)  # fmt: skip
+
+
+def api_release(tmp_path: Path, payload: bytes = b"api build") -> LocalRelease:
+    return releases.packed(tmp_path / f"ws-{payload.hex()[:12]}", "api", payload, "prod", "1.2.3")
+
+
+def local(release: LocalRelease, target: str) -> bytes:
+    binary = release.name.service.rsplit("/", 1)[-1]
+    return (release.path / target / binary).read_bytes()
+
+
+def uploads(github: GitHubServers) -> list[str]:
+    return [r for r in github.state.requests if r.startswith("POST /api/uploads/")]
+
+
+def existing(github: GitHubServers, draft: bool, files: dict[str, bytes]) -> dict[str, Any]:
+    """A release of v1.2.3 already there (by hand, an older goci, or a killed run)."""
+    release = github.state.new_release({"tag_name": "v1.2.3", "name": "v1.2.3", "draft": draft})
+    for name, data in files.items():
+        github.state.add_asset(release["id"], name, name, "application/octet-stream", data)
+    github.state.events.clear()
+    return release
+
+
+# --- a release goci creates is a draft until every file is in -------------------------------
+
+
+def test_a_new_release_is_a_draft_until_every_file_is_in_and_is_published_once(github, tmp_path):
+    api = api_release(tmp_path)
+    done = attach_to(github, [api], "v1.2.3")
+    (release,) = github.state.releases.values()
+    rid = release["id"]
+    assert github.state.events == [
+        ("created", rid, "draft"),
+        ("uploaded", rid, AMD, "draft"),
+        ("uploaded", rid, ARM, "draft"),
+        ("uploaded", rid, SUMS, "draft"),
+        ("published", rid),
+    ]
+    assert [r for r in github.state.requests if r.startswith("PATCH")] == [
+        f"PATCH {REPO}/releases/{rid}"
+    ]
+    assert release["target_commitish"] == api.manifest.commit  # the commit the files came from
+    assert (release["tag_name"], release["draft"]) == ("v1.2.3", False)
+    assert done == Attached(
+        "v1.2.3", "https://github.com/acme/shop/releases/tag/v1.2.3", True, True,
+        (AMD, ARM, SUMS), (),
+    )  # fmt: skip
+    assert github.state.blobs[(rid, AMD)] == local(api, "linux-amd64")
+
+
+def test_a_killed_attach_leaves_a_hidden_draft_that_the_rerun_completes(github, tmp_path):
+    api = api_release(tmp_path)
+    github.state.hook = lambda line: 502 if f"name={ARM}" in line else None  # dies on file 2
+    with pytest.raises(ToolError, match="HTTP 502"):
+        attach_to(github, [api], "v1.2.3")
+    (draft,) = github.state.releases.values()
+    assert draft["draft"] is True and github.state.asset_names(draft) == [AMD]
+    tagged = urllib.request.Request(
+        f"{github.state.api_url}/repos/acme/shop/releases/tags/v1.2.3",
+        headers={"Authorization": "token test-token"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as seen:  # nobody finds it at the tag
+        urllib.request.urlopen(tagged)
+    assert seen.value.code == 404
+    github.state.hook = None
+    github.state.events.clear()
+    github.state.requests.clear()
+    done = attach_to(github, [api], "v1.2.3")
+    rid = draft["id"]
+    assert github.state.events == [
+        ("uploaded", rid, ARM, "draft"),
+        ("uploaded", rid, SUMS, "draft"),
+        ("published", rid),
+    ]
+    assert f"POST {REPO}/releases" not in github.state.requests  # no second release
+    assert list(github.state.releases) == [rid]
+    assert (done.created, done.published, done.uploaded, done.kept) == (
+        False, True, (ARM, SUMS), (AMD,),
+    )  # fmt: skip
+
+
+def test_a_release_another_job_published_while_creating_is_filled_not_failed(github, tmp_path):
+    """The create answers 422 already_exists: the other job's release gets the files."""
+    api = api_release(tmp_path)
+    others: list[dict[str, Any]] = []
+
+    def other_job_first(line: str) -> None:
+        if line == f"POST {REPO}/releases" and not others:
+            others.append(github.state.new_release({"tag_name": "v1.2.3", "name": "theirs"}))
+
+    github.state.hook = other_job_first
+    done = attach_to(github, [api], "v1.2.3")
+    (theirs,) = others
+    rid = theirs["id"]
+    assert list(github.state.releases) == [rid]
+    assert github.state.events == [
+        ("created", rid, "published"),
+        ("uploaded", rid, AMD, "published"),
+        ("uploaded", rid, ARM, "published"),
+        ("uploaded", rid, SUMS, "published"),
+    ]
+    assert (done.created, done.published, done.uploaded, done.kept) == (
+        False, False, (AMD, ARM, SUMS), (),
+    )  # fmt: skip
+
+
+def test_a_release_published_by_someone_while_filling_gets_the_files_and_the_draft_goes(
+    github, tmp_path
+):
+    """Publishing the draft answers 422 already_exists: fill the published one, delete ours."""
+    api = api_release(tmp_path)
+    others: list[dict[str, Any]] = []
+
+    def someone_publishes_first(line: str) -> None:
+        if line.startswith("PATCH ") and not others:
+            others.append(github.state.new_release({"tag_name": "v1.2.3", "name": "theirs"}))
+
+    github.state.hook = someone_publishes_first
+    done = attach_to(github, [api], "v1.2.3")
+    (theirs,) = others
+    mine, rid = theirs["id"] - 4, theirs["id"]  # our draft, then its three assets, then theirs
+    assert github.state.events == [
+        ("created", mine, "draft"),
+        ("uploaded", mine, AMD, "draft"),
+        ("uploaded", mine, ARM, "draft"),
+        ("uploaded", mine, SUMS, "draft"),
+        ("created", rid, "published"),
+        ("uploaded", rid, AMD, "published"),
+        ("uploaded", rid, ARM, "published"),
+        ("uploaded", rid, SUMS, "published"),
+        ("deleted", mine),
+    ]
+    assert list(github.state.releases) == [rid]
+    assert (done.created, done.published, done.uploaded, done.release_url) == (
+        False, False, (AMD, ARM, SUMS), "https://github.com/acme/shop/releases/tag/v1.2.3",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("services", [("api", "api"), ("api", "worker")])
+def test_two_attaches_of_one_tag_at_one_moment_leave_one_release(github, tmp_path, services):
+    """Both find nothing and create a draft at the same moment (held until both arrive): the
+    oldest draft is filled by both, the other deleted, each file uploaded once, the release
+    published once. ``api``/``api`` is a rerun meeting the first run (same bytes),
+    ``api``/``worker`` two services of one tag."""
+    packed = [
+        releases.packed(tmp_path / f"w{i}", s, f"{s} build".encode(), "prod", "1.2.3")
+        for i, s in enumerate(services)
+    ]
+    both_create = threading.Barrier(2, timeout=30)
+
+    def hold_creates(line: str) -> None:
+        if line == f"POST {REPO}/releases":
+            both_create.wait()
+
+    github.state.hook = hold_creates
+    results: list[Attached | BaseException] = [RuntimeError("not run")] * 2
+    start = threading.Barrier(2)
+
+    def one(index: int) -> None:
+        start.wait()
+        try:
+            results[index] = attach_to(github, [packed[index]], "v1.2.3")
+        except BaseException as exc:  # reported below, not lost in the thread
+            results[index] = exc
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done = [r for r in results if isinstance(r, Attached)]
+    assert len(done) == 2, results
+    (release,) = github.state.releases.values()
+    names = {f"{s}-{t}" for s in services for t in ("linux-amd64", "linux-arm64", "SHA256SUMS")}
+    assert release["draft"] is False
+    assert github.state.asset_names(release) == sorted(names)  # each name once
+    assert sorted(n for d in done for n in d.uploaded) == sorted(names)  # each sent once
+    kinds = [e[0] for e in github.state.events]
+    assert (kinds.count("created"), kinds.count("deleted"), kinds.count("published")) == (2, 1, 1)
+    # both may send the publishing edit (GitHub has no conditional one); it publishes once
+    assert True in {d.published for d in done}
+    assert sorted(d.created for d in done) == [False, True]
+    for writer in packed:
+        service = writer.name.service
+        data = github.state.blobs[(release["id"], f"{service}-linux-amd64")]
+        assert data == local(writer, "linux-amd64")
+    if services[0] == services[1]:  # one set of files: all in before the release was published
+        uploaded = [e for e in github.state.events if e[0] == "uploaded"]
+        assert {e[3] for e in uploaded} == {"draft"}
 
 
 # --- only prod releases of the tag's version ------------------------------------------------
@@ -104,3 +304,14 @@ def test_two_files_that_would_share_an_asset_name_are_refused_before_any_request
         f"--github-release: {message}; rename a service so their asset names differ"
     )
     assert github.state.requests == []
+
+
+def test_sha256sums_asset_lists_the_asset_names(github, tmp_path):
+    api = api_release(tmp_path)
+    attach_to(github, [api], "v1.2.3")
+    (release,) = github.state.releases.values()
+    sums = github.state.blobs[(release["id"], SUMS)].decode()
+    assert sums == "".join(
+        f"{hashlib.sha256(local(api, t)).hexdigest()}  api-{t}\n"
+        for t in ("linux-amd64", "linux-arm64")
+    )

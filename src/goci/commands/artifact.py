@@ -85,7 +85,7 @@ class UploadOptions(StoreOptions, DistOptions):
         kind="bool",
         default=False,
         help="also attach the files and SHA256SUMS to the GitHub release of the tag "
-        "(prod releases of the tag's version only)",
+        "(prod releases of the tag's version; a new release is published once all are in)",
     )
     tag: str = option(default="", help="tag of the GitHub release (default: the pushed tag)")
     github_token: str = option(
@@ -326,8 +326,9 @@ def _attach(releases: Sequence[LocalRelease], github: _GitHubRelease) -> str:
         api_url=github.api_url,
     )
     return (
-        f"GitHub release {done.tag}: {'created, ' if done.created else ''}"
-        f"{len(done.uploaded)} uploaded, {len(done.kept)} already there ({done.release_url})"
+        f"GitHub release {done.tag}: {'created as a draft, ' if done.created else ''}"
+        f"{len(done.uploaded)} uploaded, {len(done.kept)} already there"
+        f"{', then published' if done.published else ''} ({done.release_url})"
     )
 
 

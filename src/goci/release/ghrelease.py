@@ -4,26 +4,31 @@ GitHub release assets live in one flat namespace, so each file gets a name that 
 service and target (``api-linux-amd64``, ``api-windows-amd64.exe``), and the attached
 ``{service}-SHA256SUMS`` lists those names, so ``sha256sum -c`` works in a folder of downloaded
 assets. Two files that would share a name (``a/b`` and ``a-b`` both flatten to ``a-b``; a
-downloads folder on macOS or Windows ignores case) are refused before anything is sent. An
-asset that is already there is kept when identical and refused otherwise: like a prod version,
-an attached file is never silently replaced.
+downloads folder on macOS or Windows ignores case) are refused before anything is sent.
 
 A GitHub release says "this is version X", so only prod releases of the tag's own version are
 attached: a dev build or another version under the tag would be published as that version.
+
+An asset that is already there is kept when identical and refused otherwise: like a prod
+version, an attached file is never silently replaced. The GitHub work itself (draft first,
+published last) is in ``goci.release.ghpublish``.
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from goci.errors import InputError, ToolError, VerdictError, bad_input
+from goci.errors import InputError, bad_input
 from goci.release.checksums import format_sums
 from goci.release.local import LocalRelease
 from goci.release.names import version_from_tag
 from goci.tools.hashing import sha256_bytes
+
+_FULL_COMMIT = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,8 @@ class Asset:
 class Attached:
     tag: str
     release_url: str
-    created: bool
+    created: bool  # this run created the release (as a draft)
+    published: bool  # this run published it, once every file was in
     uploaded: tuple[str, ...]
     kept: tuple[str, ...]
 
@@ -123,6 +129,17 @@ def _refuse_collisions(assets: Sequence[Asset]) -> None:
             )
 
 
+def release_commit(releases: Sequence[LocalRelease]) -> str:
+    """The one full commit id the releases were built from, or '' (several, or none).
+
+    GitHub creates a missing tag at the release's ``target_commitish`` when it is published;
+    the commit the files were built from is the only right place for it.
+    """
+    commits = {r.manifest.commit for r in releases}
+    commit = commits.pop() if len(commits) == 1 else ""
+    return commit if _FULL_COMMIT.match(commit) else ""
+
+
 def attach(
     releases: Sequence[LocalRelease],
     *,
@@ -131,57 +148,10 @@ def attach(
     repository: str,
     api_url: str,
 ) -> Attached:
-    """Create the release of ``tag`` if missing and upload every file not already there."""
+    """Attach every file to the GitHub release of ``tag``, published only once all are in."""
+    from goci.release.ghpublish import GitHubTarget, publish
+
     check_attachable(releases, tag)
+    target = GitHubTarget(tag, token, repository, api_url, release_commit(releases))
     with tempfile.TemporaryDirectory(prefix="goci-ghsums-") as scratch:
-        assets = plan_assets(releases, Path(scratch))
-        return _upload(assets, tag=tag, token=token, repository=repository, api_url=api_url)
-
-
-def _upload(
-    assets: Sequence[Asset],
-    *,
-    tag: str,
-    token: str,
-    repository: str,
-    api_url: str,
-) -> Attached:
-    from github import Auth, Github, GithubException, UnknownObjectException
-
-    api = api_url
-    client = Github(base_url=api, auth=Auth.Token(token), retry=None, timeout=60, lazy=True)
-    try:
-        repo = client.get_repo(repository)
-        created = False
-        try:
-            release = repo.get_release(tag)
-        except UnknownObjectException:
-            release = repo.create_git_release(
-                tag, name=tag, message=f"Release {tag} (published by goci)"
-            )
-            created = True
-        present = {a.name: a for a in release.get_assets()}
-        uploaded, kept = [], []
-        for planned in assets:
-            name, path, digest = planned.name, planned.path, planned.sha256
-            size = path.stat().st_size
-            if name in present:
-                asset = present[name]
-                remote_digest = getattr(asset, "digest", None)
-                if asset.size != size or (remote_digest and remote_digest != f"sha256:{digest}"):
-                    raise VerdictError(
-                        f"GitHub release {tag} already has an asset {name} with other content; "
-                        "attached files are not replaced"
-                    )
-                kept.append(name)
-                continue
-            release.upload_asset(
-                str(path), label=name, content_type="application/octet-stream", name=name
-            )
-            uploaded.append(name)
-        return Attached(tag, release.html_url, created, tuple(uploaded), tuple(kept))
-    except GithubException as exc:
-        message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
-        raise ToolError(f"GitHub API ({api}): HTTP {exc.status}: {message}") from None
-    finally:
-        client.close()
+        return publish(plan_assets(releases, Path(scratch)), target)

@@ -1,0 +1,212 @@
+"""Fill the GitHub release of a tag so that nobody ever sees it half-filled (PyGithub).
+
+A release published first and then filled one asset at a time is visible, and downloadable,
+with files missing, and stays so when the job is killed halfway. So a release goci creates is
+a draft (shown only to people with push access, never at the tag's page) until every file is
+in and checked, and is published last, once. A rerun after a kill finds that draft (GitHub's
+tag lookup never returns drafts, so the releases are listed) and completes it instead of
+starting a second one.
+
+Jobs of one tag may run at the same moment (one per service, or a rerun meeting the first
+run), and GitHub lets several drafts share a tag. So a job that created a draft looks again:
+the oldest draft of the tag (lowest id) is the one every job fills, and a job whose draft is
+not it deletes its own. Two uploads of one name answer 422 to the second, whose file is then
+checked against the one that landed; a release of the tag published meanwhile by someone else
+(422 when creating or publishing) is filled instead of failing. No job knows which others will
+come, so with one job per service the release is published when the first job's files are
+all in, and the others' files join it as those jobs finish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from github import Auth, Github, GithubException, UnknownObjectException
+from github.GithubObject import NotSet
+from github.GitRelease import GitRelease
+from github.GitReleaseAsset import GitReleaseAsset
+from github.Repository import Repository
+
+from goci.errors import ToolError, VerdictError
+from goci.release.ghrelease import Asset, Attached
+
+#: Seconds between requests, and between writes: GitHub asks integrations to space writes by
+#: a second to stay clear of its secondary rate limits (PyGithub's defaults, named here so
+#: that tests against a local server need not wait).
+PACE = (0.25, 1.0)
+
+
+@dataclass(frozen=True)
+class GitHubTarget:
+    """The GitHub release to fill: its tag, where, with what token, and the commit a missing
+    tag would be created at ('' to leave it to GitHub)."""
+
+    tag: str
+    token: str
+    repository: str
+    api_url: str
+    commit: str = ""
+
+
+def publish(assets: Sequence[Asset], target: GitHubTarget) -> Attached:
+    """Every asset on the release of ``target.tag``; a release made here is published last."""
+    api = target.api_url
+    client = Github(
+        base_url=api,
+        auth=Auth.Token(target.token),
+        retry=None,
+        timeout=60,
+        lazy=True,
+        per_page=100,
+        seconds_between_requests=PACE[0],
+        seconds_between_writes=PACE[1],
+    )
+    try:
+        repo = client.get_repo(target.repository)
+        release, created = _open(repo, target)
+        uploaded, kept = _fill(release, assets, target)
+        published = False
+        if release.draft:
+            done = _publish(repo, release)
+            if done is None:  # someone published a release of the tag meanwhile: fill that
+                other = repo.get_release(target.tag)
+                uploaded, kept = _fill(other, assets, target)
+                if created:
+                    release.delete_release()
+                release, created = other, False
+            else:
+                release, published = done
+        return Attached(
+            target.tag, release.html_url, created, published, tuple(uploaded), tuple(kept)
+        )
+    except GithubException as exc:
+        message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
+        raise ToolError(f"GitHub API ({api}): HTTP {exc.status}: {message}") from None
+    finally:
+        client.close()
+
+
+def _already_exists(exc: GithubException) -> bool:
+    """GitHub's 422 for a name taken: a release of the tag, or an asset of the release."""
+    errors = exc.data.get("errors") if isinstance(exc.data, dict) else None
+    return (
+        exc.status == 422
+        and isinstance(errors, list)
+        and any(isinstance(e, dict) and e.get("code") == "already_exists" for e in errors)
+    )
+
+
+def _published(repo: Repository, tag: str) -> GitRelease | None:
+    try:
+        return repo.get_release(tag)  # published releases only: GitHub hides drafts here
+    except UnknownObjectException:
+        return None
+
+
+def _oldest_draft(repo: Repository, tag: str) -> GitRelease | None:
+    drafts = [r for r in repo.get_releases() if r.draft and r.tag_name == tag]
+    return min(drafts, key=lambda r: r.id, default=None)
+
+
+def _open(repo: Repository, target: GitHubTarget) -> tuple[GitRelease, bool]:
+    """The release to fill (published, else the oldest draft of the tag, else a new draft)
+    and whether this run created it."""
+    tag = target.tag
+    found = _published(repo, tag)
+    if found is None:
+        found = _oldest_draft(repo, tag)
+    if found is not None:
+        return found, False
+    try:
+        mine = repo.create_git_release(
+            tag,
+            name=tag,
+            message=f"Release {tag} (published by goci)",
+            draft=True,
+            target_commitish=target.commit or NotSet,
+        )
+    except GithubException as exc:
+        if not _already_exists(exc):
+            raise
+        found = _published(repo, tag)  # another job published it a moment ago
+        if found is None:
+            raise
+        return found, False
+    oldest = _oldest_draft(repo, tag)
+    if oldest is not None and oldest.id < mine.id:  # another job's draft came first: join it
+        mine.delete_release()
+        return oldest, False
+    return mine, True
+
+
+def _publish(repo: Repository, release: GitRelease) -> tuple[GitRelease, bool] | None:
+    """Publish the draft (read again: another job filling it may have published it), keeping
+    its name, text and pre-release flag; None when a release of the tag is already out."""
+    current = repo.get_release(release.id)
+    if not current.draft:
+        return current, False
+    try:
+        done = current.update_release(
+            name=current.name,
+            message=current.body or "",
+            draft=False,
+            prerelease=current.prerelease,
+        )
+    except GithubException as exc:
+        if _already_exists(exc):
+            return None
+        raise
+    return done, True
+
+
+def _fill(
+    release: GitRelease, assets: Sequence[Asset], target: GitHubTarget
+) -> tuple[list[str], list[str]]:
+    """Check every asset already there first (so a conflict is found before anything is
+    sent), then upload the others; ``(uploaded, kept)``."""
+    present = {a.name: a for a in release.get_assets()}
+    kept = []
+    for asset in assets:
+        if asset.name in present:
+            _check_same(present[asset.name], asset, target)
+            kept.append(asset.name)
+    uploaded = []
+    for asset in assets:
+        if asset.name not in present:
+            if _upload(release, asset, target):
+                uploaded.append(asset.name)
+            else:
+                kept.append(asset.name)
+    return uploaded, kept
+
+
+def _upload(release: GitRelease, asset: Asset, target: GitHubTarget) -> bool:
+    """Upload one asset: True when sent, False when another job's upload of the same name
+    landed first and holds the same bytes."""
+    try:
+        release.upload_asset(
+            str(asset.path),
+            label=asset.name,
+            content_type="application/octet-stream",
+            name=asset.name,
+        )
+    except GithubException as exc:
+        if not _already_exists(exc):
+            raise
+        landed = {a.name: a for a in release.get_assets()}.get(asset.name)
+        if landed is None:
+            raise
+        _check_same(landed, asset, target)
+        return False
+    return True
+
+
+def _check_same(remote: GitReleaseAsset, asset: Asset, target: GitHubTarget) -> None:
+    """Pass only if the asset on GitHub matches ``asset``'s size and digest."""
+    digest = remote.digest
+    if remote.size != asset.path.stat().st_size or (digest and digest != f"sha256:{asset.sha256}"):
+        raise VerdictError(
+            f"GitHub release {target.tag} already has an asset {asset.name} with other content "
+            f"than {asset.source}; attached files are not replaced"
+        )
