@@ -282,7 +282,9 @@ class GitHubServers:
         base = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.state.api_url = f"{base}/api/v3"
         self.state.uploads_url = f"{base}/api/uploads"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def stop(self) -> None:
