@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from goci.errors import InputError, ToolError
+from goci.errors import InputError, ToolError, VerdictError
 from goci.release import ghpublish
 from goci.release.ghrelease import Attached, attach
 from goci.release.local import LocalRelease, load_release
@@ -232,6 +232,69 @@ def test_two_attaches_of_one_tag_at_one_moment_leave_one_release(github, tmp_pat
     if services[0] == services[1]:  # one set of files: all in before the release was published
         uploaded = [e for e in github.state.events if e[0] == "uploaded"]
         assert {e[3] for e in uploaded} == {"draft"}
+
+
+# --- an asset already there is kept only when its bytes are proven the same ------------------
+
+
+@pytest.mark.parametrize(
+    ("digests", "there", "outcome"),
+    [
+        (True, "same", "kept"),
+        (True, "other bytes", "refused"),
+        (False, "same", "kept"),  # older GHES: downloaded and hashed
+        (False, "other bytes", "refused"),  # same size, no digest: size alone proves nothing
+        (False, "same, storage down", "unchecked"),
+    ],
+)
+def test_an_asset_already_there_is_kept_only_when_proven_identical(
+    github, tmp_path, digests, there, outcome
+):
+    api = api_release(tmp_path)
+    mine = local(api, "linux-amd64")
+    theirs = mine if there.startswith("same") else mine[:-1] + b"!"
+    assert len(theirs) == len(mine)
+    github.state.digests = digests
+    release = existing(github, draft=False, files={AMD: theirs})
+    (asset_id,) = [a["id"] for a in release["assets"]]
+    if "storage down" in there:
+        github.state.hook = lambda line: 503 if line.startswith("GET /storage/") else None
+    if outcome == "kept":
+        done = attach_to(github, [api], "v1.2.3")
+        assert (done.created, done.published, done.uploaded, done.kept) == (
+            False, False, (ARM, SUMS), (AMD,),
+        )  # fmt: skip
+        assert github.state.asset_names(release) == sorted([AMD, ARM, SUMS])
+    else:
+        expected = {
+            "refused": f"GitHub release v1.2.3 already has an asset {AMD} with other content "
+            "than prod/api-v1.2.3 linux-amd64/api; attached files are not replaced",
+            "unchecked": f"GitHub release v1.2.3 already has an asset {AMD} of the same size "
+            "but no digest, and downloading it to compare failed (HTTP 503); it is not taken "
+            "as identical unchecked: check it, or delete it and rerun",
+        }[outcome]
+        with pytest.raises(VerdictError) as refused:
+            attach_to(github, [api], "v1.2.3")
+        assert str(refused.value) == expected
+        assert uploads(github) == [] and github.state.events == []  # nothing sent at all
+        assert github.state.asset_names(release) == [AMD]
+    downloaded = [
+        r for r in github.state.requests if r.startswith("GET /storage/") or "/assets/" in r
+    ]
+    if digests:
+        assert downloaded == []
+    else:  # the API redirect, then the signed URL (without the token, or storage says 400)
+        assert downloaded[-2:] == [f"GET {REPO}/releases/assets/{asset_id}",
+                                   f"GET /storage/releases/{asset_id}"]  # fmt: skip
+
+
+def test_a_draft_holding_other_bytes_is_refused_and_stays_a_draft(github, tmp_path):
+    api = api_release(tmp_path)
+    github.state.digests = False
+    draft = existing(github, draft=True, files={AMD: b"x" * len(local(api, "linux-amd64"))})
+    with pytest.raises(VerdictError, match=f"already has an asset {AMD} with other content"):
+        attach_to(github, [api], "v1.2.3")
+    assert draft["draft"] is True and github.state.events == [] and uploads(github) == []
 
 
 # --- only prod releases of the tag's version ------------------------------------------------

@@ -15,10 +15,17 @@ checked against the one that landed; a release of the tag published meanwhile by
 (422 when creating or publishing) is filled instead of failing. No job knows which others will
 come, so with one job per service the release is published when the first job's files are
 all in, and the others' files join it as those jobs finish.
+
+An asset already there is kept only if it is proven to hold our bytes: by GitHub's ``digest``,
+or, on a GitHub Enterprise too old to give one, by downloading and hashing it. Same size is not
+same bytes, and what cannot be checked is refused, not trusted.
 """
 
 from __future__ import annotations
 
+import http.client
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,6 +37,7 @@ from github.Repository import Repository
 
 from goci.errors import ToolError, VerdictError
 from goci.release.ghrelease import Asset, Attached
+from goci.tools.hashing import Sha256, chunks
 
 #: Seconds between requests, and between writes: GitHub asks integrations to space writes by
 #: a second to stay clear of its secondary rate limits (PyGithub's defaults, named here so
@@ -203,10 +211,56 @@ def _upload(release: GitRelease, asset: Asset, target: GitHubTarget) -> bool:
 
 
 def _check_same(remote: GitReleaseAsset, asset: Asset, target: GitHubTarget) -> None:
-    """Pass only if the asset on GitHub matches ``asset``'s size and digest."""
-    digest = remote.digest
-    if remote.size != asset.path.stat().st_size or (digest and digest != f"sha256:{asset.sha256}"):
+    """Pass only if the asset on GitHub is proven to hold ``asset``'s bytes."""
+    tag, name = target.tag, asset.name
+    differs = VerdictError(
+        f"GitHub release {tag} already has an asset {name} with other content than "
+        f"{asset.source}; attached files are not replaced"
+    )
+    if remote.state != "uploaded":
         raise VerdictError(
-            f"GitHub release {target.tag} already has an asset {asset.name} with other content "
-            f"than {asset.source}; attached files are not replaced"
+            f"GitHub release {tag}: asset {name} is not completely uploaded (state "
+            f"{remote.state!r}), so it cannot be checked; if no job is uploading it, delete it"
         )
+    size = asset.path.stat().st_size
+    if remote.size != size:
+        raise differs
+    digest = remote.digest
+    if digest == f"sha256:{asset.sha256}":
+        return
+    if digest and digest.startswith("sha256:"):
+        raise differs
+    if _downloaded_sha256(remote.id, target, name, size) != asset.sha256:
+        raise differs
+
+
+def _downloaded_sha256(asset_id: int, target: GitHubTarget, name: str, size: int) -> str:
+    """The SHA-256 of an asset's bytes as GitHub serves them (for a GitHub without digests).
+
+    The API answers with a redirect to a signed storage URL; the token is an unredirected
+    header, so it goes to the API only (storage would refuse it, and must never see it).
+    """
+    url = f"{target.api_url.rstrip('/')}/repos/{target.repository}/releases/assets/{asset_id}"
+    cannot = (
+        f"GitHub release {target.tag} already has an asset {name} of the same size but no "
+        "digest, and downloading it to compare failed ({}); it is not taken as identical "
+        "unchecked: check it, or delete it and rerun"
+    )
+    if not url.startswith(("https://", "http://")):
+        raise VerdictError(cannot.format(f"the API URL {target.api_url} is not http(s)"))
+    request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
+        url, headers={"Accept": "application/octet-stream", "User-Agent": "goci"}
+    )
+    request.add_unredirected_header("Authorization", f"Bearer {target.token}")
+    digest = Sha256()
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            for chunk in chunks(response):
+                digest.update(chunk)
+                if digest.size > size:
+                    break
+    except urllib.error.HTTPError as exc:
+        raise VerdictError(cannot.format(f"HTTP {exc.code}")) from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        raise VerdictError(cannot.format(exc)) from None
+    return digest.hexdigest()

@@ -9,9 +9,10 @@ downloads folder on macOS or Windows ignores case) are refused before anything i
 A GitHub release says "this is version X", so only prod releases of the tag's own version are
 attached: a dev build or another version under the tag would be published as that version.
 
-An asset that is already there is kept when identical and refused otherwise: like a prod
-version, an attached file is never silently replaced. The GitHub work itself (draft first,
-published last) is in ``goci.release.ghpublish``.
+An asset that is already there is kept only when its bytes are proven identical (GitHub's
+``digest``, or, where an older GitHub Enterprise gives none, its bytes downloaded and hashed)
+and refused otherwise: like a prod version, an attached file is never silently replaced. The
+GitHub work itself (draft first, published last) is in ``goci.release.ghpublish``.
 """
 
 from __future__ import annotations
