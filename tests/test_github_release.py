@@ -297,6 +297,47 @@ def test_a_draft_holding_other_bytes_is_refused_and_stays_a_draft(github, tmp_pa
     assert draft["draft"] is True and github.state.events == [] and uploads(github) == []
 
 
+def test_a_file_changed_since_pack_is_refused_before_anything_is_sent(github, tmp_path):
+    api = api_release(tmp_path)
+    (api.path / "linux-arm64" / "api").write_bytes(b"swapped after pack")
+    with pytest.raises(VerdictError, match="linux-arm64/api changed since it was packed"):
+        attach_to(github, [api], "v1.2.3")
+    assert github.state.requests == []
+
+
+@pytest.mark.parametrize("change", [b"swapped: same size!", b"shrank", b"grew " * 20])
+def test_a_file_changed_while_it_is_sent_is_taken_off_and_nothing_published(
+    github, tmp_path, monkeypatch, change
+):
+    """Changed after the check before sending (as if while the upload ran): the bytes hashed
+    on their way out tell, the asset is deleted again and the draft stays unpublished."""
+    api = api_release(tmp_path)
+    monkeypatch.setattr(ghpublish, "_check_local", lambda assets: None)
+    (api.path / "linux-arm64" / "api").write_bytes(change)
+    with pytest.raises(VerdictError, match="linux-arm64/api changed while it was uploaded"):
+        attach_to(github, [api], "v1.2.3")
+    (draft,) = github.state.releases.values()
+    rid = draft["id"]
+    assert github.state.events == [
+        ("created", rid, "draft"),
+        ("uploaded", rid, AMD, "draft"),
+        ("uploaded", rid, ARM, "draft"),
+        ("asset deleted", rid, ARM),
+    ]
+    assert draft["draft"] is True and github.state.asset_names(draft) == [AMD]
+
+
+def test_a_file_that_shrinks_while_it_is_sent_is_padded_to_the_length_promised(tmp_path):
+    """The request promised the size at opening: sending less would hang the upload."""
+    path = tmp_path / "binary"
+    path.write_bytes(b"abcdef")
+    sent = ghpublish._SentFile(path)
+    path.write_bytes(b"ab")  # the same file, truncated under the open handle
+    assert sent.read(4) + sent.read() + sent.read() == b"ab\0\0\0\0"
+    assert sent.sent.size == sent.size == 6
+    sent.close()
+
+
 # --- only prod releases of the tag's version ------------------------------------------------
 
 

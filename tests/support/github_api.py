@@ -55,7 +55,7 @@ class FakeGitHub:
     #: False: assets have no ``digest`` field, as on GitHub Enterprise Server before it had one
     digests: bool = True
     #: what changed, in order: ("created", id, "draft"|"published"), ("uploaded", id, name,
-    #: "draft"|"published"), ("published", id), ("deleted", id)
+    #: "draft"|"published"), ("published", id), ("deleted", id), ("asset deleted", id, name)
     events: list[tuple[Any, ...]] = field(default_factory=list)
     #: sees each request line first ("POST /api/v3/..."); a status it returns is the answer
     hook: Callable[[str], int | None] | None = None

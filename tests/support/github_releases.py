@@ -10,7 +10,8 @@ with ``Accept: application/octet-stream`` answers ``302`` to a signed storage UR
 a request still carrying the ``Authorization`` header (as S3 does); and an older GitHub
 Enterprise Server gives no ``digest`` (``FakeGitHub.digests = False``).
 
-``FakeGitHub.events`` records each change (created, uploaded, published, deleted) with the
+``FakeGitHub.events`` records each change (created, uploaded, published, deleted, asset
+deleted) with the
 release's draft state at that moment, so a test can assert the exact order; ``hook`` sees
 every request first and may answer it with an error status (a failing or killed upload) or
 hold it (a race at one moment).
@@ -194,6 +195,8 @@ def route(state: FakeGitHub, req: Request) -> Reply | None:
             return _get(state, req, parts)
         if req.method == "POST" and not parts:
             return _create(state, json.loads(req.body))
+        if req.method == "DELETE" and len(parts) == 2 and parts[0] == "assets":
+            return _delete_asset(state, int(parts[1]) if parts[1].isdigit() else 0)
         if len(parts) == 1 and parts[0].isdigit():
             release = state.releases.get(int(parts[0]))
             if release is None:
@@ -253,6 +256,17 @@ def _edit(state: FakeGitHub, release: dict[str, Any], body: dict[str, Any]) -> R
         _set_published(state, release, True)
         state.events.append(("published", release["id"]))
     return Reply(200, release)
+
+
+def _delete_asset(state: FakeGitHub, asset_id: int) -> Reply:
+    found = _find_asset(state, asset_id)
+    if found is None:
+        return not_found()
+    release, asset = found
+    release["assets"].remove(asset)
+    del state.blobs[(release["id"], asset["name"])]
+    state.events.append(("asset deleted", release["id"], asset["name"]))
+    return Reply(204)
 
 
 def _upload(state: FakeGitHub, req: Request, release_id: int) -> Reply:

@@ -24,10 +24,13 @@ same bytes, and what cannot be checked is refused, not trusted.
 from __future__ import annotations
 
 import http.client
+import os
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, cast
 
 from github import Auth, Github, GithubException, UnknownObjectException
 from github.GithubObject import NotSet
@@ -37,7 +40,7 @@ from github.Repository import Repository
 
 from goci.errors import ToolError, VerdictError
 from goci.release.ghrelease import Asset, Attached
-from goci.tools.hashing import Sha256, chunks
+from goci.tools.hashing import Sha256, chunks, sha256_file
 
 #: Seconds between requests, and between writes: GitHub asks integrations to space writes by
 #: a second to stay clear of its secondary rate limits (PyGithub's defaults, named here so
@@ -71,6 +74,7 @@ def publish(assets: Sequence[Asset], target: GitHubTarget) -> Attached:
         seconds_between_writes=PACE[1],
     )
     try:
+        _check_local(assets)
         repo = client.get_repo(target.repository)
         release, created = _open(repo, target)
         uploaded, kept = _fill(release, assets, target)
@@ -93,6 +97,17 @@ def publish(assets: Sequence[Asset], target: GitHubTarget) -> Attached:
         raise ToolError(f"GitHub API ({api}): HTTP {exc.status}: {message}") from None
     finally:
         client.close()
+
+
+def _check_local(assets: Iterable[Asset]) -> None:
+    """Every file still holds what was packed, before anything is sent or compared."""
+    for asset in assets:
+        actual = sha256_file(asset.path)
+        if actual != asset.sha256:
+            raise VerdictError(
+                f"{asset.source} changed since it was packed (sha256 {actual}, packed "
+                f"{asset.sha256}); nothing was attached: re-run pack"
+            )
 
 
 def _already_exists(exc: GithubException) -> bool:
@@ -189,15 +204,37 @@ def _fill(
     return uploaded, kept
 
 
+class _SentFile:
+    """A file hashed as it is sent, exactly its size at opening: what was hashed is exactly
+    what GitHub received, and a file that shrank meanwhile is padded to the length the
+    request promised (so the upload ends, and the hash tells) instead of hanging it."""
+
+    def __init__(self, path: Path) -> None:
+        self._handle = path.open("rb")
+        self.size = os.fstat(self._handle.fileno()).st_size
+        self.sent = Sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        left = self.size - self.sent.size
+        wanted = left if size < 0 else min(size, left)
+        data = self._handle.read(wanted) if wanted > 0 else b""
+        return self.sent.update(data.ljust(wanted, b"\0"))
+
+    def close(self) -> None:
+        self._handle.close()
+
+
 def _upload(release: GitRelease, asset: Asset, target: GitHubTarget) -> bool:
     """Upload one asset: True when sent, False when another job's upload of the same name
     landed first and holds the same bytes."""
+    sent = _SentFile(asset.path)
     try:
-        release.upload_asset(
-            str(asset.path),
-            label=asset.name,
+        remote = release.upload_asset_from_memory(
+            cast(BinaryIO, sent),  # read() is all the upload uses
+            sent.size,
+            asset.name,
             content_type="application/octet-stream",
-            name=asset.name,
+            label=asset.name,
         )
     except GithubException as exc:
         if not _already_exists(exc):
@@ -207,6 +244,14 @@ def _upload(release: GitRelease, asset: Asset, target: GitHubTarget) -> bool:
             raise
         _check_same(landed, asset, target)
         return False
+    finally:
+        sent.close()
+    if sent.sent.hexdigest() != asset.sha256 or sent.sent.size != sent.size:
+        remote.delete_asset()
+        raise VerdictError(
+            f"{asset.source} changed while it was uploaded to the GitHub release {target.tag} "
+            "(its bytes no longer match SHA256SUMS); the asset was removed: re-run pack"
+        )
     return True
 
 
