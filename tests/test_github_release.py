@@ -107,6 +107,7 @@ def test_a_killed_attach_leaves_a_hidden_draft_that_the_rerun_completes(github, 
     with pytest.raises(urllib.error.HTTPError) as seen:  # nobody finds it at the tag
         urllib.request.urlopen(tagged)
     assert seen.value.code == 404
+    seen.value.close()
     github.state.hook = None
     github.state.events.clear()
     github.state.requests.clear()

@@ -305,6 +305,7 @@ def _downloaded_sha256(asset_id: int, target: GitHubTarget, name: str, size: int
                 if digest.size > size:
                     break
     except urllib.error.HTTPError as exc:
+        exc.close()  # it holds the response, and with it the connection
         raise VerdictError(cannot.format(f"HTTP {exc.code}")) from None
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         raise VerdictError(cannot.format(exc)) from None
