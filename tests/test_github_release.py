@@ -420,3 +420,17 @@ def test_sha256sums_asset_lists_the_asset_names(github, tmp_path):
         f"{hashlib.sha256(local(api, t)).hexdigest()}  api-{t}\n"
         for t in ("linux-amd64", "linux-arm64")
     )
+
+
+def test_a_github_that_does_not_answer_is_a_clear_error(tmp_path):
+    """Nothing listens at the API address (a wrong github-api-url, a network down): one line
+    naming the API, not a requests traceback."""
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    api = f"http://127.0.0.1:{port}/api/v3"
+    with pytest.raises(ToolError, match=rf"^GitHub API \({api}\) could not be reached: "):
+        attach([api_release(tmp_path)], tag="v1.2.3", token="t", repository="acme/shop",
+               api_url=api)  # fmt: skip

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
 
+import requests
 from github import Auth, Github, GithubException, UnknownObjectException
 from github.GithubObject import NotSet
 from github.GitRelease import GitRelease
@@ -95,6 +96,8 @@ def publish(assets: Sequence[Asset], target: GitHubTarget) -> Attached:
     except GithubException as exc:
         message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
         raise ToolError(f"GitHub API ({api}): HTTP {exc.status}: {message}") from None
+    except requests.RequestException as exc:  # refused, reset, timed out: no HTTP answer
+        raise ToolError(f"GitHub API ({api}) could not be reached: {exc}") from None
     finally:
         client.close()
 
