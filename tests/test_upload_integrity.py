@@ -6,17 +6,20 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from goci.errors import InputError, VerdictError
-from goci.release.local import load_release
+from goci.release.local import LocalRelease, load_release
 from goci.release.names import parse_release
 from goci.release.stores import Store, open_store
 from goci.release.upload import upload_release
+from goci.tools.hashing import sha256_bytes
 from support import releases
+from support.goci_run import GociRun
 from support.seaweed import BUCKET, Seaweed
 
 NAME = "dev/api-20250101000000"
@@ -44,7 +47,7 @@ class Hooked:
         return hooked
 
 
-def two_builds(tmp_path: Path) -> tuple[Any, Any, Store]:
+def two_builds(tmp_path: Path) -> tuple[LocalRelease, LocalRelease, Store]:
     """Two dev builds of one name with other bytes, and a file store holding the first whole."""
     first = releases.packed(tmp_path / "first", "api", b"first build", "dev", NAME[-14:])
     second = releases.packed(tmp_path / "second", "api", b"second build", "dev", NAME[-14:])
@@ -57,7 +60,7 @@ def snapshot(store: Store) -> dict[str, str | None]:
     return {k: releases.stored_sha256(store, k) for k in store.list_keys("dev/")}
 
 
-def test_a_repair_stops_when_a_rebuild_takes_the_name_first(tmp_path):
+def test_a_repair_stops_when_a_rebuild_takes_the_name_first(tmp_path: Path) -> None:
     """The first build's rerun finds an object missing and would repair it; a rebuild with
     other bytes publishes meanwhile. The repair writes nothing: before, it put the first
     build's objects back under the rebuild's manifest."""
@@ -68,11 +71,11 @@ def test_a_repair_stops_when_a_rebuild_takes_the_name_first(tmp_path):
         assert upload_release(store, second).status == "uploaded"
 
     with pytest.raises(VerdictError, match="with different files"):
-        upload_release(Hooked(store, "has_file", rebuild), first)  # type: ignore[arg-type]
+        upload_release(Hooked(store, "has_file", rebuild), first)
     releases.assert_complete(store, NAME, releases.local_files(second))
 
 
-def test_a_rebuild_waits_out_a_repair_that_holds_the_name(tmp_path):
+def test_a_rebuild_waits_out_a_repair_that_holds_the_name(tmp_path: Path) -> None:
     """A repair hides the release and writes under its own claim: a rebuild starting while it
     writes is refused untouched, and the repaired release is whole."""
     first, second, store = two_builds(tmp_path)
@@ -86,13 +89,13 @@ def test_a_rebuild_waits_out_a_repair_that_holds_the_name(tmp_path):
         refusals.append(str(refused.value))
         assert snapshot(store) == before
 
-    done = upload_release(Hooked(store, "put_file", rebuild), first)  # type: ignore[arg-type]
+    done = upload_release(Hooked(store, "put_file", rebuild), first)
     assert done.status == "repaired"
     assert len(refusals) == 1 and "is not complete" in refusals[0], refusals
     releases.assert_complete(store, NAME, releases.local_files(first))
 
 
-def test_a_late_write_onto_the_winners_objects_stops_its_manifest(tmp_path):
+def test_a_late_write_onto_the_winners_objects_stops_its_manifest(tmp_path: Path) -> None:
     """A losing writer's put already under way lands on an object of the rebuild after the
     rebuild sent it: the rebuild publishes no manifest over bytes that are not its own."""
     _first, second, store = two_builds(tmp_path)
@@ -107,11 +110,11 @@ def test_a_late_write_onto_the_winners_objects_stops_its_manifest(tmp_path):
 
     hooked = Hooked(store, "read", late_write, before_the_manifest)
     with pytest.raises(VerdictError, match="objects changed while this upload ran"):
-        upload_release(hooked, second)  # type: ignore[arg-type]
+        upload_release(hooked, second)
     assert store.read(f"{NAME}/manifest.json") is None
 
 
-def test_the_manifest_sent_is_the_one_checked(tmp_path):
+def test_the_manifest_sent_is_the_one_checked(tmp_path: Path) -> None:
     """The manifest is changed on disk after the release was read and checked: upload sends
     the checked bytes (before, it read the file again and published whatever it held)."""
     release = releases.packed(tmp_path / "ws", "api", b"api build")
@@ -121,11 +124,14 @@ def test_the_manifest_sent_is_the_one_checked(tmp_path):
     path.write_text(json.dumps(tampered))
     store = open_store(f"file://{tmp_path / 'store'}", env={}, cwd=tmp_path)
     upload_release(store, release)
-    assert store.read("prod/api-v1.0.0/manifest.json")[0] == release.manifest_bytes
+    assert store.read("prod/api-v1.0.0/manifest.json") == (
+        release.manifest_bytes,
+        sha256_bytes(release.manifest_bytes),
+    )
     assert json.loads(release.manifest_bytes)["commit"] != "0" * 40
 
 
-def test_a_release_folder_moved_after_pack_is_refused(tmp_path):
+def test_a_release_folder_moved_after_pack_is_refused(tmp_path: Path) -> None:
     """A dev release moved to dist/prod/web-v9.0.0 must not publish as that prod version."""
     release = releases.packed(tmp_path / "ws", "api", b"api build", "dev", NAME[-14:])
     dist = release.path.parents[1]
@@ -140,7 +146,9 @@ def test_a_release_folder_moved_after_pack_is_refused(tmp_path):
     )
 
 
-def test_a_sums_file_that_is_not_text_is_bad_input(tmp_path, go_env, goci):
+def test_a_sums_file_that_is_not_text_is_bad_input(
+    tmp_path: Path, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
     release = releases.packed(tmp_path / "ws", "api", b"api build")
     (release.path / "SHA256SUMS").write_bytes(b"\xff\xfe not utf-8\n")
     with pytest.raises(InputError, match="a SHA256SUMS as pack writes it"):
@@ -151,7 +159,9 @@ def test_a_sums_file_that_is_not_text_is_bad_input(tmp_path, go_env, goci):
     assert not (tmp_path / "ws" / "out").exists()
 
 
-def test_pruning_leaves_keys_it_cannot_address_and_says_so(seaweed: Seaweed, tmp_path):
+def test_pruning_leaves_keys_it_cannot_address_and_says_so(
+    seaweed: Seaweed, tmp_path: Path
+) -> None:
     """Objects another tool wrote (``C:x`` in a key: valid in S3, a drive on Windows), one
     under an old dev release and an unfinished upload under the new one: the publish prunes
     and cleans the rest and names what it left, instead of failing once the release is
