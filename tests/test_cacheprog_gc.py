@@ -12,6 +12,7 @@ import hashlib
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from goci.cache.cacheprog.entries import INLINE_MAX, Layout
@@ -21,7 +22,8 @@ from goci.cache.cacheprog.remote import RemoteTier
 from goci.cache.cacheprog.stats import Recorder
 from goci.release.stores import Store, open_store
 from goci.release.stores.filestore import FileStore
-from support.seaweed import BUCKET
+from support.goci_run import GociRun
+from support.seaweed import BUCKET, Seaweed
 
 LAYOUT = Layout.of("acme/app")
 DAY = 86400.0
@@ -57,7 +59,9 @@ def use(store: Store, tmp: Path, name: str) -> None:
     local.close()
 
 
-def test_gc_drops_the_unused_and_keeps_the_recently_used(goci, go_env, tmp_path):
+def test_gc_drops_the_unused_and_keeps_the_recently_used(
+    goci: Callable[..., GociRun], go_env: dict[str, str], tmp_path: Path
+) -> None:
     root = tmp_path / "store"
     store = FileStore(root)
     now = time.time()
@@ -77,7 +81,7 @@ def test_gc_drops_the_unused_and_keeps_the_recently_used(goci, go_env, tmp_path)
     assert "2 unused" in run.stdout and "0 over budget" in run.stdout
 
 
-def test_an_entry_used_while_gc_runs_stays(tmp_path):
+def test_an_entry_used_while_gc_runs_stays(tmp_path: Path) -> None:
     """The trim lists, then a build marks an entry, then the trim reaches it: it stays."""
     root = tmp_path / "store"
     month_ago = time.time() - 30 * DAY
@@ -99,11 +103,11 @@ def test_an_entry_used_while_gc_runs_stays(tmp_path):
     assert (result.removed_unused, result.changed_meanwhile) == (1, 1)
 
 
-def test_max_size_drops_the_least_recently_used_first(tmp_path):
+def test_max_size_drops_the_least_recently_used_first(tmp_path: Path) -> None:
     root = tmp_path / "store"
     store = FileStore(root)
     now = time.time()
-    keys = {}
+    keys: dict[str, list[str]] = {}
     for n, name in enumerate(["oldest", "middle", "newest"]):
         keys[name] = store_entry(store, tmp_path, name, os.urandom(BIG), at=now)
         age(root, keys[name], now - (3 - n) * 3600)
@@ -114,7 +118,9 @@ def test_max_size_drops_the_least_recently_used_first(tmp_path):
     assert result.removed_over_budget == 2 and result.kept_bytes == budget
 
 
-def test_gc_on_s3_keeps_what_is_recent_and_trims_to_the_budget(seaweed, tmp_path):
+def test_gc_on_s3_keeps_what_is_recent_and_trims_to_the_budget(
+    seaweed: Seaweed, tmp_path: Path
+) -> None:
     url = f"s3://{BUCKET}/cacheprog-gc/{uuid.uuid4().hex[:8]}"
     store = open_store(url, endpoint_url=seaweed.endpoint, env=seaweed.env(), cwd=tmp_path)
     now = time.time()

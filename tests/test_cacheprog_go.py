@@ -88,10 +88,11 @@ def machine(
     return Machine(tmp / name, module, env, store, extra)
 
 
+Fleet = tuple[Path, dict[str, str], str, Path]
+
+
 @pytest.fixture(scope="module")
-def fleet(
-    tmp_path_factory: pytest.TempPathFactory, seaweed: Seaweed
-) -> Iterator[tuple[Path, dict[str, str], str, Path]]:
+def fleet(tmp_path_factory: pytest.TempPathFactory, seaweed: Seaweed) -> Iterator[Fleet]:
     """Machine A's build and test, stored in SeaweedFS: (module, env, store URL, A's binary)."""
     tmp = tmp_path_factory.mktemp("fleet")
     dirs = {"GOMODCACHE": tmp / "modcache", "GOPATH": tmp / "gopath"}
@@ -108,7 +109,9 @@ def fleet(
     yield module, env, store, a.root / "tiny"
 
 
-def test_a_second_machine_builds_from_the_store_and_its_tests_are_cached(fleet, tmp_path):
+def test_a_second_machine_builds_from_the_store_and_its_tests_are_cached(
+    fleet: Fleet, tmp_path: Path
+) -> None:
     module, env, store, binary_a = fleet
     b = machine(tmp_path, "b", module, env, store)
     built = b.go("build", "-x", "-o", str(b.root / "tiny"), "./cmd/tiny")
@@ -125,7 +128,9 @@ def test_a_second_machine_builds_from_the_store_and_its_tests_are_cached(fleet, 
     assert "(cached)" in tested.stdout
 
 
-def test_a_store_killed_mid_build_leaves_the_build_green(fleet, seaweed, tmp_path):
+def test_a_store_killed_mid_build_leaves_the_build_green(
+    fleet: Fleet, seaweed: Seaweed, tmp_path: Path
+) -> None:
     module, env, store, binary_a = fleet
     proxy = CutProxy(seaweed.ports["s3.port"], cut_after=30)
     try:
@@ -142,7 +147,7 @@ def test_a_store_killed_mid_build_leaves_the_build_green(fleet, seaweed, tmp_pat
     assert "the build goes on with the local cache only" in built.stderr
 
 
-def test_file_store_fill_hits_repair_and_read_only(go_env, tmp_path):
+def test_file_store_fill_hits_repair_and_read_only(go_env: dict[str, str], tmp_path: Path) -> None:
     module = write_module(tmp_path / "module")
     store_dir = tmp_path / "store"
     store = store_dir.as_uri()

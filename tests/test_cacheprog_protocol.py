@@ -142,6 +142,13 @@ def _drain(fd: int) -> bytes:
         return pipe.read()
 
 
+def read_body(store: Store, key: str) -> bytes:
+    """The bytes stored at ``key``, which the test wrote there."""
+    found = store.read(key)
+    assert found is not None
+    return found[0]
+
+
 def by_id(answers: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     found: dict[int, dict[str, Any]] = {}
     for answer in answers[1:]:
@@ -186,7 +193,9 @@ class LiveServer:
         self.out.close()
 
 
-def test_recorded_go_build_stream_is_answered_then_hits_on_a_second_server(tmp_path):
+def test_recorded_go_build_stream_is_answered_then_hits_on_a_second_server(
+    tmp_path: Path,
+) -> None:
     stream = RECORDED.read_bytes()
     answers, recorder, _ = replay(stream, tmp_path / "local")
     assert answers[0] == {"ID": 0, "KnownCommands": ["get", "put", "close"]}
@@ -216,7 +225,7 @@ def test_recorded_go_build_stream_is_answered_then_hits_on_a_second_server(tmp_p
     assert recorder2.snapshot().local_hits == 2
 
 
-def test_answers_come_out_of_order_by_id_while_the_store_is_slow(tmp_path):
+def test_answers_come_out_of_order_by_id_while_the_store_is_slow(tmp_path: Path) -> None:
     """A get waiting on the store does not hold back the requests after it."""
     store = GatedStore(tmp_path / "store")
     slow_body, fast_body = b"slow output", b"fast output"
@@ -241,7 +250,7 @@ def test_answers_come_out_of_order_by_id_while_the_store_is_slow(tmp_path):
     live.close(9)
 
 
-def test_a_store_that_never_answers_is_a_miss_after_the_timeout(tmp_path):
+def test_a_store_that_never_answers_is_a_miss_after_the_timeout(tmp_path: Path) -> None:
     store = GatedStore(tmp_path / "store")
     replay(put(1, action(1), b"x" * 10) + close(2), tmp_path / "a", store)
     store.gated.add(LAYOUT.action_key(action(1)))  # hangs until the test ends
@@ -260,7 +269,9 @@ def test_a_store_that_never_answers_is_a_miss_after_the_timeout(tmp_path):
 
 
 @pytest.mark.parametrize("target", ["inline", "output"])
-def test_a_corrupted_or_forged_object_is_a_miss_and_the_next_put_repairs_it(tmp_path, target):
+def test_a_corrupted_or_forged_object_is_a_miss_and_the_next_put_repairs_it(
+    tmp_path: Path, target: str
+) -> None:
     store = FileStore(tmp_path / "store")
     body = os.urandom(INLINE_MAX + 1000) if target == "output" else b"small output"
     output = hashlib.sha256(body).hexdigest()
@@ -285,7 +296,7 @@ def test_a_corrupted_or_forged_object_is_a_miss_and_the_next_put_repairs_it(tmp_
     assert Path(hit["DiskPath"]).read_bytes() == body and recorder.snapshot().remote_hits == 1
 
 
-def test_a_put_whose_body_does_not_hash_to_its_output_id_is_refused(tmp_path):
+def test_a_put_whose_body_does_not_hash_to_its_output_id_is_refused(tmp_path: Path) -> None:
     store = FileStore(tmp_path / "store")
     lying = put(1, action(1), b"real").replace(
         b64(hashlib.sha256(b"real").hexdigest()).encode(),
@@ -297,7 +308,9 @@ def test_a_put_whose_body_does_not_hash_to_its_output_id_is_refused(tmp_path):
     assert store.list_keys("") == []
 
 
-def test_close_is_answered_after_every_get_the_store_answered(tmp_path, monkeypatch):
+def test_close_is_answered_after_every_get_the_store_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The answer to ``close`` comes last: a get the store answered is written before it, and
     never after the output is closed. Each get's answer is held here until close has begun (the
     order a slow writer gives); close must wait for it. Before, close counted only the gets not
@@ -328,7 +341,7 @@ def test_close_is_answered_after_every_get_the_store_answered(tmp_path, monkeypa
         assert answered[2] == {"ID": 2, "Miss": True}
 
 
-def test_read_only_serves_from_the_store_and_writes_nothing(tmp_path):
+def test_read_only_serves_from_the_store_and_writes_nothing(tmp_path: Path) -> None:
     store = FileStore(tmp_path / "store")
     replay(put(1, action(1), b"shared") + close(2), tmp_path / "a", store)
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "store").rglob("*") if p.is_file()}
@@ -345,21 +358,21 @@ def test_read_only_serves_from_the_store_and_writes_nothing(tmp_path):
     assert recorder.snapshot().marks == 0
 
 
-def test_a_use_marks_an_entry_at_most_once_a_day(tmp_path):
+def test_a_use_marks_an_entry_at_most_once_a_day(tmp_path: Path) -> None:
     store = FileStore(tmp_path / "store")
     replay(put(1, action(1), b"used") + close(2), tmp_path / "a", store)
     key = LAYOUT.action_key(action(1))
-    put_at = decode(store.read(key)[0]).marked  # type: ignore[index]
+    put_at = decode(read_body(store, key)).marked
     # A reader an hour later does not write; one two days later marks, once.
     _, recorder, _ = replay(
         get(1, action(1)) + close(2), tmp_path / "b", store, clock=lambda: put_at + 3600.0
     )
-    assert recorder.snapshot().marks == 0 and decode(store.read(key)[0]).marked == put_at  # type: ignore[index]
+    assert recorder.snapshot().marks == 0 and decode(read_body(store, key)).marked == put_at
     two_days = put_at + 2 * 86400.0
     stream = get(1, action(1)) + get(2, action(1)) + close(3)
     _, recorder, _ = replay(stream, tmp_path / "c", store, clock=lambda: two_days)
     assert recorder.snapshot().marks == 1
-    assert decode(store.read(key)[0]).marked == int(two_days)  # type: ignore[index]
+    assert decode(read_body(store, key)).marked == int(two_days)
     _, recorder, _ = replay(
         get(1, action(1)) + close(2), tmp_path / "d", store, clock=lambda: two_days + 60
     )
@@ -379,11 +392,14 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     )
 
 
-def test_two_servers_putting_the_same_entry_at_once_store_it_once(any_store, tmp_path):
+def test_two_servers_putting_the_same_entry_at_once_store_it_once(
+    any_store: Store, tmp_path: Path
+) -> None:
     """Two jobs build the same package at the same moment: one entry, one output, both fine."""
     body = os.urandom(INLINE_MAX + 1000)  # large: a separate output object, then the entry
     output = hashlib.sha256(body).hexdigest()
-    recorders, tiers = [], []
+    recorders: list[Recorder] = []
+    tiers: list[tuple[RemoteTier, LocalTier]] = []
     for name in ("a", "b"):
         local = LocalTier(tmp_path / name)
         local.put_output(output, body)

@@ -8,19 +8,28 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypedDict
 
 import pytest
 
 from goci.cache.cacheprog.plan import plan
-from support.goci_run import actions_env, read_key_values
+from support.goci_run import GociRun, actions_env, read_key_values
+from support.gorepo import GoRepo
 from support.gotools import cache_root, go_bin
 
-PUSH = ("push", "refs/heads/main", {"repository": {"default_branch": "main", "full_name": "o/r"}})
-PULL = ("pull_request", "refs/pull/7/merge", {"number": 7, **PUSH[2]})
+Event = tuple[str, str, dict[str, Any]]
+
+PUSH: Event = (
+    "push",
+    "refs/heads/main",
+    {"repository": {"default_branch": "main", "full_name": "o/r"}},
+)
+PULL: Event = ("pull_request", "refs/pull/7/merge", {"number": 7, **PUSH[2]})
 
 
-def event_env(go_env: dict[str, str], tmp: Path, event: tuple[str, str, dict]) -> dict[str, str]:
+def event_env(go_env: dict[str, str], tmp: Path, event: Event) -> dict[str, str]:
     env = actions_env(tmp, go_env)
     (tmp / "event.json").write_text(json.dumps(event[2]))
     env.update(
@@ -34,7 +43,7 @@ def event_env(go_env: dict[str, str], tmp: Path, event: tuple[str, str, dict]) -
 
 
 @pytest.fixture
-def repo(make_repo):
+def repo(make_repo: Callable[..., GoRepo]) -> GoRepo:
     repo = make_repo("wired")
     repo.module(".", "example.com/wired")
     repo.package("lib", "lib", "func Answer() int { return 42 }\n")
@@ -43,8 +52,12 @@ def repo(make_repo):
 
 @pytest.mark.parametrize("event", [PUSH, PULL], ids=["push", "pull_request"])
 def test_cache_key_store_mode_exports_a_gocacheprog_that_go_uses(
-    event, repo, go_env, goci, tmp_path
-):
+    event: Event,
+    repo: GoRepo,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+) -> None:
     env = event_env(go_env, tmp_path / "gha", event)
     store = tmp_path / "store"
     run = goci(
@@ -71,7 +84,9 @@ def test_cache_key_store_mode_exports_a_gocacheprog_that_go_uses(
     assert "1 go commands" in report.stdout + report.stderr
 
 
-def test_go_without_gocacheprog_keeps_the_tarball(repo, go_env, goci, tmp_path):
+def test_go_without_gocacheprog_keeps_the_tarball(
+    repo: GoRepo, go_env: dict[str, str], goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
     old_go = go_bin("1.23")
     env = event_env({**go_env, "GOCI_GO": str(old_go)}, tmp_path / "gha", PUSH)
     run = goci(
@@ -84,8 +99,13 @@ def test_go_without_gocacheprog_keeps_the_tarball(repo, go_env, goci, tmp_path):
     assert "go1.23.9 has no GOCACHEPROG" in run.stdout + run.stderr
 
 
-def test_an_empty_choice_takes_the_store_only_with_credentials():
-    common = {"go_version": "go1.26.1", "read_only": False}
+class PlanCommon(TypedDict):
+    go_version: str
+    read_only: bool
+
+
+def test_an_empty_choice_takes_the_store_only_with_credentials() -> None:
+    common: PlanCommon = {"go_version": "go1.26.1", "read_only": False}
     assert plan("", store="", **common).mode == "actions"
     without = plan("", store="s3://b/c", has_credentials=False, **common)
     assert (without.mode, without.reason.split(":")[0]) == (
@@ -98,7 +118,12 @@ def test_an_empty_choice_takes_the_store_only_with_credentials():
     assert "'file:///runner/my cache'" in quoted
 
 
-def test_goci_ci_builds_through_the_shared_cache(make_repo, go_env, goci, tmp_path):
+def test_goci_ci_builds_through_the_shared_cache(
+    make_repo: Callable[..., GoRepo],
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+) -> None:
     """A fresh GOCACHE each run; the store is kept across suite runs (content-addressed and
     checked by hash, like the suite's own GOCACHE), so after the first run the standard
     library comes from it rather than from the compiler."""
@@ -125,7 +150,7 @@ def test_goci_ci_builds_through_the_shared_cache(make_repo, go_env, goci, tmp_pa
     assert stored and set(stored) == {("default", "v1")}  # a local run: the default namespace
 
 
-def test_drone_reads_the_build_cache_settings():
+def test_drone_reads_the_build_cache_settings() -> None:
     from goci.commands.ci import DRONE_COMMAND
 
     opts = DRONE_COMMAND.parse(

@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from goci.release.stores import ConflictError, filelock, filestore
+from goci.release.stores import ConflictError, filelock
 from goci.release.stores.filestore import FileStore
+from goci.tools.hashing import sha256_bytes
 
 LONG_AGO = 1_000_000  # an mtime in 1970: stale by any LOCK_STALE
 WAIT = 30.0  # how long a thread waits for another before the test fails instead of hanging
@@ -230,7 +231,7 @@ def test_create_only_fails_on_an_object_written_after_its_check(
     with pytest.raises(ConflictError):
         store.put_bytes(KEY, b"create-only write", if_absent=True)
     assert interfered
-    assert store.read(KEY) == (b"plain write", filestore.sha256_bytes(b"plain write"))
+    assert store.read(KEY) == (b"plain write", sha256_bytes(b"plain write"))
 
 
 @contextlib.contextmanager
@@ -276,7 +277,7 @@ def test_of_many_create_only_writers_exactly_one_wins(
         {f"writer-{i}": functools.partial(write, f"writer {i}".encode()) for i in range(writers)}
     )
     assert len(won) == 1 and len(lost) == writers - 1
-    assert store.read(KEY) == (won[0], filestore.sha256_bytes(won[0]))
+    assert store.read(KEY) == (won[0], sha256_bytes(won[0]))
     assert sorted(p.name for p in target.parent.iterdir()) == ["current"]
 
 
@@ -294,5 +295,5 @@ def test_create_only_still_works_in_a_folder_without_hard_links(
     store.put_bytes(KEY, b"one", if_absent=True)
     with pytest.raises(ConflictError):
         store.put_bytes(KEY, b"two", if_absent=True)
-    assert store.read(KEY) == (b"one", filestore.sha256_bytes(b"one"))
+    assert store.read(KEY) == (b"one", sha256_bytes(b"one"))
     assert sorted(p.name for p in (store.root / KEY).parent.iterdir()) == ["current"]
