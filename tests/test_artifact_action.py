@@ -36,7 +36,9 @@ def run_step(
     env = actions_env(gha, base_env)
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
     for key, expr in step["env"].items():
-        env[key] = values[EXPR.match(expr).group(1)]  # type: ignore[union-attr]
+        match = EXPR.match(expr)
+        assert match is not None, expr
+        env[key] = values[match.group(1)]
     proc = subprocess.run(
         ["bash", "-eo", "pipefail", "-c", step["run"]],
         env=env,
@@ -52,7 +54,9 @@ def ws(tmp_path: Path, go_env: dict[str, str]) -> Path:
     return artifacts.workspace(tmp_path / "ws", go_env)
 
 
-def test_upload_mode_packs_and_uploads_then_promote_mode_promotes(ws, go_env, tmp_path):
+def test_upload_mode_packs_and_uploads_then_promote_mode_promotes(
+    ws: Path, go_env: dict[str, str], tmp_path: Path
+) -> None:
     store = f"file://{tmp_path / 'store'}"
     code, log, outputs = run_step(
         {"mode": "upload", "service": "api", "store": store, "working-directory": str(ws)},
@@ -83,7 +87,7 @@ def test_upload_mode_packs_and_uploads_then_promote_mode_promotes(ws, go_env, tm
     assert (tmp_path / "store" / "prod/api/current").is_file()
 
 
-def test_unknown_mode_is_refused(ws, go_env, tmp_path):
+def test_unknown_mode_is_refused(ws: Path, go_env: dict[str, str], tmp_path: Path) -> None:
     code, log, outputs = run_step(
         {"mode": "publish", "working-directory": str(ws)}, go_env, tmp_path / "gha"
     )

@@ -8,7 +8,9 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -29,6 +31,7 @@ from goci.release.names import (
 from goci.release.pointer import Pointer
 from support import artifacts
 from support.artifacts import STAMP
+from support.goci_run import GociRun
 
 
 @pytest.fixture
@@ -42,7 +45,9 @@ def head(ws: Path, env: dict[str, str]) -> str:
     ).stdout.strip()
 
 
-def test_dev_release_layout_checksums_and_manifest(ws, gha_env, goci):
+def test_dev_release_layout_checksums_and_manifest(
+    ws: Path, gha_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
     env = {
         **gha_env,
         "GITHUB_REPOSITORY": "acme/shop",
@@ -85,7 +90,9 @@ def test_dev_release_layout_checksums_and_manifest(ws, gha_env, goci):
     assert not [p for p in (ws / ".goci/dist" / "dev").iterdir() if p.name.startswith(".")]
 
 
-def test_every_service_is_packed_including_group_names(ws, go_env, goci):
+def test_every_service_is_packed_including_group_names(
+    ws: Path, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
     run = goci("artifact", "pack", "--json", env=go_env, cwd=ws)
     assert run.code == 0, run.stderr
     assert run.json()["release"].split() == [f"dev/api-{STAMP}", f"dev/tools/worker-{STAMP}"]
@@ -97,7 +104,9 @@ def test_every_service_is_packed_including_group_names(ws, go_env, goci):
     assert subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=folder).returncode == 0
 
 
-def test_prod_version_from_tag_or_flag(ws, go_env, goci):
+def test_prod_version_from_tag_or_flag(
+    ws: Path, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
     subprocess.run(["git", "tag", "api/v1.2.3"], cwd=ws, env=go_env, check=True)
     run = goci("artifact", "pack", "--env", "prod", "--service", "api", env=go_env, cwd=ws)
     assert run.code == 0, run.stderr
@@ -112,7 +121,9 @@ def test_prod_version_from_tag_or_flag(ws, go_env, goci):
     assert manifest["env"] == "prod"
 
 
-def test_repack_is_a_noop_and_prod_is_immutable(ws, go_env, goci):
+def test_repack_is_a_noop_and_prod_is_immutable(
+    ws: Path, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
     args = ("artifact", "pack", "--env", "prod", "--service", "api", "--version", "1.0.0")
     assert goci(*args, env=go_env, cwd=ws).code == 0
     again = goci(*args, env=go_env, cwd=ws)
@@ -144,7 +155,13 @@ def test_repack_is_a_noop_and_prod_is_immutable(ws, go_env, goci):
         (("--env", "staging"), "dev, prod"),
     ],
 )
-def test_bad_input_exits_2_and_writes_nothing(ws, gha_env, goci, args, needle):
+def test_bad_input_exits_2_and_writes_nothing(
+    ws: Path,
+    gha_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    args: tuple[str, ...],
+    needle: str,
+) -> None:
     run = goci("artifact", "pack", *args, env=gha_env, cwd=ws)
     assert run.code == 2, run.stderr
     assert needle in run.stderr
@@ -154,24 +171,26 @@ def test_bad_input_exits_2_and_writes_nothing(ws, gha_env, goci, args, needle):
     assert Path(gha_env["GITHUB_OUTPUT"]).read_text() == ""
 
 
-def test_prod_without_version_or_tag_is_bad_input(ws, go_env, goci):
+def test_prod_without_version_or_tag_is_bad_input(
+    ws: Path, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
     run = goci("artifact", "pack", "--env", "prod", "--service", "api", env=go_env, cwd=ws)
     assert run.code == 2
     assert "--version is required" in run.stderr
 
 
 @pytest.mark.parametrize("name", ["api", "group/api", "a.b_c-1"])
-def test_valid_service_names(name):
+def test_valid_service_names(name: str) -> None:
     assert validate_service(name) == name
 
 
 @pytest.mark.parametrize("name", ["", "..", "a/../b", "a//b", "-api", "api/", "a b", "prod/x"])
-def test_invalid_service_names(name):
+def test_invalid_service_names(name: str) -> None:
     with pytest.raises(InputError, match="--service"):
         validate_service(name)
 
 
-def test_semver_and_tags():
+def test_semver_and_tags() -> None:
     assert parse_semver("v1.4.0") == "1.4.0"
     assert parse_semver("1.4.0-rc.1+build.5") == "1.4.0-rc.1+build.5"
     for bad in ("1.4", "01.2.3", "1.2.3-", "latest", "v"):
@@ -195,14 +214,16 @@ def test_semver_and_tags():
         ("prod/api-v2-v1.0.0", "api-v2", "1.0.0"),
     ],
 )
-def test_release_names_parse_by_their_anchored_suffix(text, service, version):
+def test_release_names_parse_by_their_anchored_suffix(
+    text: str, service: str, version: str
+) -> None:
     name = parse_release(text)
     assert (name.service, name.version) == (service, version)
     assert name.folder == text
     assert release_name(name.env, service, version) == name
 
 
-def test_an_ambiguous_release_name_is_refused_when_made_and_when_read():
+def test_an_ambiguous_release_name_is_refused_when_made_and_when_read() -> None:
     # 'api' at 1.0.0-v2.0.0, or 'api-v1.0.0' at 2.0.0: no folder may mean two things.
     with pytest.raises(InputError, match="ambiguous"):
         release_name("prod", "api", "1.0.0-v2.0.0")
@@ -212,7 +233,7 @@ def test_an_ambiguous_release_name_is_refused_when_made_and_when_read():
         parse_release("dev/my-vault-2026")
 
 
-def test_find_releases_names_folders_it_cannot_read(tmp_path):
+def test_find_releases_names_folders_it_cannot_read(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     for folder in (
         "dev/my-vault-20260101120000",
@@ -248,13 +269,15 @@ def test_find_releases_names_folders_it_cannot_read(tmp_path):
         max_size=6,
     )
 )
-def test_sums_round_trip(entries):
+def test_sums_round_trip(entries: dict[str, str]) -> None:
     text = format_sums(entries.items())
     assert parse_sums(text) == entries
     assert all(len(line.split("  ", 1)[0]) == 64 for line in text.splitlines())
 
 
-def test_packs_what_goci_build_leaves(ws, go_env, goci):
+def test_packs_what_goci_build_leaves(
+    ws: Path, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
     """The real hand-over: goci build writes dist/, pack reads its build.json."""
     shutil.rmtree(ws / ".goci/dist")
     built = goci("build", "--target", "linux/amd64", "--strip", "--json", env=go_env, cwd=ws)
@@ -281,7 +304,9 @@ def no_release_folders(ws: Path) -> bool:
 
 
 @pytest.mark.parametrize("change", ["bytes", "extra-file", "mixed-record"])
-def test_pack_refuses_a_binary_that_disagrees_with_build_json(ws, go_env, goci, change):
+def test_pack_refuses_a_binary_that_disagrees_with_build_json(
+    ws: Path, go_env: dict[str, str], goci: Callable[..., GociRun], change: str
+) -> None:
     folder = ws / ".goci/dist/api/linux-arm64"
     if change == "bytes":
         # What download-artifact made of two builds sharing a path: one file, mixed bytes.
@@ -305,7 +330,9 @@ def test_pack_refuses_a_binary_that_disagrees_with_build_json(ws, go_env, goci, 
 @pytest.mark.parametrize(
     "case", ["link-out", "link-in", "linked-target", "linked-service", "linked-record", "fifo"]
 )
-def test_pack_takes_only_regular_files_inside_dist(ws, tmp_path, go_env, goci, case):
+def test_pack_takes_only_regular_files_inside_dist(
+    ws: Path, tmp_path: Path, go_env: dict[str, str], goci: Callable[..., GociRun], case: str
+) -> None:
     secret = tmp_path / "environ"
     secret.write_text("AWS_SECRET_ACCESS_KEY=do-not-publish-me\n")
     folder = ws / ".goci/dist/tools/worker/linux-amd64"
@@ -358,11 +385,11 @@ _json_values = st.recursive(
 )
 
 
-def _manifest_like(data: dict) -> bytes:
+def _manifest_like(data: dict[str, Any]) -> bytes:
     return json.dumps(data).encode()
 
 
-_GOOD = {
+_GOOD: dict[str, Any] = {
     "schema": "goci.release/v1",
     "name": "prod/api-v1.0.0",
     "service": "api",
@@ -374,7 +401,7 @@ _GOOD = {
 }
 
 
-def test_manifest_good_shape_is_read():
+def test_manifest_good_shape_is_read() -> None:
     manifest = Manifest.from_json(_manifest_like(_GOOD), "m")
     assert [f.path for f in manifest.files] == ["linux-amd64/api"]
 
@@ -383,7 +410,7 @@ def test_manifest_good_shape_is_read():
     "path",
     ["linux-amd64\\..\\..\\x", "C:/x", "linux-amd64/C:x", "linux-amd64/../x", "/linux-amd64/x"],
 )
-def test_manifest_paths_that_could_leave_a_folder_are_refused(path):
+def test_manifest_paths_that_could_leave_a_folder_are_refused(path: str) -> None:
     """Manifests come from stores: their paths become keys and file names on any OS."""
     files = [{**_GOOD["files"][0], "path": path}]
     with pytest.raises(VerdictError, match=re.escape("is not {os}-{arch}/{file}")):
@@ -401,7 +428,7 @@ def test_manifest_paths_that_could_leave_a_folder_are_refused(path):
         ),
     )
 )
-def test_manifest_parser_raises_only_goci_errors(data):
+def test_manifest_parser_raises_only_goci_errors(data: bytes) -> None:
     try:
         manifest = Manifest.from_json(data, "fuzz")
     except GociError:
@@ -414,7 +441,7 @@ def test_manifest_parser_raises_only_goci_errors(data):
 
 @FUZZ
 @given(st.text(max_size=300))
-def test_sums_parser_raises_only_goci_errors(text):
+def test_sums_parser_raises_only_goci_errors(text: str) -> None:
     try:
         sums = parse_sums(text)
     except GociError:
@@ -431,7 +458,7 @@ def test_sums_parser_raises_only_goci_errors(text):
         ),
     )
 )
-def test_release_name_parser_raises_only_goci_errors(text):
+def test_release_name_parser_raises_only_goci_errors(text: str) -> None:
     try:
         name = parse_release(text)
     except GociError:
@@ -441,7 +468,7 @@ def test_release_name_parser_raises_only_goci_errors(text):
 
 @FUZZ
 @given(st.one_of(st.binary(max_size=120), _json_values.map(lambda v: json.dumps(v).encode())))
-def test_claim_and_pointer_parsers_raise_only_goci_errors(data):
+def test_claim_and_pointer_parsers_raise_only_goci_errors(data: bytes) -> None:
     for parse in (Claim.from_json, Pointer.from_json):
         with contextlib.suppress(GociError):
             parse(data, "fuzz")

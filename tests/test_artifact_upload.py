@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,14 @@ import pytest
 from goci.errors import ToolError
 from goci.release import ghpublish
 from goci.release.claim import Claim
-from goci.release.local import find_releases, load_release
+from goci.release.local import LocalRelease, find_releases, load_release
+from goci.release.names import Env
 from goci.release.stores import Tuning, open_store
 from goci.release.upload import upload_all
 from support import artifacts, releases
 from support.artifacts import STAMP
 from support.github_api import GitHubServers
+from support.goci_run import GociRun
 from support.releases import race
 from support.seaweed import BUCKET, SECRET_KEY, Seaweed
 
@@ -48,7 +51,9 @@ def unmasked(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.startswith("::add-mask::"))
 
 
-def test_pack_then_upload_to_s3_verifies_every_object(ws, gha_env, goci, s3):
+def test_pack_then_upload_to_s3_verifies_every_object(
+    ws: Path, gha_env: dict[str, str], goci: Callable[..., GociRun], s3: tuple[str, Seaweed]
+) -> None:
     url, seaweed = s3
     env = seaweed.env(gha_env)
     assert goci("artifact", "pack", "--service", "api", env=env, cwd=ws).code == 0
@@ -77,7 +82,9 @@ def test_pack_then_upload_to_s3_verifies_every_object(ws, gha_env, goci, s3):
     assert "byte-identical: nothing to do" in again.stdout
 
 
-def test_upload_to_file_store_and_keep_last_n(ws, go_env, goci, tmp_path):
+def test_upload_to_file_store_and_keep_last_n(
+    ws: Path, go_env: dict[str, str], goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
     for stamp in ("20250101000000", "20250102000000", "20250103000000"):
         assert (
             goci(
@@ -107,7 +114,13 @@ def test_upload_to_file_store_and_keep_last_n(ws, go_env, goci, tmp_path):
     assert blob == (ws / ".goci/dist/api/linux-amd64/api").read_bytes()
 
 
-def test_second_prod_publish_is_refused_unless_identical(ws, go_env, goci, s3, tmp_path):
+def test_second_prod_publish_is_refused_unless_identical(
+    ws: Path,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    s3: tuple[str, Seaweed],
+    tmp_path: Path,
+) -> None:
     url, seaweed = s3
     env = seaweed.env(go_env)
     pack = ("artifact", "pack", "--env", "prod", "--service", "api", "--version", "1.0.0")
@@ -130,7 +143,9 @@ def test_second_prod_publish_is_refused_unless_identical(ws, go_env, goci, s3, t
     assert stored["Body"].read() == (ws / ".goci/dist/api/linux-amd64/api").read_bytes()
 
 
-def test_wrong_credentials_clear_error_without_the_secret(ws, gha_env, goci, s3):
+def test_wrong_credentials_clear_error_without_the_secret(
+    ws: Path, gha_env: dict[str, str], goci: Callable[..., GociRun], s3: tuple[str, Seaweed]
+) -> None:
     url, seaweed = s3
     env = {**seaweed.env(gha_env), "AWS_SECRET_ACCESS_KEY": "WrongSecret-abcdef123456"}
     assert goci("artifact", "pack", "--service", "api", env=env, cwd=ws).code == 0
@@ -157,7 +172,14 @@ def test_wrong_credentials_clear_error_without_the_secret(ws, gha_env, goci, s3)
         ("endpoint-password", "credentials never go in the URL"),
     ],
 )
-def test_bad_input_exits_2_and_uploads_nothing(ws, gha_env, goci, s3, case, needle):
+def test_bad_input_exits_2_and_uploads_nothing(
+    ws: Path,
+    gha_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    s3: tuple[str, Seaweed],
+    case: str,
+    needle: str,
+) -> None:
     url, seaweed = s3
     env = seaweed.env(gha_env)
     args = ["artifact", "upload", "--store", url]
@@ -188,7 +210,9 @@ def test_bad_input_exits_2_and_uploads_nothing(ws, gha_env, goci, s3, case, need
     assert Path(gha_env["GITHUB_OUTPUT"]).read_text() == outputs_before
 
 
-def test_killed_server_leaves_no_complete_release_and_rerun_finishes(ws, go_env, goci, tmp_path):
+def test_killed_server_leaves_no_complete_release_and_rerun_finishes(
+    ws: Path, go_env: dict[str, str], goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
     """Kill SeaweedFS in the middle of a multipart upload, restart it, run again."""
     server = Seaweed(tmp_path / "own-seaweed")
     server.start()
@@ -255,8 +279,12 @@ def test_killed_server_leaves_no_complete_release_and_rerun_finishes(ws, go_env,
 
 
 def test_attach_to_github_release_creates_it_and_uploads_assets(
-    ws, go_env, goci, tmp_path, monkeypatch
-):
+    ws: Path,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     scratch = tmp_path / "tmp"  # this test's own temp folder: other jobs share /tmp
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
@@ -303,7 +331,9 @@ def test_attach_to_github_release_creates_it_and_uploads_assets(
         servers.stop()
 
 
-def test_a_file_changed_after_pack_stops_the_upload_before_any_byte(ws, go_env, goci):
+def test_a_file_changed_after_pack_stops_the_upload_before_any_byte(
+    ws: Path, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
     assert goci("artifact", "pack", env=go_env, cwd=ws).code == 0
     (ws / f".goci/dist/dev/tools/worker-{STAMP}/linux-arm64/worker").write_bytes(b"swapped")
     run = goci("artifact", "upload", "--store", "file://out", env=go_env, cwd=ws)
@@ -312,7 +342,9 @@ def test_a_file_changed_after_pack_stops_the_upload_before_any_byte(ws, go_env, 
     assert not (ws / "out").exists()
 
 
-def test_a_service_named_with_v_is_uploaded_and_named_by_release(tmp_path, go_env, goci):
+def test_a_service_named_with_v_is_uploaded_and_named_by_release(
+    tmp_path: Path, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
     """``my-vault`` ends in ``-vault``: its releases must not be mistaken for version ``ault``."""
     ws = tmp_path / "ws"
     releases.packed(ws, "my-vault", b"vault build", env="dev", version="20260101120000")
@@ -334,7 +366,9 @@ def test_a_service_named_with_v_is_uploaded_and_named_by_release(tmp_path, go_en
     assert not (ws / "one/dev/api-20260101120000").exists()
 
 
-def test_upload_refuses_a_release_whose_files_disagree_with_its_build_record(ws, go_env, goci):
+def test_upload_refuses_a_release_whose_files_disagree_with_its_build_record(
+    ws: Path, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
     """A release packed without the build-record check (an older goci, by hand): the binary
     and SHA256SUMS agree with each other, the build record does not."""
     assert goci("artifact", "pack", "--service", "api", env=go_env, cwd=ws).code == 0
@@ -370,8 +404,8 @@ def fresh_store(kind: str, seaweed: Seaweed, tmp_path: Path) -> tuple[str, dict[
 @pytest.mark.parametrize("kind", ["file", "s3"])
 @pytest.mark.parametrize("stage", ["prod", "dev"])
 def test_concurrent_publishes_of_one_release_leave_one_whole_release(
-    kind, stage, seaweed, tmp_path
-):
+    kind: str, stage: Env, seaweed: Seaweed, tmp_path: Path
+) -> None:
     """10 races of 3 publishes of one release with different bytes: prod/api-v1.0.0, and
     dev/api-<stamp> (one commit time: a rerun on a newer Go meeting the first run). The
     release left is whole, the files of a writer that succeeded, all of them. A prod version
@@ -400,7 +434,13 @@ def test_concurrent_publishes_of_one_release_leave_one_whole_release(
 
 
 @pytest.mark.parametrize("kind", ["file", "s3"])
-def test_a_killed_publish_keeps_its_claim_until_rerun(kind, seaweed, tmp_path, go_env, goci):
+def test_a_killed_publish_keeps_its_claim_until_rerun(
+    kind: str,
+    seaweed: Seaweed,
+    tmp_path: Path,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+) -> None:
     """Killed after its first object: the same build resumes; other bytes are refused, told
     how to go on, and write nothing."""
     url, store_env = fresh_store(kind, seaweed, tmp_path)
@@ -436,7 +476,9 @@ def test_a_killed_publish_keeps_its_claim_until_rerun(kind, seaweed, tmp_path, g
     assert other.manifest.sha256sums != first.manifest.sha256sums
 
 
-def test_a_rerun_removes_the_temporary_files_of_a_killed_upload(tmp_path, go_env, goci):
+def test_a_rerun_removes_the_temporary_files_of_a_killed_upload(
+    tmp_path: Path, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
     """A writer killed mid-file leaves ``.name.host-pid.x.tmp``; the rerun removes it and says
     so, while a live writer's temporary file would stay (see test_store)."""
     ws = tmp_path / "ws"
@@ -466,7 +508,7 @@ def test_a_rerun_removes_the_temporary_files_of_a_killed_upload(tmp_path, go_env
     releases.assert_complete(store, "dev/api-20260101120000")
 
 
-def test_a_store_that_refuses_cleaning_still_completes_the_publish(tmp_path):
+def test_a_store_that_refuses_cleaning_still_completes_the_publish(tmp_path: Path) -> None:
     """A bucket policy without s3:ListBucketMultipartUploads: housekeeping is skipped and said,
     the release it completed is not reported as failed."""
     release = releases.packed(tmp_path / "ws", "api", b"api build")
@@ -487,7 +529,9 @@ def test_a_store_that_refuses_cleaning_still_completes_the_publish(tmp_path):
     releases.assert_complete(store, "prod/api-v1.0.0", releases.local_files(release))
 
 
-def test_a_dev_release_rebuilt_with_other_bytes_changes_hands_whole(tmp_path, go_env, goci):
+def test_a_dev_release_rebuilt_with_other_bytes_changes_hands_whole(
+    tmp_path: Path, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
     """A complete dev release rebuilt later (a rerun on a newer Go) is replaced whole, under
     a new claim; while another content holds the name unfinished, a publish changes nothing."""
     name = "dev/api-20250101000000"
@@ -496,14 +540,16 @@ def test_a_dev_release_rebuilt_with_other_bytes_changes_hands_whole(tmp_path, go
     url = f"file://{tmp_path / 'store'}"
     store = open_store(url, env=go_env, cwd=tmp_path)
 
-    def upload(writer):
+    def upload(writer: LocalRelease) -> GociRun:
         return goci("artifact", "upload", "--store", url, env=go_env, cwd=writer.path.parents[3])
 
     assert upload(first).code == 0
     rebuilt = upload(second)
     assert rebuilt.code == 0, rebuilt.stderr
     releases.assert_complete(store, name, releases.local_files(second))
-    claim = json.loads(store.read(f"{name}/claim.json")[0])
+    found = store.read(f"{name}/claim.json")
+    assert found is not None
+    claim = json.loads(found[0])
     assert claim["sha256sums"] == second.manifest.sha256sums
     # a third content's rebuild under way (its claim, the manifest hidden): refused, untouched
     third = Claim(name, "3" * 64, "c" * 40, "someone", "2025-01-01T00:00:00Z")

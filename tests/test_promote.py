@@ -7,18 +7,21 @@ import json
 import shutil
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
 from goci.errors import VerdictError
+from goci.release.local import LocalRelease
 from goci.release.pointer import read_pointer
 from goci.release.promote import promote
 from goci.release.stores import Store, Tuning, open_store
 from goci.release.upload import upload_all
 from support import artifacts, releases
 from support.artifacts import STAMP
+from support.goci_run import GociRun
 from support.releases import race
 from support.seaweed import BUCKET, Seaweed
 
@@ -82,7 +85,10 @@ def store_url(published: dict[str, str], seaweed: Seaweed) -> str:
 def get(seaweed: Seaweed, url: str, key: str) -> bytes | None:
     prefix = url.split("/", 3)[3]
     try:
-        return seaweed.client().get_object(Bucket=BUCKET, Key=f"{prefix}/{key}")["Body"].read()
+        body: bytes = (
+            seaweed.client().get_object(Bucket=BUCKET, Key=f"{prefix}/{key}")["Body"].read()
+        )
+        return body
     except seaweed.client().exceptions.NoSuchKey:
         return None
 
@@ -97,14 +103,20 @@ def listing(seaweed: Seaweed, url: str, under: str) -> list[str]:
     return sorted(i["Key"][len(prefix) :] for p in pages for i in p.get("Contents", []))
 
 
-def promote_api(goci, store, *args, env, cwd):
+def promote_api(
+    goci: Callable[..., GociRun], store: str, *args: str, env: Mapping[str, str], cwd: Path
+) -> GociRun:
     """``goci promote --store STORE --service api ARGS``: the call most tests here make."""
     return goci("promote", "--store", store, "--service", "api", *args, env=env, cwd=cwd)
 
 
 def test_promote_latest_copies_exact_bytes_and_sets_current(
-    store_url, seaweed, gha_env, goci, tmp_path
-):
+    store_url: str,
+    seaweed: Seaweed,
+    gha_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+) -> None:
     env = {**seaweed.env(gha_env), "GITHUB_ACTOR": "octocat"}
     run = promote_api(
         goci, store_url, "--from", "latest", "--version", "1.4.0", env=env, cwd=tmp_path
@@ -135,7 +147,13 @@ def test_promote_latest_copies_exact_bytes_and_sets_current(
     assert "already promoted" in again.stdout
 
 
-def test_promote_then_rollback(store_url, seaweed, go_env, goci, tmp_path):
+def test_promote_then_rollback(
+    store_url: str,
+    seaweed: Seaweed,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+) -> None:
     env = seaweed.env(go_env)
     base = ("promote", "--store", store_url, "--service", "api")
     for version in ("1.0.0", "1.1.0"):
@@ -152,7 +170,13 @@ def test_promote_then_rollback(store_url, seaweed, go_env, goci, tmp_path):
     assert "no previous version" in none_left.stderr
 
 
-def test_corrupted_dev_object_blocks_promotion(store_url, seaweed, go_env, goci, tmp_path):
+def test_corrupted_dev_object_blocks_promotion(
+    store_url: str,
+    seaweed: Seaweed,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+) -> None:
     prefix = store_url.split("/", 3)[3]
     client = seaweed.client()
     key = f"{prefix}/{DEV}/linux-arm64/api"
@@ -167,8 +191,12 @@ def test_corrupted_dev_object_blocks_promotion(store_url, seaweed, go_env, goci,
 
 
 def test_existing_prod_version_with_other_bytes_is_refused(
-    store_url, seaweed, go_env, goci, tmp_path
-):
+    store_url: str,
+    seaweed: Seaweed,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+) -> None:
     env = seaweed.env(go_env)
     assert promote_api(goci, store_url, "--version", "3.0.0", env=env, cwd=tmp_path).code == 0
     prefix = store_url.split("/", 3)[3]
@@ -217,7 +245,9 @@ def test_existing_prod_version_with_other_bytes_is_refused(
 
 
 @pytest.mark.parametrize("kind", ["s3", "file"])
-def test_concurrent_promotions_never_lose_an_update(kind, store_url, seaweed, tmp_path):
+def test_concurrent_promotions_never_lose_an_update(
+    kind: str, store_url: str, seaweed: Seaweed, tmp_path: Path
+) -> None:
     tuning = Tuning(workers=2, attempts=3, backoff=0.05)
     if kind == "s3":
         url, env = store_url, seaweed.env()
@@ -270,22 +300,32 @@ def test_concurrent_promotions_never_lose_an_update(kind, store_url, seaweed, tm
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(
-    store_url, seaweed, go_env, goci, tmp_path, args, needle
-):
+    store_url: str,
+    seaweed: Seaweed,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+    args: tuple[str, ...],
+    needle: str,
+) -> None:
     run = goci("promote", "--store", store_url, *args, env=seaweed.env(go_env), cwd=tmp_path)
     assert run.code == 2, run.stderr
     assert needle in run.stderr
     assert listing(seaweed, store_url, "prod/") == []
 
 
-def test_promote_refuses_when_no_dev_release(seaweed, go_env, goci, tmp_path):
+def test_promote_refuses_when_no_dev_release(
+    seaweed: Seaweed, go_env: dict[str, str], goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
     url = f"s3://{BUCKET}/empty-{uuid.uuid4().hex[:8]}"
     run = promote_api(goci, url, "--version", "1.0.0", env=seaweed.env(go_env), cwd=tmp_path)
     assert run.code == 1
     assert "no dev release of api" in run.stderr
 
 
-def test_corruption_is_reported_by_the_core_before_any_write(store_url, seaweed, tmp_path):
+def test_corruption_is_reported_by_the_core_before_any_write(
+    store_url: str, seaweed: Seaweed, tmp_path: Path
+) -> None:
     store = open_store(store_url, env=seaweed.env(), cwd=tmp_path)
     store.delete([f"{DEV}/SHA256SUMS"])
     with pytest.raises(VerdictError, match="SHA256SUMS"):
@@ -298,8 +338,18 @@ def test_corruption_is_reported_by_the_core_before_any_write(store_url, seaweed,
 SMALL_DEV = "dev/api-20260101120000"
 
 
+class SmallSources(TypedDict):
+    """What ``small_sources`` returns (a plain dict at run time)."""
+
+    root: Path
+    dev: LocalRelease
+    tag: LocalRelease
+    file: Path
+    s3: str
+
+
 @pytest.fixture(scope="module")
-def small_sources(tmp_path_factory: pytest.TempPathFactory, seaweed: Seaweed) -> dict[str, object]:
+def small_sources(tmp_path_factory: pytest.TempPathFactory, seaweed: Seaweed) -> SmallSources:
     """A small dev release of api in a folder store and under an S3 prefix, uploaded once,
     and a prod pack of api v2.0.0 with other bytes (the tag publish that races a promotion)."""
     root = tmp_path_factory.mktemp("small")
@@ -311,7 +361,7 @@ def small_sources(tmp_path_factory: pytest.TempPathFactory, seaweed: Seaweed) ->
     return {"root": root, "dev": dev, "tag": tag, "file": root / "file-src", "s3": s3_src}
 
 
-def small_store(kind: str, sources: dict[str, object], seaweed: Seaweed) -> tuple[str, dict]:
+def small_store(kind: str, sources: SmallSources, seaweed: Seaweed) -> tuple[str, dict[str, str]]:
     """A private copy of the small dev release; ``(url, env)``."""
     root = sources["root"]
     assert isinstance(root, Path)
@@ -320,27 +370,27 @@ def small_store(kind: str, sources: dict[str, object], seaweed: Seaweed) -> tupl
         shutil.copytree(str(sources["file"]), dest)
         return f"file://{dest}", {}
     src_prefix = str(sources["s3"]).split("/", 3)[3]
-    dest = f"small-{uuid.uuid4().hex[:10]}"
+    dest_prefix = f"small-{uuid.uuid4().hex[:10]}"
     client = seaweed.client()
     for item in client.list_objects_v2(Bucket=BUCKET, Prefix=src_prefix + "/")["Contents"]:
         key = item["Key"]
         client.copy_object(
             Bucket=BUCKET,
-            Key=dest + key[len(src_prefix) :],
+            Key=dest_prefix + key[len(src_prefix) :],
             CopySource={"Bucket": BUCKET, "Key": key},
         )
-    return f"s3://{BUCKET}/{dest}", seaweed.env()
+    return f"s3://{BUCKET}/{dest_prefix}", seaweed.env()
 
 
 @pytest.mark.parametrize("kind", ["file", "s3"])
 def test_promotion_racing_a_tag_publish_never_points_current_at_a_mixed_release(
-    kind, small_sources, seaweed, tmp_path
-):
+    kind: str, small_sources: SmallSources, seaweed: Seaweed, tmp_path: Path
+) -> None:
     """10 races: promote dev -> prod/api-v2.0.0 while a tag publish uploads other bytes as
     the same version. One wins whole; current names a whole release or nothing."""
     dev, tag = small_sources["dev"], small_sources["tag"]
     tag_ws = str(tag.path.parents[3])
-    winners = set()
+    winners: set[str] = set()
     for _ in range(10):
         url, env = small_store(kind, small_sources, seaweed)
         promote_call = ["promote", "--store", url, "--service", "api", "--version", "2.0.0"]
@@ -377,8 +427,8 @@ class SwapAfterVerification:
 
 @pytest.mark.parametrize("kind", ["file", "s3"])
 def test_a_dev_object_swapped_after_verification_is_not_promoted(
-    kind, small_sources, seaweed, tmp_path
-):
+    kind: str, small_sources: SmallSources, seaweed: Seaweed, tmp_path: Path
+) -> None:
     url, env = small_store(kind, small_sources, seaweed)
     store = open_store(url, env=env, cwd=tmp_path)
     key = f"{SMALL_DEV}/linux-arm64/api"
@@ -407,8 +457,13 @@ def test_a_dev_object_swapped_after_verification_is_not_promoted(
 
 @pytest.mark.parametrize("case", ["build-record", "backslash-path", "not-in-sums"])
 def test_promote_refuses_a_dev_manifest_it_cannot_trust(
-    case, small_sources, seaweed, tmp_path, goci, go_env
-):
+    case: str,
+    small_sources: SmallSources,
+    seaweed: Seaweed,
+    tmp_path: Path,
+    goci: Callable[..., GociRun],
+    go_env: dict[str, str],
+) -> None:
     """Written to the store by hand (or by an older goci): a dev release whose files disagree
     with its build record, whose manifest names a path that would leave a folder, or whose
     manifest and object were rewritten together beside the approved SHA256SUMS (dev
@@ -447,8 +502,12 @@ def test_promote_refuses_a_dev_manifest_it_cannot_trust(
 
 
 def test_a_dev_release_rebuilt_after_approval_is_not_promoted(
-    small_sources, seaweed, tmp_path, goci, gha_env
-):
+    small_sources: SmallSources,
+    seaweed: Seaweed,
+    tmp_path: Path,
+    goci: Callable[..., GociRun],
+    gha_env: dict[str, str],
+) -> None:
     """go-promote.yml's reviewers approve what --resolve-only showed them: the release's name
     and its SHA256SUMS digest. A rebuild uploaded under the same name while they look (which a
     dev release allows) must not reach prod; the release as approved still promotes."""
@@ -460,14 +519,18 @@ def test_a_dev_release_rebuilt_after_approval_is_not_promoted(
     )
     assert resolved.code == 0, resolved.stderr
     approved, name = resolved.outputs["sums-digest"], resolved.outputs["from"]
-    before = json.loads(store.read(f"{SMALL_DEV}/manifest.json")[0])  # type: ignore[index]
+    found = store.read(f"{SMALL_DEV}/manifest.json")
+    assert found is not None
+    before = json.loads(found[0])
     assert (name, approved) == (SMALL_DEV, before["sha256sums"])
 
     rebuilt = releases.packed(
         tmp_path / "rebuild", "api", b"other bytes", env="dev", version=SMALL_DEV.split("-")[-1]
     )
     assert upload_all(store, [rebuilt])[0].status == "uploaded"  # same name, other files
-    now = json.loads(store.read(f"{SMALL_DEV}/manifest.json")[0])["sha256sums"]  # type: ignore[index]
+    found = store.read(f"{SMALL_DEV}/manifest.json")
+    assert found is not None
+    now = json.loads(found[0])["sha256sums"]
     assert now != approved
 
     pinned = ["--from", name, "--version", "5.0.0", "--sums-digest"]
@@ -482,7 +545,9 @@ def test_a_dev_release_rebuilt_after_approval_is_not_promoted(
     assert relisted.code == 0, relisted.stderr
     assert relisted.outputs["sums-digest"] == now
     assert f"SHA256SUMS sha256 {now}: the approved one" in relisted.stdout
-    assert store.read("prod/api-v5.0.0/linux-amd64/api")[0] == b"other bytes linux-amd64"  # type: ignore[index]
+    promoted = store.read("prod/api-v5.0.0/linux-amd64/api")
+    assert promoted is not None
+    assert promoted[0] == b"other bytes linux-amd64"
 
 
 @pytest.mark.parametrize(
@@ -495,8 +560,14 @@ def test_a_dev_release_rebuilt_after_approval_is_not_promoted(
     ],
 )  # fmt: skip
 def test_a_bad_sums_digest_exits_2_and_writes_nothing(
-    args, needle, small_sources, seaweed, tmp_path, goci, go_env
-):
+    args: list[str],
+    needle: str,
+    small_sources: SmallSources,
+    seaweed: Seaweed,
+    tmp_path: Path,
+    goci: Callable[..., GociRun],
+    go_env: dict[str, str],
+) -> None:
     url, env = small_store("file", small_sources, seaweed)
     run = promote_api(goci, url, *args, env={**go_env, **env}, cwd=tmp_path)
     assert run.code == 2, run.stderr
