@@ -44,15 +44,15 @@ def env_name(name: str) -> str:
     return "INPUT_" + name.upper().replace("-", "_")
 
 
-def option_names(command: Command) -> set[str]:
+def option_names(command: Command[Any]) -> set[str]:
     """Every name an action may use for one of the command's options (names and aliases)."""
     return {n for o in (*command.options, *COMMON_OPTIONS) for n in (o.name, *o.aliases)}
 
 
-def goci_calls(script: str, problems: list[str], where: str) -> list[Command]:
+def goci_calls(script: str, problems: list[str], where: str) -> list[Command[Any]]:
     """The goci commands a run: script invokes; an unknown one is a problem."""
     paths = {c.path: c for c in COMMANDS}
-    found: list[Command] = []
+    found: list[Command[Any]] = []
     for match in _GOCI_CALL.finditer(script):
         words = tuple(match.group(1).split())
         command = paths.get(words[:2]) or paths.get(words[:1])
@@ -67,7 +67,7 @@ def goci_calls(script: str, problems: list[str], where: str) -> list[Command]:
 class Step:
     index: int
     data: dict[str, Any]
-    commands: tuple[Command, ...]
+    commands: tuple[Command[Any], ...]
 
     @property
     def where(self) -> str:
@@ -156,13 +156,13 @@ def contract_problems(path: Path, data: Any, raw: str) -> list[str]:
     by_id = {s.data["id"]: s for s in steps if s.data.get("id")}
     for name, spec in (data.get("outputs") or {}).items():
         value = str((spec or {}).get("value", "")).strip()
-        match = _OUTPUT_VALUE.match(value)
-        if not match:
+        output_ref = _OUTPUT_VALUE.match(value)
+        if not output_ref:
             problems.append(
                 f"output {name}: value {value!r} is not ${{{{ steps.ID.outputs.NAME }}}}"
             )
             continue
-        step_id, output = match.groups()
+        step_id, output = output_ref.groups()
         step = by_id.get(step_id)
         if step is None:
             problems.append(f"output {name}: no step has id {step_id!r}")

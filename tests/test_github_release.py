@@ -13,7 +13,7 @@ import hashlib
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,11 @@ from goci.errors import InputError, ToolError, VerdictError
 from goci.release import ghpublish
 from goci.release.ghrelease import Attached, attach
 from goci.release.local import LocalRelease, load_release
+from goci.release.names import Env
 from goci.release.pack import BuildInfo, pack
 from support import releases
 from support.github_api import GitHubServers
+from support.goci_run import GociRun
 
 REPO = "/api/v3/repos/acme/shop"
 AMD, ARM, SUMS = "api-linux-amd64", "api-linux-arm64", "api-SHA256SUMS"
@@ -69,7 +71,9 @@ def existing(github: GitHubServers, draft: bool, files: dict[str, bytes]) -> dic
 # --- a release goci creates is a draft until every file is in -------------------------------
 
 
-def test_a_new_release_is_a_draft_until_every_file_is_in_and_is_published_once(github, tmp_path):
+def test_a_new_release_is_a_draft_until_every_file_is_in_and_is_published_once(
+    github: GitHubServers, tmp_path: Path
+) -> None:
     api = api_release(tmp_path)
     done = attach_to(github, [api], "v1.2.3")
     (release,) = github.state.releases.values()
@@ -93,7 +97,9 @@ def test_a_new_release_is_a_draft_until_every_file_is_in_and_is_published_once(g
     assert github.state.blobs[(rid, AMD)] == local(api, "linux-amd64")
 
 
-def test_a_killed_attach_leaves_a_hidden_draft_that_the_rerun_completes(github, tmp_path):
+def test_a_killed_attach_leaves_a_hidden_draft_that_the_rerun_completes(
+    github: GitHubServers, tmp_path: Path
+) -> None:
     api = api_release(tmp_path)
     github.state.hook = lambda line: 502 if f"name={ARM}" in line else None  # dies on file 2
     with pytest.raises(ToolError, match="HTTP 502"):
@@ -125,7 +131,9 @@ def test_a_killed_attach_leaves_a_hidden_draft_that_the_rerun_completes(github, 
     )  # fmt: skip
 
 
-def test_a_release_another_job_published_while_creating_is_filled_not_failed(github, tmp_path):
+def test_a_release_another_job_published_while_creating_is_filled_not_failed(
+    github: GitHubServers, tmp_path: Path
+) -> None:
     """The create answers 422 already_exists: the other job's release gets the files."""
     api = api_release(tmp_path)
     others: list[dict[str, Any]] = []
@@ -151,8 +159,8 @@ def test_a_release_another_job_published_while_creating_is_filled_not_failed(git
 
 
 def test_a_release_published_by_someone_while_filling_gets_the_files_and_the_draft_goes(
-    github, tmp_path
-):
+    github: GitHubServers, tmp_path: Path
+) -> None:
     """Publishing the draft answers 422 already_exists: fill the published one, delete ours."""
     api = api_release(tmp_path)
     others: list[dict[str, Any]] = []
@@ -183,7 +191,9 @@ def test_a_release_published_by_someone_while_filling_gets_the_files_and_the_dra
 
 
 @pytest.mark.parametrize("services", [("api", "api"), ("api", "worker")])
-def test_two_attaches_of_one_tag_at_one_moment_leave_one_release(github, tmp_path, services):
+def test_two_attaches_of_one_tag_at_one_moment_leave_one_release(
+    github: GitHubServers, tmp_path: Path, services: tuple[str, str]
+) -> None:
     """Both find nothing and create a draft at the same moment (held until both arrive): the
     oldest draft is filled by both, the other deleted, each file uploaded once, the release
     published once. ``api``/``api`` is a rerun meeting the first run (same bytes),
@@ -249,8 +259,8 @@ def test_two_attaches_of_one_tag_at_one_moment_leave_one_release(github, tmp_pat
     ],
 )
 def test_an_asset_already_there_is_kept_only_when_proven_identical(
-    github, tmp_path, digests, there, outcome
-):
+    github: GitHubServers, tmp_path: Path, digests: bool, there: str, outcome: str
+) -> None:
     api = api_release(tmp_path)
     mine = local(api, "linux-amd64")
     theirs = mine if there.startswith("same") else mine[:-1] + b"!"
@@ -289,7 +299,9 @@ def test_an_asset_already_there_is_kept_only_when_proven_identical(
                                    f"GET /storage/releases/{asset_id}"]  # fmt: skip
 
 
-def test_a_draft_holding_other_bytes_is_refused_and_stays_a_draft(github, tmp_path):
+def test_a_draft_holding_other_bytes_is_refused_and_stays_a_draft(
+    github: GitHubServers, tmp_path: Path
+) -> None:
     api = api_release(tmp_path)
     github.state.digests = False
     draft = existing(github, draft=True, files={AMD: b"x" * len(local(api, "linux-amd64"))})
@@ -298,7 +310,9 @@ def test_a_draft_holding_other_bytes_is_refused_and_stays_a_draft(github, tmp_pa
     assert draft["draft"] is True and github.state.events == [] and uploads(github) == []
 
 
-def test_a_file_changed_since_pack_is_refused_before_anything_is_sent(github, tmp_path):
+def test_a_file_changed_since_pack_is_refused_before_anything_is_sent(
+    github: GitHubServers, tmp_path: Path
+) -> None:
     api = api_release(tmp_path)
     (api.path / "linux-arm64" / "api").write_bytes(b"swapped after pack")
     with pytest.raises(VerdictError, match="linux-arm64/api changed since it was packed"):
@@ -308,8 +322,8 @@ def test_a_file_changed_since_pack_is_refused_before_anything_is_sent(github, tm
 
 @pytest.mark.parametrize("change", [b"swapped: same size!", b"shrank", b"grew " * 20])
 def test_a_file_changed_while_it_is_sent_is_taken_off_and_nothing_published(
-    github, tmp_path, monkeypatch, change
-):
+    github: GitHubServers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: bytes
+) -> None:
     """Changed after the check before sending (as if while the upload ran): the bytes hashed
     on their way out tell, the asset is deleted again and the draft stays unpublished."""
     api = api_release(tmp_path)
@@ -328,7 +342,9 @@ def test_a_file_changed_while_it_is_sent_is_taken_off_and_nothing_published(
     assert draft["draft"] is True and github.state.asset_names(draft) == [AMD]
 
 
-def test_a_file_that_shrinks_while_it_is_sent_is_padded_to_the_length_promised(tmp_path):
+def test_a_file_that_shrinks_while_it_is_sent_is_padded_to_the_length_promised(
+    tmp_path: Path,
+) -> None:
     """The request promised the size at opening: sending less would hang the upload."""
     path = tmp_path / "binary"
     path.write_bytes(b"abcdef")
@@ -356,8 +372,15 @@ def test_a_file_that_shrinks_while_it_is_sent_is_padded_to_the_length_promised(t
     ],
 )  # fmt: skip
 def test_only_a_prod_release_of_the_tags_version_is_attached_else_exit_2(
-    github, tmp_path, goci, go_env, env, version, tag, message
-):
+    github: GitHubServers,
+    tmp_path: Path,
+    goci: Callable[..., GociRun],
+    go_env: dict[str, str],
+    env: Env,
+    version: str,
+    tag: str,
+    message: str,
+) -> None:
     ws = tmp_path / "ws"
     packed = releases.packed(ws, "api", b"api build", env, version)
     with pytest.raises(InputError, match="is not valid"):  # attach itself checks too
@@ -400,8 +423,12 @@ def packed_for(ws: Path, service: str, targets: Sequence[str]) -> LocalRelease:
     ],
 )  # fmt: skip
 def test_two_files_that_would_share_an_asset_name_are_refused_before_any_request(
-    github, tmp_path, first, second, message
-):
+    github: GitHubServers,
+    tmp_path: Path,
+    first: tuple[str, list[str]],
+    second: tuple[str, list[str]],
+    message: str,
+) -> None:
     packed = [packed_for(tmp_path / f"ws{i}", s, t) for i, (s, t) in enumerate([first, second])]
     with pytest.raises(InputError) as refused:
         attach_to(github, packed, "v1.2.3")
@@ -411,7 +438,7 @@ def test_two_files_that_would_share_an_asset_name_are_refused_before_any_request
     assert github.state.requests == []
 
 
-def test_sha256sums_asset_lists_the_asset_names(github, tmp_path):
+def test_sha256sums_asset_lists_the_asset_names(github: GitHubServers, tmp_path: Path) -> None:
     api = api_release(tmp_path)
     attach_to(github, [api], "v1.2.3")
     (release,) = github.state.releases.values()
@@ -422,7 +449,7 @@ def test_sha256sums_asset_lists_the_asset_names(github, tmp_path):
     )
 
 
-def test_a_github_that_does_not_answer_is_a_clear_error(tmp_path):
+def test_a_github_that_does_not_answer_is_a_clear_error(tmp_path: Path) -> None:
     """Nothing listens at the API address (a wrong github-api-url, a network down): one line
     naming the API, not a requests traceback."""
     import socket

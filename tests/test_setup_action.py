@@ -27,9 +27,10 @@ import sys
 import sysconfig
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import cast
 
 import pytest
 
@@ -99,7 +100,7 @@ def _without_hashes(lock: str, name: str) -> str:
 
 
 # (what changed, how: (pyproject, lock, constraints) -> the same, edited; the problem named)
-STALE = {
+STALE: dict[str, tuple[Callable[[str, str, str], tuple[str, str, str]], str]] = {
     "dependency added": (
         lambda p, lock, c: (p.replace('"boto3>=1.34",', '"boto3>=1.34",\n  "rich>=13",'), lock, c),
         "rich>=13 is not pinned for linux x64, Python 3.10",
@@ -138,12 +139,15 @@ def test_a_stale_lock_is_reported(stale: str) -> None:
 
 
 def dev_lock_problems(dev_lock: str) -> list[str]:
-    return goci_lock.dev_lock_problems(
-        read("pyproject.toml"),
-        dev_lock,
-        read("requirements.constraints"),
-        read("requirements-dev.in"),
-        read("requirements.lock"),
+    return cast(
+        "list[str]",
+        goci_lock.dev_lock_problems(
+            read("pyproject.toml"),
+            dev_lock,
+            read("requirements.constraints"),
+            read("requirements-dev.in"),
+            read("requirements.lock"),
+        ),
     )
 
 
@@ -247,7 +251,7 @@ def copy_home(tiny: dict[str, Path], tmp_path: Path) -> Path:
 
 
 def site(home: Path) -> Path:
-    return goci_deps.venv_paths(home / "venv")["purelib"]
+    return cast(Path, goci_deps.venv_paths(home / "venv")["purelib"])
 
 
 def test_a_fresh_install_verifies_and_keeps_only_locked_files(tiny: dict[str, Path]) -> None:
@@ -299,7 +303,13 @@ def _replace_python(home: Path, tiny: dict[str, Path]) -> None:
     python.chmod(0o755)
 
 
-FORGERIES = {
+def _symlink_module(home: Path, tiny: dict[str, Path]) -> None:
+    (site(home) / "beta.py").unlink()
+    (site(home) / "beta.py").symlink_to(tiny["root"] / "elsewhere.py")
+
+
+# (what is forged, how: (the venv's home, the tiny fixture) -> anything; the problem named)
+FORGERIES: dict[str, tuple[Callable[[Path, dict[str, Path]], object], str]] = {
     "module edited": (
         lambda home, t: _edit(site(home) / "alpha" / "__init__.py", b"import os\n"),
         "alpha/__init__.py: content differs from the locked wheel",
@@ -314,13 +324,7 @@ FORGERIES = {
         "sitecustomize.py: not installed by any locked wheel",
     ),
     "a module removed": (lambda home, t: (site(home) / "beta.py").unlink(), "beta.py: missing"),
-    "a symlinked module": (
-        lambda home, t: (
-            (site(home) / "beta.py").unlink(),
-            (site(home) / "beta.py").symlink_to(t["root"] / "elsewhere.py"),
-        ),
-        "beta.py: a symbolic link in site-packages",
-    ),
+    "a symlinked module": (_symlink_module, "beta.py: a symbolic link in site-packages"),
     "a forged wheel": (_forge_wheel, "wheels/alpha-1.0-py3-none-any.whl: not a file the lock pins"),
     "system site-packages": (
         lambda home, t: (home / "venv" / "pyvenv.cfg").write_text(

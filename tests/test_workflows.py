@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -37,7 +37,8 @@ OFFLINE = {
 }
 
 
-def load(path: Path) -> dict[str, Any]:
+def load(path: Path) -> dict[Any, Any]:
+    """The parsed YAML; its keys are not all strings (YAML 1.1 reads ``on:`` as True)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert isinstance(data, dict), f"{path}: not a YAML mapping"
     return data
@@ -190,7 +191,7 @@ def test_outputs_read_from_our_actions_are_declared(path: Path) -> None:
 
 def test_reusable_workflow_interfaces() -> None:
     ci = load(ROOT / ".github/workflows/go-ci.yml")
-    on = ci.get("on", ci.get(True))
+    on: Any = ci.get("on", ci.get(True))
     assert set(on) == {"workflow_call"}
     assert {"plan", "test", "report", "publish"} <= set(ci["jobs"])
     test = ci["jobs"]["test"]
@@ -210,7 +211,7 @@ def test_reusable_workflow_interfaces() -> None:
     assert publish["environment"] == (
         "${{ startsWith(github.ref, 'refs/tags/v') && inputs.prod-environment || '' }}"
     )
-    ci_inputs = ci.get("on", ci.get(True))["workflow_call"]["inputs"]
+    ci_inputs = cast(Any, ci.get("on", ci.get(True)))["workflow_call"]["inputs"]
     assert ci_inputs["prod-environment"]["default"] == "production"
     # what a reviewer sees: the plan's API step reports, the report job decides
     assert (ci_inputs["api-check"]["default"], ci_inputs["comment"]["default"]) == ("report", False)

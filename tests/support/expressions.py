@@ -305,7 +305,11 @@ class _Parser:
                 if token.text == "*":
                     thunk = self._star(thunk)
                 elif token.kind == "ident":
-                    thunk = self._access(thunk, lambda name=token.text: name)
+
+                    def prop(name: str = token.text) -> str:
+                        return name
+
+                    thunk = self._access(thunk, prop)
                 else:
                     raise ExpressionError(f"bad property {token.text!r} in {self.text!r}")
             elif self.at("["):
@@ -315,7 +319,11 @@ class _Parser:
                     thunk = self._star(thunk)
                 else:
                     key = self.or_()
-                    thunk = self._access(thunk, lambda key=key: to_string(key()))
+
+                    def index(key: Thunk = key) -> str:
+                        return to_string(key())
+
+                    thunk = self._access(thunk, index)
                 self.take("]")
             else:
                 return thunk
@@ -377,7 +385,11 @@ class _Parser:
             return lambda: function(*(arg() for arg in args))
         for key, value in self.contexts.items():
             if key.casefold() == lowered:
-                return lambda value=value: value
+
+                def context(value: Any = value) -> Any:
+                    return value
+
+                return context
         raise ExpressionError(f"unknown context {name!r} in {self.text!r}")
 
 

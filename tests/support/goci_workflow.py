@@ -75,7 +75,7 @@ class _Releases(BaseHTTPRequestHandler):
 @contextmanager
 def release_list(gos: list[Path]) -> Iterator[str]:
     """Go's release list (go.dev's format) on loopback, listing these Gos as stable; its URL."""
-    handler = type("Handler", (_Releases,), {})
+    handler: type[_Releases] = type("Handler", (_Releases,), {})
     handler.body = json.dumps(
         [{"version": f"go{version_of(go)}", "stable": True, "files": []} for go in gos]
     ).encode()

@@ -70,13 +70,15 @@ def packed(
     return load_release(dist, done.manifest.release)
 
 
-def assert_complete(store: Store, folder: str, files: dict[str, str] | None = None) -> dict:
+def assert_complete(
+    store: Store, folder: str, files: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The release at ``folder`` is whole: its manifest lists exactly the objects under it
     (plus SHA256SUMS and the claim), each holding the bytes the manifest says. Returns the
     manifest; with ``files`` ({path: sha256}), the manifest must list exactly those."""
     found = store.read(f"{folder}/{MANIFEST}")
     assert found is not None, f"{folder} has no manifest"
-    manifest = json.loads(found[0])
+    manifest: dict[str, Any] = json.loads(found[0])
     listed = {f["path"]: f["sha256"] for f in manifest["files"]}
     if files is not None:
         assert listed == files
