@@ -10,13 +10,13 @@ changes is written out in full, so a missing and an extra report both fail.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 
 from goci.api import compare
-from goci.api.trees import touched_folders
+from goci.api.trees import overlay_fits, touched_folders
 from goci.changed.diff import FileChange
 from support.goci_run import GociRun
 from support.gorepo import GoRepo
@@ -274,10 +274,19 @@ def test_a_go_only_change_reads_the_base_through_an_overlay_as_an_extraction_wou
     argv = ("api-diff", "--base", before, "--json")
     inside = clone.root / "shapes"  # from a folder below the top, as working-directory does
     seen: list[bool] = []
-    real = compare.overlay_fits
-    monkeypatch.setattr(compare, "overlay_fits", lambda c: seen.append(real(c)) or seen[-1])
+    real = overlay_fits  # the function compare imported from trees and calls
+
+    def fits_as_real(changes: Iterable[FileChange]) -> bool:
+        seen.append(real(changes))
+        return seen[-1]
+
+    def never_fits(changes: Iterable[FileChange]) -> bool:
+        seen.append(False)
+        return False
+
+    monkeypatch.setattr(compare, "overlay_fits", fits_as_real)
     overlaid = goci(*argv, env=go_env, cwd=inside)
-    monkeypatch.setattr(compare, "overlay_fits", lambda c: seen.append(False) or False)
+    monkeypatch.setattr(compare, "overlay_fits", never_fits)
     extracted = goci(*argv, env=go_env, cwd=inside)
     assert seen == [True, False]
     assert overlaid.code == extracted.code == 0, overlaid.stderr + extracted.stderr

@@ -15,6 +15,7 @@ from goci.tools.gittool import Git
 from goci.tools.gotool import Go
 from support.affected_truth import publish_deps
 from support.goci_run import GociRun
+from support.goproxy import GoProxy
 from support.gorepo import GoRepo
 
 M = "ex.com/m"
@@ -82,7 +83,9 @@ def changed(goci: Callable[..., GociRun], repo: GoRepo, *args: str, **kw: Any) -
     return result
 
 
-def test_library_change_reaches_importers_services_and_tests(make_repo, goci):
+def test_library_change_reaches_importers_services_and_tests(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.package("lib", "lib", "func V() int { return 2 }\n")
@@ -100,7 +103,9 @@ def test_library_change_reaches_importers_services_and_tests(make_repo, goci):
     assert out["merge-base"] == base
 
 
-def test_test_only_dependency_marks_tests_not_builds(make_repo, goci):
+def test_test_only_dependency_marks_tests_not_builds(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.package("util", "util", "func Help() int { return 8 }\n")
@@ -114,7 +119,9 @@ def test_test_only_dependency_marks_tests_not_builds(make_repo, goci):
 
 
 @pytest.mark.parametrize("path", ["lib/lib_test.go", "lib/testdata/golden.txt"])
-def test_own_test_files_affect_only_that_package(make_repo, goci, path):
+def test_own_test_files_affect_only_that_package(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun], path: str
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.write(path, (repo.root / path).read_text() + "\n// more\n")
@@ -125,7 +132,9 @@ def test_own_test_files_affect_only_that_package(make_repo, goci, path):
     assert out["services"] == []
 
 
-def test_docs_only_change_is_nothing(make_repo, goci):
+def test_docs_only_change_is_nothing(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.write("docs/guide.md", "# better guide\n")
@@ -136,7 +145,7 @@ def test_docs_only_change_is_nothing(make_repo, goci):
     assert out["packages"] == [] and out["all"] is False
 
 
-def test_orphan_policies(make_repo, goci):
+def test_orphan_policies(make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.write("app/notes.txt", "not embedded, not Go\n")
@@ -153,7 +162,7 @@ def test_orphan_policies(make_repo, goci):
     assert everything["packages"] == ALL
 
 
-def test_orphan_file_kinds(make_repo, goci):
+def test_orphan_file_kinds(make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]) -> None:
     """A changed file no package claims selects what can read it, and nothing more."""
     repo = base_repo(make_repo)
     # A module-root package (lib imports it) whose test reads VERSIONING.md.
@@ -224,7 +233,9 @@ def test_orphan_file_kinds(make_repo, goci):
     assert changed(goci, repo, "--base", "HEAD~1")["test-packages"] == [f"{M}/app"]
 
 
-def test_global_files_mean_everything(make_repo, goci):
+def test_global_files_mean_everything(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.write(".github/workflows/ci.yml", "on: push\n")
@@ -250,7 +261,9 @@ def test_global_files_mean_everything(make_repo, goci):
     )
 
 
-def test_embedded_file_change_and_deletion(make_repo, goci):
+def test_embedded_file_change_and_deletion(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     repo.write(
         "lib/embed.go",
@@ -285,7 +298,9 @@ def test_embedded_file_change_and_deletion(make_repo, goci):
     assert {"lib/assets/hello.txt", "lib/embed.go"} >= {out["reason"][f"{M}/lib"]["file"]}
 
 
-def test_moved_package_marks_former_and_new_importers(make_repo, goci):
+def test_moved_package_marks_former_and_new_importers(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.git("mv", "util", "helpers")
@@ -302,7 +317,9 @@ def test_moved_package_marks_former_and_new_importers(make_repo, goci):
     ]
 
 
-def test_deleted_package_still_marks_its_importer(make_repo, goci):
+def test_deleted_package_still_marks_its_importer(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.delete("util")  # app's test still imports it: its test binary is now broken
@@ -312,7 +329,9 @@ def test_deleted_package_still_marks_its_importer(make_repo, goci):
     assert f"{M}/util" not in out["packages"]
 
 
-def test_build_constraints_and_platforms(make_repo, goci):
+def test_build_constraints_and_platforms(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     repo.package("winonly", "winonly", "func W() int { return 1 }\n")
     repo.write(
@@ -334,7 +353,9 @@ def test_build_constraints_and_platforms(make_repo, goci):
     assert set(both["packages"]) >= {f"{M}/winonly", f"{M}/app", f"{M}/cmd/svc"}
 
 
-def test_broken_package_is_listed(make_repo, goci):
+def test_broken_package_is_listed(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.package("lib", "lib", "func V() int { return 1 \n")  # syntax error
@@ -348,7 +369,9 @@ def test_broken_package_is_listed(make_repo, goci):
     assert out["services"] == [f"{M}/cmd/svc"] and out["all"] is False
 
 
-def test_import_cycle_keeps_edges(make_repo, goci):
+def test_import_cycle_keeps_edges(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     repo.package("c1", "c1", f'import _ "{M}/c2"\n')
     repo.package("c2", "c2", f'import _ "{M}/c1"\n')
@@ -362,7 +385,9 @@ def test_import_cycle_keeps_edges(make_repo, goci):
     assert out["reason"][f"{M}/top"]["via"] == [f"{M}/c2", f"{M}/c1", f"{M}/top"]
 
 
-def test_go_directive_change_means_module_all(make_repo, goci):
+def test_go_directive_change_means_module_all(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.module(".", M, go="1.22")
@@ -377,7 +402,9 @@ def test_go_directive_change_means_module_all(make_repo, goci):
     assert out["any"] is False
 
 
-def test_dependency_version_change_is_precise(make_repo, goproxy, goci):
+def test_dependency_version_change_is_precise(
+    make_repo: Callable[..., GoRepo], goproxy: GoProxy, goci: Callable[..., GociRun]
+) -> None:
     for version, value in (("v1.0.0", 1), ("v1.1.0", 2)):
         goproxy.add("ex.com/dep", version, {"dep.go": f"package dep\n\nconst D = {value}\n"})
         goproxy.add("ex.com/other", version, {"other.go": "package other\n\nconst O = 1\n"})
@@ -398,7 +425,9 @@ def test_dependency_version_change_is_precise(make_repo, goproxy, goci):
     assert out["all"] is False
 
 
-def test_dependency_move_counts_only_in_the_build_list_that_moved(make_repo, goproxy, goci):
+def test_dependency_move_counts_only_in_the_build_list_that_moved(
+    make_repo: Callable[..., GoRepo], goproxy: GoProxy, goci: Callable[..., GociRun]
+) -> None:
     """One module's bump prunes its graph (tools v0.1.0 -> none there); modules that use
     other versions, unchanged at both commits, are not touched by it."""
     publish_deps(goproxy)
@@ -442,7 +471,9 @@ def test_dependency_move_counts_only_in_the_build_list_that_moved(make_repo, gop
         }
 
 
-def test_nested_modules_with_replace(make_repo, goci):
+def test_nested_modules_with_replace(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = make_repo()
     repo.module("core", "ex.com/core")
     repo.package("core/num", "num", "func N() int { return 1 }\n")
@@ -467,7 +498,9 @@ def test_nested_modules_with_replace(make_repo, goci):
     assert run.json()["services"] == ["ex.com/api/cmd/server"]
 
 
-def test_workspace_with_underscore_module_and_unused_module(make_repo, goci):
+def test_workspace_with_underscore_module_and_unused_module(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = make_repo()
     repo.module("_shared", "ex.com/shared")
     repo.package("_shared/text", "text", 'func T() string { return "a" }\n')
@@ -492,7 +525,9 @@ def test_workspace_with_underscore_module_and_unused_module(make_repo, goci):
     assert out["modules"] == ["ex.com/shared", "ex.com/svc", "ex.com/tools"]
 
 
-def test_run_below_the_top_compares_with_the_whole_base_tree(make_repo, goci):
+def test_run_below_the_top_compares_with_the_whole_base_tree(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     """From a module folder whose go.work sits above it, the merge base must be extracted whole:
     with only that folder's files, the base has neither the go.work nor the other module."""
     repo = make_repo()
@@ -520,7 +555,7 @@ def test_run_below_the_top_compares_with_the_whole_base_tree(make_repo, goci):
     assert out["services"] == ["ex.com/svc/cmd/svc"]
 
 
-def test_ignore_comments(make_repo, goci):
+def test_ignore_comments(make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.package("lib", "lib", "// V is the value.\nfunc V() int {\n\treturn 1 // one\n}\n")
@@ -544,7 +579,9 @@ def event_env(repo: GoRepo, tmp_path: Path, name: str, payload: dict[str, Any]) 
     }
 
 
-def test_base_from_events(make_repo, goci, tmp_path):
+def test_base_from_events(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.package("util", "util", "func Help() int { return 8 }\n")
@@ -574,7 +611,9 @@ def test_base_from_events(make_repo, goci, tmp_path):
     assert changed(goci, repo, env=drone)["packages"] == [f"{M}/app", f"{M}/util"]
 
 
-def test_bad_input_exits_2_and_writes_nothing(make_repo, goci, gha_env):
+def test_bad_input_exits_2_and_writes_nothing(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun], gha_env: dict[str, str]
+) -> None:
     repo = base_repo(make_repo)
     env = {**gha_env, "GITHUB_EVENT_NAME": "push"}
     cases = [
@@ -591,7 +630,9 @@ def test_bad_input_exits_2_and_writes_nothing(make_repo, goci, gha_env):
         assert run.outputs == {}
 
 
-def test_unrelated_base_is_bad_input(make_repo, goci):
+def test_unrelated_base_is_bad_input(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     repo.git("checkout", "-q", "--orphan", "other")
     repo.commit("unrelated")
@@ -602,7 +643,9 @@ def test_unrelated_base_is_bad_input(make_repo, goci):
     assert "shares no history" in run.stderr
 
 
-def test_broken_go_mod_is_bad_input_and_a_broken_base_means_everything(make_repo, goci):
+def test_broken_go_mod_is_bad_input_and_a_broken_base_means_everything(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     good = (repo.root / "go.mod").read_text()
@@ -621,7 +664,9 @@ def test_broken_go_mod_is_bad_input_and_a_broken_base_means_everything(make_repo
     assert out["services"] == [f"{M}/cmd/svc"]
 
 
-def test_outputs_and_spill_in_actions(make_repo, goci, gha_env):
+def test_outputs_and_spill_in_actions(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun], gha_env: dict[str, str]
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.package("lib", "lib", "func V() int { return 2 }\n")
@@ -639,7 +684,9 @@ def test_outputs_and_spill_in_actions(make_repo, goci, gha_env):
     assert json.loads(small.outputs["services"]) == [f"{M}/cmd/svc"]  # short: stays inline
 
 
-def test_core_function_for_other_commands(make_repo, go_env):
+def test_core_function_for_other_commands(
+    make_repo: Callable[..., GoRepo], go_env: dict[str, str]
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.package("lib", "lib", "func V() int { return 2 }\n")
@@ -651,7 +698,7 @@ def test_core_function_for_other_commands(make_repo, go_env):
     assert result.reasons[f"{M}/app"].via == (f"{M}/lib", f"{M}/app")
 
 
-def test_glob_match():
+def test_glob_match() -> None:
     assert glob_match(".github/workflows/ci.yml", ".github/**")
     assert glob_match("Makefile", "Makefile")
     assert not glob_match("sub/Makefile", "Makefile")
@@ -659,7 +706,9 @@ def test_glob_match():
     assert glob_match("scripts/x.sh", "scripts/*.sh")
 
 
-def test_assembly_syso_and_cgo_files_are_owned(make_repo, goci):
+def test_assembly_syso_and_cgo_files_are_owned(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     repo.write("lib/add_amd64.s", '#include "textflag.h"\n\nTEXT ·add(SB),NOSPLIT,$0\n\tRET\n')
     repo.write("lib/add_decl.go", "//go:build amd64\n\npackage lib\n\nfunc add()\n")
@@ -682,7 +731,9 @@ def test_assembly_syso_and_cgo_files_are_owned(make_repo, goci):
     assert out["services"] == [f"{M}/cmd/svc"]
 
 
-def test_go_sum_only_change_is_nothing(make_repo, goci):
+def test_go_sum_only_change_is_nothing(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.write(
@@ -693,7 +744,9 @@ def test_go_sum_only_change_is_nothing(make_repo, goci):
     assert out["any"] is False
 
 
-def test_go_work_go_line_means_everything(make_repo, goci):
+def test_go_work_go_line_means_everything(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = make_repo()
     repo.module("a", "ex.com/a")
     repo.package("a/x", "x", "const X = 1\n")
@@ -708,7 +761,9 @@ def test_go_work_go_line_means_everything(make_repo, goci):
     assert out["packages"] == ["ex.com/a/x", "ex.com/b/y"]
 
 
-def test_base_on_a_side_branch_uses_the_merge_base(make_repo, goci):
+def test_base_on_a_side_branch_uses_the_merge_base(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     fork = repo.head()
     repo.git("checkout", "-q", "-b", "side")
@@ -722,7 +777,9 @@ def test_base_on_a_side_branch_uses_the_merge_base(make_repo, goci):
     assert f"{M}/util" not in out["packages"] and f"{M}/lib" in out["packages"]
 
 
-def test_merge_group_event(make_repo, goci, tmp_path):
+def test_merge_group_event(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.package("util", "util", "func Help() int { return 8 }\n")
@@ -733,7 +790,9 @@ def test_merge_group_event(make_repo, goci, tmp_path):
     assert changed(goci, repo, env=env)["packages"] == [f"{M}/app", f"{M}/util"]
 
 
-def test_module_cycle_keeps_edges_both_ways(make_repo, goci):
+def test_module_cycle_keeps_edges_both_ways(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = make_repo()
     repo.module("a", "ex.com/a", extra="require ex.com/b v0.0.0\nreplace ex.com/b => ../b\n")
     repo.module("b", "ex.com/b", extra="require ex.com/a v0.0.0\nreplace ex.com/a => ../a\n")
@@ -756,7 +815,9 @@ def test_module_cycle_keeps_edges_both_ways(make_repo, goci):
     ]
 
 
-def test_module_split_means_everything(make_repo, goci):
+def test_module_split_means_everything(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
     repo = base_repo(make_repo)
     base = repo.head()
     repo.module("util", f"{M}/util")  # util becomes a module of its own
@@ -780,7 +841,9 @@ def test_report_states_the_reason_for_everything_once(
     assert "example.com/all/a  <- everything runs (see above)" in run.stdout
 
 
-def test_a_cold_build_cache_lists_without_gos_package_index(make_repo, goci, tmp_path):
+def test_a_cold_build_cache_lists_without_gos_package_index(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
     """go-ci.yml's plan job restores no build cache: there every ``go list`` would first build
     go's package index of the standard library, each process its own, for nobody to keep. On a
     cache go has opened, the index stays on; a GODEBUG of the user's still wins. The answer is

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import yaml
 
 from goci.commands import changed
 from support.goci_run import actions_env, read_key_values
+from support.gorepo import GoRepo
 
 ACTION = Path(__file__).resolve().parent.parent / "actions" / "changed-packages" / "action.yml"
 EXPR = re.compile(r"^\$\{\{\s*inputs\.([a-z0-9-]+)\s*\}\}$")
@@ -27,7 +29,8 @@ def load() -> dict[str, Any]:
 def goci_step(data: dict[str, Any]) -> dict[str, Any]:
     steps = [s for s in data["runs"]["steps"] if "goci changed" in s.get("run", "")]
     assert len(steps) == 1
-    return steps[0]
+    step: dict[str, Any] = steps[0]
+    return step
 
 
 def test_contract() -> None:
@@ -49,7 +52,7 @@ def test_contract() -> None:
         assert spec["value"] == f"${{{{ steps.{step['id']}.outputs.{name} }}}}"
 
 
-def test_step_runs_like_actions_would(make_repo, tmp_path: Path) -> None:
+def test_step_runs_like_actions_would(make_repo: Callable[..., GoRepo], tmp_path: Path) -> None:
     repo = make_repo()
     repo.module(".", "ex.com/m")
     repo.package("lib", "lib", "func V() int { return 1 }\n")

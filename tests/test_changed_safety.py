@@ -4,11 +4,14 @@ affected set computed from ``go list -deps -test`` alone (no misses, nothing ext
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from support.affected_monorepo import generate, init_git, interesting_targets, mutation_check
 from support.affected_truth import precision_history, publish_deps, score_history
+from support.goproxy import GoProxy
 
 
-def test_no_test_that_fails_is_missed(tmp_path, go_env):
+def test_no_test_that_fails_is_missed(tmp_path: Path, go_env: dict[str, str]) -> None:
     repo = generate(tmp_path / "mono", modules=2, per_module=5, seed=3)
     init_git(repo.root, go_env)
     targets = interesting_targets(repo)
@@ -21,7 +24,9 @@ def test_no_test_that_fails_is_missed(tmp_path, go_env):
     assert selected < len(results) * len(repo.packages)  # a real reduction, not "everything"
 
 
-def test_history_selects_exactly_what_go_list_says_is_affected(tmp_path, go_env, goproxy):
+def test_history_selects_exactly_what_go_list_says_is_affected(
+    tmp_path: Path, go_env: dict[str, str], goproxy: GoProxy
+) -> None:
     publish_deps(goproxy)
     repo = generate(tmp_path / "mono", modules=3, per_module=4, seed=11)
     init_git(repo.root, go_env)

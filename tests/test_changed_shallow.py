@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
+from support.goci_run import GociRun
 from support.gorepo import GoRepo
 
 M = "ex.com/m"
 
 
-def origin_with_branch(make_repo: Any) -> tuple[GoRepo, str, str]:
+def origin_with_branch(make_repo: Callable[..., GoRepo]) -> tuple[GoRepo, str, str]:
     """main with history; a feature branch of three commits off main~2."""
     repo = make_repo("origin")
     repo.module(".", M)
@@ -51,7 +52,9 @@ def shallow_clone(origin: GoRepo, tmp_path: Path) -> GoRepo:
     return clone
 
 
-def test_deepens_until_the_merge_base(make_repo, goci, tmp_path):
+def test_deepens_until_the_merge_base(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
     origin, base, head = origin_with_branch(make_repo)
     clone = shallow_clone(origin, tmp_path)
     run = goci("changed", "--json", "--base", base, env=clone.env, cwd=clone.root)
@@ -159,7 +162,12 @@ def api_env(clone: GoRepo, api: str) -> dict[str, str]:
     }
 
 
-def test_compare_api_when_git_cannot_fetch(make_repo, goci, tmp_path, github_api):
+def test_compare_api_when_git_cannot_fetch(
+    make_repo: Callable[..., GoRepo],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+    github_api: tuple[str, type[_Api]],
+) -> None:
     api, handler = github_api
     origin, base, head = origin_with_branch(make_repo)
     clone = shallow_clone(origin, tmp_path)
@@ -180,7 +188,12 @@ def test_compare_api_when_git_cannot_fetch(make_repo, goci, tmp_path, github_api
     assert "s3cret-token" not in run.stderr + run.stdout
 
 
-def test_compare_api_with_deletion_answers_everything(make_repo, goci, tmp_path, github_api):
+def test_compare_api_with_deletion_answers_everything(
+    make_repo: Callable[..., GoRepo],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+    github_api: tuple[str, type[_Api]],
+) -> None:
     api, handler = github_api
     origin, base, head = origin_with_branch(make_repo)
     clone = shallow_clone(origin, tmp_path)
@@ -195,7 +208,12 @@ def test_compare_api_with_deletion_answers_everything(make_repo, goci, tmp_path,
     assert "merge base is not on disk" in run.stderr
 
 
-def test_api_failure_on_a_gone_event_base_means_everything(make_repo, goci, tmp_path, github_api):
+def test_api_failure_on_a_gone_event_base_means_everything(
+    make_repo: Callable[..., GoRepo],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+    github_api: tuple[str, type[_Api]],
+) -> None:
     api, _handler = github_api  # answers 404 to everything
     origin, _base, head = origin_with_branch(make_repo)
     clone = shallow_clone(origin, tmp_path)

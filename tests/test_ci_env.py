@@ -112,7 +112,7 @@ CI_PREFIXES = ("GITHUB_", "DRONE", "RUNNER_", "CI_")
 def test_no_other_module_reads_a_ci_variable() -> None:
     """A CI variable named anywhere but ci_env (runtime: its own output files) is a read
     deep inside goci that the one reader was meant to replace."""
-    found = {}
+    found: dict[str, set[str]] = {}
     for path in PACKAGE.rglob("*.py"):
         name = str(path.relative_to(PACKAGE))
         if name == "ci_env.py":

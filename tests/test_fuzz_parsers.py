@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -146,7 +147,7 @@ def test_version_words_and_release_lists(word: str, releases: Any) -> None:
     listed = only_goci_errors(lambda: goreleases.parse_releases(releases))
     for known in (None, listed or (), REAL_RELEASES):
         resolver = goreleases.Resolver(known, "1.24", "go1.25.1")
-        only_goci_errors(lambda resolver=resolver: resolver.resolve(word))
+        only_goci_errors(partial(resolver.resolve, word))
 
 
 REAL_RELEASES = (

@@ -9,10 +9,12 @@ import hashlib
 import inspect
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from goci.cache.units import parse_duration
+from goci.command import Command
 from goci.commands import COMMANDS
 from goci.errors import InputError
 from goci.options import declared
@@ -127,15 +129,18 @@ def test_one_duration_reader(goci: Callable[..., GociRun], tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)
-def test_each_command_reads_a_frozen_dataclass_of_its_declared_options(command: object) -> None:
-    settings = command.settings  # type: ignore[attr-defined]
+def test_each_command_reads_a_frozen_dataclass_of_its_declared_options(
+    command: Command[Any],
+) -> None:
+    settings = command.settings
     assert dataclasses.is_dataclass(settings)
-    assert settings.__dataclass_params__.frozen
+    # typeshed's DataclassInstance names __dataclass_fields__ only, not the params
+    assert cast(Any, settings).__dataclass_params__.frozen
     options = declared(settings)
     assert len(options) == len(dataclasses.fields(settings))  # every field is an option
     names = [n for o in options for n in (o.name, *o.aliases)]
     assert len(names) == len(set(names))
-    assert inspect.signature(command.run).parameters  # type: ignore[attr-defined]
+    assert inspect.signature(command.run).parameters
 
 
 def test_options_arrive_typed_from_every_source() -> None:

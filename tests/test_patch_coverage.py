@@ -168,7 +168,7 @@ def test_patch_coverage_equals_the_figure_computed_from_the_blocks(
     assert out["patch"] == f"{100 * covered / total:.1f}"
     assert out["headline"].startswith(f"patch {out['patch']}% ({covered}/{total}), total ")
 
-    ranges = []
+    ranges: list[tuple[str, int, int]] = []
     for name, lines in sorted(missed.items()):
         for line in sorted(lines):
             if ranges and ranges[-1][0] == name and ranges[-1][2] == line - 1:
