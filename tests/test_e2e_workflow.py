@@ -436,14 +436,14 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     assert float(run.jobs["report"].outputs["total"]) > 0
     # run 1's baseline (restored from the default branch's cache) gives the total's change
     # (its total: this run's strutil, run 1's numbers for the packages not tested here)
-    report = run.jobs["report"].runs[0]
-    change = report.step("merge").outputs["total-change"]
+    report_run = run.jobs["report"].runs[0]
+    change = report_run.step("merge").outputs["total-change"]
     assert re.fullmatch(
         rf"patch: no changed statements, total \d+\.\d% \({re.escape(change)}\), "
         r"API: 0 compatible, 0 breaking",
-        report.outputs["headline"],
-    ), report.log
-    assert f"Against .goci/baseline/coverage-summary.json at {second[:12]}." in report.summary
+        report_run.outputs["headline"],
+    ), report_run.log
+    assert f"Against .goci/baseline/coverage-summary.json at {second[:12]}." in report_run.summary
     assert sorted(manifests(store, "dev")) == [
         "api-20250102030405", "api-20250102030406", "cli-20250102030405",
         "worker-20250102030405",
