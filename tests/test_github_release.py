@@ -461,3 +461,107 @@ def test_a_github_that_does_not_answer_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ToolError, match=rf"^GitHub API \({api}\) could not be reached: "):
         attach([api_release(tmp_path)], tag="v1.2.3", token="t", repository="acme/shop",
                api_url=api)  # fmt: skip
+
+
+# --- what the review of the first version found ----------------------------------------------
+
+
+def worker_release(tmp_path: Path) -> LocalRelease:
+    return releases.packed(tmp_path / "ws-worker", "worker", b"worker build", "prod", "1.2.3")
+
+
+WORKER = ["worker-SHA256SUMS", "worker-linux-amd64", "worker-linux-arm64"]
+
+
+def test_a_draft_that_holds_another_jobs_files_is_not_deleted(
+    github: GitHubServers, tmp_path: Path
+) -> None:
+    """Our draft went unpublished (someone published the tag first), but another job's files
+    are in it too: it is left for that job, which fills the published release in its turn."""
+    state = github.state
+    worker = worker_release(tmp_path)
+
+    def someone_publishes_first(line: str) -> None:
+        if line.startswith("PATCH ") and not state.published():
+            (draft,) = state.releases.values()
+            for name in WORKER:  # the worker job joined our draft meanwhile
+                state.add_asset(draft["id"], name, name, "application/octet-stream", b"w")
+            state.new_release({"tag_name": "v1.2.3", "name": "theirs"})
+
+    state.hook = someone_publishes_first
+    attach_to(github, [api_release(tmp_path)], "v1.2.3")
+    draft, published = state.releases.values()
+    assert draft["draft"] and state.asset_names(draft) == sorted([AMD, ARM, SUMS, *WORKER])
+    assert state.asset_names(published) == [SUMS, AMD, ARM]
+    assert not [e for e in state.events if e[0] == "deleted"]
+    state.hook = None
+    done = attach_to(github, [worker], "v1.2.3")  # the worker job: its files go out too
+    assert done.uploaded == (WORKER[1], WORKER[2], WORKER[0])
+    assert state.asset_names(published) == sorted([AMD, ARM, SUMS, *WORKER])
+
+
+def test_a_job_whose_draft_is_deleted_under_it_fills_the_release_of_the_tag(
+    github: GitHubServers, tmp_path: Path
+) -> None:
+    """The draft we joined is deleted before our first upload (its creator moved to a release
+    someone published): the upload's 404 sends us to that release, not to a failed job."""
+    state = github.state
+    draft = state.new_release({"tag_name": "v1.2.3", "name": "v1.2.3", "draft": True})
+
+    def creator_moves_on(line: str) -> None:
+        if line.startswith("POST /api/uploads/") and not state.published():
+            with state.lock:
+                del state.releases[draft["id"]]
+            state.new_release({"tag_name": "v1.2.3", "name": "theirs"})
+
+    state.hook = creator_moves_on
+    done = attach_to(github, [api_release(tmp_path)], "v1.2.3")
+    (published,) = state.releases.values()
+    assert not published["draft"] and state.asset_names(published) == [SUMS, AMD, ARM]
+    assert (done.created, done.published, done.uploaded) == (False, False, (AMD, ARM, SUMS))
+
+
+def test_an_older_version_published_later_does_not_become_latest(
+    github: GitHubServers, tmp_path: Path
+) -> None:
+    """A v1.2.4 hotfix after v2.0.0: GitHub's default (make_latest true on create, and on a
+    draft's publishing) would make it Latest, and releases/latest/download would serve it."""
+    state = github.state
+    current = state.new_release({"tag_name": "v2.0.0", "name": "v2.0.0"})
+    assert state.latest == current["id"]
+    hotfix = releases.packed(tmp_path / "ws", "api", b"api build", "prod", "1.2.4")
+    done = attach_to(github, [hotfix], "v1.2.4")
+    assert done.published and state.latest == current["id"]
+    newer = releases.packed(tmp_path / "ws3", "api", b"api build 3", "prod", "3.0.0")
+    attach_to(github, [newer], "v3.0.0")
+    assert state.latest == max(state.releases)  # a new highest version does
+
+
+def test_a_draft_made_by_hand_without_a_name_is_published_under_the_tag(
+    github: GitHubServers, tmp_path: Path
+) -> None:
+    """GitHub answers "name": null for a draft made without a title; publishing it must not
+    stop on PyGithub's check that a name is text (a traceback before)."""
+    state = github.state
+    draft = state.new_release({"tag_name": "v1.2.3", "name": None, "body": None, "draft": True})
+    done = attach_to(github, [api_release(tmp_path)], "v1.2.3")
+    assert done.published and not draft["draft"] and draft["name"] == "v1.2.3"
+    assert state.asset_names(draft) == [SUMS, AMD, ARM]
+
+
+def test_an_immutable_release_missing_files_is_refused_before_any_upload(
+    github: GitHubServers, tmp_path: Path
+) -> None:
+    """With immutable releases, a published release takes no more files: say so at once and
+    how to avoid it, instead of a 422 after some uploads."""
+    state = github.state
+    release = state.new_release({"tag_name": "v1.2.3", "name": "v1.2.3"})
+    release["immutable"] = True
+    with pytest.raises(VerdictError) as refused:
+        attach_to(github, [api_release(tmp_path)], "v1.2.3")
+    assert str(refused.value) == (
+        f"GitHub release v1.2.3 is published and immutable, so {AMD}, {ARM}, {SUMS} can no "
+        "longer be attached; attach every service's files with one goci artifact upload (the "
+        "whole dist/), which publishes the release only once they are all in"
+    )
+    assert uploads(github) == [] and state.asset_names(release) == []

@@ -57,6 +57,8 @@ class FakeGitHub:
     #: what changed, in order: ("created", id, "draft"|"published"), ("uploaded", id, name,
     #: "draft"|"published"), ("published", id), ("deleted", id), ("asset deleted", id, name)
     events: list[tuple[Any, ...]] = field(default_factory=list)
+    #: the release GitHub shows as Latest (its id): moved by ``make_latest`` as GitHub documents
+    latest: int | None = None
     #: sees each request line first ("POST /api/v3/..."); a status it returns is the answer
     hook: Callable[[str], int | None] | None = None
     secret: str = field(default_factory=lambda: os.urandom(8).hex())

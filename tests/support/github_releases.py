@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
@@ -100,6 +101,8 @@ def new_release(state: FakeGitHub, body: dict[str, Any]) -> dict[str, Any]:
     }
     _set_published(state, release, not draft)
     state.releases[release_id] = release
+    if not draft:
+        _make_latest(state, release, body.get("make_latest", "true"))
     state.events.append(("created", release_id, "draft" if draft else "published"))
     return release
 
@@ -255,7 +258,24 @@ def _edit(state: FakeGitHub, release: dict[str, Any], body: dict[str, Any]) -> R
     if publish:
         _set_published(state, release, True)
         state.events.append(("published", release["id"]))
+        # "Defaults to true for newly published releases" (GitHub's REST reference)
+        _make_latest(state, release, body.get("make_latest", "true"))
     return Reply(200, release)
+
+
+def _semver(tag: str) -> tuple[int, ...]:
+    digits = re.findall(r"\d+", tag.rsplit("/", 1)[-1])
+    return tuple(int(d) for d in digits[:3])
+
+
+def _make_latest(state: FakeGitHub, release: dict[str, Any], how: str) -> None:
+    """GitHub's ``make_latest``: "true" makes this release Latest, "false" leaves Latest as it
+    is, "legacy" picks by creation date and semantic version among published releases."""
+    if how == "true":
+        state.latest = release["id"]
+    elif how == "legacy":
+        out = [r for r in state.releases.values() if not r["draft"] and not r["prerelease"]]
+        state.latest = max(out, key=lambda r: (_semver(r["tag_name"]), r["id"]))["id"]
 
 
 def _delete_asset(state: FakeGitHub, asset_id: int) -> Reply:

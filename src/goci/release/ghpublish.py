@@ -7,14 +7,18 @@ in and checked, and is published last, once. A rerun after a kill finds that dra
 tag lookup never returns drafts, so the releases are listed) and completes it instead of
 starting a second one.
 
-Jobs of one tag may run at the same moment (one per service, or a rerun meeting the first
-run), and GitHub lets several drafts share a tag. So a job that created a draft looks again:
-the oldest draft of the tag (lowest id) is the one every job fills, and a job whose draft is
-not it deletes its own. Two uploads of one name answer 422 to the second, whose file is then
-checked against the one that landed; a release of the tag published meanwhile by someone else
-(422 when creating or publishing) is filled instead of failing. No job knows which others will
-come, so with one job per service the release is published when the first job's files are
-all in, and the others' files join it as those jobs finish.
+Jobs of one tag may run at the same moment (one per service, or a rerun meeting the first run),
+and GitHub lets several drafts share a tag. So a job that created a draft looks again: the
+oldest draft of the tag (lowest id) is the one every job fills, and a job whose draft is not it
+deletes its own (a draft goci later finds beaten by a published release is deleted only while it
+holds nothing but this job's files; a job whose release disappears looks again). Two uploads of
+one name answer 422 to the second, whose file is then checked against the one that landed; a
+release of the tag published meanwhile by someone else (422 when creating or publishing) is
+filled instead of failing. No job knows which others will come, so with one job per service the
+release is published when the first job's files are all in, and the others' files join it as
+those jobs finish; an immutable release takes no more files, which is said before anything is
+sent. Publishing leaves Latest to GitHub's rule of date and version (``make_latest: legacy``): a
+hotfix of an older line never becomes it.
 
 An asset already there is kept only if it is proven to hold our bytes: by GitHub's ``digest``,
 or, on a GitHub Enterprise too old to give one, by downloading and hashing it. Same size is not
@@ -48,6 +52,13 @@ from goci.tools.hashing import Sha256, chunks, sha256_file
 #: that tests against a local server need not wait).
 PACE = (0.25, 1.0)
 
+#: Times the tag's release is looked for again when the one being filled disappears.
+_ATTEMPTS = 3
+
+#: Which release GitHub shows as Latest: "legacy" lets it decide by date and semantic version,
+#: so a v1.2.4 published after v2.0.0 does not become Latest (create's default, "true", would).
+_MAKE_LATEST = "legacy"
+
 
 @dataclass(frozen=True)
 class GitHubTarget:
@@ -77,22 +88,15 @@ def publish(assets: Sequence[Asset], target: GitHubTarget) -> Attached:
     try:
         _check_local(assets)
         repo = client.get_repo(target.repository)
-        release, created = _open(repo, target)
-        uploaded, kept = _fill(release, assets, target)
-        published = False
-        if release.draft:
-            done = _publish(repo, release)
-            if done is None:  # someone published a release of the tag meanwhile: fill that
-                other = repo.get_release(target.tag)
-                uploaded, kept = _fill(other, assets, target)
-                if created:
-                    release.delete_release()
-                release, created = other, False
-            else:
-                release, published = done
-        return Attached(
-            target.tag, release.html_url, created, published, tuple(uploaded), tuple(kept)
-        )
+        for attempt in range(_ATTEMPTS):
+            try:
+                return _attach_once(repo, assets, target)
+            except UnknownObjectException:
+                # The release went away under us (another job deleted the draft it joined
+                # late, or a person did): look for the tag's release again and fill that.
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
     except GithubException as exc:
         message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
         raise ToolError(f"GitHub API ({api}): HTTP {exc.status}: {message}") from None
@@ -100,6 +104,25 @@ def publish(assets: Sequence[Asset], target: GitHubTarget) -> Attached:
         raise ToolError(f"GitHub API ({api}) could not be reached: {exc}") from None
     finally:
         client.close()
+
+
+def _attach_once(repo: Repository, assets: Sequence[Asset], target: GitHubTarget) -> Attached:
+    """Open the tag's release, fill it, publish it if it is a draft."""
+    release, created = _open(repo, target)
+    uploaded, kept = _fill(release, assets, target)
+    published = False
+    if release.draft:
+        done = _publish(repo, release)
+        if done is None:  # someone published a release of the tag meanwhile: fill that
+            other = repo.get_release(target.tag)
+            uploaded, kept = _fill(other, assets, target)
+            ours = {a.name for a in assets}
+            if created and all(a.name in ours for a in release.get_assets()):
+                release.delete_release()  # only ours in it: nobody else is filling it
+            release, created = other, False
+        else:
+            release, published = done
+    return Attached(target.tag, release.html_url, created, published, tuple(uploaded), tuple(kept))
 
 
 def _check_local(assets: Iterable[Asset]) -> None:
@@ -151,6 +174,7 @@ def _open(repo: Repository, target: GitHubTarget) -> tuple[GitRelease, bool]:
             message=f"Release {tag} (published by goci)",
             draft=True,
             target_commitish=target.commit or NotSet,
+            make_latest=_MAKE_LATEST,
         )
     except GithubException as exc:
         if not _already_exists(exc):
@@ -174,10 +198,11 @@ def _publish(repo: Repository, release: GitRelease) -> tuple[GitRelease, bool] |
         return current, False
     try:
         done = current.update_release(
-            name=current.name,
+            name=current.name or current.tag_name,  # a draft made by hand may have no name
             message=current.body or "",
             draft=False,
             prerelease=current.prerelease,
+            make_latest=_MAKE_LATEST,
         )
     except GithubException as exc:
         if _already_exists(exc):
@@ -197,6 +222,13 @@ def _fill(
         if asset.name in present:
             _check_same(present[asset.name], asset, target)
             kept.append(asset.name)
+    missing = [a.name for a in assets if a.name not in present]
+    if missing and not release.draft and release.raw_data.get("immutable") is True:
+        raise VerdictError(
+            f"GitHub release {target.tag} is published and immutable, so {', '.join(missing)} "
+            "can no longer be attached; attach every service's files with one goci artifact "
+            "upload (the whole dist/), which publishes the release only once they are all in"
+        )
     uploaded = []
     for asset in assets:
         if asset.name not in present:
