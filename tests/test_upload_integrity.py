@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
-from goci.errors import InputError, VerdictError
+from goci.errors import InputError, ToolError, VerdictError
+from goci.release import upload
+from goci.release.claim import take_over
 from goci.release.local import LocalRelease, load_release
 from goci.release.names import parse_release
-from goci.release.stores import Store, open_store
+from goci.release.stores import Store, Tuning, open_store
 from goci.release.upload import upload_release
 from goci.tools.hashing import sha256_bytes
 from support import releases
@@ -185,3 +187,90 @@ def test_pruning_leaves_keys_it_cannot_address_and_says_so(
     )
     assert [k for k in store.list_keys("dev/") if k.startswith("dev/api-20250101")] == [odd]
     releases.assert_complete(store, "dev/api-20250102000000", releases.local_files(new))
+
+
+def test_a_sums_file_changed_after_pack_never_replaces_a_stored_one(tmp_path: Path) -> None:
+    """A rerun of a complete prod publish with SHA256SUMS changed on disk: refused when read
+    (CRLF line ends, which reading as text hid), refused after it was read, and the store's
+    own put never renames wrong bytes into place, even for a moment."""
+    release = releases.packed(tmp_path / "ws", "api", b"api build")
+    store = open_store(f"file://{tmp_path / 'store'}", env={}, cwd=tmp_path)
+    upload_release(store, release)
+    key = "prod/api-v1.0.0/SHA256SUMS"
+    sums = release.path / "SHA256SUMS"
+    original = sums.read_bytes()
+    sums.write_bytes(original.replace(b"\n", b"\r\n"))
+    with pytest.raises(VerdictError, match=r"SHA256SUMS and manifest\.json disagree"):
+        load_release(release.path.parents[1], release.name)
+    sums.write_bytes(original)
+    loaded = load_release(release.path.parents[1], release.name)
+    store.delete(["prod/api-v1.0.0/linux-amd64/api"])  # a repair is due
+    before = snapshot_all(store)
+    sums.write_bytes(original + b"# changed\n")
+    with pytest.raises(VerdictError, match="SHA256SUMS changed after pack"):
+        upload_release(store, loaded)
+    assert snapshot_all(store) == before
+    with pytest.raises(ToolError, match=f"does not match its SHA-256 .*; {key} was not written"):
+        store.put_file(key, sums, loaded.manifest.sha256sums)
+    assert snapshot_all(store) == before
+
+
+def snapshot_all(store: Store) -> dict[str, str | None]:
+    return {k: releases.stored_sha256(store, k) for k in store.list_keys("")}
+
+
+def test_a_rebuild_that_lost_the_name_hides_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Z read X's manifest and goes to take the name over; Y takes it first and publishes.
+    Z stops without removing Y's manifest (before, it hid Y's complete release, then stopped:
+    Y's job was green, so nobody would rerun it)."""
+    _first, y, store = two_builds(tmp_path)
+    z = releases.packed(tmp_path / "third", "api", b"third build", "dev", NAME[-14:])
+    real = take_over  # what upload calls
+
+    def y_first(*args: Any) -> bool:
+        monkeypatch.setattr(upload, "take_over", real)
+        assert upload_release(store, y).status == "uploaded"
+        return real(*args)
+
+    monkeypatch.setattr(upload, "take_over", y_first)
+    with pytest.raises(VerdictError, match="already published with different files"):
+        upload_release(store, z)
+    releases.assert_complete(store, NAME, releases.local_files(y))
+
+
+def test_our_bytes_under_another_etag_are_neither_rewritten_nor_hidden(
+    seaweed: Seaweed, tmp_path: Path
+) -> None:
+    """S3: an object holding our bytes with an ETag this upload would not make (another part
+    size wrote it; a server-side copy, as AWS makes it for promote, has a one-part ETag) is
+    read back and kept: the rerun is 'unchanged', the dev release never hidden, prod untouched."""
+    url = f"s3://{BUCKET}/t-{uuid.uuid4().hex[:10]}"
+    mib = 1 << 20
+
+    def tuned(part: int) -> Store:
+        tuning = Tuning(part_size=part * mib, multipart_threshold=part * mib, workers=2)
+        return open_store(url, env=seaweed.env(), cwd=tmp_path, tuning=tuning)
+
+    payload = bytes(range(256)) * (7 * mib // 256)  # two parts of 5 MiB, one of 6 MiB
+    dev = releases.packed(tmp_path / "dev", "api", payload, "dev", NAME[-14:])
+    assert upload_release(tuned(5), dev).status == "uploaded"
+    deletes: list[list[str]] = []
+    other = tuned(6)
+    watched = Hooked(other, "delete", lambda keys: deletes.append(keys))
+    again = upload_release(watched, dev)
+    assert (again.status, again.sent, deletes) == ("unchanged", 0, [])
+    prod = releases.packed(tmp_path / "prod", "api", payload, "prod", "1.0.0")
+    assert upload_release(tuned(5), prod).status == "uploaded"
+    root = url.split("/", 3)[3]
+    for target in ("linux-amd64", "linux-arm64"):  # as AWS's CopyObject leaves them
+        key = f"{root}/prod/api-v1.0.0/{target}/api"
+        got = seaweed.client().get_object(Bucket=BUCKET, Key=key)
+        seaweed.client().put_object(
+            Bucket=BUCKET, Key=key, Body=got["Body"].read(), Metadata=got["Metadata"]
+        )
+    before = {k: tuned(5).stat(k) for k in tuned(5).list_keys("prod/")}
+    rerun = upload_release(tuned(5), prod)
+    assert (rerun.status, rerun.sent) == ("unchanged", 0)
+    assert {k: tuned(5).stat(k) for k in tuned(5).list_keys("prod/")} == before

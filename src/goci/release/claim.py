@@ -105,31 +105,39 @@ def claim_version(store: Store, name: ReleaseName, mine: Claim) -> bool:
 
 def take_over(store: Store, name: ReleaseName, theirs: str, mine: Claim) -> bool:
     """Claim a complete dev release, whose manifest lists the content ``theirs`` (its
-    SHA256SUMS digest), for ``mine``, hiding it first. True when claimed now, False when
-    ``mine`` held it already; VerdictError (the claim untouched) when another content does.
+    SHA256SUMS digest), for ``mine``, and hide it. True when claimed now, False when ``mine``
+    held it already; VerdictError (nothing touched) when another content holds it.
 
-    The manifest goes first (no reader sees the files change), then the claim is replaced
-    only while it is the very object read (a write conditional on its ETag): of two rebuilds
-    at once one replaces it, and the other finds a claim that is no longer ``theirs`` and
-    stops, having only hidden what the first hides too.
+    The claim is replaced only while it is the very object read (a write conditional on its
+    ETag), and the manifest is removed only after that: of two rebuilds at once one replaces
+    the claim, and the other finds a claim that is no longer ``theirs`` and stops without
+    having removed anything, not even the winner's manifest once it is published. The files
+    change only after the manifest is gone, so no reader sees them change under it.
     """
-    store.delete([f"{name.folder}/{MANIFEST}"])
     key = claim_key(name)
     for _ in range(_ATTEMPTS):
         found = store.read(key)
         if found is None:  # a release from before claims: claimed as a new one
-            return claim_version(store, name, mine)
+            created = claim_version(store, name, mine)
+            _hide(store, name)
+            return created
         held = Claim.from_json(found[0], store.location(key))
         if held.sha256sums == mine.sha256sums:
+            _hide(store, name)
             return False
         if held.sha256sums != theirs:
             raise VerdictError(refusal(store, name, held))
         try:
             store.put_bytes(key, mine.to_json(), if_match=found[1])
-            return True
         except ConflictError:
             continue  # changed since read: read again
+        _hide(store, name)
+        return True
     raise ToolError(f"store {store.url}: {key} keeps changing; try again")
+
+
+def _hide(store: Store, name: ReleaseName) -> None:
+    store.delete([f"{name.folder}/{MANIFEST}"])
 
 
 def holder(store: Store, name: ReleaseName) -> Claim | None:

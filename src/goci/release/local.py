@@ -94,8 +94,8 @@ def load_release(dist: Path, name: ReleaseName) -> LocalRelease:
         raise bad_input(
             "--release", name.folder, f"a release with {MANIFEST} (missing {manifest_path})"
         )
-    try:
-        sums_text = sums_path.read_text(encoding="utf-8")
+    try:  # as bytes: reading as text would turn CRLF into LF and hide a changed file
+        sums_text = sums_path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise bad_input(
             "--release", name.folder, f"a {SUMS} as pack writes it (UTF-8 text; {exc}); run pack"

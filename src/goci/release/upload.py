@@ -68,6 +68,8 @@ def verify_local(release: LocalRelease, workers: int = 4) -> None:
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="goci-hash") as pool:
         problems = [p for p in pool.map(problem, release.manifest.files) if p]
+    if sha256_file(release.path / SUMS) != release.manifest.sha256sums:
+        problems.append(f"{SUMS} changed after pack (re-run pack)")
     if problems:
         raise VerdictError(f"{release.path}: " + "; ".join(problems))
 
@@ -162,9 +164,26 @@ def _claim_release(
     return "repaired", False
 
 
+def _stored(store: Store, job: Job) -> bool:
+    """Whether the object holds exactly the job's bytes, judged by content.
+
+    ``has_file`` also wants the ETag this upload would make, which an object of the right
+    bytes lacks when another part size wrote it or a server-side copy (promote) made it: such
+    an object is read back and hashed instead of being taken for damage and rewritten.
+    """
+    key, path, digest = job
+    if store.has_file(key, path, digest):
+        return True
+    info = store.stat(key)
+    if info is None or info.size != path.stat().st_size or info.sha256 != digest:
+        return False
+    read = store.hash(key)
+    return read is not None and read.sha256 == digest and read.size == info.size
+
+
 def _all_stored(store: Store, jobs: list[Job], workers: int) -> bool:
     def stored(job: Job) -> bool:
-        return store.has_file(*job)
+        return _stored(store, job)
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="goci-head") as pool:
         return all(pool.map(stored, jobs))
@@ -175,7 +194,7 @@ def _send(store: Store, jobs: list[Job], workers: int, on_progress: Progress | N
 
     def send(job: Job) -> int:
         key, path, digest = job
-        if store.has_file(key, path, digest):
+        if _stored(store, job):
             return 0
         store.put_file(key, path, digest, on_progress=on_progress)
         return path.stat().st_size

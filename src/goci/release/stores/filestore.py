@@ -80,10 +80,28 @@ class FileStore:
     def put_file(
         self, key: str, path: Path, sha256: str, *, on_progress: Progress | None = None
     ) -> None:
+        """Copy into a temporary file, hash what was written, and rename only the right bytes:
+        a file that changed since it was checked never replaces an object, not even for the
+        moment between a rename and a check after it (a prod object stays what it was)."""
         target = self._path(key)
-        write_atomic(target, path)
-        if target.stat().st_size != path.stat().st_size or sha256_file(target) != sha256:
-            raise ToolError(f"store {self.url}: {key} does not match its SHA-256 after writing")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = mkstemp_owned(target)
+        try:
+            with os.fdopen(fd, "wb") as out, path.open("rb") as source:
+                for chunk in chunks(source):
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            if sha256_file(Path(tmp)) != sha256:
+                raise ToolError(
+                    f"store {self.url}: {path} does not match its SHA-256 {sha256}; {key} "
+                    "was not written"
+                )
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+            unregister_live(temp_token(tmp))
         if on_progress:
             on_progress(key, 1)
 
