@@ -162,3 +162,25 @@ def test_registry_entries_name_their_commands() -> None:
 
     for entry in ENTRIES:
         assert entry.load().path == entry.path
+
+
+def test_an_os_error_is_one_line_then_the_traceback_folded(
+    goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
+    """A store folder that is a file (a disk full, a permission: any OSError) reads as one
+    error line naming the command, exit 1, with the traceback in a collapsed group after it."""
+    from support import releases
+
+    ws = tmp_path / "ws"
+    releases.packed(ws, "api", b"api build")
+    (ws / "out").write_text("a file, not a folder")
+    env = actions_env(tmp_path / "gha", {})
+    run = goci("artifact", "upload", "--store", "file://out", "--dir", str(ws), env=env)
+    assert run.code == 1
+    lines = run.stderr.splitlines()
+    errors = [i for i, line in enumerate(lines) if line.startswith("::error::")]
+    assert len(errors) == 1, run.stderr
+    first, *rest = lines[errors[0] :]
+    assert first.startswith("::error::goci artifact: [Errno 20] Not a directory: ")
+    assert rest[0] == "::group::details" and rest[1] == "Traceback (most recent call last):"
+    assert rest[-1] == "::endgroup::" and rest[-2].startswith("NotADirectoryError: ")

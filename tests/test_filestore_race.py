@@ -135,12 +135,20 @@ def test_two_waiters_that_judge_one_stale_lock_never_hold_it_together(
     assert not lock.exists()
 
 
+@pytest.mark.parametrize("links", [True, False], ids=["hard links", "no hard links"])
 def test_a_lock_that_changes_hands_while_it_is_broken_is_put_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, links: bool
 ) -> None:
     """The stale lock's writer was alive after all (it overran LOCK_STALE): it lets go just
     as the breaker removes the lock, and another writer takes it. The breaker must not take
-    that writer's lock away (the old code unlinked it and went in beside it)."""
+    that writer's lock away (the old code unlinked it and went in beside it), also in a
+    folder without hard links (FAT, some SMB shares), where it is renamed back."""
+    if not links:
+
+        def no_link(*_args: Any, **_kwargs: Any) -> None:
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", no_link)
     store = FileStore(tmp_path / "store")
     lock = stale_lock(store, KEY)
     real_open, real_unlink = os.open, os.unlink
@@ -297,3 +305,31 @@ def test_create_only_still_works_in_a_folder_without_hard_links(
         store.put_bytes(KEY, b"two", if_absent=True)
     assert store.read(KEY) == (b"one", sha256_bytes(b"one"))
     assert sorted(p.name for p in (store.root / KEY).parent.iterdir()) == ["current"]
+
+
+def test_a_lock_is_let_go_where_the_folder_reports_another_mtime_each_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A network folder may answer a later stat of the same file with another mtime (attribute
+    caching, rounding): the lock is still known as ours and removed, not left behind to block
+    every writer until it is stale (a lock known by its mtime was)."""
+    store = FileStore(tmp_path / "store")
+    real_stat = os.stat
+    calls = iter(range(1, 1_000_000))
+
+    class Jittery:
+        def __init__(self, real: os.stat_result) -> None:
+            self._real, self._shift = real, next(calls)
+
+        def __getattr__(self, name: str) -> Any:
+            value = getattr(self._real, name)
+            return value + self._shift if name == "st_mtime_ns" else value
+
+    def stat(path: Any, *args: Any, **kwargs: Any) -> Any:
+        return Jittery(real_stat(path, *args, **kwargs))
+
+    monkeypatch.setattr(os, "stat", stat)
+    with store._locked(store.root / KEY):
+        pass
+    monkeypatch.undo()
+    assert [p.name for p in store.root.rglob("*") if p.is_file()] == []

@@ -17,7 +17,7 @@ from typing import Any
 from goci import __version__
 from goci.command import Command, Context, Result
 from goci.commands import ENTRIES, Entry, find_entry
-from goci.errors import GociError, InputError, closest
+from goci.errors import GociError, InputError, ToolError, closest
 from goci.options import Option, add_to_parser, declared, option, parse, secret_values
 from goci.runtime import Runtime, json_text
 
@@ -217,6 +217,14 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except GociError as exc:
         report_error(runtime, exc)
         return exc.exit_code
+    except OSError as exc:
+        # The disk, a folder, the network: one line saying what and where, the traceback
+        # folded after it for whoever reports it.
+        import traceback  # only on this path: keeps start-up short
+
+        name = args[0] if args else "goci"
+        report_error(runtime, ToolError(f"goci {name}: {exc}\n{traceback.format_exc()}"))
+        return ToolError.exit_code
     except KeyboardInterrupt:
         runtime.log("goci: interrupted")
         return 130

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,32 +24,49 @@ LOCK_STALE = 120.0
 # turn and broken by a claim on the claim: this many levels before waiters give up.
 _CLAIM_LEVELS = 2
 
-# A lock file's identity: which file (device, inode) and when it was made. The inode alone is
-# not enough, as a new file may get the number of one just removed; a fresh lock never has the
-# mtime of a stale one.
-_Identity = tuple[int, int, int]
+# A lock file's identity: the random token its writer put in it. Not its inode and mtime:
+# a network folder may report another mtime for the same file on the next stat (attribute
+# caching, rounding), and on FAT a rename changes the file's id. A lock without a token (an
+# older goci's) is known by device, inode and mtime instead.
+_Identity = str
 
 
-def _identity(stat: os.stat_result) -> _Identity:
-    return stat.st_dev, stat.st_ino, stat.st_mtime_ns
+def _identity(lock: Path) -> _Identity | None:
+    """Who holds ``lock`` now, or None when there is no lock."""
+    try:
+        token = lock.read_bytes().decode("ascii", "replace")
+        if token:
+            return token
+        seen = os.stat(lock)
+    except FileNotFoundError:
+        return None
+    return f"{seen.st_dev}:{seen.st_ino}:{seen.st_mtime_ns}"
 
 
 def _create_lock(lock: Path) -> _Identity | None:
     """Make ``lock`` if no file is there (O_EXCL, atomic on local and network folders, unlike
-    fcntl or msvcrt locks); the new file's identity, or None while another writer holds it."""
+    fcntl or msvcrt locks); the new lock's token, or None while another writer holds it."""
     try:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
         return None
-    os.close(fd)
-    return _identity(os.stat(lock))
+    except PermissionError:
+        if os.name == "nt":  # a lock removed while still open elsewhere: "delete pending"
+            return None
+        raise
+    token = secrets.token_hex(16)
+    try:
+        os.write(fd, token.encode())
+    finally:
+        os.close(fd)
+    return token
 
 
 def _release(lock: Path, mine: _Identity) -> None:
     """Remove our own lock and no other: a writer that overran LOCK_STALE had its lock broken,
     and the file there now is the next holder's."""
     with contextlib.suppress(FileNotFoundError):
-        if _identity(os.stat(lock)) == mine:
+        if _identity(lock) == mine:
             os.unlink(lock)
 
 
@@ -65,12 +83,13 @@ def _break_if_stale(lock: Path, level: int = 0) -> bool:
     alive after all and let go just then (see :func:`_set_aside`). A claim left by a breaker
     that died is stale in its turn and broken the same way, one level up.
     """
+    seen = _identity(lock)  # before the age: a lock replaced in between looks fresh, not stale
     try:
-        seen = os.stat(lock)
+        age = time.time() - os.stat(lock).st_mtime
     except FileNotFoundError:
         return True  # let go meanwhile
-    if time.time() - seen.st_mtime <= LOCK_STALE:
-        return False
+    if seen is None or age <= LOCK_STALE:
+        return seen is None
     claim = lock.with_name(f"{lock.name}.claim")
     held = _create_lock(claim)
     if held is None:
@@ -78,12 +97,9 @@ def _break_if_stale(lock: Path, level: int = 0) -> bool:
             _break_if_stale(claim, level + 1)
         return False
     try:
-        try:
-            if _identity(os.stat(lock)) != _identity(seen):
-                return True  # broken and taken again by an earlier breaker
-        except FileNotFoundError:
-            return True
-        _set_aside(lock, _identity(seen))
+        if _identity(lock) != seen:
+            return True  # broken and taken again by an earlier breaker, or let go
+        _set_aside(lock, seen)
         return True
     finally:
         _release(claim, held)
@@ -107,9 +123,14 @@ def _set_aside(lock: Path, stale: _Identity) -> None:
             os.replace(lock, aside)
         except FileNotFoundError:
             return
-        if _identity(os.stat(aside)) != stale:
-            with contextlib.suppress(FileExistsError):
+        if _identity(Path(aside)) != stale:
+            try:
                 os.link(aside, lock)
+            except FileExistsError:
+                pass  # taken again meanwhile: what is aside is nobody's lock any more
+            except OSError:  # no hard links here (FAT, some SMB shares): rename it back
+                if not os.path.lexists(lock):
+                    os.replace(aside, lock)
     finally:
         Path(aside).unlink(missing_ok=True)
         unregister_live(temp_token(aside))
