@@ -565,3 +565,34 @@ def test_an_immutable_release_missing_files_is_refused_before_any_upload(
         "whole dist/), which publishes the release only once they are all in"
     )
     assert uploads(github) == [] and state.asset_names(release) == []
+
+
+@pytest.mark.parametrize("annotated", [False, True], ids=["lightweight", "annotated"])
+def test_files_go_only_to_a_tag_of_the_commit_they_were_built_from(
+    github: GitHubServers, tmp_path: Path, annotated: bool
+) -> None:
+    """A tag that exists at another commit (made by hand, moved) is refused before anything is
+    written; at the build's own commit, the files go out as usual."""
+    state = github.state
+    api = api_release(tmp_path)
+    built = api.manifest.commit
+    state.tags["v1.2.3"] = ("f" * 40, "a" * 40 if annotated else "")
+    with pytest.raises(VerdictError) as refused:
+        attach_to(github, [api], "v1.2.3")
+    assert str(refused.value) == (
+        f"tag v1.2.3 is at commit {'f' * 12}, but the files were built from {built[:12]}; "
+        "nothing was attached (build the tag's commit, or tag it)"
+    )
+    assert state.releases == {} and state.events == []
+    state.tags["v1.2.3"] = (built, "a" * 40 if annotated else "")
+    done = attach_to(github, [api], "v1.2.3")
+    assert done.published and done.uploaded == (AMD, ARM, SUMS)
+
+
+def test_releases_of_two_commits_are_not_attached_to_one_tag(
+    github: GitHubServers, tmp_path: Path
+) -> None:
+    api, worker = api_release(tmp_path), worker_release(tmp_path)
+    with pytest.raises(InputError, match=r"were built from 2 commits \("):
+        attach_to(github, [api, worker], "v1.2.3")
+    assert github.state.requests == []

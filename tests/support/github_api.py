@@ -57,6 +57,8 @@ class FakeGitHub:
     #: what changed, in order: ("created", id, "draft"|"published"), ("uploaded", id, name,
     #: "draft"|"published"), ("published", id), ("deleted", id), ("asset deleted", id, name)
     events: list[tuple[Any, ...]] = field(default_factory=list)
+    #: tags of the repository: name -> (commit, annotated tag object's sha or "" if lightweight)
+    tags: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: the release GitHub shows as Latest (its id): moved by ``make_latest`` as GitHub documents
     latest: int | None = None
     #: sees each request line first ("POST /api/v3/..."); a status it returns is the answer
@@ -206,7 +208,8 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             uploads = url.path.startswith("/api/uploads/")
             path = url.path.removeprefix("/api/v3").removeprefix("/api/uploads")
             storage = method == "GET" and path.startswith("/storage/")
-            if not storage and not path.startswith(f"/repos/{state.repository}/releases"):
+            ours = (f"/repos/{state.repository}/releases", f"/repos/{state.repository}/git/")
+            if not storage and not path.startswith(ours):
                 return False
             if not storage and not (self._authorized() if method == "GET" else self._writable()):
                 return True

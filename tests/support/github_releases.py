@@ -182,11 +182,35 @@ class Request:
     headers: Any
 
 
+def _git(state: FakeGitHub, parts: list[str]) -> Reply:
+    """``git/ref/tags/{tag}`` (a lightweight tag's object is its commit, an annotated one's
+    the tag object) and ``git/tags/{sha}`` (an annotated tag, pointing at its commit)."""
+    repo = f"{state.api_url}/repos/{state.repository}"
+    if parts[:2] == ["ref", "tags"] and len(parts) > 2:
+        name = unquote("/".join(parts[2:]))
+        if name not in state.tags:
+            return not_found()
+        commit, annotated = state.tags[name]
+        kind, sha = ("tag", annotated) if annotated else ("commit", commit)
+        obj = {"sha": sha, "type": kind, "url": f"{repo}/git/{kind}s/{sha}"}
+        return Reply(200, {"ref": f"refs/tags/{name}", "node_id": "REF", "url": "", "object": obj})
+    if parts[:1] == ["tags"] and len(parts) == 2:
+        for name, (commit, annotated) in state.tags.items():
+            if annotated and annotated == parts[1]:
+                obj = {"sha": commit, "type": "commit", "url": f"{repo}/git/commits/{commit}"}
+                return Reply(200, {"sha": annotated, "tag": name, "message": "", "object": obj})
+    return not_found()
+
+
 def route(state: FakeGitHub, req: Request) -> Reply | None:
     """The answer of a releases endpoint, or None when the path is not one of them."""
     prefix = f"/repos/{state.repository}/releases"
     if req.method == "GET" and req.path.startswith("/storage/releases/"):
         return _storage(state, req)
+    git = f"/repos/{state.repository}/git/"
+    if req.method == "GET" and req.path.startswith(git):
+        with state.lock:
+            return _git(state, req.path[len(git) :].split("/"))
     if not (req.path == prefix or req.path.startswith(prefix + "/")):
         return None
     parts = req.path[len(prefix) :].strip("/").split("/") if req.path != prefix else []

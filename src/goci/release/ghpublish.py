@@ -88,6 +88,7 @@ def publish(assets: Sequence[Asset], target: GitHubTarget) -> Attached:
     try:
         _check_local(assets)
         repo = client.get_repo(target.repository)
+        _check_tag(repo, target)
         for attempt in range(_ATTEMPTS):
             try:
                 return _attach_once(repo, assets, target)
@@ -123,6 +124,26 @@ def _attach_once(repo: Repository, assets: Sequence[Asset], target: GitHubTarget
         else:
             release, published = done
     return Attached(target.tag, release.html_url, created, published, tuple(uploaded), tuple(kept))
+
+
+def _check_tag(repo: Repository, target: GitHubTarget) -> None:
+    """A tag that exists must point at the commit the files were built from: attaching them to
+    a tag of another commit would publish them as that commit's. (A missing tag is created at
+    ``target.commit`` when the release is published.)"""
+    if not target.commit:
+        return
+    try:
+        found = repo.get_git_ref(f"tags/{target.tag}").object  # lazy: fetched here
+        sha, kind = found.sha, found.type
+    except UnknownObjectException:
+        return
+    if kind == "tag":  # an annotated tag: the commit is behind the tag object
+        sha = repo.get_git_tag(sha).object.sha
+    if sha != target.commit:
+        raise VerdictError(
+            f"tag {target.tag} is at commit {sha[:12]}, but the files were built from "
+            f"{target.commit[:12]}; nothing was attached (build the tag's commit, or tag it)"
+        )
 
 
 def _check_local(assets: Iterable[Asset]) -> None:

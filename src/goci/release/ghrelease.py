@@ -86,6 +86,7 @@ def check_attachable(releases: Sequence[LocalRelease], tag: str) -> None:
                 f"the tag of {name.folder} (v{name.version} or {name.service}/v{name.version}); "
                 "--github-release attaches a release only to its own version's tag",
             )
+    release_commit(releases)  # one commit, as a tag is: refused here, before any upload
 
 
 def plan_assets(releases: Sequence[LocalRelease], scratch: Path) -> list[Asset]:
@@ -131,12 +132,20 @@ def _refuse_collisions(assets: Sequence[Asset]) -> None:
 
 
 def release_commit(releases: Sequence[LocalRelease]) -> str:
-    """The one full commit id the releases were built from, or '' (several, or none).
+    """The one full commit id the releases were built from, or '' (none known); several are
+    bad input.
 
     GitHub creates a missing tag at the release's ``target_commitish`` when it is published;
     the commit the files were built from is the only right place for it.
     """
     commits = {r.manifest.commit for r in releases}
+    known = sorted(c for c in commits if c)
+    if len(known) > 1:
+        raise InputError(
+            f"--github-release: the releases were built from {len(known)} commits "
+            f"({', '.join(c[:12] for c in known)}); a tag is one commit: attach the releases "
+            "of one build"
+        )
     commit = commits.pop() if len(commits) == 1 else ""
     return commit if _FULL_COMMIT.match(commit) else ""
 
