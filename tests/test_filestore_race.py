@@ -289,14 +289,16 @@ def test_of_many_create_only_writers_exactly_one_wins(
     assert sorted(p.name for p in target.parent.iterdir()) == ["current"]
 
 
+@pytest.mark.parametrize("code", [errno.EPERM, errno.EACCES, errno.EINVAL])
 def test_create_only_still_works_in_a_folder_without_hard_links(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
 ) -> None:
-    """A FAT drive or an SMB share that refuses link(): the write falls back to a check and a
-    rename under the lock instead of failing, and still refuses an existing key."""
+    """A FAT drive or an SMB share that refuses link() (EPERM; ACCESS_DENIED from some shares;
+    Windows' ERROR_INVALID_FUNCTION as EINVAL): the write falls back to a check and a rename
+    under the lock instead of failing, and still refuses an existing key."""
 
     def no_link(*_args: Any, **_kwargs: Any) -> None:
-        raise OSError(errno.EPERM, "Operation not permitted")
+        raise OSError(code, os.strerror(code))
 
     monkeypatch.setattr(os, "link", no_link)
     store = FileStore(tmp_path / "store")

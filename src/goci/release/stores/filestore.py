@@ -38,8 +38,11 @@ from goci.tools.hashing import chunks, sha256_bytes, sha256_file
 from goci.tools.owner import Owner, abandoned, unregister_live
 
 # What link() fails with in a folder without hard links (FAT and exFAT drives, some SMB shares;
-# Windows reports ERROR_INVALID_FUNCTION as EINVAL).
-_NO_LINKS = frozenset({errno.EPERM, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP})
+# Windows reports ERROR_INVALID_FUNCTION as EINVAL, and some shares answer ACCESS_DENIED, EACCES:
+# a folder that truly refuses writes fails the fallback's write just the same).
+_NO_LINKS = frozenset(
+    {errno.EPERM, errno.EACCES, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP}
+)
 
 
 def _create_only(target: Path, data: bytes) -> bool:
