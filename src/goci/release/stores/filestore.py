@@ -14,6 +14,7 @@ import contextlib
 import errno
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from goci.errors import ToolError
@@ -83,28 +84,17 @@ class FileStore:
     def put_file(
         self, key: str, path: Path, sha256: str, *, on_progress: Progress | None = None
     ) -> None:
-        """Copy into a temporary file, hash what was written, and rename only the right bytes:
-        a file that changed since it was checked never replaces an object, not even for the
-        moment between a rename and a check after it (a prod object stays what it was)."""
-        target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = mkstemp_owned(target)
-        try:
-            with os.fdopen(fd, "wb") as out, path.open("rb") as source:
-                for chunk in chunks(source):
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            if sha256_file(Path(tmp)) != sha256:
+        """Only the right bytes ever replace an object, not even for the moment between a rename
+        and a check after it (a prod object stays what it was)."""
+
+        def check(digest: str) -> None:
+            if digest != sha256:
                 raise ToolError(
                     f"store {self.url}: {path} does not match its SHA-256 {sha256}; {key} "
                     "was not written"
                 )
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-            unregister_live(temp_token(tmp))
+
+        self._write_checked(self._path(key), path, check)
         if on_progress:
             on_progress(key, 1)
 
@@ -168,22 +158,10 @@ class FileStore:
         return self.stat(key)
 
     def copy(self, src: str, dst: str, sha256: str, *, if_match: str | None = None) -> None:
-        """Copy into a temporary file, hash what was written, and rename only a right copy.
+        """A file's ETag here is its SHA-256, so ``if_match`` is checked on the very bytes
+        copied."""
 
-        A file's ETag here is its SHA-256, so ``if_match`` is checked on the very bytes copied.
-        """
-        source = self._path(src)
-        target = self._path(dst)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = mkstemp_owned(target)
-        try:
-            try:
-                with os.fdopen(fd, "wb") as out, source.open("rb") as fin:
-                    for chunk in chunks(fin):
-                        out.write(chunk)
-            except FileNotFoundError:
-                raise ToolError(f"store {self.url}: {src} is missing") from None
-            digest = sha256_file(Path(tmp))
+        def check(digest: str) -> None:
             if if_match is not None and digest != if_match:
                 raise ConflictError(f"{src} changed since it was verified")
             if digest != sha256:
@@ -191,6 +169,25 @@ class FileStore:
                     f"store {self.url}: the copy of {src} has SHA-256 {digest}, not {sha256}; "
                     f"{dst} was not written"
                 )
+
+        try:
+            self._write_checked(self._path(dst), self._path(src), check)
+        except FileNotFoundError:
+            raise ToolError(f"store {self.url}: {src} is missing") from None
+
+    def _write_checked(self, target: Path, source: Path, check: Callable[[str], None]) -> None:
+        """Copy ``source`` into a temporary file beside ``target``, let ``check`` judge the
+        SHA-256 of what was written (it raises to refuse), and rename only then: a wrong copy
+        is never in place."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = mkstemp_owned(target)
+        try:
+            with os.fdopen(fd, "wb") as out, source.open("rb") as fin:
+                for chunk in chunks(fin):
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            check(sha256_file(Path(tmp)))
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
         finally:
