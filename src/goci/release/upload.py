@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from goci.errors import ToolError, VerdictError
-from goci.release.claim import Claim, claim_version, holder, refusal, still_mine, take_over
+from goci.release.claim import Claim, claim_version, still_mine, take_over
 from goci.release.local import LocalRelease
 from goci.release.manifest import MANIFEST, SUMS, FileEntry, Manifest, check_build_records
 from goci.release.names import ReleaseName
@@ -134,9 +134,9 @@ def _claim_release(
     manifest is (and stays) in place.
 
     A complete release with our files that lacks nothing needs no write at all. One that needs
-    repair is written only under our claim: a dev release's manifest is hidden first, as for
-    a rebuild, so a rebuild of other content that starts now is refused, and one that took
-    the name already makes us stop before we write over its objects.
+    repair is written only under our claim: a dev release is hidden, as for a rebuild, so a
+    rebuild of other content that starts now is refused, and one that took the name already
+    makes us stop, having touched nothing, before we write over its objects.
     """
     name, local = release.name, release.manifest
     existing = _remote_manifest(store, f"{name.folder}/{MANIFEST}")
@@ -149,7 +149,7 @@ def _claim_release(
                 f"{store.location(name.folder)} already exists with different files; a prod "
                 "version is immutable (publish a new version)"
             )
-        # A dev release rebuilt with other bytes: hidden before its name changes hands.
+        # A dev release rebuilt with other bytes: its name changes hands, then it is hidden.
         take_over(store, name, existing.sha256sums, claim)
         return "uploaded", False
     if _all_stored(store, jobs, workers):
@@ -157,9 +157,8 @@ def _claim_release(
     if name.env == "prod":  # immutable: no one else's content can hold its claim
         claim_version(store, name, claim)
         return "repaired", True
-    theirs = holder(store, name)
-    if theirs is not None and theirs.sha256sums != local.sha256sums:
-        raise VerdictError(refusal(store, name, theirs))  # rebuilt meanwhile: not ours to hide
+    # Ours only while the claim is still ours (refused untouched if rebuilt meanwhile), then
+    # hidden like a rebuild while its objects are written again.
     take_over(store, name, local.sha256sums, claim)
     return "repaired", False
 
