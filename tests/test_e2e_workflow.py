@@ -52,7 +52,7 @@ from support.workflow_runner import (
 
 pytestmark = pytest.mark.slow
 
-ALL_JOBS = ("plan", "test", "report", "publish", "published")
+ALL_JOBS = ("plan", "test", "api", "report", "publish", "published")
 
 
 @pytest.fixture(scope="module")
@@ -256,9 +256,10 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     assert run.outputs["coverage-total"] == report.outputs["total"]
     # what a reviewer sees: the change touched a comment only (no statement, no API change),
     # and the default branch had no baseline yet; this run keeps one for later runs
-    assert "api" in plan.outputs, plan.runs[0].log
-    assert json.loads(plan.outputs["api"]) == {"compatible": 0, "breaking": 0, "blocking": 0}
-    assert "### API: 0 compatible, 0 breaking" in plan.runs[0].summary
+    api_job = run.jobs["api"]
+    assert "summary" in api_job.outputs, api_job.runs[0].log
+    assert json.loads(api_job.outputs["summary"]) == {"compatible": 0, "breaking": 0, "blocking": 0}
+    assert "### API: 0 compatible, 0 breaking" in api_job.runs[0].summary
     headline = (
         f"patch: no changed statements, total {report.outputs['total']}% (no baseline), "
         "API: 0 compatible, 0 breaking"
@@ -270,11 +271,11 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     # caches were saved on this trusted push (module cache may be empty: no dependencies)
     assert json.loads((runner.cache_root / "index.json").read_text())
     # ... and the API report's Go helper, built once here, under goci's commit and the Go
-    # release it was built with (the plan job runs on the newest)
+    # release it was built with (the api job runs on the newest)
     helper_key = f"goci-helpers-api-Linux-X64-go{go_version}-{plan.outputs['goci-ref']}"
-    assert plan.runs[0].step("helpers").outputs["cache-hit"] == "false"
-    assert plan.runs[0].step("api").outcome == "success"
-    assert helper_key in (runner.cache_root / "index.json").read_text(), plan.runs[0].log
+    assert api_job.runs[0].step("helpers").outputs["cache-hit"] == "false"
+    assert api_job.runs[0].step("api").outcome == "success"
+    assert helper_key in (runner.cache_root / "index.json").read_text(), api_job.runs[0].log
     report_helper_key = helper_key.replace("-api-", "-report-")
     assert report.runs[0].step("helpers").outputs["cache-hit"] == "false"
     assert report_helper_key in (runner.cache_root / "index.json").read_text(), report.runs[0].log
@@ -377,11 +378,11 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     run = runner.run_workflow(GO_CI, {**inputs, "go-versions": "stable", "shards": 1})
     assert results(run) == dict.fromkeys(ALL_JOBS, "success"), run.log
     assert run.jobs["plan"].outputs["any"] == "true"
-    plan_run = run.jobs["plan"].runs[0]
-    # the API helper run 1 saved, restored by its exact key: nothing to build before the tests
-    helpers = plan_run.step("helpers").outputs
+    api_run = run.jobs["api"].runs[0]
+    # the API helper run 1 saved, restored by its exact key: nothing to build again
+    helpers = api_run.step("helpers").outputs
     assert (helpers["cache-hit"], helpers["cache-matched-key"]) == ("true", helper_key)
-    assert plan_run.step("api").outcome == "success", plan_run.log
+    assert api_run.step("api").outcome == "success", api_run.log
     helpers = run.jobs["report"].runs[0].step("helpers").outputs
     assert (helpers["cache-hit"], helpers["cache-matched-key"]) == ("true", report_helper_key)
     test_job = run.jobs["test"].runs[0]
@@ -425,6 +426,7 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     assert results(run) == {
         "plan": "success",
         "test": "failure",
+        "api": "success",
         "report": "success",
         "publish": "skipped",
         "published": "skipped",

@@ -219,9 +219,9 @@ def test_reusable_workflow_interfaces() -> None:
     report = ci["jobs"]["report"]
     # a called job may not ask for more than every caller grants: the comment uses a token
     assert report["permissions"] == {"contents": "read"}
-    # every cache goci keeps in the plan and report jobs (the coverage baseline, goci's Go
+    # every cache goci keeps in the api and report jobs (the coverage baseline, goci's Go
     # helpers): restored on every run, saved by default-branch pushes only, under its restore's key
-    for job, kept in (("plan", {"helpers"}), ("report", {"helpers", "baseline"})):
+    for job, kept in (("api", {"helpers"}), ("report", {"helpers", "baseline"})):
         caches = [
             s for s in ci["jobs"][job]["steps"] if s.get("uses", "").startswith("actions/cache/")
         ]
@@ -243,7 +243,12 @@ def test_reusable_workflow_interfaces() -> None:
     for name in ("Trim the build cache", "Save the build cache"):
         assert "steps.keys.outputs.build-cache == 'actions'" in steps[name]["if"]
     assert "build-cache == 'store'" in steps["Shared build cache report"]["if"]
-    api = next(s for s in ci["jobs"]["plan"]["steps"] if s.get("id") == "api")
+    # the API report: a job beside the tests (never before them), a report that cannot fail
+    assert not [s for s in ci["jobs"]["plan"]["steps"] if "api" in str(s.get("run", ""))]
+    api_job = ci["jobs"]["api"]
+    assert api_job["needs"] == "plan" and "api" in ci["jobs"]["report"]["needs"]
+    assert "api" not in str(ci["jobs"]["test"]["needs"])
+    api = next(s for s in api_job["steps"] if s.get("id") == "api")
     assert api["continue-on-error"] is True and api["run"] == "goci api-diff"
 
     own = load(ROOT / ".github/workflows/ci.yml")
