@@ -308,7 +308,7 @@ def test_warnings_stop_at_the_cap_and_the_summary_names_the_rest(tmp_path: Path)
     assert "| `p/f08.go` | 2 | 0 | 0.0% | 3, 9 |" in summary
 
 
-def test_the_plan_jobs_api_counts_join_the_headline_and_may_fail_the_report(
+def test_the_api_jobs_counts_join_the_headline_and_may_fail_the_report(
     changed_repo: tuple[GoRepo, str, Path], goci: Callable[..., GociRun], go_env: dict[str, str]
 ) -> None:
     repo, base, profile = changed_repo

@@ -2,7 +2,7 @@
 
 Three questions: are the lines this change adds or edits tested (patch coverage, with
 ``--base``), did coverage go down and where (against the default branch's
-``coverage-summary.json``), and does the API verdict of the plan job allow the change
+``coverage-summary.json``), and does the API verdict of the api job allow the change
 (``--api-summary``). The answers lead the summary as one line, e.g. ``patch 87.2% (34/39),
 total 71.2% (-0.4), API: 2 compatible, 0 breaking``.
 """
@@ -64,7 +64,7 @@ class ReviewOptions:
         default="", help="the branch whose baseline (default: the repository's default branch)"
     )
     api_summary: Any = option(
-        kind="json", help="the api-diff summary output of the plan job", metavar="JSON"
+        kind="json", help="the api-diff summary output of the api job", metavar="JSON"
     )
     comment_file: str = option(
         default="",
