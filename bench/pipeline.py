@@ -49,11 +49,13 @@ worthless.
     .venv/bin/python bench/pipeline.py                    # 20 commits, 300 packages
     .venv/bin/python bench/pipeline.py --commits 5 --per-module 30   # a quicker look
     .venv/bin/python bench/pipeline.py --columns setup-go,goci,goci-store   # naive is the slow one
+    .venv/bin/python bench/pipeline.py --steps   # and where each commit's time goes
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import functools
 import json
@@ -95,8 +97,22 @@ REPOSITORY = "bench/mono"  # GITHUB_REPOSITORY: the store namespace cache-key gi
 STORE_URL = f"s3://{BUCKET}/bench-pipeline"  # go-ci.yml's build-cache-store
 
 
+# Seconds per command ("goci test", "go build", ...) since the last commit's line: --steps
+# prints them under it, to show where a column's time goes.
+STEPS: collections.defaultdict[str, float] = collections.defaultdict(float)
+
+
+def step_name(argv: list[str]) -> str:
+    """``goci test`` or ``go build``: the command and its first word."""
+    if argv[: len(GOCI)] == GOCI:
+        return " ".join(["goci", *argv[len(GOCI) :][:1]])
+    return " ".join([Path(argv[0]).name, *argv[1:2]])
+
+
 def sh(argv: list[str], cwd: Path, env: dict[str, str]) -> None:
+    started = time.perf_counter()
     proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    STEPS[step_name(argv)] += time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(argv)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
 
@@ -223,9 +239,11 @@ def touch(repo: Monorepo, target: str, n: int, kind: str) -> None:
 
 
 def goci_json(argv: list[str], cwd: Path, env: dict[str, str]) -> dict[str, object]:
+    started = time.perf_counter()
     proc = subprocess.run(
         [*GOCI, *argv, "--json"], cwd=cwd, env=env, capture_output=True, text=True, check=False
     )
+    STEPS[step_name([*GOCI, *argv])] += time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"failed: goci {' '.join(argv)}\n{proc.stderr[-3000:]}")
     result: dict[str, object] = json.loads(proc.stdout)
@@ -591,6 +609,9 @@ def arguments() -> argparse.Namespace:
         help="what each commit's edit adds: a helper F calls (default) or a function nobody calls",
     )
     parser.add_argument(
+        "--steps", action="store_true", help="print each command's time under each commit's line"
+    )
+    parser.add_argument(
         "--columns",
         type=columns,
         default=COLUMNS,
@@ -618,6 +639,13 @@ def first_runs(repo: Monorepo, env: dict[str, str], scratch: Path, go: str, job:
             f"({filled.processes} servers, one per go command)",
             flush=True,
         )
+
+
+def print_steps(wanted: bool) -> None:
+    """Under a commit's line with --steps: each command's seconds in it, every column's."""
+    if wanted:
+        print("    " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in STEPS.items()))
+    STEPS.clear()
 
 
 def report(total: Times, worst: Times, commits: int, low: str) -> None:
@@ -683,6 +711,7 @@ def main() -> int:
             flush=True,
         )
         first_runs(repo, env, scratch, go, job)
+        STEPS.clear()
         rng = random.Random(5)  # a reproducible series of changes
         total = Times()
         for n in range(args.commits):
@@ -691,11 +720,14 @@ def main() -> int:
             times = one_commit(repo, env, scratch, go, previous, job)
             total.add(times)
             print(f"commit {n + 1:2} {what:18} {times.line()}", flush=True)
+            print_steps(args.steps)
             previous = head
         low = lowest_package(repo)
         touch(repo, low, args.commits, args.change_kind)
         commit_all(repo.root, env, f"worst case: {low}")
+        STEPS.clear()
         worst = one_commit(repo, env, scratch, go, previous, job)
+        worst_steps = dict(STEPS)
         targets = interesting_targets(repo)[: args.mutations]
         results = mutation_check(
             repo, go, {**env, "GOMODCACHE": str(scratch / "setup-mod")}, targets
@@ -706,6 +738,9 @@ def main() -> int:
             job.store.seaweed.stop()
         wipe(scratch)
     report(total, worst, args.commits, low)
+    STEPS.clear()
+    STEPS.update(worst_steps)
+    print_steps(args.steps)
     print(f"missed test failures in {len(results)} mutations: {misses}")
     return 1 if misses else 0
 
