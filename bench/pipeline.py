@@ -306,6 +306,15 @@ def plan_job(root: Path, env: dict[str, str], scratch: Path, base: str | None) -
         wipe(fresh)
 
 
+def api_runner(env: dict[str, str], scratch: Path) -> tuple[Path, dict[str, str]]:
+    """A new runner for go-ci.yml's api job, with no Go caches: its folder and environment."""
+    fresh = scratch / "api"
+    api_env = job_env(env, fresh)
+    api_env.update(GOCACHE=str(fresh / "gocache"), GOMODCACHE=str(fresh / "mod"))
+    new_runner(fresh)
+    return fresh, api_env
+
+
 def api_job(root: Path, env: dict[str, str], scratch: Path, plan: Plan) -> float:
     """go-ci.yml's api job on a runner with no Go caches, beside the test job: ``goci
     api-diff`` (a report only, which go-ci.yml lets fail) with its Go helper restored from
@@ -313,11 +322,8 @@ def api_job(root: Path, env: dict[str, str], scratch: Path, plan: Plan) -> float
     Returns its time: 0 where the workflow skips it (nothing changed, or no base)."""
     if plan.merge_base is None:
         return 0.0
-    fresh = scratch / "api"
-    api_env = job_env(env, fresh)
-    api_env.update(GOCACHE=str(fresh / "gocache"), GOMODCACHE=str(fresh / "mod"))
+    fresh, api_env = api_runner(env, scratch)
     helpers, saved = Path(api_env["GOCI_CACHE"]) / "goci-helpers", scratch / "api-helpers"
-    new_runner(fresh)
     started = time.perf_counter()
     try:  # exit 1 only with --fail-on-breaking: any other is a fault
         restore(saved, helpers)
@@ -343,10 +349,7 @@ def save_api_helper(root: Path, env: dict[str, str], scratch: Path) -> float:
     run the api job and save its helper, built once per goci commit and Go release), so that
     the timed commits restore it as every run after that first one does. Returns the build's
     time, printed once and counted in no total: a cost per goci upgrade, not per commit."""
-    fresh = scratch / "api"
-    api_env = job_env(env, fresh)
-    api_env.update(GOCACHE=str(fresh / "gocache"), GOMODCACHE=str(fresh / "mod"))
-    new_runner(fresh)
+    fresh, api_env = api_runner(env, scratch)
     started = time.perf_counter()
     request = json.dumps({"pairs": [], "old": {}, "new": {}})
     Go(api_env, exe=shutil.which("go") or "go").run_helper(API_HELPER, stdin=request, cwd=root)
@@ -376,8 +379,8 @@ def goci_run(
     planned = time.perf_counter()
     if not plan.any:
         return planned - started, 0.0, planned - started, 0.0
-    api = api_job(root, env, scratch, plan)
-    planned += api  # the api job ran on its own runner meanwhile: off this job's clock
+    api = api_job(root, env, scratch, plan)  # on its own runner, beside the test job
+    test_started = time.perf_counter()  # the test job's clock starts after the api job's
     if saved.exists():  # the cache restore a CI job pays for
         restore(saved, live)
     (live / "gocache").mkdir(parents=True, exist_ok=True)
@@ -387,11 +390,11 @@ def goci_run(
         test_job(root, run_env, plan)
         trim = ["cache", "trim", "--unused-since", str(mark), "--keep-within", "7d"]
         goci_json([*trim, "--max-size", "1GiB"], root, run_env)
-        tested = time.perf_counter() - planned
+        tested = time.perf_counter() - test_started
     wipe(saved)  # the save (only pushes to main do it): not timed
     shutil.copytree(live, saved, symlinks=True)
-    plan_time = planned - api - started
-    return plan_time + max(tested, api), restored - planned, plan_time, api
+    plan_time = planned - started
+    return plan_time + max(tested, api), restored - test_started, plan_time, api
 
 
 @dataclass
@@ -473,8 +476,8 @@ def store_run(
     planned = time.perf_counter()
     if not plan.any:
         return planned - started, 0.0, planned - started, 0.0, None
-    api = api_job(root, env, scratch, plan)
-    planned += api  # the api job ran on its own runner meanwhile: off this job's clock
+    api = api_job(root, env, scratch, plan)  # on its own runner, beside the test job
+    test_started = time.perf_counter()  # the test job's clock starts after the api job's
     restore(saved, live)
     gocache.mkdir(parents=True)
     restored = time.perf_counter()
@@ -482,13 +485,13 @@ def store_run(
         goci_json(["cache", "mark"], root, run_env)
         test_job(root, run_env, plan)
         sh([*GOCI, "cacheprog", "report", "--stats", store.plan.stats], root, run_env)
-        tested = time.perf_counter() - planned
+        tested = time.perf_counter() - test_started
     if not saved.exists():  # the module cache's key is new only once
         shutil.copytree(live, saved, symlinks=True)
     counts = cachestats.total(Path(store.plan.stats).read_text().splitlines())
     wipe(store.runner)
-    plan_time = planned - api - started
-    return plan_time + max(tested, api), restored - planned, plan_time, api, counts
+    plan_time = planned - started
+    return plan_time + max(tested, api), restored - test_started, plan_time, api, counts
 
 
 @dataclass
