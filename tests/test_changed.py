@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -425,6 +426,34 @@ def test_dependency_version_change_is_precise(
     assert out["all"] is False
 
 
+def test_a_dependency_only_tests_import_moves_only_those_tests(
+    make_repo: Callable[..., GoRepo], goproxy: GoProxy, goci: Callable[..., GociRun]
+) -> None:
+    """A module that only test files import (testify's place): listing the packages never
+    names it, yet its bump must reach the tests that import it, and nothing else."""
+    for version, value in (("v1.0.0", 1), ("v1.1.0", 2)):
+        goproxy.add("ex.com/check", version, {"check.go": f"package check\n\nconst C = {value}\n"})
+    repo = base_repo(make_repo)
+    repo.package("checked", "checked", "const K = 1\n")
+    repo.write(
+        "checked/checked_test.go",
+        'package checked\n\nimport (\n\t"testing"\n\n\t"ex.com/check"\n)\n\n'
+        "func TestK(t *testing.T) {\n\tif K+check.C == 0 {\n\t\tt.Fatal()\n\t}\n}\n",
+    )
+    repo.module(".", M, extra="require ex.com/check v1.0.0\n")
+    repo.go("mod", "tidy")
+    base = repo.commit("a dependency of one test")
+    repo.go("get", "ex.com/check@v1.1.0")
+    repo.commit("bump it")
+    out = changed(goci, repo, "--base", base)
+    assert out["test-packages"] == [f"{M}/checked"]
+    assert out["packages"] == [f"{M}/checked"]
+    assert out["services"] == []
+    assert out["reason"][f"{M}/checked"]["note"] == (
+        f"ex.com/check v1.0.0 -> v1.1.0 in {M}'s build list"
+    )
+
+
 def test_dependency_move_counts_only_in_the_build_list_that_moved(
     make_repo: Callable[..., GoRepo], goproxy: GoProxy, goci: Callable[..., GociRun]
 ) -> None:
@@ -845,9 +874,10 @@ def test_a_cold_build_cache_lists_without_gos_package_index(
     make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun], tmp_path: Path
 ) -> None:
     """go-ci.yml's plan job restores no build cache: there every ``go list`` would first build
-    go's package index of the standard library, each process its own, for nobody to keep. On a
-    cache go has opened, the index stays on; a GODEBUG of the user's still wins. The answer is
-    the same every way."""
+    go's package index of the standard library, each process its own, for nobody to keep. So
+    the listing writes nothing there (nor test mains: no ``-test``), and the cache stays cold.
+    On a cache go has opened, the index stays on; a GODEBUG of the user's still wins. The
+    answer is the same every way."""
     repo = base_repo(make_repo)
     base = repo.head()
     repo.package("lib", "lib", "func V() int { return 2 }\n")
@@ -871,7 +901,10 @@ def test_a_cold_build_cache_lists_without_gos_package_index(
     cold = tmp_path / "fresh-runner-cache"  # no go command has opened it
     out_cold, cold_settings = listing_godebug(cold)
     assert cold_settings == {"goindex=0"}
-    assert (cold / "README").exists()  # go opened it meanwhile: from now on it is warm
+    assert not cold.exists()  # the listing wrote nothing into it
+    build = [repo.env["GOCI_GO"], "build", "./lib"]
+    subprocess.run(build, cwd=repo.root, env={**repo.env, "GOCACHE": str(cold)}, check=True)
+    assert (cold / "README").exists()  # a build opened it: from now on it is warm
     out_warm, warm_settings = listing_godebug(cold)
     assert warm_settings == {""}
     out_user, user_settings = listing_godebug(tmp_path / "another-cold", GODEBUG="goindex=1")

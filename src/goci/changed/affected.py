@@ -3,8 +3,9 @@
 The analysis errs on one side only. A file nobody owns follows an explicit policy, a failed
 step answers "everything" with the reason, and the graph is the union of head and merge base
 (and of every platform asked for), so a deleted package or a Windows-only import still marks
-its importers. Precision comes from the graph itself: ``go list -deps -test`` says exactly what
-each test binary links, and ``go list -m all`` says which dependency versions really moved.
+its importers. Precision comes from the graph itself: ``go list -deps`` and the test files'
+imports say exactly what each test binary links, and ``go list -m all`` says which dependency
+versions really moved.
 """
 
 from __future__ import annotations
