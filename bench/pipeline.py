@@ -91,7 +91,10 @@ from support.affected_monorepo import (
 from support.goproxy import GoProxy
 from support.seaweed import BUCKET, Seaweed, weed_exe
 
-GOCI = [sys.executable, "-m", "goci"]
+# ``goci ARGS`` in a job: the setup action's launcher, given the job's pycache (goci_command).
+GOCI = ["goci"]
+LAUNCHER = Path(__file__).resolve().parent.parent / "scripts" / "goci_main.py"
+PYCACHE = "GOCI_BENCH_PYCACHE"  # job_env's: the folder the launcher keeps the job's modules in
 THIRD_PARTY = 4
 REPOSITORY = "bench/mono"  # GITHUB_REPOSITORY: the store namespace cache-key gives cacheprog
 STORE_URL = f"s3://{BUCKET}/bench-pipeline"  # go-ci.yml's build-cache-store
@@ -104,14 +107,23 @@ STEPS: collections.defaultdict[str, float] = collections.defaultdict(float)
 
 def step_name(argv: list[str]) -> str:
     """``goci test`` or ``go build``: the command and its first word."""
-    if argv[: len(GOCI)] == GOCI:
-        return " ".join(["goci", *argv[len(GOCI) :][:1]])
     return " ".join([Path(argv[0]).name, *argv[1:2]])
+
+
+def goci_command(argv: list[str], env: dict[str, str]) -> list[str]:
+    """``goci ARGS`` as the setup action's launcher runs it in a job (goci_main.py with the
+    job's pycache folder: the standard modules every command loads come from the
+    interpreter's own compiled files, goci's are compiled once per job); any other command
+    as it is."""
+    if argv[: len(GOCI)] != GOCI:
+        return argv
+    return [sys.executable, str(LAUNCHER), env[PYCACHE], *argv[len(GOCI) :]]
 
 
 def sh(argv: list[str], cwd: Path, env: dict[str, str]) -> None:
     started = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    command = goci_command(argv, env)
+    proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     STEPS[step_name(argv)] += time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(argv)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -176,6 +188,20 @@ def naive(repo: Monorepo, env: dict[str, str], scratch: Path, go: str) -> float:
     return elapsed
 
 
+# What each column's job restored at the latest commit: (bytes, files), printed with the totals.
+RESTORED: dict[str, tuple[int, int]] = {}
+
+
+def footprint(folder: Path) -> tuple[int, int]:
+    """The bytes and files under ``folder`` (measured outside every timed part)."""
+    size = files = 0
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            size += path.stat().st_size
+            files += 1
+    return size, files
+
+
 def restore(saved: Path, live: Path) -> None:
     """A cache restore on a new runner (:func:`new_runner` emptied ``live``): the saved folder
     copied into place."""
@@ -191,6 +217,8 @@ def setup_go(repo: Monorepo, env: dict[str, str], scratch: Path, go: str) -> tup
     saved, live = scratch / "setup-go-saved", scratch / "setup-go-live"
     run_env = {**env, "GOCACHE": str(live / "gocache"), "GOMODCACHE": str(live / "mod")}
     new_runner(live)
+    if saved.exists():
+        RESTORED["setup-go"] = footprint(saved)
     started = time.perf_counter()
     restore(saved, live)
     restored = time.perf_counter()
@@ -240,9 +268,8 @@ def touch(repo: Monorepo, target: str, n: int, kind: str) -> None:
 
 def goci_json(argv: list[str], cwd: Path, env: dict[str, str]) -> dict[str, object]:
     started = time.perf_counter()
-    proc = subprocess.run(
-        [*GOCI, *argv, "--json"], cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
+    command = goci_command([*GOCI, *argv, "--json"], env)
+    proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     STEPS[step_name([*GOCI, *argv])] += time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"failed: goci {' '.join(argv)}\n{proc.stderr[-3000:]}")
@@ -271,18 +298,14 @@ def local_go_version() -> str:
 
 def job_env(env: dict[str, str], runner: Path) -> dict[str, str]:
     """The environment of goci's commands in one job on ``runner``, as the setup action runs
-    them: Python keeps compiled modules in a folder of the job (goci_main.py's pycache
-    prefix), so a job compiles each module of goci once, at its first import, and the next job,
-    on a new runner, starts without them. A PYTHONDONTWRITEBYTECODE set on the machine would
-    make every command compile every module it imports again: not what a job pays. Nor does
-    the new runner have the Go helpers goci builds: they are kept in the temporary folder of
-    a job (``GOCI_CACHE`` here), which a hosted runner starts empty, so a job builds those it
-    runs on whatever build cache it has, unless it restores them (go-ci.yml's api job
-    restores api-diff's, :func:`api_job`)."""
-    job = {**env, "PYTHONPYCACHEPREFIX": str(runner / "pycache")}
-    job["GOCI_CACHE"] = str(runner / "tmp")
-    job.pop("PYTHONDONTWRITEBYTECODE", None)
-    return job
+    them: the launcher keeps compiled modules in a folder of the job (goci_main.py's pycache
+    prefix, :func:`goci_command`), so a job compiles each module of goci once, at its first
+    import, and the next job, on a new runner, starts without them. Nor does the new runner
+    have the Go helpers goci builds: they are kept in the temporary folder of a job
+    (``GOCI_CACHE`` here), which a hosted runner starts empty, so a job builds those it runs
+    on whatever build cache it has, unless it restores them (go-ci.yml's api job restores
+    api-diff's, :func:`api_job`)."""
+    return {**env, PYCACHE: str(runner / "pycache"), "GOCI_CACHE": str(runner / "tmp")}
 
 
 def plan_job(root: Path, env: dict[str, str], scratch: Path, base: str | None) -> Plan:
@@ -374,6 +397,8 @@ def goci_run(
     run_env = job_env(env, runner)
     run_env.update(GOCACHE=str(live / "gocache"), GOMODCACHE=str(live / "mod"))
     new_runner(live, runner)
+    if saved.exists():
+        RESTORED["goci"] = footprint(saved)
     started = time.perf_counter()
     plan = plan_job(root, env, scratch, base)
     planned = time.perf_counter()
@@ -676,6 +701,9 @@ def report(total: Times, worst: Times, commits: int, low: str) -> None:
         f"worst case, {low} touched (everything that depends on it affected): {worst.line()}"
         + "".join(f"; {text}" for text in against)
     )
+    sizes = [f"{c} {size / 1e6:.0f} MB in {n} files" for c, (size, n) in sorted(RESTORED.items())]
+    if sizes:
+        print(f"caches restored (GOCACHE and GOMODCACHE) at the worst case: {', '.join(sizes)}")
 
 
 def main() -> int:
