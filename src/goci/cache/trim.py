@@ -96,7 +96,7 @@ def trim(root: Path, *, unused_since: float | None, max_size: int | None) -> Tri
     size += sum(cache.outputs[oid].size for oid, count in refs.items() if count > 0)
     over_budget: list[Entry] = []
     if max_size is not None and size > max_size:
-        kept.sort(key=lambda e: (e.last_used, e.path.name))
+        kept.sort(key=lambda e: (e.last_used, os.path.basename(e.location)))
         for entry in kept:
             if size <= max_size:
                 break
