@@ -331,10 +331,31 @@ def list_graph(go: Go, cwd: Path, patterns: tuple[str, ...]) -> list[dict[str, A
     for entry in entries:
         if not entry.get("DepOnly"):
             wanted |= _test_imports(entry)
-    if missing := sorted(wanted - listed):
+    standard = _goroot_src(entries)
+    if missing := sorted(p for p in wanted - listed if not _is_standard(p, standard)):
         for entry in go.list_json("-e", "-deps", *missing, cwd=cwd, fields=LIST_FIELDS):
             entries.append({**entry, "DepOnly": True})  # no test binary of theirs is built
     return entries
+
+
+def _goroot_src(entries: Iterable[Mapping[str, Any]]) -> Path | None:
+    """``$GOROOT/src``, from a standard package of the listing (its folder ends in its path),
+    or None when the listing holds none."""
+    for entry in entries:
+        parts = tuple(str(entry.get("ImportPath", "")).split("/"))
+        folder = Path(str(entry.get("Dir") or ""))
+        if entry.get("Standard") and all(parts) and folder.parts[-len(parts) :] == parts:
+            return folder.parents[len(parts) - 1]
+    return None
+
+
+def _is_standard(import_path: str, goroot_src: Path | None) -> bool:
+    """Whether go resolves ``import_path`` to the standard library (``testing``, which nearly
+    every test imports and the graph leaves out): no dot in its first element (a module
+    path's has one) and a folder of that name in ``$GOROOT/src``."""
+    if goroot_src is None or "." in import_path.split("/", 1)[0]:
+        return False
+    return (goroot_src / import_path).is_dir()
 
 
 @contextlib.contextmanager
