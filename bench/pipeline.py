@@ -38,6 +38,12 @@ commit this script times four pipelines (``--columns`` picks some):
 Every commit's edit changes code that runs (see ``touch``); ``--change-kind dead`` replays the
 earlier series, whose edits only added functions nobody calls.
 
+No column counts what every job does before its first command: the runner's start, checkout,
+actions/setup-go, and goci's own set-up step (setup-goci.sh). The last is goci's alone and
+large on a runner that starts without goci's dependencies, as GitHub's hosted runners start
+every job, so it is timed on its own (untimed in the columns; it needs PyPI) and printed after
+the totals with what it would add over the jobs on each run's path (the plan, the test job).
+
 It prints each commit's times and the totals with both ratios of each goci column (to setup-go
 and to naive) and how many of goci-store's gets the store answered, then the worst case on its
 own: one more commit touching the package most others depend on (everything above it
@@ -94,6 +100,7 @@ from support.seaweed import BUCKET, Seaweed, weed_exe
 # ``goci ARGS`` in a job: the setup action's launcher, given the job's pycache (goci_command).
 GOCI = ["goci"]
 LAUNCHER = Path(__file__).resolve().parent.parent / "scripts" / "goci_main.py"
+SETUP_SCRIPT = LAUNCHER.parent / "setup-goci.sh"
 PYCACHE = "GOCI_BENCH_PYCACHE"  # job_env's: the folder the launcher keeps the job's modules in
 THIRD_PARTY = 4
 REPOSITORY = "bench/mono"  # GITHUB_REPOSITORY: the store namespace cache-key gives cacheprog
@@ -367,6 +374,38 @@ def test_job(root: Path, run_env: dict[str, str], plan: Plan) -> None:
         sh([*GOCI, *build, "--services", json.dumps(plan.services)], root, run_env)
 
 
+def goci_setup(env: dict[str, str], scratch: Path) -> tuple[float, float] | str:
+    """goci's own set-up step (setup-goci.sh, the first step of every goci action), which the
+    columns leave out, as they leave out checkout and actions/setup-go: its time in a job on
+    a runner that starts without goci's dependencies (GitHub's hosted runners start every job
+    so: the locked wheels are downloaded from PyPI, pip's own cache off as on such a runner,
+    and installed), then in a job on one that kept them (a self-hosted runner's tool cache:
+    verified against the lock). Returns both, or why they could not be measured."""
+    tool = scratch / "setup-tool-cache"
+    setup_env = {**env, "RUNNER_TOOL_CACHE": str(tool), "PIP_NO_CACHE_DIR": "1"}
+    for name in ("GITHUB_PATH", "GITHUB_ENV", "GOCI_PYTHON"):
+        setup_env.pop(name, None)
+    times = []
+    try:
+        for job in ("fresh", "kept"):
+            temp = scratch / f"setup-{job}"
+            temp.mkdir()
+            started = time.perf_counter()
+            proc = subprocess.run(
+                ["bash", str(SETUP_SCRIPT)],
+                env={**setup_env, "RUNNER_TEMP": str(temp)},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            times.append(time.perf_counter() - started)
+            if proc.returncode != 0:
+                return f"setup-goci.sh failed: {(proc.stderr or proc.stdout).strip()[-300:]}"
+    finally:
+        wipe(tool)
+    return times[0], times[1]
+
+
 def save_api_helper(root: Path, env: dict[str, str], scratch: Path) -> float:
     """The api job's Go helper as the earlier run on main saved it (go-ci.yml's pushes to main
     run the api job and save its helper, built once per goci commit and Go release), so that
@@ -541,6 +580,7 @@ class Times:
     restore: dict[str, float] = field(default_factory=dict)
     plan: dict[str, float] = field(default_factory=dict)
     api: dict[str, float] = field(default_factory=dict)
+    serial_jobs: dict[str, float] = field(default_factory=dict)  # the plan, and the test job
     store: Counts | None = None  # what goci-store's cacheprog servers did, when its job ran
 
     def add(self, other: Times) -> None:
@@ -549,6 +589,7 @@ class Times:
             (self.restore, other.restore),
             (self.plan, other.plan),
             (self.api, other.api),
+            (self.serial_jobs, other.serial_jobs),
         )
         for mine, theirs in pairs:
             for column, seconds in theirs.items():
@@ -604,10 +645,12 @@ def one_commit(
     if "goci" in job.columns:
         run = goci_run(repo.root, env, scratch, base)
         times.job["goci"], times.restore["goci"], times.plan["goci"], times.api["goci"] = run
+        times.serial_jobs["goci"] = 2 if run[0] > run[2] else 1  # a test job after the plan
     if job.store is not None:
         stored = store_run(repo.root, env, scratch, base, job.store)
         column = "goci-store"
         times.job[column], times.restore[column], times.plan[column], times.api[column] = stored[:4]
+        times.serial_jobs[column] = 2 if stored[0] > stored[2] else 1
         times.store = stored[4]
     return times
 
@@ -676,6 +719,30 @@ def print_steps(wanted: bool) -> None:
     STEPS.clear()
 
 
+def report_setup(total: Times, setup: tuple[float, float] | str) -> None:
+    """What the set-up step of goci's jobs on the run's path (the plan, then the test job)
+    adds to the totals, on runners that kept goci's dependencies and on hosted ones."""
+    if isinstance(setup, str):
+        print(f"goci's set-up step, not measured: {setup}")
+        return
+    fresh, kept = setup
+    print(
+        f"goci's set-up step, in no figure above: {fresh:.1f}s in a job on a runner without "
+        f"goci's dependencies (GitHub-hosted: every job), {kept:.1f}s on one that kept them"
+    )
+    base = total.job.get("setup-go")
+    for column in ("goci", "goci-store"):
+        jobs = total.serial_jobs.get(column)
+        if jobs is None or not base:
+            continue
+        hosted, kept_total = total.job[column] + jobs * fresh, total.job[column] + jobs * kept
+        print(
+            f"  {column} with it, {jobs:.0f} jobs on the path: {kept_total:.1f}s kept "
+            f"({kept_total / base:.2f} of setup-go), {hosted:.1f}s hosted "
+            f"({hosted / base:.2f} of setup-go; setup-go's own steps still left out)"
+        )
+
+
 def report(total: Times, worst: Times, commits: int, low: str) -> None:
     """The totals, both ratios of each goci column, the worst case."""
     print(f"\ntotal over {commits} commits: {total.line()}")
@@ -741,6 +808,7 @@ def main() -> int:
             f"columns {', '.join(job.columns)}",
             flush=True,
         )
+        setup = goci_setup(env, scratch) if {"goci", "goci-store"} & set(job.columns) else ""
         first_runs(repo, env, scratch, go, job)
         STEPS.clear()
         rng = random.Random(5)  # a reproducible series of changes
@@ -769,6 +837,8 @@ def main() -> int:
             job.store.seaweed.stop()
         wipe(scratch)
     report(total, worst, args.commits, low)
+    if setup:
+        report_setup(total, setup)
     STEPS.clear()
     STEPS.update(worst_steps)
     print_steps(args.steps)
