@@ -378,12 +378,12 @@ def goci_setup(env: dict[str, str], scratch: Path) -> tuple[float, float] | str:
     """goci's own set-up step (setup-goci.sh, the first step of every goci action), which the
     columns leave out, as they leave out checkout and actions/setup-go: its time in a job on
     a runner that starts without goci's dependencies (GitHub's hosted runners start every job
-    so: the locked wheels are downloaded from PyPI, pip's own cache off as on such a runner,
+    so: the locked wheels are downloaded from PyPI, pip's cache and any PIP_FIND_LINKS off,
     and installed), then in a job on one that kept them (a self-hosted runner's tool cache:
     verified against the lock). Returns both, or why they could not be measured."""
     tool = scratch / "setup-tool-cache"
     setup_env = {**env, "RUNNER_TOOL_CACHE": str(tool), "PIP_NO_CACHE_DIR": "1"}
-    for name in ("GITHUB_PATH", "GITHUB_ENV", "GOCI_PYTHON"):
+    for name in ("GITHUB_PATH", "GITHUB_ENV", "GOCI_PYTHON", "PIP_FIND_LINKS", "PIP_NO_INDEX"):
         setup_env.pop(name, None)
     times = []
     try:
