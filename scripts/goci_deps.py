@@ -497,9 +497,14 @@ def describe(verdict: Verdict) -> str:
     )
 
 
+def home_for(base: Path, lock: Path) -> Path:
+    """The folder of the venv (and its wheels) for this lock and this Python under ``base``."""
+    return base / "goci" / f"deps-{deps_key(lock.read_bytes())}"
+
+
 def ensure(base: Path, lock: Path) -> Path:
     """The venv for this lock and this Python: reused once verified, else installed."""
-    home = base / "goci" / f"deps-{deps_key(lock.read_bytes())}"
+    home = home_for(base, lock)
     if home.exists():
         verdict = verify(home, lock)
         if verdict.ok:
@@ -521,12 +526,19 @@ def ensure(base: Path, lock: Path) -> Path:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="goci_deps.py", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("ensure", "verify"):
+    for name in ("ensure", "verify", "where"):
         sub = commands.add_parser(name)
-        sub.add_argument("folder", type=Path, help="ensure: the tool folder; verify: the venv home")
+        sub.add_argument(
+            "folder", type=Path, help="ensure, where: the tool folder; verify: the venv home"
+        )
         sub.add_argument("lock", type=Path)
     args = parser.parse_args(argv)
     try:
+        if args.command == "where":  # what a workflow caches between jobs, and its name
+            home = home_for(args.folder, args.lock)
+            print(f"path={home}")
+            print(f"key=goci-{home.name}-{sysconfig.get_platform()}")
+            return 0
         if args.command == "verify":
             verdict = verify(args.folder, args.lock)
             for problem in verdict.problems:

@@ -154,6 +154,21 @@ main() {
   say "$(command -v goci) is on PATH (goci from $root)"
 }
 
+# `setup-goci.sh where`: the folder that holds goci's dependencies for this lock and this
+# Python, and a cache key naming exactly those, as step outputs (path=, key=). A workflow on
+# hosted runners, which start every job without them, restores that folder with actions/cache
+# before the setup and saves it after a miss; the setup still verifies what was restored.
+where() {
+  local here root python out
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  root="$(cd "$here/.." && pwd)"
+  python="$(find_python)"
+  out="$("$python" -I "$(native "$root/scripts/goci_deps.py")" where \
+    "$(native "$(tool_base)")" "$(native "$root/requirements.lock")" | tr -d '\r')" || exit 1
+  printf '%s\n' "$out"
+  if [ -n "${GITHUB_OUTPUT:-}" ]; then printf '%s\n' "$out" >>"$GITHUB_OUTPUT"; fi
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-  main "$@"
+  if [ "${1:-}" = where ]; then where; else main "$@"; fi
 fi

@@ -523,6 +523,30 @@ def test_setup_installs_verifies_reuses_and_replaces_a_tampered_venv(
     assert "goci" not in installed and {"boto3", "httpx", "pygithub"} <= installed
     locked = {pin.name.replace("-", "_") for pin in goci_deps.parse_lock(read("requirements.lock"))}
     assert installed <= locked
+    # `where`, which go-ci.yml runs before restoring them: exactly that folder, as step outputs
+    (tmp_path / "runner" / "job0").mkdir()
+    outputs = tmp_path / "runner" / "job0" / "outputs"
+    where = subprocess.run(
+        ["bash", str(action_copy / "scripts" / "setup-goci.sh"), "where"],
+        env={
+            "PATH": os.environ["PATH"],
+            "RUNNER_TOOL_CACHE": str(tmp_path / "runner" / "toolcache"),
+            "GITHUB_OUTPUT": str(outputs),
+            "GOCI_PYTHON": system_python(),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert where.returncode == 0, where.stderr
+    platform = subprocess.run(
+        [system_python(), "-c", "import sysconfig; print(sysconfig.get_platform())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    expected = f"path={home}\nkey=goci-{home.name}-{platform}\n"
+    assert where.stdout == outputs.read_text() == expected
 
     # The second goci action of the job: nothing to check again.
     again = run_setup(action_copy, tmp_path, "job1")
