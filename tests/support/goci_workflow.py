@@ -34,7 +34,21 @@ PROD_KEYS = {
 
 STUB_SETUP = r"""#!/usr/bin/env bash
 set -euo pipefail
+deps="$RUNNER_TOOL_CACHE/goci/deps-stub"
+if [ "${1:-}" = where ]; then
+  printf 'path=%s\nkey=goci-deps-stub-linux\n' "$deps" | tee -a "$GITHUB_OUTPUT"
+  exit 0
+fi
 bin="$RUNNER_TEMP/goci-setup/bin"
+if [ -x "$bin/goci" ]; then
+  echo "goci setup: set up earlier in this job"
+elif [ -f "$deps/installed" ]; then
+  echo "goci setup: reusing goci's dependencies in $deps"
+else
+  mkdir -p "$deps"
+  echo stub >"$deps/installed"
+  echo "goci setup: installing goci's locked dependencies into $deps"
+fi
 mkdir -p "$bin"
 printf '#!/bin/sh\nexec "%s" -m goci "$@"\n' '@PYTHON@' >"$bin/goci"
 chmod +x "$bin/goci"
@@ -51,7 +65,8 @@ def snapshot_goci(root: Path) -> Path:
     for name in ("actions", "scripts", "src"):
         shutil.copytree(ROOT / name, root / name, ignore=ignore)
     # The real setup installs goci's locked dependencies from PyPI and reuses a venv only once
-    # verified (tests/test_setup_action.py runs it); here `goci` is this test's interpreter.
+    # verified (tests/test_setup_action.py runs it); here `goci` is this test's interpreter,
+    # and the dependencies one file in the tool cache, installed or reused as the real ones.
     stub = root / "scripts" / "setup-goci.sh"
     stub.write_text(STUB_SETUP.replace("@PYTHON@", sys.executable), encoding="utf-8")
     GoRepo(root, {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull}).commit("goci snapshot")

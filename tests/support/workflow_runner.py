@@ -175,7 +175,7 @@ class _Job:
             "arch": "X64",
             "name": "goci-harness",
             "temp": str(self.temp),
-            "tool_cache": str(self.runner.root / "toolcache"),
+            "tool_cache": str(self.folder / "toolcache"),  # a hosted runner's: new every job
             "debug": "",
         }
 
@@ -210,7 +210,7 @@ class _Job:
                 "RUNNER_OS": "Linux",
                 "RUNNER_ARCH": "X64",
                 "RUNNER_TEMP": str(self.temp),
-                "RUNNER_TOOL_CACHE": str(self.runner.root / "toolcache"),
+                "RUNNER_TOOL_CACHE": str(self.folder / "toolcache"),
             }
         )
         env.update(self.env_exports)
