@@ -39,10 +39,10 @@ Every commit's edit changes code that runs (see ``touch``); ``--change-kind dead
 earlier series, whose edits only added functions nobody calls.
 
 No column counts what every job does before its first command: the runner's start, checkout,
-actions/setup-go, and goci's own set-up step (setup-goci.sh). The last is goci's alone and
-large on a runner that starts without goci's dependencies, as GitHub's hosted runners start
-every job, so it is timed on its own (untimed in the columns; it needs PyPI) and printed after
-the totals with what it would add over the jobs on each run's path (the plan, the test job).
+actions/setup-go, and goci's own set-up (setup-goci.sh, and go-ci.yml's cache of goci's
+dependencies around it). The last is goci's alone, so it is timed on its own (see
+:func:`goci_setup`; it needs PyPI) and printed after the totals with what it adds over the
+jobs on each run's path (the plan, the test job).
 
 It prints each commit's times and the totals with both ratios of each goci column (to setup-go
 and to naive) and how many of goci-store's gets the store answered, then the worst case on its
@@ -374,36 +374,56 @@ def test_job(root: Path, run_env: dict[str, str], plan: Plan) -> None:
         sh([*GOCI, *build, "--services", json.dumps(plan.services)], root, run_env)
 
 
-def goci_setup(env: dict[str, str], scratch: Path) -> tuple[float, float] | str:
-    """goci's own set-up step (setup-goci.sh, the first step of every goci action), which the
-    columns leave out, as they leave out checkout and actions/setup-go: its time in a job on
-    a runner that starts without goci's dependencies (GitHub's hosted runners start every job
-    so: the locked wheels are downloaded from PyPI, pip's cache and any PIP_FIND_LINKS off,
-    and installed), then in a job on one that kept them (a self-hosted runner's tool cache:
-    verified against the lock). Returns both, or why they could not be measured."""
-    tool = scratch / "setup-tool-cache"
+def goci_setup(env: dict[str, str], scratch: Path) -> dict[str, float] | str:
+    """goci's own set-up in a job (the first step of every goci action, and in go-ci.yml the
+    cache of goci's dependencies around it), which the columns leave out, as they leave out
+    checkout and actions/setup-go. Timed in three jobs: "fresh", on a runner without goci's
+    dependencies and no cache of them (the locked wheels downloaded from PyPI, pip's cache
+    and any PIP_FIND_LINKS off, and installed); "restored", on such a runner as go-ci.yml
+    runs it once a job has saved them (``setup-goci.sh where``, the folder copied back as
+    actions/cache/restore extracts it, the set-up verifying it); "kept", on a runner whose
+    tool cache kept them (a self-hosted one: verified). Returns the three, or why they could
+    not be measured."""
+    tool, saved = scratch / "setup-tool-cache", scratch / "setup-deps-saved"
     setup_env = {**env, "RUNNER_TOOL_CACHE": str(tool), "PIP_NO_CACHE_DIR": "1"}
     for name in ("GITHUB_PATH", "GITHUB_ENV", "GOCI_PYTHON", "PIP_FIND_LINKS", "PIP_NO_INDEX"):
         setup_env.pop(name, None)
-    times = []
+
+    def run(job: str, *args: str) -> str:
+        temp = scratch / f"setup-{job}"
+        temp.mkdir(exist_ok=True)
+        proc = subprocess.run(
+            ["bash", str(SETUP_SCRIPT), *args],
+            env={**setup_env, "RUNNER_TEMP": str(temp)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"setup-goci.sh failed: {(proc.stderr or proc.stdout)[-300:]}")
+        return proc.stdout
+
+    times: dict[str, float] = {}
     try:
-        for job in ("fresh", "kept"):
-            temp = scratch / f"setup-{job}"
-            temp.mkdir()
-            started = time.perf_counter()
-            proc = subprocess.run(
-                ["bash", str(SETUP_SCRIPT)],
-                env={**setup_env, "RUNNER_TEMP": str(temp)},
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            times.append(time.perf_counter() - started)
-            if proc.returncode != 0:
-                return f"setup-goci.sh failed: {(proc.stderr or proc.stdout).strip()[-300:]}"
+        started = time.perf_counter()
+        run("fresh")
+        times["fresh"] = time.perf_counter() - started
+        started = time.perf_counter()
+        run("kept")
+        times["kept"] = time.perf_counter() - started
+        shutil.copytree(tool, saved, symlinks=True)  # what actions/cache/save keeps
+        new_runner(tool)
+        started = time.perf_counter()
+        where = dict(line.split("=", 1) for line in run("restored", "where").splitlines())
+        restore(saved / Path(where["path"]).relative_to(tool), Path(where["path"]))
+        run("restored")
+        times["restored"] = time.perf_counter() - started
+    except RuntimeError as exc:
+        return str(exc)
     finally:
         wipe(tool)
-    return times[0], times[1]
+        wipe(saved)
+    return times
 
 
 def save_api_helper(root: Path, env: dict[str, str], scratch: Path) -> float:
@@ -719,28 +739,29 @@ def print_steps(wanted: bool) -> None:
     STEPS.clear()
 
 
-def report_setup(total: Times, setup: tuple[float, float] | str) -> None:
-    """What the set-up step of goci's jobs on the run's path (the plan, then the test job)
-    adds to the totals, on runners that kept goci's dependencies and on hosted ones."""
+def report_setup(total: Times, setup: dict[str, float] | str) -> None:
+    """What goci's set-up in the jobs on each run's path (the plan, then the test job) adds to
+    the totals: on hosted runners as go-ci.yml runs it (dependencies restored from its cache),
+    on runners that keep them, and on hosted runners without that cache."""
     if isinstance(setup, str):
-        print(f"goci's set-up step, not measured: {setup}")
+        print(f"goci's set-up, not measured: {setup}")
         return
-    fresh, kept = setup
     print(
-        f"goci's set-up step, in no figure above: {fresh:.1f}s in a job on a runner without "
-        f"goci's dependencies (GitHub-hosted: every job), {kept:.1f}s on one that kept them"
+        f"goci's set-up in a job, in no figure above: {setup['restored']:.1f}s restored from "
+        f"go-ci.yml's cache on a hosted runner, {setup['kept']:.1f}s kept by the runner, "
+        f"{setup['fresh']:.1f}s installed (no cache: the first job of a new lock or Python)"
     )
     base = total.job.get("setup-go")
     for column in ("goci", "goci-store"):
         jobs = total.serial_jobs.get(column)
         if jobs is None or not base:
             continue
-        hosted, kept_total = total.job[column] + jobs * fresh, total.job[column] + jobs * kept
-        print(
-            f"  {column} with it, {jobs:.0f} jobs on the path: {kept_total:.1f}s kept "
-            f"({kept_total / base:.2f} of setup-go), {hosted:.1f}s hosted "
-            f"({hosted / base:.2f} of setup-go; setup-go's own steps still left out)"
-        )
+        sums = [
+            f"{how} {total.job[column] + jobs * setup[how]:.1f}s "
+            f"({(total.job[column] + jobs * setup[how]) / base:.2f} of setup-go)"
+            for how in ("restored", "kept", "fresh")
+        ]
+        print(f"  {column} with it ({jobs:.0f} jobs on the runs' path): {', '.join(sums)}")
 
 
 def report(total: Times, worst: Times, commits: int, low: str) -> None:
