@@ -68,6 +68,13 @@ def system_python() -> str:
     return found
 
 
+def system_python_prints(code: str) -> str:
+    """What the runner's Python prints for ``code`` (its view, not this test venv's)."""
+    return subprocess.run(
+        [system_python(), "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 # --- the lock ---------------------------------------------------------------------------------
 
 
@@ -539,12 +546,7 @@ def test_setup_installs_verifies_reuses_and_replaces_a_tampered_venv(
         check=False,
     )
     assert where.returncode == 0, where.stderr
-    platform = subprocess.run(
-        [system_python(), "-c", "import sysconfig; print(sysconfig.get_platform())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    platform = system_python_prints("import sysconfig; print(sysconfig.get_platform())")
     expected = f"path={home}\nkey=goci-{home.name}-{platform}\n"
     assert where.stdout == outputs.read_text() == expected
 
@@ -666,12 +668,7 @@ def shims(folder: Path, **programs: str) -> Path:
 def real_python() -> str:
     """A working ``python``: the system Python itself (not a launcher such as pyenv's shim,
     which needs more on PATH than a decision test gives it)."""
-    executable = subprocess.run(
-        [system_python(), "-c", "import sys; print(sys.executable)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    executable = system_python_prints("import sys; print(sys.executable)")
     return f'#!/bin/sh\nexec "{executable}" "$@"\n'
 
 
