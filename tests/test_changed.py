@@ -403,6 +403,19 @@ def test_go_directive_change_means_module_all(
     assert out["any"] is False
 
 
+def changed_by_a_bump(
+    goci: Callable[..., GociRun], repo: GoRepo, requires: str, bump: str
+) -> dict[str, Any]:
+    """``goci changed`` over one commit that moves a dependency: the module at the root
+    requires ``requires`` (tidied) at the base, and ``go get bump`` makes the next commit."""
+    repo.module(".", M, extra=requires)
+    repo.go("mod", "tidy")
+    base = repo.commit("dependencies")
+    repo.go("get", bump)
+    repo.commit(f"bump {bump}")
+    return changed(goci, repo, "--base", base)
+
+
 def test_dependency_version_change_is_precise(
     make_repo: Callable[..., GoRepo], goproxy: GoProxy, goci: Callable[..., GociRun]
 ) -> None:
@@ -412,12 +425,8 @@ def test_dependency_version_change_is_precise(
     repo = base_repo(make_repo)
     repo.package("usesdep", "usesdep", 'import "ex.com/dep"\n\nconst U = dep.D\n')
     repo.package("usesother", "usesother", 'import "ex.com/other"\n\nconst U = other.O\n')
-    repo.module(".", M, extra="require (\n\tex.com/dep v1.0.0\n\tex.com/other v1.0.0\n)\n")
-    repo.go("mod", "tidy")
-    base = repo.commit("deps")
-    repo.go("get", "ex.com/dep@v1.1.0")
-    repo.commit("bump dep")
-    out = changed(goci, repo, "--base", base)
+    requires = "require (\n\tex.com/dep v1.0.0\n\tex.com/other v1.0.0\n)\n"
+    out = changed_by_a_bump(goci, repo, requires, "ex.com/dep@v1.1.0")
     assert out["packages"] == [f"{M}/usesdep"]
     assert (
         out["reason"][f"{M}/usesdep"]["note"]
@@ -440,12 +449,7 @@ def test_a_dependency_only_tests_import_moves_only_those_tests(
         'package checked\n\nimport (\n\t"testing"\n\n\t"ex.com/check"\n)\n\n'
         "func TestK(t *testing.T) {\n\tif K+check.C == 0 {\n\t\tt.Fatal()\n\t}\n}\n",
     )
-    repo.module(".", M, extra="require ex.com/check v1.0.0\n")
-    repo.go("mod", "tidy")
-    base = repo.commit("a dependency of one test")
-    repo.go("get", "ex.com/check@v1.1.0")
-    repo.commit("bump it")
-    out = changed(goci, repo, "--base", base)
+    out = changed_by_a_bump(goci, repo, "require ex.com/check v1.0.0\n", "ex.com/check@v1.1.0")
     assert out["test-packages"] == [f"{M}/checked"]
     assert out["packages"] == [f"{M}/checked"]
     assert out["services"] == []
