@@ -39,8 +39,8 @@ Every commit's edit changes code that runs (see ``touch``); ``--change-kind dead
 earlier series, whose edits only added functions nobody calls.
 
 No column counts what every job does before its first command: the runner's start, checkout,
-actions/setup-go, and goci's own set-up (setup-goci.sh, and go-ci.yml's cache of goci's
-dependencies around it). The last is goci's alone, so it is timed on its own (see
+actions/setup-go, and goci's own set-up (setup-goci.sh, and the cache of goci's dependencies
+around it in every goci action). The last is goci's alone, so it is timed on its own (see
 :func:`goci_setup`; it needs PyPI) and printed after the totals with what it adds over the
 jobs on each run's path (the plan, the test job).
 
@@ -375,15 +375,14 @@ def test_job(root: Path, run_env: dict[str, str], plan: Plan) -> None:
 
 
 def goci_setup(env: dict[str, str], scratch: Path) -> dict[str, float] | str:
-    """goci's own set-up in a job (the first step of every goci action, and in go-ci.yml the
-    cache of goci's dependencies around it), which the columns leave out, as they leave out
-    checkout and actions/setup-go. Timed in three jobs: "fresh", on a runner without goci's
+    """goci's own set-up in a job (the first steps of every goci action: the cache of goci's
+    dependencies around the set-up), which the columns leave out, as they leave out checkout
+    and actions/setup-go. Timed in three jobs: "fresh", on a runner without goci's
     dependencies and no cache of them (the locked wheels downloaded from PyPI, pip's cache
-    and any PIP_FIND_LINKS off, and installed); "restored", on such a runner as go-ci.yml
-    runs it once a job has saved them (``setup-goci.sh where``, the folder copied back as
-    actions/cache/restore extracts it, the set-up verifying it); "kept", on a runner whose
-    tool cache kept them (a self-hosted one: verified). Returns the three, or why they could
-    not be measured."""
+    and any PIP_FIND_LINKS off, and installed); "restored", on such a runner once a job has
+    saved them (``setup-goci.sh where``, the folder copied back as actions/cache/restore
+    extracts it, the set-up verifying it); "kept", on a runner whose tool cache kept them (a
+    self-hosted one: verified). Returns the three, or why they could not be measured."""
     tool, saved = scratch / "setup-tool-cache", scratch / "setup-deps-saved"
     setup_env = {**env, "RUNNER_TOOL_CACHE": str(tool), "PIP_NO_CACHE_DIR": "1"}
     for name in ("GITHUB_PATH", "GITHUB_ENV", "GOCI_PYTHON", "PIP_FIND_LINKS", "PIP_NO_INDEX"):
@@ -405,12 +404,11 @@ def goci_setup(env: dict[str, str], scratch: Path) -> dict[str, float] | str:
 
     times: dict[str, float] = {}
     try:
-        started = time.perf_counter()
-        run("fresh")
-        times["fresh"] = time.perf_counter() - started
-        started = time.perf_counter()
-        run("kept")
-        times["kept"] = time.perf_counter() - started
+        for job in ("fresh", "kept"):  # `where` first, as every goci action runs it
+            started = time.perf_counter()
+            run(job, "where")
+            run(job)
+            times[job] = time.perf_counter() - started
         shutil.copytree(tool, saved, symlinks=True)  # what actions/cache/save keeps
         new_runner(tool)
         started = time.perf_counter()
@@ -741,14 +739,14 @@ def print_steps(wanted: bool) -> None:
 
 def report_setup(total: Times, setup: dict[str, float] | str) -> None:
     """What goci's set-up in the jobs on each run's path (the plan, then the test job) adds to
-    the totals: on hosted runners as go-ci.yml runs it (dependencies restored from its cache),
-    on runners that keep them, and on hosted runners without that cache."""
+    the totals: on hosted runners (dependencies restored from the cache goci's actions keep),
+    on runners that keep them, and where no cache has them yet."""
     if isinstance(setup, str):
         print(f"goci's set-up, not measured: {setup}")
         return
     print(
         f"goci's set-up in a job, in no figure above: {setup['restored']:.1f}s restored from "
-        f"go-ci.yml's cache on a hosted runner, {setup['kept']:.1f}s kept by the runner, "
+        f"goci's cache on a hosted runner, {setup['kept']:.1f}s kept by the runner, "
         f"{setup['fresh']:.1f}s installed (no cache: the first job of a new lock or Python)"
     )
     base = total.job.get("setup-go")

@@ -534,10 +534,12 @@ def main(argv: list[str]) -> int:
         sub.add_argument("lock", type=Path)
     args = parser.parse_args(argv)
     try:
-        if args.command == "where":  # what a workflow caches between jobs, and its name
+        if args.command == "where":  # what an action caches between jobs, and its name
             home = home_for(args.folder, args.lock)
             print(f"path={home}")
             print(f"key=goci-{home.name}-{sysconfig.get_platform()}")
+            # A runner that kept them (self-hosted) has nothing to restore: ensure verifies them.
+            print(f"restore={'false' if home.exists() else 'true'}")
             return 0
         if args.command == "verify":
             verdict = verify(args.folder, args.lock)

@@ -155,16 +155,24 @@ main() {
 }
 
 # `setup-goci.sh where`: the folder that holds goci's dependencies for this lock and this
-# Python, and a cache key naming exactly those, as step outputs (path=, key=). A workflow on
-# hosted runners, which start every job without them, restores that folder with actions/cache
-# before the setup and saves it after a miss; the setup still verifies what was restored.
+# Python, a cache key naming exactly those, and whether to restore them, as step outputs
+# (path=, key=, restore=). Every goci action runs it before the setup: on a runner that starts
+# jobs without them (GitHub's hosted runners) it restores that folder with actions/cache and
+# saves it after a miss; the setup still verifies what was restored. Nothing to restore once
+# goci is set up in this job (the second goci action of a job: no Python is even started) or
+# where the runner kept the folder.
 where() {
-  local here root python out
+  local here root job python out
   here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
   root="$(cd "$here/.." && pwd)"
-  python="$(find_python)"
-  out="$("$python" -I "$(native "$root/scripts/goci_deps.py")" where \
-    "$(native "$(tool_base)")" "$(native "$root/requirements.lock")" | tr -d '\r')" || exit 1
+  job="$(job_dir)"
+  if [ -n "$job" ] && [ -f "$job/ready" ] && [ "$(cat "$job/ready")" = "$root" ]; then
+    out="restore=false"
+  else
+    python="$(find_python)"
+    out="$("$python" -I "$(native "$root/scripts/goci_deps.py")" where \
+      "$(native "$(tool_base)")" "$(native "$root/requirements.lock")" | tr -d '\r')" || exit 1
+  fi
   printf '%s\n' "$out"
   if [ -n "${GITHUB_OUTPUT:-}" ]; then printf '%s\n' "$out" >>"$GITHUB_OUTPUT"; fi
 }

@@ -23,8 +23,6 @@ from goci.commands import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION_FILES = sorted([ROOT / "action.yml", *ROOT.glob("actions/*/action.yml")])
-SETUP_ROOT = 'bash "$GITHUB_ACTION_PATH/scripts/setup-goci.sh"'
-SETUP_NESTED = 'bash "$GITHUB_ACTION_PATH/../../scripts/setup-goci.sh"'
 
 # `goci <words>` where a shell command starts: line start, after ; & | ( ) { } ! or a keyword.
 _GOCI_CALL = re.compile(
@@ -63,6 +61,42 @@ def goci_calls(script: str, problems: list[str], where: str) -> list[Command[Any
     return found
 
 
+def setup_steps(nested: bool) -> list[dict[str, Any]]:
+    """The first steps of every action (``uses:`` without its pin): goci's dependencies
+    restored where the job has none yet (GitHub's hosted runners start every job without
+    them), goci set up (which verifies them against the lock), and the dependencies saved
+    after a miss. Composite actions cannot share steps, so each action repeats them."""
+    script = f'bash "$GITHUB_ACTION_PATH/{"../../" if nested else ""}scripts/setup-goci.sh"'
+    deps = {
+        "path": "${{ steps.goci-deps.outputs.path }}",
+        "key": "${{ steps.goci-deps.outputs.key }}",
+    }
+    restore = "steps.goci-deps.outputs.restore == 'true'"
+    missed = "steps.goci-deps-cache.outputs.cache-hit != 'true'"
+    return [
+        {
+            "name": "Where goci's dependencies go",
+            "id": "goci-deps",
+            "shell": "bash",
+            "run": f"{script} where",
+        },
+        {
+            "name": "Restore goci's dependencies",
+            "id": "goci-deps-cache",
+            "if": restore,
+            "uses": "actions/cache/restore",
+            "with": deps,
+        },
+        {"name": "Set goci up", "shell": "bash", "run": script},
+        {
+            "name": "Save goci's dependencies",
+            "if": f"{restore} && {missed}",
+            "uses": "actions/cache/save",
+            "with": deps,
+        },
+    ]
+
+
 @dataclass(frozen=True)
 class Step:
     index: int
@@ -95,12 +129,13 @@ def contract_problems(path: Path, data: Any, raw: str) -> list[str]:
         steps.append(Step(index, step, tuple(goci_calls(script, problems, where))))
 
     nested = path.parent != ROOT
-    first = steps_data[0]
-    expected = SETUP_NESTED if nested else SETUP_ROOT
-    if first.get("shell") != "bash" or (first.get("run") or "").strip() != expected:
-        problems.append(f"the first step must be `shell: bash` / `run: {expected}`")
+    first = [
+        {**s, "uses": s["uses"].partition("@")[0]} if "uses" in s else s for s in steps_data[:4]
+    ]
+    if first != setup_steps(nested):
+        problems.append("the first four steps must be goci's set-up, as setup_steps() has them")
     elif not (path.parent / ("../../" if nested else "") / "scripts/setup-goci.sh").exists():
-        problems.append("the first step's setup-goci.sh does not exist")
+        problems.append("the set-up's setup-goci.sh does not exist")
 
     for match in _USES_LINE.finditer(raw):
         ref, rest = match.group(1).strip("'\""), match.group(2)
@@ -273,8 +308,14 @@ def _step(data: Any, step_id: str) -> dict[str, Any]:
             "has no `# vX.Y.Z` comment",
         ),
         (
-            lambda d, r: d["runs"]["steps"].pop(0),
-            "the first step must be `shell: bash`",
+            lambda d, r: d["runs"]["steps"].pop(2),
+            "the first four steps must be goci's set-up",
+        ),
+        (  # saved after every miss, even where the job had them already
+            lambda d, r: d["runs"]["steps"][3].update(
+                {"if": "steps.goci-deps-cache.outputs.cache-hit != 'true'"}
+            ),
+            "the first four steps must be goci's set-up",
         ),
         (
             lambda d, r: _step(d, "mod")["with"].update(key="${{ inputs.prefix }}-mod"),

@@ -473,23 +473,28 @@ def action_copy(tmp_path: Path) -> Path:
     return copy
 
 
-def run_setup(action: Path, tmp: Path, job: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    """One goci action's setup step in job ``job`` (each job has its own RUNNER_TEMP)."""
+def run_setup(
+    action: Path, tmp: Path, job: str, *args: str, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """One goci action's setup step (``args``: ``where``, its first step) in job ``job``
+    (each job has its own RUNNER_TEMP and GITHUB_OUTPUT)."""
     runner = tmp / "runner"
     (runner / job).mkdir(parents=True, exist_ok=True)
     (runner / job / "github_path").touch()
+    (runner / job / "outputs").write_text("")
     env = {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", str(tmp)),
         "RUNNER_TEMP": str(runner / job / "temp"),
         "RUNNER_TOOL_CACHE": str(runner / "toolcache"),
         "GITHUB_PATH": str(runner / job / "github_path"),
+        "GITHUB_OUTPUT": str(runner / job / "outputs"),
         "GITHUB_ACTION_PATH": str(action),
         "GOCI_PYTHON": system_python(),
         **extra,
     }
     return subprocess.run(
-        ["bash", str(action / "scripts" / "setup-goci.sh")],
+        ["bash", str(action / "scripts" / "setup-goci.sh"), *args],
         env=env,
         capture_output=True,
         text=True,
@@ -513,10 +518,17 @@ def goci_on_path(tmp: Path, job: str, *args: str) -> subprocess.CompletedProcess
 def test_setup_installs_verifies_reuses_and_replaces_a_tampered_venv(
     action_copy: Path, tmp_path: Path
 ) -> None:
+    # `where`, every action's first step: what to restore, on a runner that has nothing yet
+    before = run_setup(action_copy, tmp_path, "job1", "where")
+    assert before.returncode == 0, before.stderr
+    assert before.stdout == (tmp_path / "runner" / "job1" / "outputs").read_text()
     first = run_setup(action_copy, tmp_path, "job1")
     assert first.returncode == 0, first.stdout + first.stderr
     homes = list((tmp_path / "runner" / "toolcache" / "goci").glob("deps-*"))
     assert len(homes) == 1
+    platform = system_python_prints("import sysconfig; print(sysconfig.get_platform())")
+    named = f"path={homes[0]}\nkey=goci-{homes[0].name}-{platform}\n"
+    assert before.stdout == named + "restore=true\n"
     home = homes[0]
     assert f"installing goci's locked dependencies into {home}" in first.stderr
     launcher_dir = tmp_path / "runner" / "job1" / "temp" / "goci-setup" / "bin"
@@ -530,25 +542,15 @@ def test_setup_installs_verifies_reuses_and_replaces_a_tampered_venv(
     assert "goci" not in installed and {"boto3", "httpx", "pygithub"} <= installed
     locked = {pin.name.replace("-", "_") for pin in goci_deps.parse_lock(read("requirements.lock"))}
     assert installed <= locked
-    # `where`, which go-ci.yml runs before restoring them: exactly that folder, as step outputs
-    (tmp_path / "runner" / "job0").mkdir()
-    outputs = tmp_path / "runner" / "job0" / "outputs"
-    where = subprocess.run(
-        ["bash", str(action_copy / "scripts" / "setup-goci.sh"), "where"],
-        env={
-            "PATH": os.environ["PATH"],
-            "RUNNER_TOOL_CACHE": str(tmp_path / "runner" / "toolcache"),
-            "GITHUB_OUTPUT": str(outputs),
-            "GOCI_PYTHON": system_python(),
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert where.returncode == 0, where.stderr
-    platform = system_python_prints("import sysconfig; print(sysconfig.get_platform())")
-    expected = f"path={home}\nkey=goci-{home.name}-{platform}\n"
-    assert where.stdout == outputs.read_text() == expected
+    # `where` again: nothing to restore in this job (no Python started), nor in a next job on
+    # this runner, which kept the folder
+    for job, expected, python in (
+        ("job1", "restore=false\n", "no-such-python"),
+        ("job0", named + "restore=false\n", system_python()),
+    ):
+        where = run_setup(action_copy, tmp_path, job, "where", GOCI_PYTHON=python)
+        assert where.returncode == 0, where.stderr
+        assert where.stdout == (tmp_path / "runner" / job / "outputs").read_text() == expected
 
     # The second goci action of the job: nothing to check again.
     again = run_setup(action_copy, tmp_path, "job1")

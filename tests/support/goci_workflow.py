@@ -35,11 +35,17 @@ PROD_KEYS = {
 STUB_SETUP = r"""#!/usr/bin/env bash
 set -euo pipefail
 deps="$RUNNER_TOOL_CACHE/goci/deps-stub"
+bin="$RUNNER_TEMP/goci-setup/bin"
 if [ "${1:-}" = where ]; then
-  printf 'path=%s\nkey=goci-deps-stub-linux\n' "$deps" | tee -a "$GITHUB_OUTPUT"
+  if [ -x "$bin/goci" ]; then # set up earlier in this job, as the real one says
+    echo "restore=false"
+  elif [ -f "$deps/installed" ]; then # kept by the runner
+    printf 'path=%s\nkey=goci-deps-stub-linux\nrestore=false\n' "$deps"
+  else
+    printf 'path=%s\nkey=goci-deps-stub-linux\nrestore=true\n' "$deps"
+  fi | tee -a "$GITHUB_OUTPUT"
   exit 0
 fi
-bin="$RUNNER_TEMP/goci-setup/bin"
 if [ -x "$bin/goci" ]; then
   echo "goci setup: set up earlier in this job"
 elif [ -f "$deps/installed" ]; then

@@ -97,6 +97,10 @@ class JobRun:
                 return record
         raise KeyError(f"job {self.job}: no step with id {step_id}")
 
+    def steps_with_id(self, step_id: str) -> list[StepRecord]:
+        """Every step with this id, inside actions too, in the order they ran (or skipped)."""
+        return [record for record in _walk(self.steps) if record.id == step_id]
+
     @property
     def log(self) -> str:
         return "\n".join(
