@@ -213,11 +213,12 @@ def origin(merged: MergeResult, name: str) -> str | None:
 
 def _write_reports(request: _Request, cov: coverage.CoverageReport, ctx: Context) -> None:
     """Cobertura, LCOV and HTML, where the options ask for them."""
+    hits = formats.all_line_hits(cov) if {"cobertura", "lcov"} & set(request.reports) else []
     for name, path in request.reports.items():
         if name == "cobertura":
-            formats.write_text(path, formats.cobertura(cov, ctx.cwd))
+            formats.write_cobertura(path, cov, ctx.cwd, hits)
         elif name == "lcov":
-            formats.write_text(path, formats.lcov(cov, ctx.cwd))
+            formats.write_lcov(path, cov, ctx.cwd, hits)
         else:
             formats.html(request.out, path, go=ctx.go, cwd=ctx.cwd)
 

@@ -1,110 +1,196 @@
 """Coverage written for other services: Cobertura XML, LCOV and ``go tool cover`` HTML.
 
 All of them are written from the same numbers as the report (line hits from the blocks), to a
-temporary name moved into place, so a reader never finds half a file.
+temporary name moved into place, so a reader never finds half a file. Cobertura and LCOV are
+streamed to that file: a profile of two million blocks makes a Cobertura file of half a
+gigabyte, which held in memory as text took 2.2 GB. Each file's line hits are worked out once
+(two arrays) and serve both formats.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import posixpath
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, MutableSequence, Sequence
+from itertools import repeat
 from pathlib import Path
+from typing import TextIO
 from xml.sax.saxutils import quoteattr
 
-from goci.coverage.report import CoverageReport, FileCoverage
-from goci.tools.atomic import atomic_target, write_atomic
+from goci.coverage.blocks import FileBlocks, ints
+from goci.coverage.report import CoverageReport, FileCoverage, percent
+from goci.tools.atomic import atomic_target
 from goci.tools.gotool import Go
 
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+# What quoteattr would change; names without any (Go identifiers, paths) are quoted as they are.
+_XML_SPECIAL = re.compile(r"[&<>\"'\n\r\t]")
 
 
-def cobertura(cov: CoverageReport, root: Path, *, timestamp: int | None = None) -> str:
-    """Cobertura XML (line based, as the format is), one class per Go file."""
+class LineHits:
+    """A file's lines that hold statements, in order, and the most hits any block gave each:
+    Cobertura and LCOV count lines, where Go's profile counts blocks."""
+
+    __slots__ = ("hits", "lines")
+
+    def __init__(self, lines: MutableSequence[int], hits: MutableSequence[int]) -> None:
+        self.lines = lines
+        self.hits = hits
+
+    @property
+    def covered(self) -> int:
+        return len(self.hits) - self.hits.count(0)
+
+    def rows(self) -> Iterator[tuple[int, int]]:
+        return zip(self.lines, self.hits, strict=True)
+
+
+def line_hits(blocks: FileBlocks) -> LineHits:
+    """Every line a block with statements spans, with the highest count of those blocks.
+
+    Blocks are visited from the fewest hits to the most, so each line's last write is its
+    highest, and each block's lines are written in one dict update, not one step each.
+    """
+    bounds, statements, hits = blocks.bounds, blocks.statements, blocks.hits
+    best: dict[int, int] = {}
+    for i in sorted(range(len(hits)), key=hits.__getitem__):
+        if statements[i]:
+            best.update(zip(range(bounds[4 * i], bounds[4 * i + 2] + 1), repeat(hits[i])))
+    lines = sorted(best)
+    return LineHits(ints(lines), ints(list(map(best.__getitem__, lines))))
+
+
+def all_line_hits(cov: CoverageReport) -> list[LineHits]:
+    """:func:`line_hits` of every file of the report, in its order."""
+    return [line_hits(file.blocks) for file in cov.files]
+
+
+def _attr(text: str) -> str:
+    return quoteattr(text) if _XML_SPECIAL.search(text) else f'"{text}"'
+
+
+def _rate(covered: int, valid: int) -> str:
+    return f"{(covered / valid) if valid else 0:.4f}"
+
+
+class _Names:
+    """Paths relative to the root as the formats name files: each folder resolved once (a
+    report of 20,000 files sits in a few thousand folders), the file itself only when it
+    is a link."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.folders: dict[Path, Path] = {}
+
+    def __call__(self, path: Path) -> str:
+        if path.is_symlink():
+            real = path.resolve()
+        else:
+            folder = self.folders.get(path.parent)
+            if folder is None:
+                folder = self.folders[path.parent] = path.parent.resolve()
+            real = folder / path.name
+        try:
+            return real.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+@contextlib.contextmanager
+def _streamed(path: Path) -> Iterator[TextIO]:
+    """A text file written in pieces to a temporary name, flushed to disk and moved onto
+    ``path`` only once complete (removed if writing fails)."""
+    with atomic_target(path) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def write_cobertura(
+    path: Path,
+    cov: CoverageReport,
+    root: Path,
+    hits: Sequence[LineHits],
+    *,
+    timestamp: int | None = None,
+) -> Path:
+    """Cobertura XML (line based, as the format is), one class per Go file; ``hits`` are the
+    report's files' :func:`line_hits`."""
     stamp = int(time.time() * 1000) if timestamp is None else timestamp
-    all_lines = [hits for f in cov.files for _, hits in f.lines]
-    out = [
-        '<?xml version="1.0" ?>',
-        '<!DOCTYPE coverage SYSTEM "http://cobertura.sourceforge.net/xml/coverage-04.dtd">',
-        f'<coverage line-rate="{_rate(all_lines)}" branch-rate="0" '
-        f'lines-covered="{sum(1 for h in all_lines if h)}" lines-valid="{len(all_lines)}" '
-        f'branches-covered="0" branches-valid="0" complexity="0" version="goci" '
-        f'timestamp="{stamp}">',
-        f"  <sources><source>{_esc(str(root.resolve()))}</source></sources>",
-        "  <packages>",
-    ]
-    by_package: dict[str, list[FileCoverage]] = {}
-    for file in cov.files:
-        by_package.setdefault(file.package, []).append(file)
-    for package, files in sorted(by_package.items()):
-        lines = [h for f in files for _, h in f.lines]
-        out.append(
-            f'    <package name={quoteattr(package)} line-rate="{_rate(lines)}" '
-            'branch-rate="0" complexity="0">'
+    valid = sum(len(h.lines) for h in hits)
+    covered = sum(h.covered for h in hits)
+    by_package: dict[str, list[tuple[FileCoverage, LineHits]]] = {}
+    for file, file_hits in zip(cov.files, hits, strict=True):
+        by_package.setdefault(file.package, []).append((file, file_hits))
+    name = _Names(root)
+    with _streamed(path) as out:
+        out.write(
+            '<?xml version="1.0" ?>\n'
+            '<!DOCTYPE coverage SYSTEM "http://cobertura.sourceforge.net/xml/coverage-04.dtd">\n'
+            f'<coverage line-rate="{_rate(covered, valid)}" branch-rate="0" '
+            f'lines-covered="{covered}" lines-valid="{valid}" '
+            'branches-covered="0" branches-valid="0" complexity="0" version="goci" '
+            f'timestamp="{stamp}">\n'
+            f"  <sources><source>{quoteattr(str(root.resolve()))[1:-1]}</source></sources>\n"
+            "  <packages>\n"
         )
-        out.append("      <classes>")
-        for file in files:
-            rate = _rate([h for _, h in file.lines])
-            out.append(
-                f"        <class name={quoteattr(posixpath.basename(file.file))} "
-                f'filename={quoteattr(_relative(file.path, root))} line-rate="{rate}" '
-                'branch-rate="0" complexity="0">'
+        for package, files in sorted(by_package.items()):
+            rate = _rate(sum(h.covered for _, h in files), sum(len(h.lines) for _, h in files))
+            out.write(
+                f'    <package name={_attr(package)} line-rate="{rate}" '
+                'branch-rate="0" complexity="0">\n      <classes>\n'
             )
-            out.append("          <methods>")
-            for fn in file.functions:
-                out.append(
-                    f'            <method name={quoteattr(fn.name)} signature="" '
-                    f'line-rate="{fn.percent / 100:.4f}" branch-rate="0" complexity="0">'
-                    f'<lines><line number="{fn.line}" hits="{int(fn.covered > 0)}"/></lines>'
-                    "</method>"
-                )
-            out.append("          </methods>")
-            out.append("          <lines>")
-            out.extend(
-                f'            <line number="{line}" hits="{hits}"/>' for line, hits in file.lines
-            )
-            out.append("          </lines>")
-            out.append("        </class>")
-        out.append("      </classes>")
-        out.append("    </package>")
-    out += ["  </packages>", "</coverage>", ""]
-    return "\n".join(out)
+            for file, file_hits in files:
+                _cobertura_class(out, file, file_hits, name(file.path))
+            out.write("      </classes>\n    </package>\n")
+        out.write("  </packages>\n</coverage>\n")
+    return path
 
 
-def _rate(hits: Sequence[int]) -> str:
-    return f"{(sum(1 for h in hits if h) / len(hits)) if hits else 0:.4f}"
+def _cobertura_class(out: TextIO, file: FileCoverage, hits: LineHits, filename: str) -> None:
+    rate = _rate(hits.covered, len(hits.lines))
+    out.write(
+        f"        <class name={_attr(posixpath.basename(file.file))} "
+        f'filename={_attr(filename)} line-rate="{rate}" branch-rate="0" complexity="0">\n'
+        "          <methods>\n"
+    )
+    out.writelines(
+        f'            <method name={_attr(fn)} signature="" '
+        f'line-rate="{percent(done, total) / 100:.4f}" branch-rate="0" complexity="0">'
+        f'<lines><line number="{line}" hits="{int(done > 0)}"/></lines></method>\n'
+        for fn, line, total, done in _functions(file)
+    )
+    out.write("          </methods>\n          <lines>\n")
+    out.writelines(
+        f'            <line number="{line}" hits="{count}"/>\n' for line, count in hits.rows()
+    )
+    out.write("          </lines>\n        </class>\n")
 
 
-def _esc(text: str) -> str:
-    return quoteattr(text)[1:-1]
+def _functions(file: FileCoverage) -> Iterator[tuple[str, int, int, int]]:
+    """(name, line, statements, covered) of each function, without an object each."""
+    n = file.function_numbers
+    if not n:
+        return iter(())
+    names = file.function_names.split("\n")
+    return zip(names, n[0::3], n[1::3], n[2::3], strict=True)
 
 
-def lcov(cov: CoverageReport, root: Path) -> str:
-    """LCOV tracefile: one record per Go file, function and line counts."""
-    out: list[str] = []
-    for file in cov.files:
-        out += ["TN:", f"SF:{_relative(file.path, root)}"]
-        for fn in file.functions:
-            out.append(f"FN:{fn.line},{fn.name}")
-        for fn in file.functions:
-            out.append(f"FNDA:{int(fn.covered > 0)},{fn.name}")
-        out.append(f"FNF:{len(file.functions)}")
-        out.append(f"FNH:{sum(1 for fn in file.functions if fn.covered)}")
-        for line, hits in file.lines:
-            out.append(f"DA:{line},{hits}")
-        out.append(f"LF:{len(file.lines)}")
-        out.append(f"LH:{sum(1 for _, h in file.lines if h)}")
-        out.append("end_of_record")
-    return "\n".join(out) + ("\n" if out else "")
-
-
-def write_text(path: Path, text: str) -> Path:
-    write_atomic(path, text)
+def write_lcov(path: Path, cov: CoverageReport, root: Path, hits: Sequence[LineHits]) -> Path:
+    """LCOV tracefile: one record per Go file, function and line counts; ``hits`` are the
+    report's files' :func:`line_hits`."""
+    name = _Names(root)
+    with _streamed(path) as out:
+        for file, file_hits in zip(cov.files, hits, strict=True):
+            functions = list(_functions(file))
+            out.write(f"TN:\nSF:{name(file.path)}\n")
+            out.writelines(f"FN:{line},{fn}\n" for fn, line, _, _ in functions)
+            out.writelines(f"FNDA:{int(done > 0)},{fn}\n" for fn, _, _, done in functions)
+            out.write(f"FNF:{len(functions)}\nFNH:{sum(1 for *_, done in functions if done)}\n")
+            out.writelines(f"DA:{line},{count}\n" for line, count in file_hits.rows())
+            out.write(f"LF:{len(file_hits.lines)}\nLH:{file_hits.covered}\nend_of_record\n")
     return path
 
 

@@ -14,7 +14,7 @@ import bisect
 import fnmatch
 import operator
 import posixpath
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import accumulate
@@ -82,11 +82,6 @@ class FileCoverage:
             FuncCoverage(self.file, name, n[3 * k], n[3 * k + 1], n[3 * k + 2])
             for k, name in enumerate(self.function_names.split("\n") if n else ())
         )
-
-    @property
-    def lines(self) -> tuple[tuple[int, int], ...]:
-        """(line, hits) for Cobertura and LCOV."""
-        return _line_hits(self.blocks)
 
     @property
     def counted(self) -> tuple[Block, ...]:
@@ -223,16 +218,6 @@ def _file_coverage(name: str, path: Path, blocks: FileBlocks, source: Source) ->
         function_numbers=ints(numbers),
         counted_mask=counted,
     )
-
-
-def _line_hits(blocks: Iterable[Block]) -> tuple[tuple[int, int], ...]:
-    hits: dict[int, int] = {}
-    for b in blocks:
-        if b.statements == 0:
-            continue
-        for line in range(b.start_line, b.end_line + 1):
-            hits[line] = max(hits.get(line, 0), b.hits)
-    return tuple(sorted(hits.items()))
 
 
 def report(
