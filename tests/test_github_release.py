@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from goci.errors import InputError, ToolError, VerdictError
-from goci.release import ghpublish
+from goci.release import ghassets, ghpublish
 from goci.release.ghrelease import Attached, attach
 from goci.release.local import LocalRelease, load_release
 from goci.release.names import Env
@@ -342,13 +342,105 @@ def test_a_file_changed_while_it_is_sent_is_taken_off_and_nothing_published(
     assert draft["draft"] is True and github.state.asset_names(draft) == [AMD]
 
 
+# --- an upload under way, or cut off, holds the name: state "starter" -----------------------
+
+
+def test_an_upload_under_way_in_the_release_is_waited_for_then_kept(
+    github: GitHubServers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rerun meets the first run still sending a file: it waits for that upload to end,
+    checks the bytes, and sends only the others."""
+    monkeypatch.setattr(ghassets, "STARTER_POLL", 0)
+    api = api_release(tmp_path)
+    rid = existing(github, True, {})["id"]
+    theirs = github.state.start_upload(rid, AMD)
+    github.state.events.clear()
+    looks: list[str] = []
+
+    def their_upload_ends(line: str) -> None:
+        if line == f"GET {REPO}/releases/{rid}/assets":
+            looks.append(line)
+            if len(looks) == 2:  # the first look (before any upload) saw it unfinished
+                github.state.finish_upload(theirs["id"], local(api, "linux-amd64"))
+
+    github.state.hook = their_upload_ends
+    done = attach_to(github, [api], "v1.2.3")
+    assert github.state.events == [
+        ("uploaded", rid, AMD, "draft"),  # theirs, ended while we waited
+        ("uploaded", rid, ARM, "draft"),
+        ("uploaded", rid, SUMS, "draft"),
+        ("published", rid),
+    ]
+    assert (done.uploaded, done.kept, done.published) == ((ARM, SUMS), (AMD,), True)
+    assert not [r for r in uploads(github) if f"name={AMD}" in r]
+
+
+def test_an_upload_cut_off_long_ago_is_deleted_and_ours_sent(
+    github: GitHubServers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An asset still unfinished after the wait is what a killed upload left (GitHub keeps it
+    for good): it goes, and ours takes the name."""
+    monkeypatch.setattr(ghassets, "STARTER_POLL", 0)
+    monkeypatch.setattr(ghassets, "STARTER_WAIT", 0)
+    api = api_release(tmp_path)
+    rid = existing(github, True, {})["id"]
+    github.state.start_upload(rid, AMD)
+    github.state.events.clear()
+    done = attach_to(github, [api], "v1.2.3")
+    assert github.state.events == [
+        ("asset deleted", rid, AMD),
+        ("uploaded", rid, AMD, "draft"),
+        ("uploaded", rid, ARM, "draft"),
+        ("uploaded", rid, SUMS, "draft"),
+        ("published", rid),
+    ]
+    assert (done.uploaded, done.kept) == ((AMD, ARM, SUMS), ())
+    assert github.state.blobs[(rid, AMD)] == local(api, "linux-amd64")
+
+
+@pytest.mark.parametrize("same", [True, False])
+def test_an_upload_that_takes_the_name_first_is_waited_for_and_checked(
+    github: GitHubServers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, same: bool
+) -> None:
+    """Another job starts sending the same name a moment before us: ours answers 422, goci
+    waits for theirs to end and keeps it if it holds our bytes, else refuses (theirs stays)."""
+    monkeypatch.setattr(ghassets, "STARTER_POLL", 0)
+    api = api_release(tmp_path)
+    ours = local(api, "linux-amd64")
+    data = ours if same else b"another build"
+    started: list[dict[str, Any]] = []
+    looks: list[str] = []
+
+    def other_job(line: str) -> None:
+        rid = line.split("/releases/")[-1].split("/")[0]
+        if line.startswith("POST /api/uploads/") and line.endswith(f"name={AMD}") and not started:
+            started.append(github.state.start_upload(int(rid), AMD))
+        elif started and line == f"GET {REPO}/releases/{rid}/assets":
+            looks.append(line)
+            if len(looks) == 2:  # our first look after the 422 saw it unfinished
+                github.state.finish_upload(started[0]["id"], data)
+
+    github.state.hook = other_job
+    if not same:
+        with pytest.raises(VerdictError, match=f"already has an asset {AMD} with other content"):
+            attach_to(github, [api], "v1.2.3")
+        (release,) = github.state.releases.values()
+        assert release["draft"] is True and github.state.blobs[(release["id"], AMD)] == data
+        return
+    done = attach_to(github, [api], "v1.2.3")
+    (release,) = github.state.releases.values()
+    assert (done.uploaded, done.kept, done.published) == ((ARM, SUMS), (AMD,), True)
+    assert github.state.blobs[(release["id"], AMD)] == ours
+    assert len([r for r in uploads(github) if r.endswith(f"name={AMD}")]) == 1  # ours, refused
+
+
 def test_a_file_that_shrinks_while_it_is_sent_is_padded_to_the_length_promised(
     tmp_path: Path,
 ) -> None:
     """The request promised the size at opening: sending less would hang the upload."""
     path = tmp_path / "binary"
     path.write_bytes(b"abcdef")
-    sent = ghpublish._SentFile(path)
+    sent = ghassets._SentFile(path)
     path.write_bytes(b"ab")  # the same file, truncated under the open handle
     assert sent.read(4) + sent.read() + sent.read() == b"ab\0\0\0\0"
     assert sent.sent.size == sent.size == 6

@@ -54,8 +54,9 @@ class FakeGitHub:
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     #: False: assets have no ``digest`` field, as on GitHub Enterprise Server before it had one
     digests: bool = True
-    #: what changed, in order: ("created", id, "draft"|"published"), ("uploaded", id, name,
-    #: "draft"|"published"), ("published", id), ("deleted", id), ("asset deleted", id, name)
+    #: what changed, in order: ("created", id, "draft"|"published"), ("upload started", id,
+    #: name), ("uploaded", id, name, "draft"|"published"), ("published", id), ("deleted", id),
+    #: ("asset deleted", id, name)
     events: list[tuple[Any, ...]] = field(default_factory=list)
     #: tags of the repository: name -> (commit, annotated tag object's sha or "" if lightweight)
     tags: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -75,6 +76,14 @@ class FakeGitHub:
     ) -> dict[str, Any]:
         with self.lock:
             return github_releases.add_asset(self, release_id, name, label, ctype, data)
+
+    def start_upload(self, release_id: int, name: str) -> dict[str, Any]:
+        with self.lock:
+            return github_releases.start_upload(self, release_id, name)
+
+    def finish_upload(self, asset_id: int, data: bytes) -> None:
+        with self.lock:
+            github_releases.finish_upload(self, asset_id, data)
 
     def published(self) -> list[dict[str, Any]]:
         with self.lock:

@@ -10,8 +10,11 @@ with ``Accept: application/octet-stream`` answers ``302`` to a signed storage UR
 a request still carrying the ``Authorization`` header (as S3 does); and an older GitHub
 Enterprise Server gives no ``digest`` (``FakeGitHub.digests = False``).
 
-``FakeGitHub.events`` records each change (created, uploaded, published, deleted, asset
-deleted) with the
+An upload under way, or cut off, leaves an asset in the state ``starter`` holding the name
+(``start_upload``, ``finish_upload``), as GitHub lists it.
+
+``FakeGitHub.events`` records each change (created, upload started, uploaded, published,
+deleted, asset deleted) with the
 release's draft state at that moment, so a test can assert the exact order; ``hook`` sees
 every request first and may answer it with an error status (a failing or killed upload) or
 hold it (a race at one moment).
@@ -151,6 +154,30 @@ def add_asset(state: FakeGitHub, release_id: int, name: str, label: str, ctype: 
         ("uploaded", release_id, name, "draft" if release["draft"] else "published")
     )
     return asset
+
+
+def start_upload(state: FakeGitHub, release_id: int, name: str) -> dict[str, Any]:
+    """An asset whose upload is under way, or was cut off (GitHub keeps such an asset for good):
+    state ``starter``, no size, no digest, but the name taken (the caller holds ``state.lock``)."""
+    asset = add_asset(state, release_id, name, name, "application/octet-stream", b"")
+    asset["state"] = "starter"
+    asset.pop("digest", None)
+    state.events[-1] = ("upload started", release_id, name)
+    return asset
+
+
+def finish_upload(state: FakeGitHub, asset_id: int, data: bytes) -> None:
+    """The upload :func:`start_upload` began ends with ``data`` (the caller holds the lock)."""
+    found = _find_asset(state, asset_id)
+    assert found is not None, asset_id
+    release, asset = found
+    asset.update(state="uploaded", size=len(data))
+    if state.digests:
+        asset["digest"] = "sha256:" + hashlib.sha256(data).hexdigest()
+    state.blobs[(release["id"], asset["name"])] = data
+    state.events.append(
+        ("uploaded", release["id"], asset["name"], "draft" if release["draft"] else "published")
+    )
 
 
 def storage_signature(state: FakeGitHub, asset_id: int) -> str:

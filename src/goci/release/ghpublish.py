@@ -12,40 +12,33 @@ and GitHub lets several drafts share a tag. So a job that created a draft looks 
 oldest draft of the tag (lowest id) is the one every job fills, and a job whose draft is not it
 deletes its own (a draft goci later finds beaten by a published release is deleted only while it
 holds nothing but this job's files; a job whose release disappears looks again). Two uploads of
-one name answer 422 to the second, whose file is then checked against the one that landed; a
-release of the tag published meanwhile by someone else (422 when creating or publishing) is
-filled instead of failing. No job knows which others will come, so with one job per service the
-release is published when the first job's files are all in, and the others' files join it as
-those jobs finish; an immutable release takes no more files, which is said before anything is
-sent. Publishing leaves Latest to GitHub's rule of date and version (``make_latest: legacy``): a
-hotfix of an older line never becomes it.
+one name answer 422 to the second, whose file is then checked against the one that landed, once
+that one's upload has ended (:mod:`goci.release.ghassets`); a release of the tag published
+meanwhile by someone else (422 when creating or publishing) is filled instead of failing. No
+job knows which others will come, so with one job per service the release is published when the
+first job's files are all in, and the others' files join it as those jobs finish; an immutable
+release takes no more files, which is said before anything is sent. Publishing leaves Latest
+to GitHub's rule of date and version (``make_latest: legacy``): a hotfix of an older line never
+becomes it.
 
-An asset already there is kept only if it is proven to hold our bytes: by GitHub's ``digest``,
-or, on a GitHub Enterprise too old to give one, by downloading and hashing it. Same size is not
-same bytes, and what cannot be checked is refused, not trusted.
+An asset already there is kept only if it is proven to hold our bytes (see
+:mod:`goci.release.ghassets`).
 """
 
 from __future__ import annotations
 
-import http.client
-import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import BinaryIO, cast
 
 import requests
 from github import Auth, Github, GithubException, UnknownObjectException
 from github.GithubObject import NotSet
 from github.GitRelease import GitRelease
-from github.GitReleaseAsset import GitReleaseAsset
 from github.Repository import Repository
 
 from goci.errors import ToolError, VerdictError
+from goci.release.ghassets import GitHubTarget, already_exists, check_same, settled, upload
 from goci.release.ghrelease import Asset, Attached
-from goci.tools.hashing import Sha256, chunks, sha256_file
+from goci.tools.hashing import sha256_file
 
 #: Seconds between requests, and between writes: GitHub asks integrations to space writes by
 #: a second to stay clear of its secondary rate limits (PyGithub's defaults, named here so
@@ -58,18 +51,6 @@ _ATTEMPTS = 3
 #: Which release GitHub shows as Latest: "legacy" lets it decide by date and semantic version,
 #: so a v1.2.4 published after v2.0.0 does not become Latest (create's default, "true", would).
 _MAKE_LATEST = "legacy"
-
-
-@dataclass(frozen=True)
-class GitHubTarget:
-    """The GitHub release to fill: its tag, where, with what token, and the commit a missing
-    tag would be created at ('' to leave it to GitHub)."""
-
-    tag: str
-    token: str
-    repository: str
-    api_url: str
-    commit: str = ""
 
 
 def publish(assets: Sequence[Asset], target: GitHubTarget) -> Attached:
@@ -157,16 +138,6 @@ def _check_local(assets: Iterable[Asset]) -> None:
             )
 
 
-def _already_exists(exc: GithubException) -> bool:
-    """GitHub's 422 for a name taken: a release of the tag, or an asset of the release."""
-    errors = exc.data.get("errors") if isinstance(exc.data, dict) else None
-    return (
-        exc.status == 422
-        and isinstance(errors, list)
-        and any(isinstance(e, dict) and e.get("code") == "already_exists" for e in errors)
-    )
-
-
 def _published(repo: Repository, tag: str) -> GitRelease | None:
     try:
         return repo.get_release(tag)  # published releases only: GitHub hides drafts here
@@ -198,7 +169,7 @@ def _open(repo: Repository, target: GitHubTarget) -> tuple[GitRelease, bool]:
             make_latest=_MAKE_LATEST,
         )
     except GithubException as exc:
-        if not _already_exists(exc):
+        if not already_exists(exc):
             raise
         found = _published(repo, tag)  # another job published it a moment ago
         if found is None:
@@ -226,7 +197,7 @@ def _publish(repo: Repository, release: GitRelease) -> tuple[GitRelease, bool] |
             make_latest=_MAKE_LATEST,
         )
     except GithubException as exc:
-        if _already_exists(exc):
+        if already_exists(exc):
             return None
         raise
     return done, True
@@ -241,7 +212,11 @@ def _fill(
     kept = []
     for asset in assets:
         if asset.name in present:
-            _check_same(present[asset.name], asset, target)
+            landed = settled(release, present[asset.name], asset)
+            if landed is None:  # an upload that never ended, deleted: ours goes up below
+                del present[asset.name]
+                continue
+            check_same(landed, asset, target)
             kept.append(asset.name)
     missing = [a.name for a in assets if a.name not in present]
     if missing and not release.draft and release.raw_data.get("immutable") is True:
@@ -253,116 +228,8 @@ def _fill(
     uploaded = []
     for asset in assets:
         if asset.name not in present:
-            if _upload(release, asset, target):
+            if upload(release, asset, target):
                 uploaded.append(asset.name)
             else:
                 kept.append(asset.name)
     return uploaded, kept
-
-
-class _SentFile:
-    """A file hashed as it is sent, exactly its size at opening: what was hashed is exactly
-    what GitHub received, and a file that shrank meanwhile is padded to the length the
-    request promised (so the upload ends, and the hash tells) instead of hanging it."""
-
-    def __init__(self, path: Path) -> None:
-        self._handle = path.open("rb")
-        self.size = os.fstat(self._handle.fileno()).st_size
-        self.sent = Sha256()
-
-    def read(self, size: int = -1) -> bytes:
-        left = self.size - self.sent.size
-        wanted = left if size < 0 else min(size, left)
-        data = self._handle.read(wanted) if wanted > 0 else b""
-        return self.sent.update(data.ljust(wanted, b"\0"))
-
-    def close(self) -> None:
-        self._handle.close()
-
-
-def _upload(release: GitRelease, asset: Asset, target: GitHubTarget) -> bool:
-    """Upload one asset: True when sent, False when another job's upload of the same name
-    landed first and holds the same bytes."""
-    sent = _SentFile(asset.path)
-    try:
-        remote = release.upload_asset_from_memory(
-            cast(BinaryIO, sent),  # read() is all the upload uses
-            sent.size,
-            asset.name,
-            content_type="application/octet-stream",
-            label=asset.name,
-        )
-    except GithubException as exc:
-        if not _already_exists(exc):
-            raise
-        landed = {a.name: a for a in release.get_assets()}.get(asset.name)
-        if landed is None:
-            raise
-        _check_same(landed, asset, target)
-        return False
-    finally:
-        sent.close()
-    if sent.sent.hexdigest() != asset.sha256 or sent.sent.size != sent.size:
-        remote.delete_asset()
-        raise VerdictError(
-            f"{asset.source} changed while it was uploaded to the GitHub release {target.tag} "
-            "(its bytes no longer match SHA256SUMS); the asset was removed: re-run pack"
-        )
-    return True
-
-
-def _check_same(remote: GitReleaseAsset, asset: Asset, target: GitHubTarget) -> None:
-    """Pass only if the asset on GitHub is proven to hold ``asset``'s bytes."""
-    tag, name = target.tag, asset.name
-    differs = VerdictError(
-        f"GitHub release {tag} already has an asset {name} with other content than "
-        f"{asset.source}; attached files are not replaced"
-    )
-    if remote.state != "uploaded":
-        raise VerdictError(
-            f"GitHub release {tag}: asset {name} is not completely uploaded (state "
-            f"{remote.state!r}), so it cannot be checked; if no job is uploading it, delete it"
-        )
-    size = asset.path.stat().st_size
-    if remote.size != size:
-        raise differs
-    digest = remote.digest
-    if digest == f"sha256:{asset.sha256}":
-        return
-    if digest and digest.startswith("sha256:"):
-        raise differs
-    if _downloaded_sha256(remote.id, target, name, size) != asset.sha256:
-        raise differs
-
-
-def _downloaded_sha256(asset_id: int, target: GitHubTarget, name: str, size: int) -> str:
-    """The SHA-256 of an asset's bytes as GitHub serves them (for a GitHub without digests).
-
-    The API answers with a redirect to a signed storage URL; the token is an unredirected
-    header, so it goes to the API only (storage would refuse it, and must never see it).
-    """
-    url = f"{target.api_url.rstrip('/')}/repos/{target.repository}/releases/assets/{asset_id}"
-    cannot = (
-        f"GitHub release {target.tag} already has an asset {name} of the same size but no "
-        "digest, and downloading it to compare failed ({}); it is not taken as identical "
-        "unchecked: check it, or delete it and rerun"
-    )
-    if not url.startswith(("https://", "http://")):
-        raise VerdictError(cannot.format(f"the API URL {target.api_url} is not http(s)"))
-    request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
-        url, headers={"Accept": "application/octet-stream", "User-Agent": "goci"}
-    )
-    request.add_unredirected_header("Authorization", f"Bearer {target.token}")
-    digest = Sha256()
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            for chunk in chunks(response):
-                digest.update(chunk)
-                if digest.size > size:
-                    break
-    except urllib.error.HTTPError as exc:
-        exc.close()  # it holds the response, and with it the connection
-        raise VerdictError(cannot.format(f"HTTP {exc.code}")) from None
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-        raise VerdictError(cannot.format(exc)) from None
-    return digest.hexdigest()

@@ -159,7 +159,8 @@ def attach(
     api_url: str,
 ) -> Attached:
     """Attach every file to the GitHub release of ``tag``, published only once all are in."""
-    from goci.release.ghpublish import GitHubTarget, publish
+    from goci.release.ghassets import GitHubTarget
+    from goci.release.ghpublish import publish
 
     check_attachable(releases, tag)
     target = GitHubTarget(tag, token, repository, api_url, release_commit(releases))
