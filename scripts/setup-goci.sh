@@ -118,17 +118,22 @@ write_launchers() {
   done
 }
 
+# goci's checkout: the folder above this script's.
+goci_root() { (cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd); }
+
+# Whether goci from checkout $2 was set up already in the job whose folder is $1.
+set_up_in_job() { [ -n "$1" ] && [ -f "$1/ready" ] && [ "$(cat "$1/ready")" = "$2" ]; }
+
 # --- the setup ------------------------------------------------------------------------------
 
 main() {
-  local here root version job python base helper_out venv_python bin
-  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-  root="$(cd "$here/.." && pwd)"
+  local root version job python base helper_out venv_python bin
+  root="$(goci_root)"
   version="$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$root/src/goci/__init__.py")"
   [ -n "$version" ] || fail "cannot read __version__ from $root/src/goci/__init__.py"
 
   job="$(job_dir)"
-  if [ -n "$job" ] && [ -f "$job/ready" ] && [ "$(cat "$job/ready")" = "$root" ]; then
+  if set_up_in_job "$job" "$root"; then
     say "goci $version was set up earlier in this job"
   else
     [ -n "$job" ] || job="$(mktemp -d)"
@@ -162,11 +167,9 @@ main() {
 # goci is set up in this job (the second goci action of a job: no Python is even started) or
 # where the runner kept the folder.
 where() {
-  local here root job python out
-  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-  root="$(cd "$here/.." && pwd)"
-  job="$(job_dir)"
-  if [ -n "$job" ] && [ -f "$job/ready" ] && [ "$(cat "$job/ready")" = "$root" ]; then
+  local root python out
+  root="$(goci_root)"
+  if set_up_in_job "$(job_dir)" "$root"; then
     out="restore=false"
   else
     python="$(find_python)"
