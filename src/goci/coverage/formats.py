@@ -9,8 +9,6 @@ gigabyte, which held in memory as text took 2.2 GB. Each file's line hits are wo
 
 from __future__ import annotations
 
-import contextlib
-import os
 import posixpath
 import re
 import time
@@ -22,7 +20,7 @@ from xml.sax.saxutils import quoteattr
 
 from goci.coverage.blocks import FileBlocks, ints
 from goci.coverage.report import CoverageReport, FileCoverage, percent
-from goci.tools.atomic import atomic_target
+from goci.tools.atomic import atomic_target, atomic_text
 from goci.tools.gotool import Go
 
 # What quoteattr would change; names without any (Go identifiers, paths) are quoted as they are.
@@ -98,16 +96,6 @@ class _Names:
             return path.as_posix()
 
 
-@contextlib.contextmanager
-def _streamed(path: Path) -> Iterator[TextIO]:
-    """A text file written in pieces to a temporary name, flushed to disk and moved onto
-    ``path`` only once complete (removed if writing fails)."""
-    with atomic_target(path) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as handle:
-        yield handle
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 def write_cobertura(
     path: Path,
     cov: CoverageReport,
@@ -125,7 +113,7 @@ def write_cobertura(
     for file, file_hits in zip(cov.files, hits, strict=True):
         by_package.setdefault(file.package, []).append((file, file_hits))
     name = _Names(root)
-    with _streamed(path) as out:
+    with atomic_text(path) as out:
         out.write(
             '<?xml version="1.0" ?>\n'
             '<!DOCTYPE coverage SYSTEM "http://cobertura.sourceforge.net/xml/coverage-04.dtd">\n'
@@ -182,7 +170,7 @@ def write_lcov(path: Path, cov: CoverageReport, root: Path, hits: Sequence[LineH
     """LCOV tracefile: one record per Go file, function and line counts; ``hits`` are the
     report's files' :func:`line_hits`."""
     name = _Names(root)
-    with _streamed(path) as out:
+    with atomic_text(path) as out:
         for file, file_hits in zip(cov.files, hits, strict=True):
             functions = list(_functions(file))
             out.write(f"TN:\nSF:{name(file.path)}\n")

@@ -28,7 +28,7 @@ from goci.coverage.blocks import FileBlocks, Key, Section, SectionReader, ints
 from goci.coverage.profiles import collect, covdata_to_text, read_mode
 from goci.coverage.sidecars import Sidecar, read_marker, read_sidecar
 from goci.errors import InputError, VerdictError
-from goci.tools.atomic import atomic_target
+from goci.tools.atomic import atomic_text
 from goci.tools.gotool import Go
 
 
@@ -351,7 +351,7 @@ def _label(path: Path, root: Path | None) -> str:
 
 
 def _write_profile(out: Path, mode: str, files: Iterable[FileBlocks]) -> None:
-    with atomic_target(out) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as handle:
+    with atomic_text(out) as handle:
         handle.write(f"mode: {mode}\n")
         for blocks in files:
             handle.writelines(blocks.lines())

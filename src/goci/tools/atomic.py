@@ -18,6 +18,7 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from goci.tools.owner import Owner, register_live, unregister_live
 
@@ -73,7 +74,7 @@ def write_atomic(path: Path, content: bytes | str | Path) -> None:
 @contextlib.contextmanager
 def atomic_target(path: Path) -> Iterator[Path]:
     """A temporary file beside ``path`` for a writer that wants a file name of its own (``go
-    tool cover -o``, a profile written line by line): moved onto ``path`` when the block ends
+    tool cover -o``, a merge staging its profile): moved onto ``path`` when the block ends
     without error, removed when it fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = mkstemp_owned(path, mode=_FILE_MODE)
@@ -84,6 +85,16 @@ def atomic_target(path: Path) -> Iterator[Path]:
     finally:
         Path(tmp).unlink(missing_ok=True)
         unregister_live(temp_token(tmp))
+
+
+@contextlib.contextmanager
+def atomic_text(path: Path) -> Iterator[TextIO]:
+    """A UTF-8 text file written in pieces (a profile, Cobertura XML: too large to hold as one
+    string), flushed to disk and moved onto ``path`` only once complete, as in write_atomic."""
+    with atomic_target(path) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def write_once(path: Path, content: bytes | str) -> bool:
