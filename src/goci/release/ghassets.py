@@ -59,18 +59,24 @@ def already_exists(exc: GithubException) -> bool:
     )
 
 
-def settled(release: GitRelease, found: GitReleaseAsset, asset: Asset) -> GitReleaseAsset | None:
+def _named(release: GitRelease, name: str) -> GitReleaseAsset | None:
+    return next((a for a in release.get_assets() if a.name == name), None)
+
+
+def settled(
+    release: GitRelease, found: GitReleaseAsset | None, asset: Asset
+) -> GitReleaseAsset | None:
     """The asset ``found`` under our file's name once its upload has ended; None when the name
-    is free again (the upload failed and went away, or it never ended and was deleted here)."""
+    is free (the upload failed and went away, or it never ended and was deleted here)."""
     deadline = time.monotonic() + STARTER_WAIT + asset.path.stat().st_size / 2**20
-    current: GitReleaseAsset | None = found
+    current = found
     while current is not None and current.state != "uploaded":
         if time.monotonic() >= deadline:
             with contextlib.suppress(UnknownObjectException):  # another job removed it first
                 current.delete_asset()
             return None
         time.sleep(STARTER_POLL)
-        current = next((a for a in release.get_assets() if a.name == asset.name), None)
+        current = _named(release, asset.name)
     return current
 
 
@@ -89,8 +95,7 @@ def upload(release: GitRelease, asset: Asset, target: GitHubTarget, attempts: in
     except GithubException as exc:
         if not already_exists(exc):
             raise
-        found = next((a for a in release.get_assets() if a.name == asset.name), None)
-        landed = settled(release, found, asset) if found is not None else None
+        landed = settled(release, _named(release, asset.name), asset)
         if landed is None:
             if attempts > 1:  # the name is free again: send ours
                 return upload(release, asset, target, attempts - 1)
