@@ -119,9 +119,8 @@ def step_name(argv: list[str]) -> str:
 
 def goci_command(argv: list[str], env: dict[str, str]) -> list[str]:
     """``goci ARGS`` as the setup action's launcher runs it in a job (goci_main.py with the
-    job's pycache folder: the standard modules every command loads come from the
-    interpreter's own compiled files, goci's are compiled once per job); any other command
-    as it is."""
+    job's pycache folder: the standard library comes from the interpreter's own compiled
+    files, goci's modules are compiled once per job); any other command as it is."""
     if argv[: len(GOCI)] != GOCI:
         return argv
     return [sys.executable, str(LAUNCHER), env[PYCACHE], *argv[len(GOCI) :]]

