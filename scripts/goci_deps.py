@@ -503,6 +503,11 @@ def home_for(base: Path, lock: Path) -> Path:
     return base / "goci" / f"deps-{deps_key(lock.read_bytes())}"
 
 
+def cache_key(home: Path) -> str:
+    """The actions/cache key of a venv home: the lock, the Python and the platform."""
+    return f"goci-{home.name}-{sysconfig.get_platform()}"
+
+
 def ensure(base: Path, lock: Path) -> Path:
     """The venv for this lock and this Python: reused once verified, else installed."""
     home = home_for(base, lock)
@@ -513,9 +518,18 @@ def ensure(base: Path, lock: Path) -> Path:
             return home
         shown = "; ".join(printable(p) for p in verdict.problems[:5])
         more = f" (and {len(verdict.problems) - 5} more)" if len(verdict.problems) > 5 else ""
+        # A cache entry is never replaced: one that holds a bad venv stays the one every
+        # later job restores, so say how to get rid of it.
+        restored = (
+            f" If actions/cache restored it, every job will meet the same and install afresh "
+            f"until that entry is deleted: gh cache delete {cache_key(home)}"
+            if os.environ.get("GITHUB_ACTIONS") == "true"
+            else ""
+        )
         annotate(
             "warning",
-            f"not reusing {home}: it does not match the lock: {shown}{more}. Installing afresh.",
+            f"not reusing {home}: it does not match the lock: {shown}{more}. Installing afresh."
+            + restored,
         )
     started = time.perf_counter()
     say(f"installing goci's locked dependencies into {home} (Python {sys.version.split()[0]})")
@@ -538,7 +552,7 @@ def main(argv: list[str]) -> int:
         if args.command == "where":  # what an action caches between jobs, and its name
             home = home_for(args.folder, args.lock)
             print(f"path={home}")
-            print(f"key=goci-{home.name}-{sysconfig.get_platform()}")
+            print(f"key={cache_key(home)}")
             # A runner that kept them (self-hosted) has nothing to restore: ensure verifies them.
             print(f"restore={'false' if home.exists() else 'true'}")
             return 0

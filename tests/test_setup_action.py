@@ -412,17 +412,39 @@ def test_a_tampered_venv_is_replaced_from_its_still_valid_wheels_offline(
     # No index and no local folder: only the kept wheels can serve the reinstall.
     env = {**os.environ, "PIP_NO_INDEX": "1"}
     env.pop("PIP_FIND_LINKS", None)
+    env.pop("GITHUB_ACTIONS", None)
 
     run = ensure(tmp_path / "tools", tiny["lock"], env)
 
     assert run.returncode == 0, run.stderr
     assert (
         f"::warning title=goci setup::not reusing {key}: it does not match the lock: "
-        "alpha/__init__.py: content differs from the locked wheel. Installing afresh."
+        "alpha/__init__.py: content differs from the locked wheel. Installing afresh.\n"
     ) in run.stderr
     assert (site(key) / "alpha" / "__init__.py").read_bytes() == b"X = 1\n"
     assert goci_deps.verify(key, tiny["lock"]).ok
     assert run.stdout == f"python={goci_deps.venv_python(key / 'venv')}\n"
+
+    # In a GitHub job the venv may have come from actions/cache, whose entry is never
+    # replaced: the warning names the key `where` gave, and how to delete that entry.
+    _edit(site(key) / "alpha" / "__init__.py", b"import os\n")
+    helper = [sys.executable, "-I", str(ROOT / "scripts" / "goci_deps.py")]
+    where = subprocess.run(
+        [*helper, "where", str(tmp_path / "tools"), str(tiny["lock"])],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    cache_key = dict(line.split("=", 1) for line in where.stdout.splitlines())["key"]
+    again = ensure(tmp_path / "tools", tiny["lock"], {**env, "GITHUB_ACTIONS": "true"})
+    assert again.returncode == 0, again.stderr
+    assert (
+        "alpha/__init__.py: content differs from the locked wheel. Installing afresh. If "
+        "actions/cache restored it, every job will meet the same and install afresh until that "
+        f"entry is deleted: gh cache delete {cache_key}\n"
+    ) in again.stderr
+    assert goci_deps.verify(key, tiny["lock"]).ok
 
 
 def test_two_jobs_setting_up_at_once_share_one_verified_venv(
