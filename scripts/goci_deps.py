@@ -56,6 +56,12 @@ _ACTIVATE = re.compile(r"^(activate|Activate|deactivate)")
 # pip's own notes in every dist-info it installs: data, never imported or run.
 PIP_NOTES = frozenset({"INSTALLER", "REQUESTED", "RECORD", "direct_url.json"})
 STALE_SECONDS = 24 * 3600
+# The service models botocore loads for goci: S3, which goci calls, and those its credential
+# providers call (STS, SSO, SSO OIDC, sign-in: botocore's credentials.py and tokens.py). The
+# other ~440 folders of botocore/data are two thirds of the venv's files and a third of its
+# bytes, which every job would restore and verify for nothing; the setup removes them, and a
+# test checks this list against the locked botocore's own code.
+BOTOCORE_MODELS = frozenset({"s3", "sts", "sso", "sso-oidc", "signin"})
 
 
 class SetupError(Exception):
@@ -125,9 +131,11 @@ def record_hash(hexdigest: str) -> str:
 
 
 def deps_key(lock: bytes) -> str:
-    """Which venv this is: the lock and the interpreter it was made for."""
+    """Which venv this is: the lock, the interpreter it was made for, and what the setup
+    leaves out of it (a venv kept or cached with other models is another venv)."""
     digest = hashlib.sha256(lock)
-    for part in (sys.version, sys.executable, sysconfig.get_platform()):
+    models = ",".join(sorted(BOTOCORE_MODELS))
+    for part in (sys.version, sys.executable, sysconfig.get_platform(), models):
         digest.update(b"\0" + part.encode())
     return digest.hexdigest()[:16]
 
@@ -171,6 +179,14 @@ class Expected:
     files: dict[Path, str] = field(default_factory=dict)
     dist_infos: set[Path] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
+    dropped: set[Path] = field(default_factory=set)  # in a wheel, removed by the setup
+
+
+def dropped(name: str) -> bool:
+    """Whether the setup removes this file of a wheel (its path in site-packages, with /):
+    a service model of botocore that goci never loads."""
+    parts = name.split("/")
+    return len(parts) > 3 and parts[:2] == ["botocore", "data"] and parts[2] not in BOTOCORE_MODELS
 
 
 def expected_files(home: Path, venv_root: Path, pins: list[Pin]) -> Expected:
@@ -216,6 +232,9 @@ def _add_wheel(wheel: Path, paths: dict[str, Path], expected: Expected) -> None:
                 expected.problems.append(f"{wheel.name}: installs {scheme} files ({name})")
                 continue
             target = paths["purelib" if scheme == "platlib" else scheme] / inner
+        elif dropped(name):
+            expected.dropped.add(paths["purelib"] / name)
+            continue
         else:
             target = paths["purelib"] / name
         if digest:
@@ -332,6 +351,9 @@ def verify(home: Path, lock: Path) -> Verdict:
         if want is None:
             if path.parent in expected.dist_infos and path.name in PIP_NOTES:
                 continue
+            if path in expected.dropped:
+                problems.append(f"{name}: a botocore model the setup removes, yet here")
+                continue
             problems.append(f"{name}: not installed by any locked wheel")
             continue
         seen.add(path)
@@ -413,6 +435,7 @@ def build(home_tmp: Path, lock: Path, old_wheels: Path | None = None) -> None:
     if own_pip:  # pip (and setuptools before 3.12) came from ensurepip, not from the lock
         _run([*pip, "uninstall", "--yes", "--quiet", "pip", "setuptools"], "removing pip")
     prune_scripts(root)
+    prune_models(root)
 
 
 def _ok(argv: list[str]) -> bool:
@@ -430,6 +453,15 @@ def prune_scripts(root: Path) -> None:
                 shutil.rmtree(item)
             else:
                 item.unlink()
+
+
+def prune_models(root: Path) -> None:
+    """Remove the botocore service models goci never loads (see BOTOCORE_MODELS)."""
+    models = venv_paths(root)["purelib"] / "botocore" / "data"
+    if models.is_dir():
+        for item in models.iterdir():
+            if item.is_dir() and not item.is_symlink() and item.name not in BOTOCORE_MODELS:
+                shutil.rmtree(item)
 
 
 def sweep_stale(parent: Path) -> None:

@@ -279,6 +279,74 @@ def test_a_fresh_install_verifies_and_keeps_only_locked_files(tiny: dict[str, Pa
     assert not list(home.parent.glob(".deps-*"))  # no building folder left behind
 
 
+BOTOCORE = {
+    "botocore/__init__.py": b"",
+    "botocore/data/endpoints.json": b"{}\n",
+    "botocore/data/s3/2006-03-01/service-2.json.gz": b"s3 model",
+    "botocore/data/sts/2011-06-15/service-2.json.gz": b"sts model",
+    "botocore/data/ec2/2016-11-15/service-2.json.gz": b"ec2 model",
+    "botocore/data/ecr/2015-09-21/paginators-1.json": b"ecr paginators",
+}
+
+
+def test_botocore_models_goci_never_loads_are_left_out_and_must_stay_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(lock_for(make_wheel(index, "botocore", "1.0", BOTOCORE)))
+    home = tmp_path / "tools" / "goci" / "deps-boto"
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    goci_deps.install(home, lock)
+    models = site(home) / "botocore" / "data"
+    kept = sorted(p.relative_to(models).as_posix() for p in models.rglob("*") if p.is_file())
+    assert kept == [
+        "endpoints.json",
+        "s3/2006-03-01/service-2.json.gz",
+        "sts/2011-06-15/service-2.json.gz",
+    ]
+    assert sorted(p.name for p in models.iterdir() if p.is_dir()) == ["s3", "sts"]
+    assert goci_deps.verify(home, lock).problems == ()
+    # The wheel's very bytes put back are still refused: the venv is not the one the key names.
+    ec2 = models / "ec2" / "2016-11-15" / "service-2.json.gz"
+    ec2.parent.mkdir(parents=True)
+    ec2.write_bytes(BOTOCORE["botocore/data/ec2/2016-11-15/service-2.json.gz"])
+    assert goci_deps.verify(home, lock).problems == (
+        "botocore/data/ec2/2016-11-15/service-2.json.gz: a botocore model the setup removes, "
+        "yet here",
+    )
+    shutil.rmtree(models / "ec2")
+    (models / "s3" / "2006-03-01" / "service-2.json.gz").unlink()  # a kept one is checked
+    in_venv = site(home).relative_to(home / "venv").as_posix()
+    assert goci_deps.verify(home, lock).problems == (
+        f"{in_venv}/botocore/data/s3/2006-03-01/service-2.json.gz: missing",
+    )
+
+
+def test_the_kept_botocore_models_are_every_service_goci_and_botocore_create_clients_for() -> None:
+    """goci's S3 client and botocore's credential and token providers (assume role, web
+    identity, SSO, sign-in) create clients by service name: each must keep its model. Read
+    from the botocore the lock pins (the dev venv has the same), so a new provider in an
+    upgrade fails here, not in a user's job."""
+    spec = importlib.util.find_spec("botocore")
+    assert spec is not None and spec.origin is not None
+    botocore = Path(spec.origin).parent
+    sources = [
+        (botocore / "credentials.py").read_text(),
+        (botocore / "tokens.py").read_text(),
+        (ROOT / "src" / "goci" / "release" / "stores" / "s3client.py").read_text(),
+    ]
+    called = re.compile(
+        r"""(?:client_creator|create_nested_client|create_client|\.client)\("""
+        r"""(?:\s*[\w.]+\s*,)?\s*['"]([a-z0-9-]+)['"]"""
+    )
+    services = {name for text in sources for name in called.findall(text)}
+    assert {"s3", "sts", "sso", "sso-oidc", "signin"} <= services, services
+    assert services <= goci_deps.BOTOCORE_MODELS, services - goci_deps.BOTOCORE_MODELS
+
+
 def _edit(path: Path, data: bytes) -> None:
     path.write_bytes(path.read_bytes() + data)
 
