@@ -47,6 +47,7 @@ class JobCompiledLoader(SourceFileLoader):
     """
 
     folder = ""
+    machine_rule = False  # sys.dont_write_bytecode as the machine set it, for everything else
 
     def _in_job(self, path: str) -> str:
         if not path.endswith(tuple(BYTECODE_SUFFIXES)):
@@ -63,13 +64,13 @@ class JobCompiledLoader(SourceFileLoader):
 
     def get_code(self, fullname: str) -> CodeType | None:
         # Written even where the machine says not to: compiling does not import, so nothing
-        # else is loaded while the flag is lifted.
-        machine = sys.dont_write_bytecode
+        # else is loaded while the flag is lifted. Put back to the machine's rule, not to what
+        # it was on entry: a thread compiling beside this one may have lifted it meanwhile.
         sys.dont_write_bytecode = False
         try:
             return super().get_code(fullname)
         finally:
-            sys.dont_write_bytecode = machine
+            sys.dont_write_bytecode = self.machine_rule
 
 
 def job_roots(src: str) -> list[str]:
@@ -95,6 +96,7 @@ def prepare(pycache: str) -> None:
     sys.path[0] = src
     sys.pycache_prefix = None  # the standard library's compiled files are where it keeps them
     JobCompiledLoader.folder = pycache
+    JobCompiledLoader.machine_rule = sys.dont_write_bytecode
     roots = job_roots(src)
     finder = FileFinder.path_hook(
         (ExtensionFileLoader, EXTENSION_SUFFIXES),

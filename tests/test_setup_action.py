@@ -949,14 +949,17 @@ def test_the_launcher_compiles_dependencies_into_the_job_and_leaves_the_standard
     (deps / "somedep.py").write_text("VALUE = 42\n")
     probe = (
         f"import sys; sys.path.insert(0, {str(ROOT / 'scripts')!r}); import goci_main; "
-        f"goci_main.prepare({str(pycache)!r}); import colorsys, somedep; "
-        "print(somedep.VALUE, colorsys.__cached__)"
+        f"goci_main.prepare({str(pycache)!r}); import colorsys; "
+        # as if a thread compiling beside this one had lifted the flag meanwhile
+        "sys.dont_write_bytecode = False; import somedep; "
+        "print(somedep.VALUE, colorsys.__cached__, sys.dont_write_bytecode)"
     )
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(deps)}
     ran = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr
-    value, cached = ran.stdout.split()
+    value, cached, rule = ran.stdout.split()
     assert value == "42"
+    assert rule == "True"  # the machine's rule again once the dependency is compiled
     assert Path(cached).parent == Path(sysconfig.get_paths()["stdlib"]) / "__pycache__"
     assert Path(cached).is_file()  # the interpreter's own, read as it is
     compiled = sorted(p.relative_to(pycache).as_posix() for p in pycache.rglob("*.pyc"))
