@@ -10,7 +10,6 @@ from typing import Any
 
 from goci.command import Command, Context, Result
 from goci.errors import bad_input
-from goci.gotest import junit
 from goci.gotest.results import COVERPKG_HELP, Package, PackageResult, TestOptions, TestRun
 from goci.gotest.run import run_tests
 from goci.gotest.shards import parse_shard
@@ -307,6 +306,8 @@ def run(opts: GoTestOptions, ctx: Context) -> Result:
         log=ctx.runtime.log,
     )
     if junit_path is not None:
+        from goci.gotest import junit  # ~11 ms (xml.etree, its character check) only when asked
+
         junit.write(result, junit_path)
     _annotate(result, ctx)
     outputs = {
