@@ -472,8 +472,9 @@ def test_trim_survives_another_job_deleting_files_mid_scan(
         # While scanning: listed, then gone before trim reads the -a or stats the -d.
         (gone_before_read.parent, 1): [gone_before_read],
         (output_gone_before_stat.parent, 1): [output_gone_before_stat],
-        # The second listing of a folder comes after the scan: gone before trim removes it.
-        (gone_before_removal.parent, 2): [gone_before_removal],
+        # The cache folder's second listing (its other files, after every entry was read):
+        # gone after the scan read it, before trim removes it.
+        (cache, 2): [gone_before_removal],
         # The executable's folder is listed by the scan (its size), then by rmtree.
         (executable.path, 2): [binary],
     }
@@ -638,3 +639,25 @@ def test_a_tampered_module_cache_from_a_fallback_key_fails_the_step(
     assert run.outputs == {}
     # An exact hit was saved for these very go.sum files by a trusted run: no verify needed.
     assert mark_restored(goci, env, repo, "goci-mod-Linux-abc").code == 0
+
+
+def test_the_scan_counts_every_byte_once_entries_and_the_rest(tmp_path: Path) -> None:
+    """Entries, outputs, and files that are neither (Go's own notes at the top, fuzz corpora,
+    and a stray file inside an ``xx`` folder): the budget weighs them all, each once."""
+    cache = tmp_path / "gocache"
+    action, output = "ab" + "1" * 62, "cd" + "2" * 62
+    (cache / "ab").mkdir(parents=True)
+    (cache / "cd").mkdir()
+    line = f"v1 {action} {output} {5:>20} {1700000000000000000:>20}\n"
+    (cache / "ab" / f"{action}-a").write_text(line)
+    (cache / "cd" / f"{output}-d").write_bytes(b"12345")
+    (cache / "ab" / "stray.tmp").write_bytes(b"x" * 7)  # a name Go never writes
+    (cache / "README").write_bytes(b"y" * 11)
+    (cache / "fuzz" / "p").mkdir(parents=True)
+    (cache / "fuzz" / "p" / "corpus").write_bytes(b"z" * 13)
+    scanned = gocache.scan(cache)
+    assert [(e.output_id, e.size) for e in scanned.entries] == [(output, len(line))]
+    assert {oid: o.size for oid, o in scanned.outputs.items()} == {output: 5}
+    assert scanned.other_bytes == 7 + 11 + 13
+    total = sum(p.stat().st_size for p in cache.rglob("*") if p.is_file())
+    assert scanned.total_bytes == total

@@ -120,17 +120,25 @@ def _subdirs(root: Path) -> list[os.DirEntry[str]]:
     )
 
 
-def entry_files(root: Path) -> Iterable[tuple[os.DirEntry[str], str, str]]:
-    """Every ``xx/<hash>-a`` and ``xx/<hash>-d`` of the cache: (dir entry, hash, kind)."""
+def _subdir_items(root: Path) -> Iterable[tuple[os.DirEntry[str], str, str]]:
+    """Everything in the ``xx`` folders: (dir entry, hash, kind), hash and kind empty for a
+    name that is no cache entry (listed once: a cache holds ~10,000 files)."""
     for subdir in _subdirs(root):
         for item in _listing(subdir.path):
             match = _ENTRY_NAME.match(item.name)
             if match and match.group(1).startswith(subdir.name):
                 yield item, match.group(1), match.group(2)
+            else:
+                yield item, "", ""
+
+
+def entry_files(root: Path) -> Iterable[tuple[os.DirEntry[str], str, str]]:
+    """Every ``xx/<hash>-a`` and ``xx/<hash>-d`` of the cache: (dir entry, hash, kind)."""
+    return ((item, digest, kind) for item, digest, kind in _subdir_items(root) if kind)
 
 
 def _other_bytes(root: Path) -> int:
-    """Bytes in files that are not cache entries (README, trim.txt, fuzz/, ...)."""
+    """Bytes in files outside the ``xx`` folders (README, trim.txt, fuzz/, ...)."""
     total = 0
     for folder, dirs, files in os.walk(root):
         here = Path(folder)
@@ -142,11 +150,6 @@ def _other_bytes(root: Path) -> int:
                 total += (here / name).lstat().st_size
             except OSError:
                 continue
-    for subdir in _subdirs(root):
-        for item in _listing(subdir.path):
-            match = _ENTRY_NAME.match(item.name)
-            if not (match and match.group(1).startswith(subdir.name)):
-                total += size_of(Path(item.path))
     return total
 
 
@@ -182,9 +185,12 @@ def scan(root: Path) -> CacheScan:
     """Read a build cache folder: every entry, every output, and what Go would not accept."""
     actions: list[tuple[os.DirEntry[str], str | None]] = []
     outputs: dict[str, Output] = {}
-    for item, digest, kind in entry_files(root):
+    stray = 0  # bytes in the xx folders that are no cache entry
+    for item, digest, kind in _subdir_items(root):
         try:
-            if kind == "d":
+            if not kind:
+                stray += size_of(Path(item.path))
+            elif kind == "d":
                 stat = item.stat(follow_symlinks=False)
                 is_dir = item.is_dir(follow_symlinks=False)
                 size = size_of(Path(item.path)) if is_dir else stat.st_size
@@ -205,7 +211,7 @@ def scan(root: Path) -> CacheScan:
             broken.append(Path(item.path))
             continue
         entries.append(Entry(item.path, output_id or "", stat.st_mtime, stat.st_size, output))
-    return CacheScan(root, tuple(entries), outputs, tuple(broken), _other_bytes(root))
+    return CacheScan(root, tuple(entries), outputs, tuple(broken), _other_bytes(root) + stray)
 
 
 def _ignore_vanished(function: object, path: str, error: BaseException) -> None:
