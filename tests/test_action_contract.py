@@ -343,3 +343,20 @@ def test_the_mode_input_may_choose_the_command() -> None:
     assert contract_problems(CACHE_KEY, data, raw) == []
     _step(data, "mark")["run"] = "goci cache mark"
     assert any("does not read $INPUT_MODE" in p for p in contract_problems(CACHE_KEY, data, raw))
+
+
+def test_the_readme_table_names_every_input_and_output_of_every_action() -> None:
+    """The README's table of actions is what users read first: exactly the inputs and outputs
+    each action.yml declares, none missing, none left over from an old version."""
+    rows = {
+        cells[1].strip(): cells
+        for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `") and len(cells := line.split("|")) == 5
+    }
+    for path in ACTION_FILES:
+        folder = path.parent.relative_to(ROOT).as_posix()
+        label = "`.` (setup)" if folder == "." else f"`{folder}`"
+        assert label in rows, f"README: no row for {folder}"
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        named = [set(re.findall(r"`([a-z0-9-]+)`", rows[label][column])) for column in (2, 3)]
+        assert named == [set(data.get("inputs") or {}), set(data.get("outputs") or {})], folder
