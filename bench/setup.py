@@ -79,7 +79,7 @@ class Runner:
         return run.stderr
 
     def home(self) -> Path:
-        return next((self.folder / "toolcache" / "goci").glob("deps-*"))
+        return next(p for p in (self.folder / "toolcache" / "goci").glob("deps-*") if p.is_dir())
 
 
 def timed(action: Callable[[], object]) -> float:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import base64
 import configparser
+import contextlib
 import csv
 import hashlib
 import io
@@ -55,6 +56,10 @@ _ACTIVATE = re.compile(r"^(activate|Activate|deactivate)")
 # pip's own notes in every dist-info it installs: data, never imported or run.
 PIP_NOTES = frozenset({"INSTALLER", "REQUESTED", "RECORD", "direct_url.json"})
 STALE_SECONDS = 24 * 3600
+# A venv home of another lock or Python that no job has set goci up from for this long is
+# removed (on a self-hosted runner every goci upgrade that changes the lock leaves one behind).
+UNUSED_DAYS = 30
+USED_SUFFIX = ".used"
 # The service models botocore loads for goci: S3, which goci calls, and those its credential
 # providers call (STS, SSO, SSO OIDC, sign-in: botocore's credentials.py and tokens.py). The
 # other ~440 folders of botocore/data are two thirds of the venv's files and a third of its
@@ -475,6 +480,84 @@ def sweep_stale(parent: Path) -> None:
             continue
 
 
+def stamp_of(home: Path) -> Path:
+    """The file whose mtime says when a job last set goci up from ``home``: beside the home,
+    not in it, where the check of the venv would find a file no wheel installed."""
+    return home.with_name(home.name + USED_SUFFIX)
+
+
+def _stamped(stamp: Path) -> int | None:
+    """The stamp's mtime in nanoseconds, or None without one."""
+    try:
+        return stamp.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+def _unused(stamped_ns: int, now: float) -> bool:
+    return now - stamped_ns / 1e9 > UNUSED_DAYS * 24 * 3600
+
+
+def _move(source: Path, target: Path) -> None:
+    os.rename(source, target)
+
+
+def retire(home: Path, now: float) -> bool:
+    """Remove ``home`` if its stamp says no job has used it for UNUSED_DAYS; whether it did.
+
+    A home without a stamp stays: an older goci, which stamps nothing, may be using it. A job
+    about to use a home stamps it first and only then looks for it (:func:`ensure`), and this
+    looks at the stamp again after moving the home aside: so a job whose stamp came before
+    that second look gets the home back, and one whose stamp came after it finds no home and
+    installs one. Two sweepers cannot both move it: the second finds nothing to rename.
+    """
+    stamp = stamp_of(home)
+    seen = _stamped(stamp)
+    if seen is None or not _unused(seen, now):
+        return False
+    aside = Path(tempfile.mkdtemp(prefix=f".{home.name}.swept-", dir=home.parent))
+    try:
+        try:
+            _move(home, aside / "venv-home")
+        except OSError:  # gone (another sweeper), or in use (Windows refuses to move it)
+            return False
+        if _stamped(stamp) != seen:  # a job stamped it meanwhile: it is in use again
+            with contextlib.suppress(OSError):  # unless a job installed a new one meanwhile
+                _move(aside / "venv-home", home)
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            if _stamped(stamp) == seen:
+                stamp.unlink()
+        return True
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def sweep_unused(parent: Path, keep: Path, now: float | None = None) -> list[str]:
+    """Remove the venv homes beside ``keep`` (other locks, other Pythons) unused for
+    UNUSED_DAYS; the names of those removed."""
+    moment = time.time() if now is None else now
+    removed = []
+    for home in sorted(parent.glob("deps-*")):
+        if home == keep or home.is_symlink():
+            continue
+        if home.name.endswith(USED_SUFFIX):
+            _drop_orphan_stamp(home, moment)
+        elif home.is_dir() and retire(home, moment):
+            removed.append(home.name)
+    return removed
+
+
+def _drop_orphan_stamp(stamp: Path, now: float) -> None:
+    """Remove the stamp of a home that is gone (removed by hand), once it is as old as a
+    home's would be; a job that stamped it to install that home stamped it just now."""
+    home = stamp.with_name(stamp.name.removesuffix(USED_SUFFIX))
+    seen = _stamped(stamp)
+    if seen is not None and _unused(seen, now) and not home.exists():
+        with contextlib.suppress(FileNotFoundError):
+            stamp.unlink()
+
+
 def install(home: Path, lock: Path, old_wheels: Path | None = None) -> None:
     """Build a new venv beside ``home`` and move it into place when complete.
 
@@ -542,8 +625,27 @@ def cache_key(home: Path) -> str:
 
 
 def ensure(base: Path, lock: Path) -> Path:
-    """The venv for this lock and this Python: reused once verified, else installed."""
+    """The venv for this lock and this Python: reused once verified, else installed; then
+    the homes of other locks and Pythons that no job has used for UNUSED_DAYS are removed."""
     home = home_for(base, lock)
+    home.parent.mkdir(parents=True, exist_ok=True)
+    stamp_of(home).touch()  # before looking for the home: see retire()
+    ready = _ready(home, lock)
+    try:
+        removed = sweep_unused(home.parent, keep=home)
+    except OSError as exc:  # never a reason to fail the setup
+        say(f"could not look for unused dependency folders in {home.parent}: {exc}")
+    else:
+        if removed:
+            say(
+                f"removed goci's dependencies of other locks or Pythons, unused for "
+                f"{UNUSED_DAYS} days: {', '.join(removed)}"
+            )
+    return ready
+
+
+def _ready(home: Path, lock: Path) -> Path:
+    """``home``, verified or installed afresh."""
     if home.exists():
         verdict = verify(home, lock)
         if verdict.ok:

@@ -19,6 +19,7 @@ import base64
 import functools
 import hashlib
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -531,12 +533,167 @@ def test_two_jobs_setting_up_at_once_share_one_verified_venv(
     outputs = [job.communicate(timeout=300) for job in jobs]
 
     assert [job.returncode for job in jobs] == [0, 0], outputs
-    homes = list((tmp_path / "tools" / "goci").iterdir())
-    assert [h.name for h in homes] == [f"deps-{goci_deps.deps_key(tiny['lock'].read_bytes())}"]
-    assert goci_deps.verify(homes[0], tiny["lock"]).ok
-    assert {out for out, _err in outputs} == {
-        f"python={goci_deps.venv_python(homes[0] / 'venv')}\n"
-    }
+    home = tmp_path / "tools" / "goci" / f"deps-{goci_deps.deps_key(tiny['lock'].read_bytes())}"
+    assert sorted(p.name for p in home.parent.iterdir()) == [home.name, f"{home.name}.used"]
+    assert goci_deps.verify(home, tiny["lock"]).ok
+    assert {out for out, _err in outputs} == {f"python={goci_deps.venv_python(home / 'venv')}\n"}
+
+
+DAY = 24 * 3600
+
+
+def fake_home(parent: Path, name: str, stamped_days_ago: float | None, now: float) -> Path:
+    """A venv home (a folder with a file in it), stamped as last used that many days ago."""
+    home = parent / name
+    (home / "venv").mkdir(parents=True)
+    (home / "venv" / "pyvenv.cfg").write_text(f"{name}\n")
+    if stamped_days_ago is not None:
+        stamp = goci_deps.stamp_of(home)
+        stamp.touch()
+        os.utime(stamp, (now - stamped_days_ago * DAY,) * 2)
+    return home
+
+
+def test_homes_no_job_used_for_30_days_are_removed_and_no_other(tmp_path: Path) -> None:
+    now = time.time()
+    parent = tmp_path / "goci"
+    mine = fake_home(parent, "deps-mine", 400, now)
+    fake_home(parent, "deps-old", 31, now)
+    fake_home(parent, "deps-older", 400, now)
+    fake_home(parent, "deps-recent", 29, now)
+    fake_home(parent, "deps-unstamped", None, now)  # an older goci's: it may be in use
+    orphan = parent / "deps-gone.used"  # its home was removed by hand
+    orphan.touch()
+    os.utime(orphan, (now - 40 * DAY,) * 2)
+    (parent / "deps-new.used").touch()  # a job installing that home right now
+    (parent / ".deps-new.tmp-1").mkdir()
+
+    removed = goci_deps.sweep_unused(parent, keep=mine, now=now)
+
+    assert removed == ["deps-old", "deps-older"]
+    assert sorted(p.name for p in parent.iterdir()) == [
+        ".deps-new.tmp-1",
+        "deps-mine",
+        "deps-mine.used",
+        "deps-new.used",
+        "deps-recent",
+        "deps-recent.used",
+        "deps-unstamped",
+    ]
+    assert (parent / "deps-recent" / "venv" / "pyvenv.cfg").read_text() == "deps-recent\n"
+
+
+@pytest.mark.parametrize("installed_meanwhile", [False, True])
+def test_a_home_a_job_stamps_while_it_is_swept_stays_in_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, installed_meanwhile: bool
+) -> None:
+    """A job stamps the home just as the sweeper has moved it aside: the sweeper puts it back,
+    or, when the job found no home and installed one meanwhile, leaves the job's own."""
+    now = time.time()
+    parent = tmp_path / "goci"
+    home = fake_home(parent, "deps-old", 31, now)
+    move = goci_deps._move
+
+    def a_job_starts_meanwhile(source: Path, target: Path) -> None:
+        move(source, target)
+        if source == home:
+            goci_deps.stamp_of(home).touch()
+            if installed_meanwhile:
+                fake_home(parent, "deps-old", None, now)
+                (home / "venv" / "pyvenv.cfg").write_text("installed by the job\n")
+
+    monkeypatch.setattr(goci_deps, "_move", a_job_starts_meanwhile)
+
+    assert goci_deps.sweep_unused(parent, keep=parent / "deps-mine", now=now) == []
+    assert sorted(p.name for p in parent.iterdir()) == ["deps-old", "deps-old.used"]
+    expected = "installed by the job\n" if installed_meanwhile else "deps-old\n"
+    assert (home / "venv" / "pyvenv.cfg").read_text() == expected
+
+
+def test_a_second_sweeper_meeting_the_same_home_leaves_it_to_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = time.time()
+    parent = tmp_path / "goci"
+    home = fake_home(parent, "deps-old", 31, now)
+    move = goci_deps._move
+    second: list[bool] = []
+
+    def another_sweeper_meanwhile(source: Path, target: Path) -> None:
+        move(source, target)
+        if source == home and not second:  # it read the stamp before the first removed it
+            second.append(goci_deps.retire(home, now))
+
+    monkeypatch.setattr(goci_deps, "_move", another_sweeper_meanwhile)
+
+    assert goci_deps.retire(home, now)
+    assert second == [False]
+    assert list(parent.iterdir()) == []
+
+
+def test_sweepers_at_once_remove_each_unused_home_once_and_nothing_else(tmp_path: Path) -> None:
+    """Jobs on several runners sharing a tool cache set up at the same moment."""
+    now = time.time()
+    parent = tmp_path / "goci"
+    old = [f"deps-old{i:02}" for i in range(16)]
+    for name in old:
+        home = fake_home(parent, name, 31, now)
+        for n in range(50):  # enough files that removals overlap
+            (home / "venv" / f"f{n}").write_bytes(b"x")
+    for name in ("deps-recent0", "deps-recent1"):
+        fake_home(parent, name, 1, now)
+    sweep = (
+        "import json, sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+        "import goci_deps; parent = Path(sys.argv[2]); sys.stdin.read(1); "
+        "print(json.dumps(goci_deps.sweep_unused(parent, keep=parent / 'deps-mine')))"
+    )
+    jobs = [
+        subprocess.Popen(
+            [sys.executable, "-I", "-c", sweep, str(ROOT / "scripts"), str(parent)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for job in jobs:  # all started and waiting: let them go together
+        assert job.stdin is not None
+        job.stdin.write("x")
+        job.stdin.flush()
+    outputs = [job.communicate(timeout=120)[0] for job in jobs]
+
+    assert [job.returncode for job in jobs] == [0, 0, 0, 0]
+    removed = [name for out in outputs for name in json.loads(out)]
+    assert sorted(removed) == old  # each by one sweeper only
+    assert sorted(p.name for p in parent.iterdir()) == [
+        "deps-recent0",
+        "deps-recent0.used",
+        "deps-recent1",
+        "deps-recent1.used",
+    ]
+
+
+def test_setting_up_stamps_its_home_and_removes_others_unused_for_30_days(
+    tiny: dict[str, Path], tmp_path: Path
+) -> None:
+    home = copy_home(tiny, tmp_path)
+    key = home.with_name(f"deps-{goci_deps.deps_key(tiny['lock'].read_bytes())}")
+    home.rename(key)
+    before = time.time()
+    fake_home(key.parent, "deps-0ld", 31, before)
+    env = {**os.environ, "PIP_NO_INDEX": "1"}
+    env.pop("PIP_FIND_LINKS", None)
+
+    run = ensure(tmp_path / "tools", tiny["lock"], env)
+
+    assert run.returncode == 0, run.stderr
+    assert (
+        "goci setup: removed goci's dependencies of other locks or Pythons, unused for 30 "
+        "days: deps-0ld\n"
+    ) in run.stderr
+    assert sorted(p.name for p in key.parent.iterdir()) == [key.name, f"{key.name}.used"]
+    assert goci_deps.stamp_of(key).stat().st_mtime >= before - 1
+    assert goci_deps.verify(key, tiny["lock"]).ok
 
 
 def test_windows_venvs_have_scripts_and_lib_site_packages() -> None:
@@ -614,8 +771,9 @@ def test_setup_installs_verifies_reuses_and_replaces_a_tampered_venv(
     assert before.stdout == (tmp_path / "runner" / "job1" / "outputs").read_text()
     first = run_setup(action_copy, tmp_path, "job1")
     assert first.returncode == 0, first.stdout + first.stderr
-    homes = list((tmp_path / "runner" / "toolcache" / "goci").glob("deps-*"))
+    homes = [p for p in (tmp_path / "runner" / "toolcache" / "goci").glob("deps-*") if p.is_dir()]
     assert len(homes) == 1
+    assert goci_deps.stamp_of(homes[0]).is_file()
     platform = system_python_prints("import sysconfig; print(sysconfig.get_platform())")
     named = f"path={homes[0]}\nkey=goci-{homes[0].name}-{platform}\n"
     assert before.stdout == named + "restore=true\n"
