@@ -467,9 +467,11 @@ def goci_run(
     (live / "gocache").mkdir(parents=True, exist_ok=True)
     restored = time.perf_counter()
     with fresh_checkout(root, scratch):
-        mark = goci_json(["cache", "mark"], root, run_env)["mark"]
+        # cache-key's build-path, as the action and go-ci.yml pass it to mark and trim
+        cache_dir = ["--cache-dir", run_env["GOCACHE"]]
+        mark = goci_json(["cache", "mark", *cache_dir], root, run_env)["mark"]
         test_job(root, run_env, plan)
-        trim = ["cache", "trim", "--unused-since", str(mark), "--keep-within", "7d"]
+        trim = ["cache", "trim", *cache_dir, "--unused-since", str(mark), "--keep-within", "7d"]
         goci_json([*trim, "--max-size", "1GiB"], root, run_env)
         tested = time.perf_counter() - test_started
     wipe(saved)  # the save (only pushes to main do it): not timed
@@ -563,7 +565,7 @@ def store_run(
     gocache.mkdir(parents=True)
     restored = time.perf_counter()
     with fresh_checkout(root, scratch):
-        goci_json(["cache", "mark"], root, run_env)
+        goci_json(["cache", "mark", "--cache-dir", str(gocache)], root, run_env)
         test_job(root, run_env, plan)
         sh([*GOCI, "cacheprog", "report", "--stats", store.plan.stats], root, run_env)
         tested = time.perf_counter() - test_started

@@ -270,6 +270,13 @@ def test_go_ci_workflow_through_a_sequence_of_commits(
     assert len(dists) == 1, artifacts
     run1_tests = run.jobs["test"].runs
     run1_build_keys = {r.step("keys").outputs["build-key"] for r in run1_tests}
+    # this trusted push trims each job's build cache: the folder cache-key named, and the step
+    # passes it on (goci cache trim asks go for none of its own)
+    for job_run in run1_tests:
+        trims = [s for s in job_run.steps if s.name == "Trim the build cache"]
+        assert [s.outcome for s in trims] == ["success"], job_run.log
+        assert trims[0].env["INPUT_CACHE_DIR"] == job_run.step("keys").outputs["build-path"]
+        assert f"build cache   {trims[0].env['INPUT_CACHE_DIR']}\n" in trims[0].log
     report = run.jobs["report"]
     assert 0 < float(report.outputs["total"]) <= 100
     assert run.outputs["coverage-total"] == report.outputs["total"]
