@@ -15,10 +15,11 @@ commit this script times four pipelines (``--columns`` picks some):
 * goci, as go-ci.yml runs it: the plan job on a runner without caches (``goci changed
   --base <previous commit>``, ``goci matrix``); when a Go-relevant file changed (else
   go-ci.yml's later jobs do not run), two jobs that each need only the plan, on runners of
-  their own at the same time: the test job, restoring the two caches a previous run saved
-  (timed the same way), ``goci cache mark``, ``goci test`` on the plan's packages (coverage
-  per package), ``goci build`` of the plan's services (stripped) and ``goci cache trim``
-  (saving the caches again is not timed: only pushes to main save); and the api job
+  their own at the same time: the test job, ``goci cache-key`` (the keys and folders),
+  restoring the two caches a previous run saved (timed the same way), ``goci cache mark``,
+  ``goci test`` on the plan's packages (coverage per package), ``goci build`` of the plan's
+  services (stripped) and ``goci cache trim`` (saving the caches again is not timed: only
+  pushes to main save); and the api job
   (``goci api-diff`` on an empty build cache, its Go helper restored: the earlier run on
   main built and saved it, and that one build's time is printed on its own). Both are timed one
   after the other (2 cores are no two runners) and the run counts the plan plus the longer
@@ -26,7 +27,8 @@ commit this script times four pipelines (``--columns`` picks some):
   Each job compiles goci's Python modules once, into a folder of its own, as the setup action
   does (a machine-wide PYTHONDONTWRITEBYTECODE is ignored for goci's commands);
 * goci-store, goci as go-ci.yml runs it with ``build-cache: store``: the same plan and api
-  jobs; then a test job on a new runner: only the module cache is restored (timed), the build
+  jobs; then a test job on a new runner: ``goci cache-key`` in store mode, only the module
+  cache restored (timed), the build
   cache starts empty, and GOCACHEPROG (planned by cache-key's own code, read-write as on a
   push to main) makes every go command fetch from a shared store only the entries it asks
   for, through ``goci cacheprog`` on a real SeaweedFS on 127.0.0.1 (one server for the whole
@@ -443,8 +445,8 @@ def goci_run(
 ) -> tuple[float, float, float, float]:
     """One CI run the way go-ci.yml runs it: the plan job (no caches: it restores none), then,
     only when a Go-relevant file changed (go-ci.yml's later jobs run only then), the api job
-    and the test job, each on a new runner: restore, mark, test and build what the plan
-    names, trim (then save).
+    and the test job, each on a new runner: cache-key, restore, mark, test and build what the
+    plan names, trim (then save).
 
     Returns the run's time (the plan, then the longer of the two jobs after it) and the parts
     the restore and the plan job took, and the api job's own time (0 when it did not run).
@@ -462,13 +464,15 @@ def goci_run(
         return planned - started, 0.0, planned - started, 0.0
     api = api_job(root, env, scratch, plan)  # on its own runner, beside the test job
     test_started = time.perf_counter()  # the test job's clock starts after the api job's
+    keys = goci_json(["cache-key", "--target", "linux/amd64"], root, run_env)
+    restore_started = time.perf_counter()
     if saved.exists():  # the cache restore a CI job pays for
         restore(saved, live)
     (live / "gocache").mkdir(parents=True, exist_ok=True)
     restored = time.perf_counter()
     with fresh_checkout(root, scratch):
         # cache-key's build-path, as the action and go-ci.yml pass it to mark and trim
-        cache_dir = ["--cache-dir", run_env["GOCACHE"]]
+        cache_dir = ["--cache-dir", str(keys["build-path"])]
         mark = goci_json(["cache", "mark", *cache_dir], root, run_env)["mark"]
         test_job(root, run_env, plan)
         trim = ["cache", "trim", *cache_dir, "--unused-since", str(mark), "--keep-within", "7d"]
@@ -477,7 +481,7 @@ def goci_run(
     wipe(saved)  # the save (only pushes to main do it): not timed
     shutil.copytree(live, saved, symlinks=True)
     plan_time = planned - started
-    return plan_time + max(tested, api), restored - test_started, plan_time, api
+    return plan_time + max(tested, api), restored - restore_started, plan_time, api
 
 
 @dataclass
@@ -561,6 +565,11 @@ def store_run(
         return planned - started, 0.0, planned - started, 0.0, None
     api = api_job(root, env, scratch, plan)  # on its own runner, beside the test job
     test_started = time.perf_counter()  # the test job's clock starts after the api job's
+    keys = ["cache-key", "--target", "linux/amd64", "--build-cache", "store"]
+    keys += ["--build-cache-store", STORE_URL, "--endpoint-url", store.seaweed.endpoint]
+    temp = str(store.runner / "temp")  # what open_store planned with: the stats file is there
+    goci_json(keys, root, {**run_env, "RUNNER_TEMP": temp, "GITHUB_REPOSITORY": REPOSITORY})
+    restore_started = time.perf_counter()
     restore(saved, live)
     gocache.mkdir(parents=True)
     restored = time.perf_counter()
@@ -574,7 +583,7 @@ def store_run(
     counts = cachestats.total(Path(store.plan.stats).read_text().splitlines())
     wipe(store.runner)
     plan_time = planned - started
-    return plan_time + max(tested, api), restored - test_started, plan_time, api, counts
+    return plan_time + max(tested, api), restored - restore_started, plan_time, api, counts
 
 
 @dataclass
