@@ -471,17 +471,28 @@ def ensure(base: Path, lock: Path, env: dict[str, str]) -> subprocess.CompletedP
     )
 
 
+def keyed_home(tiny: dict[str, Path], tmp_path: Path) -> Path:
+    """A copy of the tiny venv where ensure() looks: deps-<key of this lock and Python>."""
+    home = copy_home(tiny, tmp_path)
+    key = home.with_name(f"deps-{goci_deps.deps_key(tiny['lock'].read_bytes())}")
+    home.rename(key)
+    return key
+
+
+def offline_env() -> dict[str, str]:
+    """No index and no local folder of wheels: only a venv's kept wheels can serve."""
+    env = {**os.environ, "PIP_NO_INDEX": "1"}
+    env.pop("PIP_FIND_LINKS", None)
+    return env
+
+
 def test_a_tampered_venv_is_replaced_from_its_still_valid_wheels_offline(
     tiny: dict[str, Path], tmp_path: Path
 ) -> None:
-    home = copy_home(tiny, tmp_path)
-    # ensure() looks for deps-<key of this lock and Python>: put the copy there.
-    key = home.with_name(f"deps-{goci_deps.deps_key(tiny['lock'].read_bytes())}")
-    home.rename(key)
+    key = keyed_home(tiny, tmp_path)
     _edit(site(key) / "alpha" / "__init__.py", b"import os\n")
     # No index and no local folder: only the kept wheels can serve the reinstall.
-    env = {**os.environ, "PIP_NO_INDEX": "1"}
-    env.pop("PIP_FIND_LINKS", None)
+    env = offline_env()
     env.pop("GITHUB_ACTIONS", None)
 
     run = ensure(tmp_path / "tools", tiny["lock"], env)
@@ -676,15 +687,11 @@ def test_sweepers_at_once_remove_each_unused_home_once_and_nothing_else(tmp_path
 def test_setting_up_stamps_its_home_and_removes_others_unused_for_30_days(
     tiny: dict[str, Path], tmp_path: Path
 ) -> None:
-    home = copy_home(tiny, tmp_path)
-    key = home.with_name(f"deps-{goci_deps.deps_key(tiny['lock'].read_bytes())}")
-    home.rename(key)
+    key = keyed_home(tiny, tmp_path)
     before = time.time()
     fake_home(key.parent, "deps-0ld", 31, before)
-    env = {**os.environ, "PIP_NO_INDEX": "1"}
-    env.pop("PIP_FIND_LINKS", None)
 
-    run = ensure(tmp_path / "tools", tiny["lock"], env)
+    run = ensure(tmp_path / "tools", tiny["lock"], offline_env())
 
     assert run.returncode == 0, run.stderr
     assert (
