@@ -190,6 +190,33 @@ def test_trim_drops_what_this_run_did_not_use_and_go_build_stays_cached(
     assert go(repo, env, "run", ".").stderr.strip() == "21"
 
 
+def test_trim_keeps_exactly_the_entries_this_run_used_though_many_share_one_output(
+    restored: tuple[Path, dict[str, str], Path], goci: Callable[..., GociRun]
+) -> None:
+    """Many entries point at one output: every compile's empty compiler output, for one. A
+    used entry must not keep the others that point there (Go leaves an empty output's mtime
+    alone), nor may their removal take the output a kept entry needs."""
+    repo, env, cache = restored
+    value = mark(goci, env, repo)
+    env["GOCI_CACHE_MARK"] = str(value)
+    go(repo, env, "build", "./a")  # this run uses a's entries and nothing else
+    before = gocache.scan(cache)
+    used = {e.location for e in before.entries if e.mtime >= value}
+    shared = {e.output_id for e in before.entries if e.location in used}
+    unused_sharing = {
+        e.location for e in before.entries if e.location not in used and e.output_id in shared
+    }
+    assert used and unused_sharing  # the case at hand: a used and an unused entry, one output
+
+    run = goci("cache", "trim", "--max-size", "none", "--json", env=env, cwd=repo)
+
+    assert run.code == 0, run.stderr
+    after = gocache.scan(cache)
+    assert {e.location for e in after.entries} == used
+    assert {e.output_id for e in after.entries} == set(after.outputs) == shared
+    assert after.broken == ()
+
+
 def test_size_budget_drops_least_recently_used_first(
     restored: tuple[Path, dict[str, str], Path], goci: Callable[..., GociRun]
 ) -> None:

@@ -58,7 +58,12 @@ class Entry:
 
     @property
     def last_used(self) -> float:
-        """Go refreshes both files on use; either one moving means the entry was used."""
+        """When the entry was last used, as far as its files tell.
+
+        Go refreshes the ``-a`` on every use and the ``-d`` when it opens it (never an empty
+        one). A ``-d`` that moved may have been read through another entry pointing at the same
+        output: counting it can keep an unused entry (a few bytes), never drop a used one.
+        """
         return max(self.mtime, self.output.mtime if self.output else self.mtime)
 
 
