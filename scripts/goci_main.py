@@ -118,8 +118,14 @@ def prepare(pycache: str) -> None:
 
 
 def main() -> None:
-    prepare(sys.argv.pop(1))
+    pycache = sys.argv.pop(1)
+    prepare(pycache)
     sys.argv[0] = "goci"
+    from goci.tools import relaunch
+
+    # A goci that starts goci again (GOCACHEPROG) starts it through this launcher: the venv
+    # holds only goci's dependencies, and this checkout is the goci the workflow pinned.
+    relaunch.LAUNCHER = (sys.executable, os.path.realpath(__file__), pycache)
     from goci.cli import main as goci
 
     sys.exit(goci())

@@ -6,8 +6,11 @@ GOCACHEPROG (1.23) keeps the actions/cache tarball; ``''`` picks the store only 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
+import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypedDict
@@ -16,6 +19,7 @@ import pytest
 
 from goci.cache.cacheprog.plan import plan
 from support.goci_run import GociRun, actions_env, read_key_values
+from support.goci_workflow import ROOT
 from support.gorepo import GoRepo
 from support.gotools import cache_root, go_bin
 
@@ -82,6 +86,47 @@ def test_cache_key_store_mode_exports_a_gocacheprog_that_go_uses(
     report = goci("cacheprog", "report", "--stats", str(stats), env=env, cwd=repo.root)
     assert report.code == 0 and "### Shared build cache" in report.summary
     assert "1 go commands" in report.stdout + report.stderr
+
+
+def test_under_the_launcher_go_starts_this_goci_and_never_the_repositorys(
+    repo: GoRepo, go_env: dict[str, str], tmp_path: Path
+) -> None:
+    """As the setup action runs it: an interpreter whose venv holds no goci, goci from the
+    checkout through scripts/goci_main.py. The exported GOCACHEPROG must start that same goci
+    (``python -m goci`` found none, so every go command of the job failed) and never a
+    ``goci`` package of the repository, which go's working folder would put first on the path
+    (it would run with the store's credentials)."""
+    bare = tmp_path / "venv-without-goci"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    python = bare / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    # goci's dependencies, as the setup's venv has them: this venv's packages folder on the
+    # path, its .pth files (the editable goci among them) not read.
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    deps = sysconfig.get_paths()["purelib"]
+    Path(site, "goci-dependencies.pth").write_text(deps + "\n")
+    planted = repo.root / "goci"
+    planted.mkdir()
+    ran = tmp_path / "the repository's goci ran"
+    (planted / "__main__.py").write_text(f"open({str(ran)!r}, 'w').close()\n")
+    env = event_env(go_env, tmp_path / "gha", PUSH)
+    store = tmp_path / "store"
+    launcher = [str(python), str(ROOT / "scripts" / "goci_main.py"), str(tmp_path / "pycache")]
+    args = ["cache-key", "--build-cache", "store", "--build-cache-store", store.as_uri()]
+    keyed = subprocess.run(
+        [*launcher, *args], cwd=repo.root, env=env, capture_output=True, text=True
+    )
+    assert keyed.returncode == 0, keyed.stderr
+    gocacheprog = read_key_values(Path(env["GITHUB_ENV"]))["GOCACHEPROG"]
+    go = {**go_env, "GOCACHE": str(tmp_path / "fresh-gocache"), "GOCACHEPROG": gocacheprog}
+    built = subprocess.run(
+        ["go", "build", "./lib"], cwd=repo.root, env=go, capture_output=True, text=True
+    )
+    assert built.returncode == 0, built.stderr
+    assert not ran.exists()
+    assert any(p.is_file() for p in store.rglob("*"))
 
 
 def test_go_without_gocacheprog_keeps_the_tarball(

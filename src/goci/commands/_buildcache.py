@@ -6,11 +6,11 @@ it must not pay for loading the stores it never opens (see bench/cache_key.py).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from goci.cache.cacheprog.plan import STATS_FILE, BuildCachePlan, plan
 from goci.command import Context
+from goci.tools.relaunch import goci_command
 
 
 def mask_credentials(ctx: Context, *urls: str) -> None:
@@ -61,5 +61,5 @@ def build_cache_plan(
         stats=str(Path(temp) / STATS_FILE) if temp else "",
         read_only=ctx.ci.provider != "local" and not ctx.ci.event.trusted,
         has_credentials=bool(ctx.env.get("AWS_ACCESS_KEY_ID")),
-        program=(sys.executable, "-m", "goci"),
+        program=goci_command(),
     )
