@@ -211,7 +211,7 @@ class Go:
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         version = self.version(cwd=cwd)
         digest.update(version.encode())
-        root = cache or Path(self.env.get("GOCI_CACHE") or tempfile.gettempdir()) / "goci-helpers"
+        root = cache or helper_home(self.env)
         exe = root / f"{source.name}-{digest.hexdigest()[:16]}"
         if not exe.is_file():
             root.mkdir(parents=True, exist_ok=True)
@@ -237,3 +237,38 @@ class Go:
                 )
                 os.replace(tmp_exe, exe)
         return exe
+
+
+def helper_home(env: Mapping[str, str]) -> Path:
+    """Where goci keeps the Go helpers it builds, when ``GOCI_CACHE`` does not say.
+
+    A helper is run when a file of its name is there, and the name (source digest, Go
+    version) is predictable: in a folder other code can write, that code's program would run
+    as goci, with the step's secrets. So: the job's own temporary folder under Actions (the
+    runner empties it before each job, so a pull request's job leaves nothing for the next),
+    else a folder of this user's that nobody else may write, made afresh when the one found is
+    not.
+    """
+    import tempfile  # only here: keeps every other command's start-up short
+
+    if env.get("GOCI_CACHE"):
+        return Path(env["GOCI_CACHE"]) / "goci-helpers"
+    if env.get("RUNNER_TEMP"):
+        return Path(env["RUNNER_TEMP"]) / "goci" / "goci-helpers"
+    base = Path(env.get("TMPDIR") or tempfile.gettempdir())
+    if not hasattr(os, "getuid"):  # Windows: the temporary folder is the user's own
+        return base / "goci-helpers"
+    home = base / f"goci-helpers-{os.getuid()}"
+    try:
+        home.mkdir(mode=0o700, exist_ok=True)
+        found = os.lstat(home)
+    except OSError:
+        found = None
+    private = (
+        found is not None
+        and os.path.isdir(home)
+        and not os.path.islink(home)
+        and found.st_uid == os.getuid()
+        and found.st_mode & 0o077 == 0
+    )
+    return home if private else Path(tempfile.mkdtemp(prefix="goci-helpers-", dir=base))
