@@ -94,3 +94,20 @@ def test_unknown_mode_is_refused(ws: Path, go_env: dict[str, str], tmp_path: Pat
     assert code == 2
     assert "::error::mode: 'publish' is not valid; accepted: upload or promote" in log
     assert outputs == {}
+
+
+def test_a_mode_cannot_forge_a_workflow_command(
+    ws: Path, go_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A mode from an expression may hold a line break: the runner would read what follows
+    it as a command of its own (a forged notice here, an add-mask or a summary elsewhere)."""
+    forged = "x\n::notice title=forged::all clear\r%"
+    code, log, _outputs = run_step(
+        {"mode": forged, "working-directory": str(ws)}, go_env, tmp_path / "gha"
+    )
+    assert code == 2
+    commands = [line for line in log.splitlines() if line.startswith("::")]
+    assert commands == [
+        "::error::mode: 'x%0A::notice title=forged::all clear%0D%25' is not valid; "
+        "accepted: upload or promote"
+    ]

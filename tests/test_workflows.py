@@ -278,8 +278,13 @@ def test_every_composite_step_has_a_name(path: Path) -> None:
     assert unnamed == [], f"{path.relative_to(ROOT)}: steps {unnamed} have no name"
 
 
+# The value as a workflow command may show it: a '%', CR or LF in it (a mode from an
+# expression) would otherwise end the message and start a command of its own.
+SHOWN = "shown() { local v=${1//'%'/%25}; v=${v//$'\\r'/%0D}; printf '%s' \"${v//$'\\n'/%0A}\"; }"
+
+
 def test_a_bad_mode_reads_the_same_in_every_action() -> None:
-    """One wording for one mistake: the input, the value, the modes it accepts."""
+    """One wording for one mistake: the input, the value (escaped), the modes it accepts."""
     checked = []
     for path in ACTIONS:
         for _, step in all_steps(path):
@@ -289,8 +294,10 @@ def test_a_bad_mode_reads_the_same_in_every_action() -> None:
             modes = re.findall(r"^\s*([a-z]+)\)", script, re.MULTILINE)
             accepted = ", ".join(modes[:-1]) + " or " + modes[-1]
             fallback = [line.strip() for line in script.split("*)", 1)[1].strip().splitlines()]
-            assert fallback[:2] == [
-                f"echo \"::error::mode: '$INPUT_MODE' is not valid; accepted: {accepted}\"",
+            assert fallback[:3] == [
+                SHOWN,
+                f'echo "::error::mode: \'$(shown "$INPUT_MODE")\' is not valid; '
+                f'accepted: {accepted}"',
                 "exit 2",
             ], path
             checked.append(path.parent.name)
