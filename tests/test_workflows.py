@@ -361,3 +361,11 @@ def test_the_store_write_credentials_never_reach_unreviewed_code() -> None:
     publish_if = ci["jobs"]["publish"]["if"]
     assert "startsWith(github.ref, 'refs/tags/v')" in publish_if
     assert "github.ref_name == github.event.repository.default_branch" in publish_if
+
+
+def test_two_calls_of_go_ci_for_two_go_folders_never_share_a_concurrency_group() -> None:
+    """A monorepo calls go-ci.yml once per Go folder in one workflow: one group for both would
+    make the second call cancel the first on every pull request."""
+    group = load(ROOT / ".github/workflows/go-ci.yml")["concurrency"]["group"]
+    named = set(re.findall(r"\$\{\{\s*([\w.-]+)\s*\}\}", group))
+    assert named == {"github.workflow", "github.ref", "inputs.working-directory"}
