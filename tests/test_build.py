@@ -8,7 +8,13 @@ import os
 import re
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
+
+from goci.errors import InputError
+from goci.matrix.records import tag_version
+from goci.tools.gittool import Git
 from support.goci_run import GociRun
 from support.gorepo import GoRepo
 from support.gotools import go_exe, version_of
@@ -255,3 +261,59 @@ def test_an_empty_service_list_builds_nothing(
     assert run.code == 0, run.stderr
     assert json.loads(run.outputs["binaries"]) == []
     assert not (repo.root / ".goci/dist").exists()
+
+
+@pytest.fixture
+def tagged(tmp_path: Path) -> Callable[..., str]:
+    """A commit with the given tags; returns the version ``goci build`` stamps from them."""
+
+    def stamp(*tags: str, env: dict[str, str] | None = None) -> str:
+        root = tmp_path / "tags"
+        if not root.exists():
+            root.mkdir()
+            for argv in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "one"]):
+                subprocess.run(["git", *argv], cwd=root, check=True, env=GIT_ENV)
+        subprocess.run(["git", "tag", "-d", *existing(root)], cwd=root, capture_output=True)
+        for tag in tags:
+            subprocess.run(["git", "tag", tag], cwd=root, check=True, env=GIT_ENV)
+        return tag_version(Git(root, os.environ), env or {})
+
+    return stamp
+
+
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
+
+
+def existing(root: Path) -> list[str]:
+    return subprocess.run(
+        ["git", "tag"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+
+
+def test_the_stamp_is_the_highest_version_tagged_or_the_one_pushed(
+    tagged: Callable[..., str],
+) -> None:
+    """A release candidate's tag stays on the commit that becomes the release, and v1.10.0
+    sorts before v1.9.0 as text: the version is chosen by semver, and a tag push names its own."""
+    every = ("v2.0.0-rc.1", "v2.0.0", "v1.9.0", "v1.10.0")
+    assert tagged(*every) == "v2.0.0"
+    assert tagged("v1.9.0", "v1.10.0") == "v1.10.0"
+    assert tagged("v2.0.0-rc.2", "v2.0.0-rc.10", "v2.0.0-beta") == "v2.0.0-rc.10"
+    pushed = {"GITHUB_REF": "refs/tags/v1.9.0"}
+    assert tagged(*every, env=pushed) == "v1.9.0"
+    assert tagged(*every, env={"DRONE_TAG": "v2.0.0-rc.1"}) == "v2.0.0-rc.1"
+    assert tagged(*every, env={"GITHUB_REF": "refs/tags/v9.9.9"}) == "v2.0.0"  # not on HEAD
+    assert tagged("release-7", "v1.2") == "v1.2"
+    assert tagged("release-7") == "release-7"
+    assert tagged() == ""
+
+
+def test_a_tag_that_cannot_be_stamped_is_refused(tagged: Callable[..., str]) -> None:
+    with pytest.raises(InputError, match="give --version"):
+        tagged("v1.0.0'$(id)")

@@ -27,6 +27,7 @@ from goci.errors import InputError
 from goci.matrix.platforms import Platform, check_folders
 from goci.matrix.records import (
     BUILD_JSON,
+    SAFE_STAMP,
     Artifact,
     BuildFacts,
     ProfileEntry,
@@ -42,7 +43,6 @@ from goci.tools.gotool import Go
 from goci.tools.hashing import sha256_file
 from goci.tools.workspace import Workspace, discover
 
-_SAFE_VALUE = re.compile(r"^[A-Za-z0-9._+~:@/=-]*$")
 _VERSION_VAR = re.compile(r"^[A-Za-z0-9_./-]+\.[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -100,7 +100,7 @@ def check_version(version: str, version_var: str | None) -> None:
 
 def check_stamp(version: str, name: str = "version") -> str:
     """A version to stamp: it goes into -ldflags, so only characters safe there."""
-    if not _SAFE_VALUE.match(version):
+    if not SAFE_STAMP.match(version):
         raise InputError(
             f"{name}: {version!r} is not valid; accepted: letters, digits and . _ + ~ : @ / = -"
         )
@@ -310,7 +310,7 @@ def stamp_facts(
 ) -> tuple[BuildFacts, tuple[str, ...]]:
     """The commit, its time, the version stamped and the flags; and the stamp's ldflags."""
     commit, build_time = commit_info(git, env)
-    stamp = request.version or (tag_version(git) if commit else "")
+    stamp = request.version or (tag_version(git, env) if commit else "")
     if not stamp and request.version_var:
         stamp = f"dev-{commit[:12]}" if commit else "dev"
     stamp_ldflags = (f"-X={request.version_var}={stamp}",) if request.version_var else ()

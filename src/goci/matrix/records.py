@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from goci.errors import InputError
 from goci.matrix.platforms import Platform
 from goci.matrix.services import MainPackage
 from goci.tools.gittool import Git
@@ -64,12 +65,59 @@ class ProfileEntry:
     seconds: float
 
 
-def tag_version(git: Git) -> str:
-    """The release tag on HEAD (``v1.2.3`` preferred), or '' when HEAD is not tagged."""
+# What a stamped version may hold: it goes into -ldflags.
+SAFE_STAMP = re.compile(r"^[A-Za-z0-9._+~:@/=-]*$")
+_TAG_SEMVER = re.compile(
+    r"^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+    r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$"
+)
+
+
+def _precedence(tag: str) -> tuple[tuple[int, ...], int, tuple[tuple[int, int, str], ...]] | None:
+    """Semantic Versioning's order of ``v``-tags (None for another tag): a release above its
+    pre-releases, numbers compared as numbers (v1.10.0 above v1.9.0), build metadata ignored."""
+    match = _TAG_SEMVER.match(tag)
+    if not match:
+        return None
+    core = tuple(int(part) for part in match.groups()[:3])
+    if match.group(4) is None:
+        return core, 1, ()
+    ids = match.group(4).split(".")
+    return core, 0, tuple((0, int(i), "") if i.isdigit() else (1, 0, i) for i in ids)
+
+
+def _event_tag(env: Mapping[str, str]) -> str:
+    """The tag the CI run was started for (a tag push), or ''."""
+    ref = env.get("GITHUB_REF", "")
+    if ref.startswith("refs/tags/"):
+        return ref.removeprefix("refs/tags/")
+    return env.get("DRONE_TAG") or env.get("CI_COMMIT_TAG") or ""
+
+
+def tag_version(git: Git, env: Mapping[str, str]) -> str:
+    """The release tag on HEAD, or '' when HEAD is not tagged.
+
+    Several tags may point at one commit (``v2.0.0-rc.1`` kept on the commit that became
+    ``v2.0.0``): the tag the run was pushed for wins, else the highest version by semver, else
+    the last ``v``-tag, else the last tag. It is stamped into -ldflags, so it is held to the
+    same characters as ``--version``.
+    """
     result = git.run("tag", "--points-at", "HEAD", check=False)
     tags = sorted(t for t in result.stdout.split() if t)
-    plain = [t for t in tags if re.match(r"^v\d", t)]
-    return (plain or tags or [""])[-1]
+    pushed = _event_tag(env)
+    ranked = [(rank, tag) for tag in tags if (rank := _precedence(tag)) is not None]
+    if pushed in tags:
+        chosen = pushed
+    elif ranked:
+        chosen = max(ranked)[1]
+    else:
+        chosen = ([t for t in tags if re.match(r"^v[0-9]", t)] or tags or [""])[-1]
+    if chosen and not SAFE_STAMP.match(chosen):
+        raise InputError(
+            f"the tag on HEAD, {chosen!r}, cannot be stamped (accepted: letters, digits and "
+            ". _ + ~ : @ / = -): give --version"
+        )
+    return chosen
 
 
 def read_profile(graph_files: Sequence[Path], target: str) -> tuple[list[ProfileEntry], int]:
