@@ -82,6 +82,10 @@ def test_each_command_has_help_with_its_options_and_the_common_ones(
         (["cache", "frob"], "invalid choice: 'frob'"),
         (["cache-key", "--colour", "red"], "unrecognized arguments: --colour red"),
         (["cache-key", "--target"], "expected one argument"),
+        (
+            ["coverage", "merge", "--profiles", "x"],
+            "unrecognized arguments: --profiles (give DIR_OR_FILE without a flag)",
+        ),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(

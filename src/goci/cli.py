@@ -162,15 +162,20 @@ def run_command(
 
 def unrecognized(command: Command[Any], extras: Sequence[str]) -> InputError:
     """Arguments the command does not take, named with the command (and the closest flag)."""
+    options = (*command.options, *COMMON_OPTIONS)
     flags = [
         f"--{prefix}{n}"
-        for o in (*command.options, *COMMON_OPTIONS)
+        for o in options
+        if not o.positional
         for n in (o.name, *o.aliases)
         for prefix in ("", "no-")
         if o.kind == "bool" or not prefix
     ]
     first = next((e.partition("=")[0] for e in extras if e.startswith("--")), "")
     hint = closest(first, flags) if first else ""
+    positional = next((o for o in options if o.positional and f"--{o.name}" == first), None)
+    if positional is not None:  # offering --profiles for --profiles would only puzzle
+        hint = f" (give {positional.metavar or positional.dest.upper()} without a flag)"
     return InputError(
         f"goci {command.name}: unrecognized arguments: {' '.join(extras)}{hint}; "
         f"see goci {command.name} --help"
