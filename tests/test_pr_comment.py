@@ -146,6 +146,13 @@ def test_a_fork_warns_and_passes_a_read_only_token_elsewhere_is_exit_2(
     tokenless = {k: v for k, v in same.items() if k != "GITHUB_TOKEN"}
     no_token = goci("pr-comment", "--body-file", "r.md", env=tokenless, cwd=tmp_path)
     assert no_token.code == 2 and "GOCI_COMMENT_TOKEN" in no_token.stderr
+    # A fork gets no secrets at all: a repository secret as the token arrives empty.
+    fork = pr_env(tmp_path, go_env, github, head_repo="someone/shop")  # the event file again
+    fork_tokenless = {k: v for k, v in fork.items() if k != "GITHUB_TOKEN"}
+    skipped = goci("pr-comment", "--body-file", "r.md", "--json", env=fork_tokenless, cwd=tmp_path)
+    assert skipped.code == 0, skipped.stderr
+    assert skipped.json()["action"] == "none"
+    assert "::warning::no pull-request comment: a pull request from a fork" in skipped.stderr
     missing = goci("pr-comment", "--body-file", "nope.md", env=same, cwd=tmp_path)
     assert missing.code == 2 and "--body-file" in missing.stderr and "nope.md" in missing.stderr
 

@@ -59,6 +59,14 @@ def run(opts: PrCommentOptions, ctx: Context) -> Result:
     body = "\n\n".join(parts)
     if len(body) > _LIMIT:
         body = body[:_LIMIT] + "\n\n…(cut: the whole report is in the run's summary)"
+    if not token and _from_fork(ctx.ci.payload):
+        # Secrets are not given to a pull request from a fork (a repository secret as
+        # GOCI_COMMENT_TOKEN arrives empty): the same case as the read-only token below.
+        ctx.runtime.warning("no pull-request comment: a pull request from a fork gets no secrets")
+        return Result(
+            outputs={"comment-url": "", "action": "none"},
+            report="no comment: a pull request from a fork gets no token",
+        )
     if not token or not ctx.ci.repository:
         raise InputError(
             "pr-comment: needs --github-token (or GITHUB_TOKEN; in go-ci.yml the secret "
