@@ -517,6 +517,18 @@ def test_locate_goci_refuses_hostile_repository_and_ref(
         assert not [line for line in rest if line.startswith("::")]
         checkouts = [r for r in run.jobs[job].runs[0].steps if r.name == "Check out goci"]
         assert [r.outcome for r in checkouts] == ["skipped"]
+    # goci from another repository needs its ref: the caller's commit is not in it, and the
+    # checkout would fail with a message that names neither input
+    runner = make_runner(
+        tmp_path, "no-ref", shop, go_env, [], goci_checkout,
+        ref="refs/heads/main", before="0" * 40, sha=shop.head(),
+    )  # fmt: skip
+    run = runner.run_workflow(workflow, {**inputs, "goci-repository": GOCI}, jobs={job})
+    located = run.jobs[job].runs[0].step("goci")
+    assert (located.outcome, located.outputs) == ("failure", {}), run.log
+    assert located.log.strip().startswith(
+        f"::error::goci-ref: not given, but goci-repository is '{GOCI}': give the ref"
+    ), located.log
     # a commit SHA, a tag and a branch with a slash pass (goci has none of them: the checkout
     # that follows fails, after the outputs were written)
     for number, ref in enumerate(["a" * 40, "v1", "feature/x.y"]):
