@@ -342,8 +342,17 @@ def verify(home: Path, lock: Path) -> Verdict:
     site = venv_paths(root)["purelib"]
     checked = size = 0
     seen: set[Path] = set()
+    # A folder no locked file lives in is an import all the same: an empty ``brotli/`` makes
+    # ``import brotli`` succeed (a namespace package), and httpx then asks it to decode.
+    folders = {site, *expected.dist_infos}
+    for installed in (*expected.files, *expected.dropped):
+        folders.update(p for p in installed.parents if site in p.parents)
     for path, is_dir in _tree(site, site / "\0"):
         if is_dir:
+            if path not in folders and not (path.name == "__pycache__" and path.parent in folders):
+                problems.append(
+                    f"{path.relative_to(site).as_posix()}/: a folder no locked wheel has"
+                )
             continue
         name = path.relative_to(site).as_posix()
         if path.parent.name == "__pycache__" and path.suffix == ".pyc" and not path.is_symlink():

@@ -400,6 +400,14 @@ FORGERIES: dict[str, tuple[Callable[[Path, dict[str, Path]], object], str]] = {
         lambda home, t: (site(home) / "sitecustomize.py").write_text("import os\n"),
         "sitecustomize.py: not installed by any locked wheel",
     ),
+    "an empty package folder": (
+        lambda home, t: (site(home) / "brotli").mkdir(),
+        "brotli/: a folder no locked wheel has",
+    ),
+    "a compiled module in a folder of its own": (
+        lambda home, t: (site(home) / "zz" / "__pycache__").mkdir(parents=True),
+        "zz/: a folder no locked wheel has",
+    ),
     "a module removed": (lambda home, t: (site(home) / "beta.py").unlink(), "beta.py: missing"),
     "a symlinked module": (_symlink_module, "beta.py: a symbolic link in site-packages"),
     "a forged wheel": (_forge_wheel, "wheels/alpha-1.0-py3-none-any.whl: not a file the lock pins"),
