@@ -547,6 +547,69 @@ def test_rerun_fails_reports_flaky_tests_and_keeps_first_coverage(
     assert no_rerun.json()["failed-tests"] == ["example.com/flaky/f.TestSometimes"]
 
 
+def test_a_package_whose_test_binary_fails_after_its_tests_fails_on_a_rerun_too(
+    make_repo: Callable[..., GoRepo],
+    goci: Callable[..., GociRun],
+    gha_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """A TestMain's leak check fails the package whatever its tests did: a rerun in which the
+    flaky test passes is no pass of the package, and says why."""
+    repo = make_repo()
+    repo.module(".", "example.com/leak")
+    repo.package("leaky", "leaky", "func L() int { return 1 }\n")
+    repo.write(
+        "leaky/l_test.go",
+        """
+        package leaky
+
+        import (
+            "fmt"
+            "os"
+            "testing"
+        )
+
+        func TestMain(m *testing.M) {
+            if code := m.Run(); code != 0 {
+                os.Exit(code)
+            }
+            fmt.Println("leak check: goroutine leaked")
+            os.Exit(3)
+        }
+
+        func TestFlaky(t *testing.T) {
+            if _, err := os.Stat(os.Getenv("FLAKY_MARKER")); err != nil {
+                os.WriteFile(os.Getenv("FLAKY_MARKER"), nil, 0o644)
+                t.Fatal("first attempt fails")
+            }
+        }
+        """,
+    )
+    repo.commit()
+    env = {**gha_env, "FLAKY_MARKER": str(tmp_path / "marker")}
+    args = ("test", "--rerun-fails=2", "--count=1", "--junit=j.xml", "--no-cover", "--json")
+    run = goci(*args, env=env, cwd=repo.root)
+    assert run.code == 1, run.stdout + run.stderr
+    out = run.json()
+    assert (out["passed"], out["failed"], out["flaky"], out["failed-tests"]) == (False, 0, 1, [])
+    reason = (
+        "every failed test passed on attempt 2, but the package failed: "
+        "leak check: goroutine leaked"
+    )
+    assert f"::error::example.com/leak/leaky failed: {reason}" in run.stderr
+    assert "| `example.com/leak/leaky` | 1 | ❌ fail |" in run.summary
+    assert "in 2 go test runs" in run.summary  # one rerun: after it, no test is left to name
+    suite = ET.parse(repo.root / "j.xml").getroot().find("testsuite")  # noqa: S314
+    assert suite is not None
+    cases = {str(c.get("name")): c for c in suite.findall("testcase")}
+    assert sorted(cases) == ["TestFlaky", "[package]"]
+    assert cases["TestFlaky"].find("failure") is None
+    assert cases["TestFlaky"].find("flakyFailure") is not None
+    failure = cases["[package]"].find("failure")
+    assert failure is not None
+    assert failure.get("message") == f"example.com/leak/leaky failed: {reason}"
+
+
 def test_plain_go_test_sees_the_same_packages(
     mono: GoRepo, goci: Callable[..., GociRun], tmp_path: Path
 ) -> None:

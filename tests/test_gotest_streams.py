@@ -8,7 +8,9 @@ of a whole module (``-p=2 -coverpkg=example.com/batch/...``: packages ok, fail, 
 nobuild that does not compile and uses that imports it), from go 1.26, 1.23 and 1.21, whose
 build failures read differently. The same behaviours are covered with a real go run in
 test_gotest.py; these pin the classification and the reports down exactly, fast enough to run
-on every change.
+on every change. The reruns are fed recorded first runs and reruns of the packages of
+``example.com/rec`` (go1.26, ``-count=1``, timestamps dropped), each test naming its package's
+code.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from goci.commands.gotest import _report
 from goci.gotest import junit
 from goci.gotest import results as gotest_results
 from goci.gotest.batch import Batch, BatchResult, batch_results
+from goci.gotest.reruns import rerun_failed
 from goci.gotest.results import Package, PackageResult
 from goci.gotest.shards import Shard
 from goci.runtime import GUARD, guard
@@ -317,3 +320,93 @@ def test_one_workspace_batch_rebases_patterns_and_places_packages_in_the_innermo
         "example.com/outer", outer.dir, outer.path, outer.dir, 0
     )
     assert package_of("example.com/outerx/p", modules) is None
+
+
+# ---- reruns, on recorded first runs and reruns ---------------------------------------------
+# Recorded with go1.26 from example.com/rec (see the docstring of each test for the package).
+
+REC = "example.com/rec"
+OPTIONS = gotest_results.TestOptions()
+
+
+def rec_package(name: str) -> Package:
+    return Package(f"{REC}/{name}", MODULE / name, REC, MODULE, 1)
+
+
+def stream(name: str) -> str:
+    return (DATA / f"{name}.jsonl").read_text(encoding="utf-8")
+
+
+class Replay:
+    """A fake ``go test`` for the reruns: each call replays the next recorded stream."""
+
+    def __init__(self, *streams: tuple[str, int]) -> None:
+        self.streams = list(streams)
+        self.calls: list[tuple[tuple[str, ...], str]] = []  # (packages, -run) of each call
+
+    def __call__(self, batch: Batch, options: gotest_results.TestOptions) -> BatchResult:
+        self.calls.append((batch.args, options.run))
+        text, returncode = self.streams.pop(0)
+        return batch_results(batch, text, "", returncode)
+
+
+def suite_of(result: PackageResult) -> ET.Element:
+    suite = ET.fromstring(junit.render(run_of(result))).find("testsuite")  # noqa: S314
+    assert suite is not None
+    return suite
+
+
+def test_a_rerun_whose_package_fails_with_every_test_passing_leaves_it_failing() -> None:
+    """flakymain: TestMain exits 3 whenever m.Run passed (a leak check); TestFlaky fails while a
+    marker file is missing; TestSteady passes. Its first run, then ``-run=^(TestFlaky)$``."""
+    package = rec_package("flakymain")
+    first = one_package(package, stream("flakymain-first"), "", 1)
+    assert (first.outcome, [t.name for t in first.failed_tests]) == ("fail", ["TestFlaky"])
+    replay = Replay((stream("flakymain-rerun"), 1), (stream("flakymain-rerun"), 1))
+    (after,) = rerun_failed(replay, [first], OPTIONS, 2).results
+    # one rerun of the failed test; then no test is left to name, so no second one
+    assert replay.calls == [((package.import_path,), "^(TestFlaky)$")]
+    assert after.outcome == "fail" and not run_of(after).passed
+    assert outcomes(after) == {("TestFlaky", "pass"), ("TestSteady", "pass")}
+    assert [(t.name, t.attempts) for t in after.flaky_tests] == [("TestFlaky", 2)]
+    assert after.failed_tests == ()
+    assert after.reason == (
+        "every failed test passed on attempt 2, but the package failed: "
+        "leak check: goroutine leaked"
+    )
+    suite = suite_of(after)
+    assert [c.get("name") for c in suite.findall("testcase")] == [
+        "TestFlaky",
+        "TestSteady",
+        "[package]",
+    ]
+    assert suite.get("failures") == "1"
+    flaky = suite.find("testcase[@name='TestFlaky']")
+    assert flaky is not None and flaky.find("failure") is None
+    assert flaky.find("flakyFailure") is not None
+    failure = suite.find("testcase[@name='[package]']/failure")
+    assert failure is not None
+    assert failure.get("message") == f"{package.import_path} failed: {after.reason}"
+    assert "=== goci: attempt 2: go test -run=^(TestFlaky)$\n" in (failure.text or "")
+    report = _report(run_of(after))
+    assert f"--- FAIL {package.import_path}: {after.reason}" in report.splitlines()
+    assert report.splitlines()[-1].startswith("goci test: FAIL: 1 package, 2 tests, 0 failing")
+
+
+def test_a_rerun_without_a_verdict_leaves_the_package_failing_and_a_passing_one_passes() -> None:
+    package = rec_package("flakymain")
+    first = one_package(package, stream("flakymain-first"), "", 1)
+    rerun = stream("flakymain-rerun").splitlines(keepends=True)
+    # the test passed, then go said nothing of the package (killed before its verdict)
+    silent = "".join(line for line in rerun if "Test" in line)
+    replay = Replay((silent, 1), (silent, 1))
+    (after,) = rerun_failed(replay, [first], OPTIONS, 2).results
+    assert len(replay.calls) == 1
+    assert after.outcome == "fail" and after.failed_tests == ()
+    assert after.reason.startswith("every failed test passed on attempt 2, but the package gave")
+    # the same rerun with the package's own verdict a pass: the package passes, TestFlaky flaky
+    passing = "".join(line for line in rerun if "leak check" not in line)
+    passing = passing.replace("FAIL\\texample", "ok  \\texample").replace('"fail"', '"pass"')
+    (healed,) = rerun_failed(Replay((passing, 0)), [first], OPTIONS, 1).results
+    assert (healed.outcome, healed.reason) == ("pass", "")
+    assert [t.name for t in healed.flaky_tests] == ["TestFlaky"]

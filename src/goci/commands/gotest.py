@@ -147,7 +147,8 @@ def _annotate(run: TestRun, ctx: Context) -> None:
             detail = test.message or f"{test.name} failed in {package.import_path}"
             ctx.runtime.error(f"{package.import_path}.{test.name}: {detail}", **where)
         if result.outcome == "fail" and not result.failed_tests:
-            ctx.runtime.error(f"{package.import_path} failed: {result.output.strip()[-300:]}")
+            why = result.reason or result.output.strip()[-300:]
+            ctx.runtime.error(f"{package.import_path} failed: {why}")
     _annotate_builds(run, ctx, root)
     for problem in run.errors:
         ctx.runtime.error(f"go test failed: {problem.strip()[-300:]}")
@@ -261,6 +262,9 @@ def _report(run: TestRun) -> str:
     for test in run.failed:
         lines.append(f"--- FAIL {test.package} {test.name}")
         lines.append(test.output.rstrip())
+    for result in run.results:
+        if result.reason and not result.failed_tests:
+            lines.append(f"--- FAIL {result.package.import_path}: {result.reason}")
     for test in run.flaky:
         lines.append(f"flaky: {test.package} {test.name} (passed on attempt {test.attempts})")
     if any(r.coverage_of for r in run.results):

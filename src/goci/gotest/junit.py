@@ -56,7 +56,8 @@ def _suite(result: PackageResult) -> ET.Element:
     if result.outcome == "fail" and not result.failed_tests:
         failures += 1
         case = ET.SubElement(suite, "testcase", classname=package, name="[package]", time="0")
-        failure = ET.SubElement(case, "failure", message=f"{package} failed", type="fail")
+        message = f"{package} failed" + (f": {result.reason}" if result.reason else "")
+        failure = ET.SubElement(case, "failure", message=_clean(message), type="fail")
         failure.text = _clean(result.output)
     suite.set("tests", str(len(suite)))
     suite.set("failures", str(failures))

@@ -3,21 +3,28 @@
 Only the failed top-level tests of the failed packages run again, without coverage (the first
 run's profile stands), and packages that failed the same tests share one ``go test`` (``-run``
 applies to every package of a run, so a package only joins a run whose pattern is exactly its
-own failures). A test that passes on a rerun is reported as flaky and no longer fails its
-package.
+own failures). A test that passes on a rerun is reported as flaky. The package passes only when
+a rerun's own verdict is a pass with none of its failed tests failing still: its test binary
+can fail with every test passing (a TestMain's leak check that exits non-zero), and a rerun
+that says so, or says nothing, leaves the package failing, with the reason.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from goci.gotest.batch import Batch, run_batch
-from goci.gotest.results import PackageResult, TestOptions
+from goci.gotest.batch import Batch, BatchResult, run_batch
+from goci.gotest.results import PackageResult, TestCase, TestOptions
 from goci.tools.gotool import Go
 from goci.tools.workspace import Module
+
+# One go test of a batch (run_batch without coverage; recorded streams in the tests).
+Runner = Callable[[Batch, TestOptions], BatchResult]
+# go's own lines in a package's output: its verdict and summary, not what the tests printed
+_GO_LINES = re.compile(r"^(?:PASS|FAIL|ok  \t.*|FAIL\t.*|coverage: .*|exit status \d+)$")
 
 
 @dataclass(frozen=True)
@@ -30,60 +37,96 @@ def run_pattern(names: Sequence[str]) -> str:
     return "^(" + "|".join(re.escape(name) for name in sorted(names)) + ")$"
 
 
-def _failing(result: PackageResult) -> tuple[str, ...]:
-    if result.outcome != "fail":
-        return ()
-    return tuple(sorted({t.top for t in result.tests if t.outcome == "fail"}))
+@dataclass
+class _Rerun:
+    """One failed package on its way through the reruns: its tests as they stand now."""
+
+    first: PackageResult
+    tests: dict[str, TestCase]
+    outcome: str = "fail"
+    reason: str = ""
+    output: list[str] = field(default_factory=list)
+    done: bool = False
+
+    def failing(self) -> tuple[str, ...]:
+        """The top-level tests to run again: those with a test still failing."""
+        return tuple(sorted({t.top for t in self.tests.values() if t.outcome == "fail"}))
+
+    def absorb(self, again: PackageResult, attempt: int, pattern: str) -> None:
+        """What a rerun said: failed tests that passed are flaky; its verdict is the package's."""
+        for test in again.tests:
+            now = self.tests.get(test.name)
+            if now is None:
+                self.tests[test.name] = replace(test, attempts=attempt)
+            elif now.outcome == "fail" and test.outcome == "pass":
+                self.tests[test.name] = replace(now, outcome="pass", flaky=True, attempts=attempt)
+        self.output.append(f"=== goci: attempt {attempt}: go test -run={pattern}\n{again.output}")
+        still = self.failing()
+        if again.outcome == "pass" and not still:
+            self.outcome, self.reason, self.done = "pass", "", True
+        elif not still:
+            # nothing left to name: the package's own failure is no test's (TestMain, exit)
+            self.reason = _reason(again, attempt)
+            self.done = True
+
+    def result(self) -> PackageResult:
+        return replace(
+            self.first,
+            tests=tuple(self.tests.values()),
+            outcome=self.outcome,
+            output=self.first.output + "".join(self.output),
+            reason=self.reason if self.outcome != "pass" else "",
+        )
 
 
-def _settle(result: PackageResult, recovered: dict[str, int], remaining: set[str]) -> PackageResult:
-    if not recovered:
-        return result
-    tests = tuple(
-        replace(t, outcome="pass", flaky=True, attempts=recovered[t.top])
-        if t.outcome == "fail" and t.top in recovered
-        else t
-        for t in result.tests
+def _reason(again: PackageResult, attempt: int) -> str:
+    verdict = {"fail": "failed", "build-fail": "did not build"}.get(
+        again.outcome, "gave no verdict"
     )
-    return replace(result, tests=tests, outcome="fail" if remaining else "pass")
+    said = [line for line in again.output.splitlines() if not _GO_LINES.match(line.strip())]
+    tail = "\n".join(said[-5:]).strip()
+    return f"every failed test passed on attempt {attempt}, but the package {verdict}" + (
+        f": {tail}" if tail else " (its test binary exited non-zero after its tests)"
+    )
+
+
+def go_runner(go: Go) -> Runner:
+    """Reruns run without coverage: the first run's profile stands."""
+    return lambda batch, options: run_batch(go, batch, options, None)
 
 
 def rerun_failed(
-    go: Go, results: Sequence[PackageResult], options: TestOptions, attempts: int
+    runner: Runner, results: Sequence[PackageResult], options: TestOptions, attempts: int
 ) -> Reruns:
-    """Rerun the failed top-level tests, up to ``attempts`` times, without coverage."""
-    remaining = {r.package.import_path: set(_failing(r)) for r in results if _failing(r)}
-    recovered: dict[str, dict[str, int]] = {name: {} for name in remaining}
-    by_name = {r.package.import_path: r for r in results}
+    """Rerun the failed top-level tests, up to ``attempts`` times, each rerun by ``runner``."""
+    pending = {
+        r.package.import_path: _Rerun(r, {t.name: t for t in r.tests})
+        for r in results
+        if r.outcome == "fail" and r.failed_tests
+    }
     rerun_options = replace(options, count=1, run="")
     invocations = 0
-    for attempt in range(1, max(0, attempts) + 1):
-        groups: dict[tuple[Path, tuple[str, ...]], list[str]] = {}
-        for name, tests in remaining.items():
-            if tests:
-                key = (by_name[name].package.module_dir, tuple(sorted(tests)))
-                groups.setdefault(key, []).append(name)
+    for attempt in range(2, max(0, attempts) + 2):
+        groups: dict[tuple[Path, str], list[_Rerun]] = {}
+        for state in pending.values():
+            if not state.done:
+                key = (state.first.package.module_dir, run_pattern(state.failing()))
+                groups.setdefault(key, []).append(state)
         if not groups:
             break
-        for (folder, failed), names in groups.items():
-            first = by_name[names[0]].package
+        for (folder, pattern), states in groups.items():
+            packages = tuple(s.first.package for s in states)
             batch = Batch(
-                (Module(first.module, folder),),
-                tuple(names),
-                tuple(by_name[n].package for n in names),
+                (Module(packages[0].module, folder),),
+                tuple(p.import_path for p in packages),
+                packages,
             )
-            again = run_batch(go, batch, replace(rerun_options, run=run_pattern(failed)), None)
+            again = runner(batch, replace(rerun_options, run=pattern))
             invocations += again.runs
             for result in again.results:
-                passed = {t.name for t in result.tests if t.outcome == "pass"}
-                name = result.package.import_path
-                for test in sorted(remaining[name] & passed):
-                    recovered[name][test] = attempt + 1
-                    remaining[name].discard(test)
+                pending[result.package.import_path].absorb(result, attempt, pattern)
     settled = tuple(
-        _settle(
-            r, recovered.get(r.package.import_path, {}), remaining.get(r.package.import_path, set())
-        )
+        pending[r.package.import_path].result() if r.package.import_path in pending else r
         for r in results
     )
     return Reruns(settled, invocations)

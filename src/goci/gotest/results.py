@@ -104,6 +104,7 @@ class PackageResult:
     is a share of: the statements of the -coverpkg packages built in that run (``"<module>/..."``),
     or the package's own statements (``""``). ``cached`` means go replayed a stored result;
     ``ran`` that a test binary ran or was replayed (a package without test files has none).
+    ``reason`` says why a package fails when no failing test does (a rerun's verdict).
     """
 
     package: Package
@@ -117,6 +118,7 @@ class PackageResult:
     coverage_of: str = ""
     cached: bool = False
     ran: bool = False
+    reason: str = ""
 
     @property
     def failed_tests(self) -> tuple[TestCase, ...]:

@@ -36,7 +36,7 @@ from goci.gotest.batch import (
     split_batch,
 )
 from goci.gotest.listing import list_packages, module_patterns
-from goci.gotest.reruns import rerun_failed
+from goci.gotest.reruns import go_runner, rerun_failed
 from goci.gotest.results import PackageResult, TestOptions, TestRun
 from goci.tools.gittool import Git
 from goci.tools.gotool import Go
@@ -177,7 +177,7 @@ def run_tests(
     results = [r for b in done for r in b.results]
     invocations = sum(b.runs for b in done)
     if options.rerun_fails:
-        reruns = rerun_failed(go, results, options, options.rerun_fails)
+        reruns = rerun_failed(go_runner(go), results, options, options.rerun_fails)
         results, invocations = list(reruns.results), invocations + reruns.invocations
     results.sort(key=lambda r: r.package.import_path)
     profiles = tuple(b.profile for b in done if b.profile is not None)
