@@ -610,6 +610,67 @@ def test_a_package_whose_test_binary_fails_after_its_tests_fails_on_a_rerun_too(
     assert failure.get("message") == f"example.com/leak/leaky failed: {reason}"
 
 
+def test_a_test_binary_that_died_is_rerun_whole_and_the_tests_it_never_ran_count(
+    make_repo: Callable[..., GoRepo],
+    goci: Callable[..., GociRun],
+    gha_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """A panic kills the test binary: the tests after it never ran and left no events. The
+    package runs again whole, and a test failing there fails it."""
+    repo = make_repo()
+    repo.module(".", "example.com/crash")
+    repo.package("p", "p", "func P() int { return 1 }\n")
+    repo.write(
+        "p/p_test.go",
+        """
+        package p
+
+        import (
+            "os"
+            "testing"
+        )
+
+        func ran(name string) {
+            log, _ := os.OpenFile(os.Getenv("RAN_LOG"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+            log.WriteString(name + "\\n")
+            log.Close()
+        }
+
+        func TestA(t *testing.T) {
+            ran("TestA")
+            if _, err := os.Stat(os.Getenv("FLAKY_MARKER")); err != nil {
+                os.WriteFile(os.Getenv("FLAKY_MARKER"), nil, 0o644)
+                panic("flaky crash")
+            }
+        }
+
+        func TestB(t *testing.T) { ran("TestB"); t.Fatal("always broken") }
+
+        func TestC(t *testing.T) { ran("TestC") }
+        """,
+    )
+    repo.commit()
+    ran = tmp_path / "ran.log"
+    env = {**gha_env, "FLAKY_MARKER": str(tmp_path / "marker"), "RAN_LOG": str(ran)}
+    args = ("test", "--rerun-fails=1", "--count=1", "--junit=j.xml", "--no-cover", "--json")
+    run = goci(*args, env=env, cwd=repo.root)
+    assert run.code == 1, run.stdout + run.stderr
+    # the first run died in TestA; the rerun ran every test
+    assert ran.read_text().split() == ["TestA", "TestA", "TestB", "TestC"]
+    out = run.json()
+    assert (out["passed"], out["flaky"], out["tests"]) == (False, 1, 3)
+    assert out["failed-tests"] == ["example.com/crash/p.TestB"]
+    assert "::warning::example.com/crash/p.TestA is flaky" in run.stderr
+    suite = ET.parse(repo.root / "j.xml").getroot().find("testsuite")  # noqa: S314
+    assert suite is not None
+    cases = {str(c.get("name")): c for c in suite.findall("testcase")}
+    assert sorted(cases) == ["TestA", "TestB", "TestC"]
+    assert cases["TestB"].find("failure") is not None
+    assert cases["TestA"].find("flakyFailure") is not None
+    assert cases["TestC"].find("failure") is None
+
+
 def test_plain_go_test_sees_the_same_packages(
     mono: GoRepo, goci: Callable[..., GociRun], tmp_path: Path
 ) -> None:

@@ -410,3 +410,55 @@ def test_a_rerun_without_a_verdict_leaves_the_package_failing_and_a_passing_one_
     (healed,) = rerun_failed(Replay((passing, 0)), [first], OPTIONS, 1).results
     assert (healed.outcome, healed.reason) == ("pass", "")
     assert [t.name for t in healed.flaky_tests] == ["TestFlaky"]
+
+
+@pytest.mark.parametrize(
+    ("name", "finished"),
+    [
+        ("panicky-first", False),  # TestA panicked: TestB never ran
+        ("timeout", False),  # -timeout=1s killed TestBlock: TestAfter never ran
+        ("exiting", False),  # TestExit called os.Exit(1): TestAfter never ran
+        ("flakymain-first", True),  # m.Run returned: testing printed its FAIL
+        ("panicky-rerun", True),
+    ],
+)
+def test_a_test_binary_that_died_did_not_finish(name: str, finished: bool) -> None:
+    package = rec_package(name.split("-")[0])
+    result = one_package(package, stream(name), "", 1)
+    assert (result.outcome, result.finished) == ("fail", finished)
+
+
+def test_a_package_whose_test_binary_died_runs_again_whole_within_the_users_run() -> None:
+    """panicky: TestA panics while a marker file is missing, TestB always fails. The first
+    run's panic killed the binary before TestB; the rerun (of every test) ran both."""
+    package = rec_package("panicky")
+    first = one_package(package, stream("panicky-first"), "", 1)
+    assert outcomes(first) == {("TestA", "fail")}  # TestB has no event at all
+    options = gotest_results.TestOptions(run="^Test")
+    replay = Replay((stream("panicky-rerun"), 1), (stream("panicky-rerun"), 1))
+    (after,) = rerun_failed(replay, [first], options, 2).results
+    # the whole package, with the user's -run, on every attempt: no rerun ever passed it
+    assert replay.calls == [((package.import_path,), "^Test")] * 2
+    assert after.outcome == "fail" and not run_of(after).passed
+    assert outcomes(after) == {("TestA", "pass"), ("TestB", "fail")}
+    assert [(t.name, t.attempts) for t in after.flaky_tests] == [("TestA", 2)]
+    (failed,) = after.failed_tests
+    assert (failed.name, failed.file, failed.line, failed.message) == (
+        "TestB",
+        "p_test.go",
+        15,
+        "always broken",
+    )
+    assert after.reason == ""  # TestB names the failure
+    assert [c.get("name") for c in suite_of(after).findall("testcase")] == ["TestA", "TestB"]
+    # the rerun died too: the package fails, and says why, with no test left failing
+    died = one_package(package, stream("panicky-first"), "", 1)
+    again = Replay((stream("panicky-first").replace('"TestA"', '"TestC"'), 1))
+    (dead,) = rerun_failed(again, [died], OPTIONS, 1).results
+    assert again.calls == [((package.import_path,), "")]
+    assert dead.outcome == "fail"
+    assert outcomes(dead) == {("TestA", "fail"), ("TestC", "fail")}
+    assert dead.reason == (
+        "its test binary died on attempt 2 before every test had run (a panic, a -timeout "
+        "or os.Exit)"
+    )

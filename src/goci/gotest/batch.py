@@ -184,6 +184,7 @@ def package_result(
         coverage_of=parsed.coverage_of,
         cached=parsed.cached,
         ran=parsed.ran,
+        finished=parsed.finished,
     )
 
 

@@ -63,6 +63,7 @@ class Parsed:
     cached: bool = False
     ran: bool = False
     own_build_failed: bool = False  # a build of the package itself failed, not a dependency's
+    finished: bool = False  # m.Run returned: testing printed its PASS or FAIL, every test ran
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,7 @@ class _Stream:
             cached=any(m.group(1) == package and m.group(2) == "(cached)" for m in summary),
             ran=ran,
             own_build_failed=any(base_package(i) == package for i in self.failed_builds),
+            finished=any(line.strip() in ("PASS", "FAIL") for line in joined.splitlines()),
         )
 
     def names(self) -> set[str]:

@@ -7,6 +7,11 @@ own failures). A test that passes on a rerun is reported as flaky. The package p
 a rerun's own verdict is a pass with none of its failed tests failing still: its test binary
 can fail with every test passing (a TestMain's leak check that exits non-zero), and a rerun
 that says so, or says nothing, leaves the package failing, with the reason.
+
+A test binary that died (a panic, a -timeout, an os.Exit) took the tests it had not reached
+with it: they have no events, so naming the failed tests would leave them out and pass a
+package of which they never ran. Such a package runs again whole (within the user's ``-run``)
+and passes only if such a run passes.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class _Rerun:
 
     first: PackageResult
     tests: dict[str, TestCase]
+    whole: bool  # the first run died before every test ran: every rerun runs all of them
     outcome: str = "fail"
     reason: str = ""
     output: list[str] = field(default_factory=list)
@@ -60,14 +66,15 @@ class _Rerun:
                 self.tests[test.name] = replace(test, attempts=attempt)
             elif now.outcome == "fail" and test.outcome == "pass":
                 self.tests[test.name] = replace(now, outcome="pass", flaky=True, attempts=attempt)
-        self.output.append(f"=== goci: attempt {attempt}: go test -run={pattern}\n{again.output}")
+        what = f"go test -run={pattern}" if pattern else "go test of every test"
+        self.output.append(f"=== goci: attempt {attempt}: {what}\n{again.output}")
         still = self.failing()
         if again.outcome == "pass" and not still:
             self.outcome, self.reason, self.done = "pass", "", True
-        elif not still:
-            # nothing left to name: the package's own failure is no test's (TestMain, exit)
-            self.reason = _reason(again, attempt)
-            self.done = True
+        elif not still or self.whole:
+            # what no failing test names: the package's own failure (TestMain, exit, a death)
+            self.reason = _reason(again, attempt) if not (still and again.finished) else ""
+            self.done = not self.whole
 
     def result(self) -> PackageResult:
         return replace(
@@ -80,6 +87,11 @@ class _Rerun:
 
 
 def _reason(again: PackageResult, attempt: int) -> str:
+    if again.outcome == "fail" and not again.finished:
+        return (
+            f"its test binary died on attempt {attempt} before every test had run "
+            "(a panic, a -timeout or os.Exit)"
+        )
     verdict = {"fail": "failed", "build-fail": "did not build"}.get(
         again.outcome, "gave no verdict"
     )
@@ -98,11 +110,12 @@ def go_runner(go: Go) -> Runner:
 def rerun_failed(
     runner: Runner, results: Sequence[PackageResult], options: TestOptions, attempts: int
 ) -> Reruns:
-    """Rerun the failed top-level tests, up to ``attempts`` times, each rerun by ``runner``."""
+    """Rerun the failed top-level tests (the whole package where the test binary died), up to
+    ``attempts`` times, each rerun by ``runner``."""
     pending = {
-        r.package.import_path: _Rerun(r, {t.name: t for t in r.tests})
+        r.package.import_path: _Rerun(r, {t.name: t for t in r.tests}, not r.finished)
         for r in results
-        if r.outcome == "fail" and r.failed_tests
+        if r.outcome == "fail" and (r.failed_tests or not r.finished)
     }
     rerun_options = replace(options, count=1, run="")
     invocations = 0
@@ -110,7 +123,8 @@ def rerun_failed(
         groups: dict[tuple[Path, str], list[_Rerun]] = {}
         for state in pending.values():
             if not state.done:
-                key = (state.first.package.module_dir, run_pattern(state.failing()))
+                pattern = options.run if state.whole else run_pattern(state.failing())
+                key = (state.first.package.module_dir, pattern)
                 groups.setdefault(key, []).append(state)
         if not groups:
             break

@@ -105,6 +105,8 @@ class PackageResult:
     or the package's own statements (``""``). ``cached`` means go replayed a stored result;
     ``ran`` that a test binary ran or was replayed (a package without test files has none).
     ``reason`` says why a package fails when no failing test does (a rerun's verdict).
+    ``finished`` is false when the test binary died before every selected test had run (a
+    panic, a -timeout, an os.Exit): testing never printed its final PASS or FAIL.
     """
 
     package: Package
@@ -119,6 +121,7 @@ class PackageResult:
     cached: bool = False
     ran: bool = False
     reason: str = ""
+    finished: bool = True
 
     @property
     def failed_tests(self) -> tuple[TestCase, ...]:
