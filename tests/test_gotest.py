@@ -671,6 +671,66 @@ def test_a_test_binary_that_died_is_rerun_whole_and_the_tests_it_never_ran_count
     assert cases["TestC"].find("failure") is None
 
 
+def test_a_rerun_stays_within_the_users_run(
+    make_repo: Callable[..., GoRepo],
+    goci: Callable[..., GociRun],
+    gha_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """``--run TestA/fast`` leaves TestA/excluded out: the rerun of the flaky TestA/fast (and of
+    TestB, failing on its own with only its selected subtest passing) must leave it out too."""
+    repo = make_repo()
+    repo.module(".", "example.com/sel")
+    repo.package("s", "s", "func S() int { return 1 }\n")
+    repo.write(
+        "s/s_test.go",
+        """
+        package s
+
+        import (
+            "os"
+            "testing"
+        )
+
+        func ran(name string) {
+            log, _ := os.OpenFile(os.Getenv("RAN_LOG"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+            log.WriteString(name + "\\n")
+            log.Close()
+        }
+
+        func once(t *testing.T, name string) {
+            marker := os.Getenv("FLAKY_MARKER") + name
+            if _, err := os.Stat(marker); err != nil {
+                os.WriteFile(marker, nil, 0o644)
+                t.Fatal("flaky")
+            }
+        }
+
+        func TestA(t *testing.T) {
+            t.Run("fast", func(t *testing.T) { ran(t.Name()); once(t, "a") })
+            t.Run("excluded", func(t *testing.T) { ran(t.Name()); t.Fatal("not selected") })
+        }
+
+        func TestB(t *testing.T) {
+            t.Run("fast", func(t *testing.T) { ran(t.Name()) })
+            t.Run("excluded", func(t *testing.T) { ran(t.Name()); t.Fatal("not selected") })
+            once(t, "b")
+        }
+        """,
+    )
+    repo.commit()
+    ran = tmp_path / "ran.log"
+    env = {**gha_env, "FLAKY_MARKER": str(tmp_path / "marker"), "RAN_LOG": str(ran)}
+    args = ("test", "--run=Test[AB]/fast", "--rerun-fails=2", "--count=1", "--no-cover", "--json")
+    run = goci(*args, env=env, cwd=repo.root)
+    assert run.code == 0, run.stdout + run.stderr
+    # each selected subtest once, then again in the rerun; the excluded ones never
+    assert sorted(ran.read_text().split()) == ["TestA/fast"] * 2 + ["TestB/fast"] * 2
+    out = run.json()
+    assert (out["passed"], out["failed"], out["failed-tests"]) == (True, 0, [])
+    assert out["flaky"] == 3  # TestA/fast, its parent TestA, and TestB
+
+
 def test_plain_go_test_sees_the_same_packages(
     mono: GoRepo, goci: Callable[..., GociRun], tmp_path: Path
 ) -> None:

@@ -26,6 +26,7 @@ from goci.gotest import results as gotest_results
 from goci.gotest.batch import Batch, BatchResult, batch_results
 from goci.gotest.reruns import rerun_failed
 from goci.gotest.results import Package, PackageResult
+from goci.gotest.selection import rerun_pattern, split_run
 from goci.gotest.shards import Shard
 from goci.runtime import GUARD, guard
 from goci.tools.workspace import Module
@@ -365,7 +366,7 @@ def test_a_rerun_whose_package_fails_with_every_test_passing_leaves_it_failing()
     replay = Replay((stream("flakymain-rerun"), 1), (stream("flakymain-rerun"), 1))
     (after,) = rerun_failed(replay, [first], OPTIONS, 2).results
     # one rerun of the failed test; then no test is left to name, so no second one
-    assert replay.calls == [((package.import_path,), "^(TestFlaky)$")]
+    assert replay.calls == [((package.import_path,), "^TestFlaky$")]
     assert after.outcome == "fail" and not run_of(after).passed
     assert outcomes(after) == {("TestFlaky", "pass"), ("TestSteady", "pass")}
     assert [(t.name, t.attempts) for t in after.flaky_tests] == [("TestFlaky", 2)]
@@ -387,7 +388,7 @@ def test_a_rerun_whose_package_fails_with_every_test_passing_leaves_it_failing()
     failure = suite.find("testcase[@name='[package]']/failure")
     assert failure is not None
     assert failure.get("message") == f"{package.import_path} failed: {after.reason}"
-    assert "=== goci: attempt 2: go test -run=^(TestFlaky)$\n" in (failure.text or "")
+    assert "=== goci: attempt 2: go test -run=^TestFlaky$\n" in (failure.text or "")
     report = _report(run_of(after))
     assert f"--- FAIL {package.import_path}: {after.reason}" in report.splitlines()
     assert report.splitlines()[-1].startswith("goci test: FAIL: 1 package, 2 tests, 0 failing")
@@ -462,3 +463,40 @@ def test_a_package_whose_test_binary_died_runs_again_whole_within_the_users_run(
         "its test binary died on attempt 2 before every test had run (a panic, a -timeout "
         "or os.Exit)"
     )
+
+
+def test_run_patterns_are_cut_as_go_cuts_them_and_reruns_stay_within_them() -> None:
+    # go's splitRegexp: | and / outside brackets and parentheses; an escaped one is text
+    assert split_run("TestA/fast|TestB/(x|y/z)/[/|]w\\|v") == [
+        ["TestA", "fast"],
+        ["TestB", "(x|y/z)", "[/|]w\\|v"],
+    ]
+    assert split_run("") == [[""]]
+    assert rerun_pattern(["TestA"]) == "^TestA$"
+    # a failed subtest by its full name, a level each: its unselected siblings do not run
+    assert rerun_pattern(["TestA/fast"], "TestA/fast") == "^TestA$/^fast$"
+    # a test failing on its own keeps the user's expressions for the levels below it
+    assert rerun_pattern(["TestA"], "TestA/fast") == "^TestA$/fast"
+    assert rerun_pattern(["TestA/fast", "TestB"], "TestA/fast|TestB/slow/deep|TestC") == (
+        "^TestA$/^fast$|^TestB$/slow/deep"
+    )
+    # the user's alternatives that select the test: both, so both sets of its subtests
+    assert rerun_pattern(["TestA"], "A/x|Test/y|B/z") == "^TestA$/x|^TestA$/y"
+    assert rerun_pattern(["TestA/case_#01"], "") == "^TestA$/^case_\\#01$"
+    # an expression Python cannot read is taken to select (go ran the test)
+    assert rerun_pattern(["TestA"], "\\pL/sub") == "^TestA$/sub"
+
+
+def test_a_rerun_of_a_failed_subtest_runs_it_alone_within_the_users_run() -> None:
+    """subtests: TestA/fast fails while a marker file is missing, TestA/excluded always fails;
+    the first run had ``-run=TestA/fast``."""
+    package = rec_package("subtests")
+    first = one_package(package, stream("subtests-first"), "", 1)
+    assert outcomes(first) == {("TestA", "fail"), ("TestA/fast", "fail")}
+    options = gotest_results.TestOptions(run="TestA/fast")
+    rerun = stream("subtests-first").replace('"fail"', '"pass"').replace("FAIL", "PASS")
+    replay = Replay((rerun, 0))
+    (after,) = rerun_failed(replay, [first], options, 2).results
+    assert replay.calls == [((package.import_path,), "^TestA$/^fast$")]
+    assert after.outcome == "pass"
+    assert {t.name for t in after.flaky_tests} == {"TestA", "TestA/fast"}

@@ -1,9 +1,11 @@
 """Reruns of failed tests, to tell a flaky test from a broken one.
 
-Only the failed top-level tests of the failed packages run again, without coverage (the first
-run's profile stands), and packages that failed the same tests share one ``go test`` (``-run``
-applies to every package of a run, so a package only joins a run whose pattern is exactly its
-own failures). A test that passes on a rerun is reported as flaky. The package passes only when
+Only the failed tests of the failed packages run again, without coverage (the first run's
+profile stands), named level by level within the user's ``--run`` (see
+:mod:`goci.gotest.selection`: a subtest the user left out never runs), and packages that failed
+the same tests share one ``go test`` (``-run`` applies to every package of a run, so a package
+only joins a run whose pattern is exactly its own failures). A test that passes on a rerun is
+reported as flaky. The package passes only when
 a rerun's own verdict is a pass with none of its failed tests failing still: its test binary
 can fail with every test passing (a TestMain's leak check that exits non-zero), and a rerun
 that says so, or says nothing, leaves the package failing, with the reason.
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from goci.gotest.batch import Batch, BatchResult, run_batch
 from goci.gotest.results import PackageResult, TestCase, TestOptions
+from goci.gotest.selection import rerun_pattern
 from goci.tools.gotool import Go
 from goci.tools.workspace import Module
 
@@ -38,10 +41,6 @@ class Reruns:
     invocations: int
 
 
-def run_pattern(names: Sequence[str]) -> str:
-    return "^(" + "|".join(re.escape(name) for name in sorted(names)) + ")$"
-
-
 @dataclass
 class _Rerun:
     """One failed package on its way through the reruns: its tests as they stand now."""
@@ -55,8 +54,9 @@ class _Rerun:
     done: bool = False
 
     def failing(self) -> tuple[str, ...]:
-        """The top-level tests to run again: those with a test still failing."""
-        return tuple(sorted({t.top for t in self.tests.values() if t.outcome == "fail"}))
+        """The tests to run again: those failing still that have no failing subtest."""
+        failed = sorted(name for name, t in self.tests.items() if t.outcome == "fail")
+        return tuple(n for n in failed if not any(f.startswith(n + "/") for f in failed))
 
     def absorb(self, again: PackageResult, attempt: int, pattern: str) -> None:
         """What a rerun said: failed tests that passed are flaky; its verdict is the package's."""
@@ -110,7 +110,7 @@ def go_runner(go: Go) -> Runner:
 def rerun_failed(
     runner: Runner, results: Sequence[PackageResult], options: TestOptions, attempts: int
 ) -> Reruns:
-    """Rerun the failed top-level tests (the whole package where the test binary died), up to
+    """Rerun the failed tests (the whole package where the test binary died), up to
     ``attempts`` times, each rerun by ``runner``."""
     pending = {
         r.package.import_path: _Rerun(r, {t.name: t for t in r.tests}, not r.finished)
@@ -123,7 +123,9 @@ def rerun_failed(
         groups: dict[tuple[Path, str], list[_Rerun]] = {}
         for state in pending.values():
             if not state.done:
-                pattern = options.run if state.whole else run_pattern(state.failing())
+                pattern = (
+                    options.run if state.whole else rerun_pattern(state.failing(), options.run)
+                )
                 key = (state.first.package.module_dir, pattern)
                 groups.setdefault(key, []).append(state)
         if not groups:
