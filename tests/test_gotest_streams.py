@@ -500,3 +500,25 @@ def test_a_rerun_of_a_failed_subtest_runs_it_alone_within_the_users_run() -> Non
     assert replay.calls == [((package.import_path,), "^TestA$/^fast$")]
     assert after.outcome == "pass"
     assert {t.name for t in after.flaky_tests} == {"TestA", "TestA/fast"}
+
+
+def test_a_test_that_failed_in_one_iteration_of_count_fails() -> None:
+    """twice, with ``-count=2``: TestOnce fails on the first iteration only."""
+    result = one_package(rec_package("twice"), stream("twice"), "", 1)
+    assert result.outcome == "fail"
+    assert outcomes(result) == {("TestOnce", "fail")}
+    (failed,) = result.failed_tests
+    assert (failed.name, failed.file, failed.line, failed.message) == (
+        "TestOnce",
+        "t_test.go",
+        11,
+        "fails on the first iteration only",
+    )
+    assert "--- PASS: TestOnce" in failed.output  # both iterations' output is kept
+    suite = suite_of(result)
+    assert [c.get("name") for c in suite.findall("testcase")] == ["TestOnce"]  # no [package]
+    case = suite.find("testcase[@name='TestOnce']/failure")
+    assert case is not None and case.get("message") == "fails on the first iteration only"
+    assert _report(run_of(result)).splitlines()[-1] == (
+        "goci test: FAIL: 1 package, 1 test, 1 failing, 0 flaky"
+    )

@@ -158,7 +158,8 @@ class _Stream:
             test = state.tests.setdefault(event.test, _TestState())
             if action == "output":
                 test.output.append(event.output)
-            elif action in ("pass", "fail", "skip"):
+            elif action in ("pass", "fail", "skip") and test.outcome != "fail":
+                # with -count=N a test runs N times: one failure fails it, whatever came after
                 test.outcome, test.elapsed = action, event.elapsed
             return
         if action == "output":
