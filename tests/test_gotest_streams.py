@@ -522,3 +522,16 @@ def test_a_test_that_failed_in_one_iteration_of_count_fails() -> None:
     assert _report(run_of(result)).splitlines()[-1] == (
         "goci test: FAIL: 1 package, 1 test, 1 failing, 0 flaky"
     )
+
+
+def test_a_failure_is_located_at_its_last_line_before_fail_and_keeps_every_line() -> None:
+    """logged: TestLogged calls t.Log("setting up") on line 6, then t.Errorf("got %d,\\nwant 2")
+    on line 8; both print as ``l_test.go:N: ...``."""
+    result = one_package(rec_package("logged"), stream("logged"), "", 1)
+    (failed,) = result.failed_tests
+    assert (failed.file, failed.line) == ("l_test.go", 8)  # the t.Errorf, not the t.Log
+    assert failed.message == "l_test.go:6: setting up\nl_test.go:8: got 1,\nwant 2"
+    case = suite_of(result).find("testcase[@name='TestLogged']")
+    assert case is not None and (case.get("file"), case.get("line")) == ("l_test.go", "8")
+    failure = case.find("failure")
+    assert failure is not None and failure.get("message") == failed.message

@@ -22,6 +22,7 @@ from typing import Any
 from goci.gotest.results import TestCase
 
 _FAIL_LOCATION = re.compile(r"^\s+([\w./\\-]+\.go):(\d+): ?(.*)$")
+_FAILED = re.compile(r"^\s*--- FAIL: ")
 _COVERAGE = re.compile(
     r"coverage: ([\d.]+%|\[no statements\])(?: of statements(?: in (\S+(?:, \S+)*))?)?"
 )
@@ -241,9 +242,34 @@ def stderr_build_output(stderr: str) -> dict[str, str]:
     return {name: "".join(lines) for name, lines in sections.items()}
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
 def _failure_location(output: str) -> tuple[str, int, str]:
+    """Where the test failed, and what it said: its ``file.go:N:`` lines before its ``--- FAIL``.
+
+    t.Log and t.Error print alike, and a test's failure ends what it printed: the location is
+    the last such line before the (first) ``--- FAIL``, and the message keeps every one of
+    them, each with its further lines (indented deeper), in case the failure was an earlier one.
+    """
+    said: list[tuple[str, int, list[str], int]] = []  # file, line, text, indent
     for line in output.splitlines():
+        if _FAILED.match(line):
+            break
         match = _FAIL_LOCATION.match(line)
         if match:
-            return match.group(1), int(match.group(2)), match.group(3).strip()
-    return "", 0, ""
+            said.append(
+                (match.group(1), int(match.group(2)), [match.group(3).strip()], _indent(line))
+            )
+        elif said and line.strip() and _indent(line) > said[-1][3]:
+            said[-1][2].append(line.strip())
+    if not said:
+        return "", 0, ""
+    if len(said) == 1:
+        message = "\n".join(said[0][2])
+    else:
+        message = "\n".join(
+            f"{name}:{number}: " + "\n".join(text) for name, number, text, _ in said
+        )
+    return said[-1][0], said[-1][1], message.strip()
