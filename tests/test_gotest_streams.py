@@ -535,3 +535,19 @@ def test_a_failure_is_located_at_its_last_line_before_fail_and_keeps_every_line(
     assert case is not None and (case.get("file"), case.get("line")) == ("l_test.go", "8")
     failure = case.find("failure")
     assert failure is not None and failure.get("message") == failed.message
+
+
+def test_a_not_built_line_printed_by_a_test_binary_that_passed_is_no_build_failure() -> None:
+    """printer: its TestMain prints ``FAIL\\texample.com/rec/printer [setup failed]``, then runs
+    TestPrint, which passes: go says ``ok``."""
+    package = rec_package("printer")
+    result = one_package(package, stream("printer"), "", 0)
+    assert (result.outcome, result.ran, result.build_output) == ("pass", True, "")
+    assert outcomes(result) == {("TestPrint", "pass")}
+    run = run_of(result)
+    assert run.passed and run.broken == ()
+    assert [c.get("name") for c in suite_of(result).findall("testcase")] == ["TestPrint"]
+    # the same line from go itself (no test binary ran, the package failed) is a failed setup
+    lines = stream("printer").splitlines(keepends=True)
+    unbuilt = lines[0] + lines[1] + lines[-1].replace('"pass"', '"fail"')
+    assert one_package(package, unbuilt, "", 1).outcome == "build-fail"

@@ -46,7 +46,9 @@ class _PackageState:
     outcome: str = ""
     elapsed: float = 0.0
     failed_build: str = ""  # the build that failed it, as go names it ("" when none)
-    not_built: bool = False
+    not_built: bool = False  # go's own plain line said so (go before 1.24)
+    # an output event said so: go's own line, unless the test binary printed it (then it ran)
+    said_not_built: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ class _Stream:
         if action == "output":
             state.output.append(event.output)
             if _NOT_BUILT.match(event.output.strip()):
-                state.not_built = True
+                state.said_not_built = True
         elif action in ("pass", "fail", "skip"):
             state.outcome, state.elapsed = action, event.elapsed
             if event.failed_build:
@@ -199,7 +201,9 @@ class _Stream:
             coverage_of=(coverage.group(2) or "") if coverage else "",
             output=joined,
             build_output=self.build_text(package, state),
-            build_failed=bool(state.failed_build) or state.not_built,
+            build_failed=bool(state.failed_build)
+            or state.not_built
+            or (state.said_not_built and not ran and state.outcome != "pass"),
             elapsed=state.elapsed,
             cached=any(m.group(1) == package and m.group(2) == "(cached)" for m in summary),
             ran=ran,
