@@ -5,10 +5,10 @@ profile stands), named level by level within the user's ``--run`` (see
 :mod:`goci.gotest.selection`: a subtest the user left out never runs), and packages that failed
 the same tests share one ``go test`` (``-run`` applies to every package of a run, so a package
 only joins a run whose pattern is exactly its own failures). A test that passes on a rerun is
-reported as flaky. The package passes only when
-a rerun's own verdict is a pass with none of its failed tests failing still: its test binary
-can fail with every test passing (a TestMain's leak check that exits non-zero), and a rerun
-that says so, or says nothing, leaves the package failing, with the reason.
+reported as flaky. The package passes only when a rerun's own verdict is a pass with none of
+its failed tests failing still: its test binary can fail with every test passing (a TestMain's
+leak check that exits non-zero), and a rerun that says so, or says nothing, leaves the package
+failing, with the reason.
 
 A test binary that died (a panic, a -timeout, an os.Exit) took the tests it had not reached
 with it: they have no events, so naming the failed tests would leave them out and pass a
