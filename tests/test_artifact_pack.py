@@ -152,6 +152,10 @@ def test_repack_is_a_noop_and_prod_is_immutable(
         (("--service", "missing"), "no build output"),
         (("--dist", "../elsewhere"), "inside the working directory"),
         (("--timestamp", "2025-01-02"), "YYYYMMDDHHMMSS"),
+        # Arabic-Indic and fullwidth digits read as numbers to Python, not to a sort
+        (("--timestamp", "2\u0660000101000000"), "ASCII digits 0-9 only"),
+        (("--env", "prod", "--service", "api", "--version", "1.0.1\u0660"), "ASCII digits"),
+        (("--env", "prod", "--service", "api", "--version", "v\uff11.0.0"), "U+FF11"),
         (("--env", "staging"), "dev, prod"),
     ],
 )

@@ -20,20 +20,39 @@ Env = Literal["dev", "prod"]
 ENVS: tuple[Env, ...] = ("dev", "prod")
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# ASCII digits only, spelled [0-9]: ``\d`` (and ``int``/``strptime``) also take Arabic-Indic or
+# fullwidth digits, which would make a stamp that sorts as ``latest`` or a version that only
+# looks like another. ``\Z``, not ``$``, which also matches before a final newline.
 _SEMVER = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-((?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?"
-    r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
+    r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+    r"(?:-((?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
+    r"(?:\.(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*))?"
+    r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?\Z"
 )
-_STAMP = re.compile(r"^\d{14}$")
+STAMP_DIGITS = "[0-9]{14}"
+_STAMP = re.compile(rf"^{STAMP_DIGITS}\Z")
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-_DEV_RELEASE = re.compile(r"^dev/(?P<service>.+)-(?P<stamp>\d{14})$")
+_DEV_RELEASE = re.compile(rf"^dev/(?P<service>.+)-(?P<stamp>{STAMP_DIGITS})\Z")
 
 RELEASE_FORMS = "dev/{service}-{YYYYMMDDHHMMSS} or prod/{service}-v{semver}"
 
 
 def _has_control(text: str) -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
+
+
+def refuse_other_digits(text: str, option: str) -> None:
+    """Bad input when ``text`` holds a digit other than 0-9 (Arabic-Indic, fullwidth, ...).
+
+    Such a digit reads as a number to Python (``int``, ``strptime``, ``\\d``) but sorts after
+    every ASCII stamp and looks like another version, so ``dev/api-2٠000101000000`` would
+    become ``latest`` and ``1.0.1٠`` a lookalike of ``1.0.10``: said plainly, not as a bad
+    shape.
+    """
+    odd = sorted({ch for ch in text if ch.isdigit() and not ch.isascii()})
+    if odd:
+        shown = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in odd)
+        raise bad_input(option, text, f"ASCII digits 0-9 only; it has the digit(s) {shown}")
 
 
 def validate_service(name: str, option: str = "--service") -> str:
@@ -57,6 +76,7 @@ def validate_service(name: str, option: str = "--service") -> str:
 
 def parse_semver(text: str, option: str = "--version") -> str:
     """``v1.2.3`` or ``1.2.3-rc.1`` -> the version without ``v``; anything else is bad input."""
+    refuse_other_digits(text, option)
     value = text.strip()
     bare = value[1:] if value.startswith("v") else value
     if not _SEMVER.match(bare) or _has_control(value):
@@ -75,7 +95,8 @@ def version_from_tag(ref: str, service: str) -> str | None:
 
 
 def parse_stamp(text: str, option: str = "--timestamp") -> str:
-    """A dev release's UTC time, ``YYYYMMDDHHMMSS``."""
+    """A dev release's UTC time, ``YYYYMMDDHHMMSS`` in ASCII digits."""
+    refuse_other_digits(text, option)
     if not _STAMP.match(text):
         raise bad_input(option, text, "use UTC time as YYYYMMDDHHMMSS, e.g. 20250102030405")
     try:
@@ -161,6 +182,7 @@ def parse_release(text: str, option: str = "--release") -> ReleaseName:
     The suffix is anchored: a dev name ends in exactly 14 digits, a prod name in ``-v`` and a
     semantic version, so ``dev/my-vault-20260101120000`` is the service ``my-vault``.
     """
+    refuse_other_digits(text, option)
     folder = text.strip().strip("/").removeprefix(".goci/").removeprefix("dist/")
     readings = _readings(folder)
     if len(readings) == 1:
@@ -171,7 +193,7 @@ def parse_release(text: str, option: str = "--release") -> ReleaseName:
     if readings:
         choices = " or ".join(f"service {r.service!r} at {r.version!r}" for r in readings)
         raise bad_input(option, text, f"an unambiguous release name (this reads as {choices})")
-    service = re.sub(r"-(?:\d{14}|v[^/]*)$", "", folder.partition("/")[2])
+    service = re.sub(rf"-(?:{STAMP_DIGITS}|v[^/]*)$", "", folder.partition("/")[2])
     if folder.startswith(("dev/", "prod/")) and service:
         validate_service(service, option)  # say what is wrong with the service part
     raise bad_input(option, text, f"use {RELEASE_FORMS}")

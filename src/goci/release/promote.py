@@ -20,7 +20,13 @@ from goci.errors import InputError, VerdictError, bad_input
 from goci.release.checksums import parse_sums
 from goci.release.claim import Claim, claim_version
 from goci.release.manifest import MANIFEST, SUMS, Manifest, check_build_records, with_promotion
-from goci.release.names import ReleaseName, parse_release, release_name, validate_service
+from goci.release.names import (
+    ReleaseName,
+    parse_release,
+    refuse_other_digits,
+    release_name,
+    validate_service,
+)
 from goci.release.pointer import Pointer, update_pointer
 from goci.release.stores import ConflictError, Store
 from goci.release.upload import STALE_AFTER, clean_leftovers, dev_releases
@@ -57,10 +63,11 @@ def resolve_source(store: Store, service: str, source: str) -> ReleaseName:
 def source_name(service: str, source: str) -> ReleaseName | None:
     """The dev release ``--from`` names (None for ``latest``), checked without the store, so
     that a typo is refused before anything is opened."""
+    refuse_other_digits(source, "--from")  # named as given, before it is completed below
     text = source.strip()
     if text in ("", "latest"):
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # a bare stamp; other digits are refused below
         text = f"dev/{service}-{text}"
     elif not text.startswith(("dev/", "prod/")):
         text = f"dev/{text}"

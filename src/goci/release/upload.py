@@ -27,7 +27,7 @@ from goci.errors import ToolError, VerdictError
 from goci.release.claim import Claim, claim_version, still_mine, take_over
 from goci.release.local import LocalRelease
 from goci.release.manifest import MANIFEST, SUMS, FileEntry, Manifest, check_build_records
-from goci.release.names import ReleaseName
+from goci.release.names import STAMP_DIGITS, ReleaseName
 from goci.release.stores import ConflictError, Progress, Store, is_safe_key
 from goci.tools.hashing import sha256_file
 
@@ -248,7 +248,7 @@ def clean_leftovers(store: Store, prefix: str, stale_after: float) -> tuple[str,
 
 def dev_releases(store: Store, service: str) -> list[str]:
     """Stamps of the complete dev releases of ``service`` in the store, oldest first."""
-    pattern = re.compile(rf"^dev/{re.escape(service)}-(\d{{14}})/{re.escape(MANIFEST)}$")
+    pattern = re.compile(rf"^dev/{re.escape(service)}-({STAMP_DIGITS})/{re.escape(MANIFEST)}\Z")
     stamps = []
     for key in store.list_keys(f"dev/{service}-"):
         match = pattern.match(key)
