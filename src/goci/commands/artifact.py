@@ -79,7 +79,8 @@ class UploadOptions(StoreOptions, DistOptions):
         kind="int",
         default=0,
         minimum=0,
-        help="dev releases to keep per service, oldest pruned first (0: all)",
+        help="dev releases to keep per service: the newest by stamp; never one newer than the "
+        "release uploaded (0: all)",
     )
     github_release: bool = option(
         kind="bool",
@@ -265,6 +266,7 @@ def run_upload(opts: UploadOptions, ctx: Context) -> Result:
             )
         lines.extend(f"  cleaned: {c}" for c in r.cleaned)
         lines.extend(f"  pruned {p}" for p in r.pruned)
+        lines.extend([f"  kept: {r.prune_note}"] if r.prune_note else [])
     if github is not None:
         lines.append(_attach(releases, github))
     rows = [[r.name.folder, r.status, str(r.files), f"`{r.manifest_url}`"] for r in results]

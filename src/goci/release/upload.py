@@ -49,6 +49,7 @@ class Uploaded:
     sent: int
     pruned: tuple[str, ...] = ()
     cleaned: tuple[str, ...] = ()
+    prune_note: str = ""
 
 
 def verify_local(release: LocalRelease, workers: int = 4) -> None:
@@ -114,7 +115,10 @@ def upload_release(
         _check_sent(store, release.name, jobs, workers)
         status = _publish_manifest(store, release, status)
     cleaned = clean_leftovers(store, f"{prefix}/", stale_after)
-    pruned = prune_dev(store, release.name, keep) if keep and release.name.env == "dev" else ()
+    pruned: tuple[str, ...] = ()
+    note = ""
+    if keep and release.name.env == "dev":
+        pruned, note = prune_dev(store, release.name, keep)
     return Uploaded(
         release.name,
         status,
@@ -124,6 +128,7 @@ def upload_release(
         sent,
         pruned,
         cleaned,
+        note,
     )
 
 
@@ -257,17 +262,31 @@ def dev_releases(store: Store, service: str) -> list[str]:
     return sorted(stamps)
 
 
-def prune_dev(store: Store, current: ReleaseName, keep: int) -> tuple[str, ...]:
-    """Delete the oldest dev releases beyond ``keep``; never the one just written.
+def prune_dev(store: Store, current: ReleaseName, keep: int) -> tuple[tuple[str, ...], str]:
+    """Delete the dev releases beyond the ``keep`` newest by stamp, the one just written
+    counted among them; what was removed, and a note when that one is not among the newest.
+
+    Only releases older than the one just written are ever removed: re-running an old
+    commit's publish must not delete the newer builds (``latest`` would go back to the old
+    one), and a publish of a newer stamp running at the same moment is never a victim of
+    this one, whatever either listing saw. When the one just written is itself older than
+    the ``keep`` newest, the releases between it and them stay too, and the note says so.
 
     The manifest goes first, so a release being pruned never looks complete with files gone.
     An object whose key goci cannot address safely (a drive letter or control character in it,
     written by another tool) is left and named: the release it belonged to is already hidden,
     and the publish that prunes is complete.
     """
-    stamps = [s for s in dev_releases(store, current.service) if s != current.version]
-    excess = len(stamps) + 1 - keep
-    victims = stamps[: max(0, excess)]
+    stamps = sorted({*dev_releases(store, current.service), current.version})
+    newest = stamps[-keep:]
+    victims = [s for s in stamps[:-keep] if s < current.version]
+    note = ""
+    if current.version not in newest:
+        note = (
+            f"{current.folder} is not among the {keep} newest dev release(s) of "
+            f"{current.service} (newest: {current.service}-{newest[-1]}); kept the newer ones, "
+            "pruned only older ones"
+        )
     removed = []
     for stamp in victims:
         prefix = f"dev/{current.service}-{stamp}/"
@@ -277,7 +296,7 @@ def prune_dev(store: Store, current: ReleaseName, keep: int) -> tuple[str, ...]:
         odd = [k for k in rest if not is_safe_key(k)]
         left = f" (left {len(odd)} object(s) with unsafe keys, remove by hand: {odd!r:.200})"
         removed.append(prefix.rstrip("/") + (left if odd else ""))
-    return tuple(removed)
+    return tuple(removed), note
 
 
 def upload_all(
