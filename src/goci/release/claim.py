@@ -159,6 +159,32 @@ def still_mine(store: Store, name: ReleaseName, mine: Claim) -> None:
         )
 
 
+def give_up(store: Store, name: ReleaseName, mine: Claim, written: list[str]) -> str:
+    """Undo a writer that claimed ``name`` and stopped before it was complete: remove the
+    objects it wrote, then its claim, so that the version is free again; what was done, in
+    words.
+
+    Without this a promotion stopped by a dev release rewritten under it kept the version
+    claimed for content that can no longer be promoted, and every later attempt was refused.
+    The objects go first: while the claim stands no writer of other content writes under the
+    version, so every object removed is one of ours. The claim goes only while it is still
+    ours (a prod claim is never replaced, only removed and made again), and nothing is
+    touched once a manifest is there: a writer of the same content that resumed our claim
+    completed the version, with these very bytes.
+    """
+    where = store.location(name.folder)
+    if store.read(f"{name.folder}/{MANIFEST}") is not None:
+        return f"{where} was completed meanwhile by a publish of the same files; it is kept"
+    store.delete(sorted(set(written)))
+    if holder(store, name) != mine:
+        return (
+            f"removed the {len(written)} object(s) it had copied; {store.location(claim_key(name))}"
+            " is no longer its claim and is kept"
+        )
+    store.delete([claim_key(name)])
+    return f"removed the {len(written)} object(s) it had copied and its claim: {where} is free"
+
+
 def refusal(store: Store, name: ReleaseName, theirs: Claim) -> str:
     """Why a release is not ours, and what an operator can do about it."""
     where = store.location(name.folder)

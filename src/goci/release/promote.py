@@ -13,12 +13,13 @@ re-read and retried), so concurrent promotions never lose one another's update.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from goci.errors import InputError, VerdictError, bad_input
 from goci.release.checksums import parse_sums
-from goci.release.claim import Claim, claim_version
+from goci.release.claim import Claim, claim_key, claim_version, give_up
 from goci.release.manifest import MANIFEST, SUMS, Manifest, check_build_records, with_promotion
 from goci.release.names import (
     ReleaseName,
@@ -164,6 +165,10 @@ def read_dev_manifest(store: Store, service: str, dev: ReleaseName) -> Manifest:
     return manifest
 
 
+class SourceChanged(VerdictError):
+    """A dev object was no longer the one verified when its copy was made."""
+
+
 def _copy_verified(
     store: Store,
     manifest: Manifest,
@@ -171,28 +176,69 @@ def _copy_verified(
     prod: ReleaseName,
     etags: dict[str, str],
     workers: int,
+    written: list[str],
 ) -> int:
     """Copy every file and SHA256SUMS server-side, each only while it is still the object
-    that was verified; how many were copied."""
+    that was verified; how many were copied. Each copy made is added to ``written`` (also
+    when another one stops the promotion), so that it can be taken back."""
     pairs = [
         (f"{dev.folder}/{f.path}", f"{prod.folder}/{f.path}", f.sha256) for f in manifest.files
     ]
     pairs.append((f"{dev.folder}/{SUMS}", f"{prod.folder}/{SUMS}", manifest.sha256sums))
 
+    stopped = threading.Event()  # once one source changed, no further copy is started
+
     def copy(pair: tuple[str, str, str]) -> None:
         src, dst, digest = pair
+        if stopped.is_set():
+            return
         try:
             store.copy(src, dst, digest, if_match=etags[src])
         except ConflictError:
-            raise VerdictError(
-                f"{store.location(src)} changed after it was verified; promotion stopped "
-                f"({store.location(prod.folder)} has no manifest: run the promotion again "
-                "to verify the release as it is now)"
-            ) from None
+            stopped.set()
+            raise SourceChanged(f"{store.location(src)} changed after it was verified") from None
+        written.append(dst)
 
+    # Leaving the pool waits for every copy under way, so ``written`` is whole when it raises.
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="goci-copy") as pool:
         list(pool.map(copy, pairs))
     return len(pairs)
+
+
+def _copy_claimed(
+    store: Store,
+    manifest: Manifest,
+    dev: ReleaseName,
+    prod: ReleaseName,
+    etags: dict[str, str],
+    workers: int,
+    claim: Claim,
+    created: bool,
+) -> int:
+    """The copies of a version claimed for these files, by this promotion (``created``) or
+    before it (a killed run, or one running now). When the dev release changes under them no
+    run of this promotion can complete the version any more: a claim of our own is handed
+    back (copies and claim removed) before it says so; an earlier one is not ours to remove."""
+    written: list[str] = []
+    try:
+        return _copy_verified(store, manifest, dev, prod, etags, workers, written)
+    except SourceChanged as exc:
+        if created:
+            then = (
+                f"this promotion {give_up(store, prod, claim, written)}. Review {dev.folder} "
+                "as it is now (resolve it again and have it approved again), then promote again"
+            )
+        else:
+            then = (
+                "its claim was made before this promotion (another run of it is going on, or "
+                f"was killed) and is kept; once that run is over, review {dev.folder} as it is "
+                f"now and promote again, or delete {store.location(claim_key(prod))} and the "
+                "objects under the version"
+            )
+        raise VerdictError(
+            f"{exc}: the dev release was rebuilt or rewritten while this promotion ran, so "
+            f"{store.location(prod.folder)} was not published; {then}"
+        ) from None
 
 
 def _publish_manifest(store: Store, manifest: Manifest, prod: ReleaseName) -> bool:
@@ -282,8 +328,8 @@ def promote(
         verify_remote(store, published, prod.folder)
     else:
         claim = Claim(prod.folder, manifest.sha256sums, manifest.commit, who, when)
-        claim_version(store, prod, claim)
-        copied = _copy_verified(store, manifest, dev, prod, etags, workers)
+        created = claim_version(store, prod, claim)
+        copied = _copy_claimed(store, manifest, dev, prod, etags, workers, claim, created)
         promoted = with_promotion(manifest, prod, dev.folder, who, when)
         unchanged = _publish_manifest(store, promoted, prod)
     cleaned = clean_leftovers(store, f"{prod.folder}/", stale_after)
