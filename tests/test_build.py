@@ -18,6 +18,7 @@ from goci.tools.gittool import Git
 from support.goci_run import GociRun
 from support.gorepo import GoRepo
 from support.gotools import go_exe, version_of
+from support.refusal import refused
 
 API = """
 import "example.com/shop/internal/greet"
@@ -191,6 +192,29 @@ def test_bad_input_is_refused_before_anything_is_built(
         assert message in run.stderr, (args, run.stderr)
         assert not (repo.root / ".goci/dist").exists()
         assert run.outputs == {}
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_a_main_package_named_like_a_release_folder_is_refused(
+    name: str,
+    make_repo: Callable[..., GoRepo],
+    gha_env: dict[str, str],
+    goci: Callable[..., GociRun],
+) -> None:
+    """``cmd/dev`` would be the service ``dev``, built into ``dist/dev/`` among the packed dev
+    releases (pack then skipped it silently and upload refused the whole dist)."""
+    repo = _shop(make_repo)
+    repo.package(f"cmd/{name}", "main", WORKER)
+    repo.commit(f"a service named {name}")
+    for args in ((), ("--services", "api")):
+        run = goci("build", "--target", "linux/amd64", *args, env=gha_env, cwd=repo.root)
+        line = refused(
+            run,
+            f"{repo.root / 'cmd' / name}: the main package example.com/shop/cmd/{name} would be "
+            f"the service '{name}', but dist/{name} is where goci packs the {name} releases",
+        )
+        assert "rename its folder" in line
+        assert not (repo.root / ".goci/dist").exists()
 
 
 def test_a_failing_target_leaves_nothing_half_built(

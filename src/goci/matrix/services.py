@@ -71,6 +71,30 @@ def _service_names(packages: Sequence[tuple[str, Path, str, Path]]) -> dict[str,
             return names
 
 
+RELEASE_FOLDERS = ("dev", "prod")
+"""``dist/dev`` and ``dist/prod`` hold packed releases (:mod:`goci.release.names`), so no
+service may be filed under those names."""
+
+
+def _refuse_release_folders(
+    names: dict[str, str], found: dict[str, tuple[str, Path, str, Path]]
+) -> None:
+    """Bad input when a main package would be the service ``dev`` or ``prod``.
+
+    ``goci build`` would write its binaries into ``dist/dev/``, the folder of the packed dev
+    releases: pack skipped it without a word and upload refused the whole dist. Renaming is
+    the package's owner's call (a parent folder in the name, ``cmd-dev``, only comes when two
+    packages share a base name), so it is refused here, where services get their names.
+    """
+    for import_path, name in sorted(names.items()):
+        if name in RELEASE_FOLDERS:
+            raise InputError(
+                f"{found[import_path][1]}: the main package {import_path} would be the service "
+                f"{name!r}, but dist/{name} is where goci packs the {name} releases; rename its "
+                "folder (cmd/dev -> cmd/devserver, say)"
+            )
+
+
 def main_packages(workspace: Workspace, go: Go) -> tuple[MainPackage, ...]:
     """Every ``main`` package of the modules in use (``go list ./...`` per module).
 
@@ -95,6 +119,7 @@ def main_packages(workspace: Workspace, go: Go) -> tuple[MainPackage, ...]:
             if item.get("Name") == "main" and mod.get("Dir") and path not in found:
                 found[path] = (path, Path(item["Dir"]), str(mod["Path"]), Path(mod["Dir"]))
     names = _service_names(list(found.values()))
+    _refuse_release_folders(names, found)
     return tuple(
         MainPackage(ip, folder, mod, mod_dir, names[ip])
         for ip, folder, mod, mod_dir in sorted(found.values())
