@@ -7,6 +7,8 @@ release whose ``SHA256SUMS`` and manifest disagree is refused before any byte is
 
 from __future__ import annotations
 
+import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +61,37 @@ def find_releases(dist: Path) -> list[ReleaseName]:
     return found
 
 
+def linked_part(root: Path, relative: str) -> str | None:
+    """The first part of ``root/relative`` below ``root`` that is a symbolic link, or None.
+
+    Every part is looked at with ``lstat``, never followed: a link to a folder anywhere in the
+    path (``linux-amd64 -> /etc``) would otherwise publish files from outside dist, while a
+    check of the last part alone sees regular files behind it.
+    """
+    path = root
+    for part in relative.split("/"):
+        path = path / part
+        try:
+            if stat.S_ISLNK(path.lstat().st_mode):
+                return path.relative_to(root).as_posix()
+        except FileNotFoundError:
+            return None
+    return None
+
+
+def refuse_links(root: Path, relatives: Iterable[str], release: str) -> None:
+    """Bad input (exit 2) when any of ``relatives`` passes through a symbolic link."""
+    for relative in relatives:
+        link = linked_part(root, relative)
+        if link is not None:
+            raise bad_input(
+                "--release",
+                release,
+                f"a release folder of regular files and folders only: {root / link} is a "
+                "symbolic link, which could publish files from outside dist (re-run pack)",
+            )
+
+
 def _as_release(text: str) -> ReleaseName | None:
     try:
         return parse_release(text, "release folder")
@@ -82,6 +115,7 @@ class LocalRelease:
 def load_release(dist: Path, name: ReleaseName) -> LocalRelease:
     """Read a packed release; a missing SHA256SUMS or manifest is bad input, a mismatch a no."""
     folder = dist / name.folder
+    refuse_links(dist, [f"{name.folder}/{SUMS}", f"{name.folder}/{MANIFEST}"], name.folder)
     if not folder.is_dir():
         raise bad_input("--release", name.folder, f"a release folder under {dist} made by pack")
     sums_path = folder / SUMS
@@ -108,6 +142,7 @@ def load_release(dist: Path, name: ReleaseName) -> LocalRelease:
             f"{folder}: its {MANIFEST} is of {manifest.name}, not {name.folder}; a release "
             "folder moved or renamed after pack would publish under the wrong name (re-run pack)"
         )
+    refuse_links(folder, (f.path for f in manifest.files), name.folder)
     listed = {f.path: f.sha256 for f in manifest.files}
     if sums != listed or sha256_bytes(sums_text.encode()) != manifest.sha256sums:
         raise VerdictError(f"{folder}: {SUMS} and {MANIFEST} disagree; re-run pack")

@@ -25,7 +25,7 @@ from typing import Literal
 
 from goci.errors import ToolError, VerdictError
 from goci.release.claim import Claim, claim_version, still_mine, take_over
-from goci.release.local import LocalRelease
+from goci.release.local import LocalRelease, refuse_links
 from goci.release.manifest import MANIFEST, SUMS, FileEntry, Manifest, check_build_records
 from goci.release.names import STAMP_DIGITS, ReleaseName
 from goci.release.stores import ConflictError, Progress, Store, is_safe_key
@@ -53,7 +53,10 @@ class Uploaded:
 
 
 def verify_local(release: LocalRelease, workers: int = 4) -> None:
-    """Every file on disk must still match SHA256SUMS before a single byte is sent."""
+    """Every file on disk must still match SHA256SUMS before a single byte is sent, and be
+    reached through no symbolic link (bad input, as when it was loaded: it could have been
+    swapped for one since)."""
+    refuse_links(release.path, [*(f.path for f in release.manifest.files), SUMS], str(release.name))
 
     def problem(entry: FileEntry) -> str:
         path = release.path / entry.path
