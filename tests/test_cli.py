@@ -171,13 +171,16 @@ def test_registry_entries_name_their_commands() -> None:
 def test_an_os_error_is_one_line_then_the_traceback_folded(
     goci: Callable[..., GociRun], tmp_path: Path
 ) -> None:
-    """A store folder that is a file (a disk full, a permission: any OSError) reads as one
-    error line naming the command, exit 1, with the traceback in a collapsed group after it."""
+    """A file where the store needs a folder (a disk full, a permission: any OSError) reads
+    as one error line naming the command, exit 1, with the traceback in a collapsed group
+    after it. (A store that is itself a file is bad input, refused before it is opened: here
+    the file sits inside the store, where only a write finds it.)"""
     from support import releases
 
     ws = tmp_path / "ws"
     releases.packed(ws, "api", b"api build")
-    (ws / "out").write_text("a file, not a folder")
+    (ws / "out").mkdir()
+    (ws / "out" / "prod").write_text("a file, not a folder")
     env = actions_env(tmp_path / "gha", {})
     run = goci("artifact", "upload", "--store", "file://out", "--dir", str(ws), env=env)
     assert run.code == 1

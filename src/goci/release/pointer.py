@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from goci.errors import ToolError, VerdictError
+from goci.errors import InputError, ToolError, VerdictError, bad_input
+from goci.release.names import parse_semver, release_name, validate_service
 from goci.release.stores import ConflictError, Store
 
 POINTER_ATTEMPTS = 50
@@ -48,7 +49,7 @@ class Pointer:
     def from_json(cls, data: bytes, source: str) -> Pointer:
         try:
             raw: dict[str, Any] = json.loads(data)
-            return cls(
+            pointer = cls(
                 service=str(raw["service"]),
                 version=str(raw["version"]),
                 release=str(raw["release"]),
@@ -57,8 +58,36 @@ class Pointer:
                 updated_by=str(raw.get("updated_by", "")),
                 action=str(raw.get("action", "")),
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise VerdictError(f"{source} is not a goci pointer: {exc}") from exc
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+            # RecursionError: JSON nested thousands deep, which json.loads cannot read either
+            raise VerdictError(f"{source} is not a goci pointer: {exc}") from None
+        pointer.check(source)
+        return pointer
+
+    def check(self, source: str) -> None:
+        """A VerdictError naming the pointer ``source`` unless every version in it is a
+        version of its service: rollback turns ``history`` into a release name, and a
+        hand-edited ``../../x`` used to come back as a bad ``--version`` nobody gave."""
+        try:
+            validate_service(self.service, "its service")
+            for field, version in (
+                ("version", self.version),
+                *(("history", v) for v in self.history),
+            ):
+                if parse_semver(version, f"its {field}") != version:
+                    raise bad_input(f"its {field}", version, "a version without 'v' or spaces")
+                release_name("prod", self.service, version)  # and one name, never two
+        except InputError as exc:
+            raise VerdictError(
+                f"{source} is not a goci pointer of {self.service!r}: {exc}. It names what is "
+                "live and what was, so goci will not guess: restore it from a backup or fix it "
+                "by hand (version and history hold semantic versions like 1.4.0)"
+            ) from None
+        if self.release != f"prod/{self.service}-v{self.version}":
+            raise VerdictError(
+                f"{source} is not a goci pointer: its release {self.release!r} is not the one "
+                f"its version {self.version!r} names; restore it from a backup or fix it by hand"
+            )
 
 
 def pointer_key(service: str) -> str:

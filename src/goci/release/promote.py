@@ -28,7 +28,7 @@ from goci.release.names import (
     release_name,
     validate_service,
 )
-from goci.release.pointer import Pointer, update_pointer
+from goci.release.pointer import Pointer, read_pointer, update_pointer
 from goci.release.stores import ConflictError, Store
 from goci.release.upload import STALE_AFTER, clean_leftovers, dev_releases
 from goci.tools.hashing import sha256_bytes
@@ -314,6 +314,7 @@ def promote(
     if approved_sha256sums:
         check_approved(store, dev, manifest, approved_sha256sums)
     etags = verify_remote(store, manifest, dev.folder)
+    read_pointer(store, service)  # a damaged pointer stops us before a version is written
     prod_key = f"{prod.folder}/{MANIFEST}"
     existing = store.read(prod_key)
     copied = 0

@@ -194,6 +194,18 @@ def check_url(url: str, name: str = "--store") -> tuple[str, str]:
     return scheme, match.group(2)
 
 
+def _check_folder(root: Path, url: str) -> None:
+    """Bad input when ``file://DIR`` names a file, or a path through one: every read and
+    write under it would otherwise end in an OS error (``Not a directory``) mid-command."""
+    existing = next((p for p in (root, *root.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        what = "is a file" if existing == root else f"is inside {existing}, a file"
+        raise InputError(
+            f"--store: {redact_url(url)!r} is not valid; {root} {what}, not a folder "
+            "(file://DIR names a folder, made when missing)"
+        )
+
+
 def open_store(
     url: str,
     *,
@@ -210,8 +222,9 @@ def open_store(
     if scheme == "file":
         from goci.release.stores.filestore import FileStore
 
-        root = Path(rest)
-        return FileStore((root if root.is_absolute() else cwd / root).resolve(), tuning, owner)
+        root = (Path(rest) if Path(rest).is_absolute() else cwd / rest).resolve()
+        _check_folder(root, url)
+        return FileStore(root, tuning, owner)
     from goci.release.stores.s3store import S3Store
 
     return S3Store.from_url(
