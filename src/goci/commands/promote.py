@@ -127,6 +127,7 @@ def resolve_only(store: Store, service: str, source: str, version: str) -> Resul
     go-promote.yml runs this before the approval gate, so that reviewers approve one fixed
     release (shown in the summary) and the gated job promotes that release, not "latest".
     """
+    version = parse_semver(version)  # the bare version: --version v1.4.0 is prod/api-v1.4.0
     name = core.resolve_source(store, service, source)
     key = f"{name.folder}/{MANIFEST}"
     manifest = core.read_dev_manifest(store, service, name)  # refused now, not after approval
