@@ -21,6 +21,7 @@ from typing import Any
 from goci.changed import diff
 from goci.changed.depmoves import Tree, module_files
 from goci.changed.diff import ChangeSet, FileChange
+from goci.changed.folders import module_root
 from goci.changed.globs import DEFAULT_GLOBAL_FILES, global_reason
 from goci.changed.orphans import ORPHAN_POLICIES, own_files
 from goci.changed.pkggraph import Graph, Loader, discover_tree, worktree
@@ -240,16 +241,19 @@ class _Analysis:
         """The graph of one tree; with ``only``, of just the modules holding those files."""
         workspace = discover_tree(self._tree_dir(tree_root), self.go)
         listed = workspace
+        in_use = {m.dir.resolve() for m in workspace.modules}
+        inside = f"{self.subdir}/" if self.subdir else ""
         if only is not None:
-            roots = {_module_root(tree_root, f.path) for f in only}
+            roots = {module_root(tree_root, f.path, in_use, inside) for f in only}
             keep = {(tree_root / r).resolve() for r in roots if r is not None}
             modules = tuple(m for m in workspace.modules if m.dir.resolve() in keep)
             listed = Workspace(workspace.root, workspace.gowork, modules)
-        in_use = {m.dir.resolve() for m in workspace.modules}
+        # Changed modules the workspace does not use, listed on their own. A go.mod under
+        # testdata/ or vendor/ (or a folder starting with _ or .) is no module of the build:
+        # module_root passes over it, and its files belong to the module around it.
         extra: set[str] = set()
-        inside = f"{self.subdir}/" if self.subdir else ""
         for f in files:
-            folder = _module_root(tree_root, f.path)
+            folder = module_root(tree_root, f.path, in_use, inside)
             if folder is None or (tree_root / folder).resolve() in in_use:
                 continue
             if not inside or f"{folder}/".startswith(inside):
@@ -362,15 +366,3 @@ class _Analysis:
         if workspace is None or not workspace.modules:
             return ("./...",)
         return tuple(sorted(f"{m.path}/..." for m in workspace.modules))
-
-
-def _module_root(tree_root: Path, path: str) -> str | None:
-    """The repository-relative folder of the innermost go.mod above ``path`` in a tree."""
-    folder = PurePosixPath(path).parent
-    while True:
-        key = "" if str(folder) == "." else folder.as_posix()
-        if (tree_root / key / "go.mod").is_file():
-            return key
-        if key == "":
-            return None
-        folder = folder.parent

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from goci.changed.diff import FileChange
+from goci.changed.folders import never_built
 from goci.changed.pkggraph import Graph
 from goci.changed.seeds import Reason, Seeds
 
@@ -101,7 +102,7 @@ def _orphan(
         note = "C, assembly or object file: packages compiling C or assembly may include it"
         for pkg_path in includers:
             seeds.add_build(pkg_path, Reason(path, (pkg_path,), note))
-    nearest = _nearest_packages(path, by_dir, repo_root)
+    nearest = _nearest_packages(path, by_dir, graph, repo_root)
     if not nearest:
         if not includers:
             seeds.skipped.append((path, "no package at or above it in its module"))
@@ -124,15 +125,23 @@ def _orphan(
         seeds.add_tests(pkg_path, Reason(path, (pkg_path,), note))
 
 
-def _nearest_packages(path: str, by_dir: Mapping[str, list[str]], repo_root: Path) -> list[str]:
-    """The packages of the closest folder at or above ``path`` in its module that has one."""
+def _nearest_packages(
+    path: str, by_dir: Mapping[str, list[str]], graph: Graph, repo_root: Path
+) -> list[str]:
+    """The packages of the closest folder at or above ``path`` in its module that has one.
+
+    A go.mod that is no module of the build (under testdata/, vendor/, ...) is no boundary.
+    """
+    modules = set(graph.modules.values())
     folder = PurePosixPath(path).parent
     while True:
         key = "" if str(folder) == "." else folder.as_posix()
         pkgs = by_dir.get(key)
         if pkgs:
             return sorted(pkgs)
-        if (repo_root / key / "go.mod").is_file() or key == "":
+        if key == "":
+            return []
+        if (repo_root / key / "go.mod").is_file() and (key in modules or not never_built(key)):
             return []
         folder = folder.parent
 
