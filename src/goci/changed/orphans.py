@@ -61,15 +61,54 @@ def own_files(
                 else:
                     seeds.add_build(pkg_path, reason)
             continue
-        parts = PurePosixPath(path).parts
-        if "testdata" in parts[:-1]:
-            beside = "/".join(parts[: parts.index("testdata")])
-            pkgs = by_dir.get(beside, [])
-            for pkg_path in pkgs:
-                seeds.add_tests(pkg_path, Reason(path, (pkg_path,), "testdata"))
-            if pkgs:
-                continue
+        if _testdata(seeds, path, by_dir, graph):
+            continue
         _orphan(seeds, path, by_dir, graph, repo_root, policy)
+
+
+def _testdata(seeds: Seeds, path: str, by_dir: Mapping[str, list[str]], graph: Graph) -> bool:
+    """Seed the tests that may read a file under a ``testdata/`` folder; False when none.
+
+    The package beside the folder is the one whose tests read it. With no package there (a
+    module-root ``testdata/`` read as ``../../testdata``), a test can only reach it by a
+    relative path from below the folder holding it: every local package below that folder,
+    in its module, may read it. (A test reading a sibling's ``testdata/`` by path is not seen.)
+    """
+    parts = PurePosixPath(path).parts
+    if "testdata" not in parts[:-1]:
+        return False
+    cut = parts.index("testdata")
+    holder = "/".join(parts[:cut])
+    pkgs = by_dir.get(holder, [])
+    for pkg_path in pkgs:
+        seeds.add_tests(pkg_path, Reason(path, (pkg_path,), "testdata"))
+    if pkgs:
+        return True
+    module = _module_of(holder, graph)
+    if module is None:
+        return False
+    below = f"{holder}/" if holder else ""
+    readers = sorted(
+        p.path
+        for p in graph.packages.values()
+        if p.local and p.module == module and p.test_files and f"{p.dir}/".startswith(below)
+    )
+    folder = "/".join(parts[: cut + 1])
+    where = holder or "the module root"
+    note = f"in {folder}/, which no package sits beside: the tests below {where} may read it"
+    for pkg_path in readers:
+        seeds.add_tests(pkg_path, Reason(path, (pkg_path,), note))
+    return bool(readers)
+
+
+def _module_of(folder: str, graph: Graph) -> str | None:
+    """The local module whose folder is the innermost one holding ``folder``."""
+    holding = [
+        (len(root), module)
+        for module, root in graph.modules.items()
+        if root == "" or folder == root or folder.startswith(f"{root}/")
+    ]
+    return max(holding)[1] if holding else None
 
 
 def _orphan(
