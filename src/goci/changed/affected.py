@@ -125,6 +125,7 @@ class _Analysis:
     change_set: ChangeSet
     head_graph: Graph | None = None
     head_workspace: Workspace | None = None
+    quiet: tuple[FileChange, ...] = ()  # changed only in comments (--ignore-comments)
 
     @property
     def subdir(self) -> str:
@@ -138,7 +139,7 @@ class _Analysis:
             seeds.all_of(cs.everything)
             return self._finish(seeds, self._head_only_graph(seeds), cs.files)
         try:
-            files = self._relevant_files(seeds)
+            files = self._relevant_files()
             return self._analyse_files(seeds, files)
         except InputError:
             raise
@@ -149,8 +150,9 @@ class _Analysis:
 
     # -- files -----------------------------------------------------------------------------
 
-    def _relevant_files(self, seeds: Seeds) -> list[FileChange]:
-        """The changed files, minus comment-only Go edits when asked.
+    def _relevant_files(self) -> list[FileChange]:
+        """The changed files, minus comment-only Go edits when asked (kept in ``quiet`` until
+        the graph says whether a package compiles them, see :meth:`_quiet_data`).
 
         Files outside ``--dir`` stay: a module there may be required through a replace
         directive, and its packages then appear in the graph with their own files.
@@ -159,14 +161,33 @@ class _Analysis:
         if self.ignore_comments and self.change_set.merge_base and self.change_set.has_base_tree:
             from goci.changed.comments import comment_only
 
-            candidates = [f.path for f in files if f.status == "M" and f.path.endswith(".go")]
+            # A .go file under testdata/ is data (a golden file): its comments are content.
+            candidates = [
+                f.path
+                for f in files
+                if f.status == "M"
+                and f.path.endswith(".go")
+                and "testdata" not in PurePosixPath(f.path).parts[:-1]
+            ]
             quiet = comment_only(
                 self.git, self.go, self.change_set.merge_base, self.change_set.head, candidates
             )
-            for path in sorted(quiet):
-                seeds.skipped.append((path, "only comments or white space changed"))
+            self.quiet = tuple(f for f in files if f.path in quiet)
             files = [f for f in files if f.path not in quiet]
         return files
+
+    def _quiet_data(self, seeds: Seeds, graph: Graph) -> list[FileChange]:
+        """The comment-only files no package compiles: data a test or tool may read whole, so
+        they count as changed; the others are skipped."""
+        compiled: set[str] = set()
+        for pkg in graph.packages.values():
+            if pkg.local:
+                compiled |= pkg.files | pkg.test_files
+        data = [f for f in self.quiet if f.path not in compiled]
+        for f in sorted(self.quiet, key=lambda f: f.path):
+            if f.path in compiled:
+                seeds.skipped.append((f.path, "only comments or white space changed"))
+        return data
 
     # -- the main path ---------------------------------------------------------------------
 
@@ -216,6 +237,7 @@ class _Analysis:
                 head_graph, head_ws = self._load_tree(h, files)
             union = head_graph
         self.head_graph, self.head_workspace = head_graph, head_ws
+        files += self._quiet_data(seeds, union)
         own_files(seeds, files, union, repo_root=self.repo_root, policy=self.orphan_policy)
         return self._finish(seeds, union, tuple(files), head_graph)
 

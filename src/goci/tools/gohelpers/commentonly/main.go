@@ -4,7 +4,8 @@
 // It answers with Go's own parser, so that what counts as a comment, a string or a
 // directive is exactly what the compiler thinks. A change to a directive (//go:build, // +build,
 // //go:embed, //go:generate, //go:linkname and the other //go: lines, //line, //export, //extern)
-// or to the cgo preamble (the comment above import "C") is a code change.
+// or to the cgo preamble (the comment above import "C") is a code change, and so is a change to
+// an example's "// Output:" or "// Unordered output:" comment, which go test checks.
 //
 // Usage: commentonly OLD NEW [OLD NEW ...]; one line per pair on stdout, tab-separated:
 // VERDICT NEW WHY, where VERDICT is "comments" or "code". (No encoding/json: every standard
@@ -60,6 +61,9 @@ func compare(oldPath, newPath string) (string, string) {
 	if cgoPreamble(oldFile) != cgoPreamble(newFile) {
 		return "code", "the cgo preamble changed"
 	}
+	if !equalStrings(exampleOutputs(oldFile), exampleOutputs(newFile)) {
+		return "code", "an example's output comment changed"
+	}
 	if fingerprint(oldFile) != fingerprint(newFile) {
 		return "code", "the syntax tree changed"
 	}
@@ -85,6 +89,29 @@ func directives(file *ast.File) []string {
 func isPlusBuild(text string) bool {
 	rest := strings.TrimSpace(strings.TrimPrefix(text, "//"))
 	return strings.HasPrefix(text, "//") && strings.HasPrefix(rest, "+build")
+}
+
+// exampleOutputs lists, in order, the comments inside function bodies that begin with
+// "Output:" or "Unordered output:" (any case, as go test reads them): go test compares an
+// example's output with such a comment, so it is an assertion, not a comment.
+func exampleOutputs(file *ast.File) []string {
+	var found []string
+	for _, decl := range file.Decls {
+		fn, ok := decl.(*ast.FuncDecl)
+		if !ok || fn.Body == nil {
+			continue
+		}
+		for _, group := range file.Comments {
+			if group.Pos() < fn.Body.Lbrace || group.End() > fn.Body.Rbrace {
+				continue
+			}
+			text := strings.ToLower(strings.TrimLeft(group.Text(), " \t\r\n\v\f"))
+			if strings.HasPrefix(text, "output:") || strings.HasPrefix(text, "unordered output:") {
+				found = append(found, rawComment(group))
+			}
+		}
+	}
+	return found
 }
 
 // cgoPreamble is the doc comment of import "C": C code compiled with the package.
