@@ -6,12 +6,13 @@ select, and compares the exact sets: what must run and what must be left out.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
 from support.goci_run import GociRun
 from support.gorepo import GoRepo
-from test_changed import changed
+from test_changed import changed, value_test
 
 M = "ex.com/m"
 
@@ -182,3 +183,41 @@ def test_ignore_comments_keeps_example_output_and_go_files_that_are_data(
     repo.commit("doc")
     out = changed(goci, repo, "--base", "HEAD~1", "--ignore-comments")
     assert selected(out) == ([], [], [], []) and out["any"] is False
+
+
+def test_a_header_a_package_owns_also_selects_every_package_compiling_c(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
+    """cdefs owns limits.h, but calc's cgo code includes it as ../cdefs/limits.h: an owned
+    header selects its owner and every package compiling C, as an orphan one does."""
+    repo = make_repo()
+    repo.module(".", M)
+    repo.write("cdefs/doc.go", "// Package cdefs holds the C constants.\npackage cdefs\n")
+    repo.write("cdefs/limits.h", "#define LIMIT 10\n")
+    repo.write(
+        "calc/calc.go",
+        'package calc\n\n// #include "../cdefs/limits.h"\nimport "C"\n\n'
+        "func Limit() int { return int(C.LIMIT) }\n",
+    )
+    repo.write("calc/calc_test.go", value_test("calc", "Limit", 10))
+    repo.package(
+        "cmd/svc", "main", f'import "{M}/calc"\n\nfunc main() {{ println(calc.Limit()) }}\n'
+    )
+    repo.package("pure", "pure", "func P() int { return 1 }\n")
+    repo.write("pure/pure_test.go", value_test("pure", "P", 1))
+    repo.commit("base")
+    repo.write("cdefs/limits.h", "#define LIMIT 20\n")
+    repo.commit("raise the limit")
+    cgo = {**repo.env, "CGO_ENABLED": "1"}
+    test = subprocess.run(
+        [cgo.get("GOCI_GO", "go"), "test", "-count=1", "./calc"],
+        cwd=repo.root,
+        env=cgo,
+        check=False,
+    )
+    assert test.returncode == 1
+    out = changed(goci, repo, "--base", "HEAD~1", env=cgo)
+    # Left out: pure, which compiles no C.
+    packages = [f"{M}/calc", f"{M}/cdefs", f"{M}/cmd/svc"]
+    assert selected(out) == (packages, [f"{M}/calc"], [f"{M}/cmd/svc"], [M])
+    assert out["reason"][f"{M}/calc"]["note"] == "C header: packages compiling C may include it"

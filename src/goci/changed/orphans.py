@@ -27,6 +27,8 @@ _NATIVE_SOURCES = frozenset(
     | {".for", ".f90", ".s", ".S", ".sx", ".swig", ".swigcxx", ".a", ".o", ".so", ".dylib"}
     | {".dll", ".lib"}
 )
+# Headers a package owns (HFiles) that another package's C code may #include by path.
+_HEADERS = frozenset({".h", ".hh", ".hpp", ".hxx", ".inc"})
 FileKind = Literal["go", "native", "data"]
 
 
@@ -60,6 +62,8 @@ def own_files(
                     seeds.add_tests(pkg_path, reason)
                 else:
                     seeds.add_build(pkg_path, reason)
+            if PurePosixPath(path).suffix in _HEADERS:
+                _includers(seeds, path, graph, "C header: packages compiling C may include it")
             continue
         if _testdata(seeds, path, by_dir, graph):
             continue
@@ -137,10 +141,8 @@ def _orphan(
     kind = _file_kind(path)
     includers: list[str] = []
     if kind == "native":
-        includers = sorted(p for p, pkg in graph.packages.items() if pkg.local and pkg.native)
         note = "C, assembly or object file: packages compiling C or assembly may include it"
-        for pkg_path in includers:
-            seeds.add_build(pkg_path, Reason(path, (pkg_path,), note))
+        includers = _includers(seeds, path, graph, note)
     nearest = _nearest_packages(path, by_dir, graph, repo_root)
     if not nearest:
         if not includers:
@@ -162,6 +164,15 @@ def _orphan(
     note = "not compiled or embedded: only the tests of the nearest package above read it"
     for pkg_path in readers:
         seeds.add_tests(pkg_path, Reason(path, (pkg_path,), note))
+
+
+def _includers(seeds: Seeds, path: str, graph: Graph, note: str) -> list[str]:
+    """Seed, as a build change, every local package compiling C or assembly: an #include
+    can name a file in any folder, so ``path``'s users cannot be told from where it lies."""
+    includers = sorted(p for p, pkg in graph.packages.items() if pkg.local and pkg.native)
+    for pkg_path in includers:
+        seeds.add_build(pkg_path, Reason(path, (pkg_path,), note))
+    return includers
 
 
 def _nearest_packages(
