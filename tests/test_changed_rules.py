@@ -221,3 +221,52 @@ def test_a_header_a_package_owns_also_selects_every_package_compiling_c(
     packages = [f"{M}/calc", f"{M}/cdefs", f"{M}/cmd/svc"]
     assert selected(out) == (packages, [f"{M}/calc"], [f"{M}/cmd/svc"], [M])
     assert out["reason"][f"{M}/calc"]["note"] == "C header: packages compiling C may include it"
+
+
+def test_a_patched_vendored_file_selects_the_importers_of_its_package(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
+    """app vendors ex.com/dep (whose source is also a module of the repository): a patch to
+    the vendored copy is a build change of ex.com/dep for app's importers of it, and never
+    lists ex.com/dep itself nor the nearest package above the vendor folder."""
+    repo = make_repo()
+    repo.module("dep", "ex.com/dep")
+    repo.package("dep", "dep", "func Answer() int { return 42 }\n")
+    repo.write("dep/dep_test.go", value_test("dep", "Answer", 42))
+    repo.module(
+        "app", "ex.com/app", extra="require ex.com/dep v0.0.0\nreplace ex.com/dep => ../dep\n"
+    )
+    repo.package(
+        "app/pkg/use", "use", 'import "ex.com/dep"\n\nfunc Get() int { return dep.Answer() }\n'
+    )
+    repo.write("app/pkg/use/use_test.go", value_test("use", "Get", 42))
+    repo.package("app/pkg/other", "other", "func O() int { return 1 }\n")
+    repo.write("app/pkg/other/other_test.go", value_test("other", "O", 1))
+    repo.package(
+        "app/cmd/svc", "main", 'import "ex.com/app/pkg/use"\n\nfunc main() { println(use.Get()) }\n'
+    )
+    repo.package("app", "main", "func main() {}\n", file="main.go")
+    repo.go("mod", "vendor", cwd="app")
+    repo.commit("base")
+    repo.write("app/vendor/ex.com/dep/dep.go", "package dep\n\nfunc Answer() int { return 43 }\n")
+    repo.commit("patch the vendored copy")
+    assert repo.go("test", "./...", cwd="app", check=False).returncode == 1
+    assert repo.go("test", "./...", cwd="dep", check=False).returncode == 0
+    want: Picked = (
+        ["ex.com/app/cmd/svc", "ex.com/app/pkg/use"],
+        ["ex.com/app/pkg/use"],
+        ["ex.com/app/cmd/svc"],
+        ["ex.com/app"],
+    )
+    # Left out: ex.com/dep (vendored here, and its own module's tests still pass), app's
+    # root main package above vendor/, and app/pkg/other, which does not import dep.
+    out = changed(goci, repo, "--base", "HEAD~1")
+    assert selected(out) == want
+    assert out["reason"]["ex.com/app/pkg/use"] == {
+        "file": "app/vendor/ex.com/dep/dep.go",
+        "via": ["ex.com/dep", "ex.com/app/pkg/use"],
+        "note": "vendored copy",
+    }
+    run = goci("changed", "--json", "--base", "HEAD~1", env=repo.env, cwd=repo.root / "app")
+    assert run.code == 0, run.stderr
+    assert selected(run.json()) == want

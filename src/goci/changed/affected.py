@@ -354,11 +354,10 @@ class _Analysis:
                 build.setdefault(name, reason)
             for name, reason in move_tests.items():
                 tests.setdefault(name, reason)
-        listed = sorted(p for p in (set(build) | set(tests)) & local & existing)
-        test_listed = sorted(p for p in set(tests) & local & existing)
-        services = sorted(
-            p for p in set(build) & local & existing if head_graph.packages[p].is_main
-        )
+        shown = (local & existing) - seeds.unlisted
+        listed = sorted(p for p in (set(build) | set(tests)) & shown)
+        test_listed = sorted(p for p in set(tests) & shown)
+        services = sorted(p for p in set(build) & shown if head_graph.packages[p].is_main)
         modules = sorted({graph.packages[p].module for p in listed if graph.packages[p].module})
         reasons = {p: (build.get(p) or tests[p]) for p in listed}
         return AffectedSet(

@@ -38,12 +38,18 @@ def own_files(
     """Seed the packages that own each changed file; a file nobody owns follows ``policy``."""
     owners: dict[str, list[tuple[str, bool]]] = {}
     by_dir: dict[str, list[str]] = {}
+    vendored: dict[str, list[str]] = {}
     for pkg in graph.packages.values():
+        # A vendored copy's files (a local module of the same import path merges with it): a
+        # patch to one is a build change of that import path, for its importers only.
+        for f in pkg.files:
+            if "vendor" in PurePosixPath(f).parts[:-1]:
+                vendored.setdefault(f, []).append(pkg.path)
+            elif pkg.local:
+                owners.setdefault(f, []).append((pkg.path, False))
         if not pkg.local:
             continue
         by_dir.setdefault(pkg.dir, []).append(pkg.path)
-        for f in pkg.files:
-            owners.setdefault(f, []).append((pkg.path, False))
         for f in pkg.test_files:
             owners.setdefault(f, []).append((pkg.path, True))
     for change in files:
@@ -64,6 +70,10 @@ def own_files(
                     seeds.add_build(pkg_path, reason)
             if PurePosixPath(path).suffix in _HEADERS:
                 _includers(seeds, path, graph, "C header: packages compiling C may include it")
+            continue
+        if path in vendored:
+            for pkg_path in vendored[path]:
+                seeds.add_vendored(pkg_path, Reason(path, (pkg_path,), "vendored copy"))
             continue
         if _testdata(seeds, path, by_dir, graph):
             continue

@@ -52,9 +52,22 @@ class Seeds:
     whole_modules: dict[str, Reason] = field(default_factory=dict)
     dep_moves: list[DepMove] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    vendored: set[str] = field(default_factory=set)
 
     def add_build(self, pkg: str, reason: Reason) -> None:
         self.build.setdefault(pkg, reason)
+
+    def add_vendored(self, pkg: str, reason: Reason) -> None:
+        """A patched vendored copy of ``pkg``: a build change for its importers, while ``pkg``
+        itself (vendored, or a local module of the same path) is no package to test for it."""
+        if pkg not in self.build:
+            self.vendored.add(pkg)
+        self.add_build(pkg, reason)
+
+    @property
+    def unlisted(self) -> set[str]:
+        """Seeds that only carry a change to their importers: never listed themselves."""
+        return self.vendored - set(self.tests)
 
     def add_tests(self, pkg: str, reason: Reason) -> None:
         self.tests.setdefault(pkg, reason)
