@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from support.goci_run import GociRun
+from support.goproxy import GoProxy
 from support.gorepo import GoRepo
 from test_changed import changed, value_test
 
@@ -270,3 +271,59 @@ def test_a_patched_vendored_file_selects_the_importers_of_its_package(
     run = goci("changed", "--json", "--base", "HEAD~1", env=repo.env, cwd=repo.root / "app")
     assert run.code == 0, run.stderr
     assert selected(run.json()) == want
+
+
+def test_checksums_removed_select_the_modules_using_the_file(
+    make_repo: Callable[..., GoRepo], goproxy: GoProxy, goci: Callable[..., GociRun]
+) -> None:
+    """A go.sum line removed breaks every build that needed it ("missing go.sum entry"): the
+    module beside it runs whole; go.work.sum's, every module of the workspace. Lines only
+    added change nothing."""
+    for version in ("v1.0.0", "v1.1.0"):
+        goproxy.add("ex.com/dep", version, {"dep.go": "package dep\n\nfunc D() int { return 1 }\n"})
+    repo = make_repo()
+    repo.module(".", M, extra="require ex.com/dep v1.0.0\n")
+    repo.package("usesdep", "usesdep", 'import "ex.com/dep"\n\nfunc U() int { return dep.D() }\n')
+    repo.write("usesdep/usesdep_test.go", value_test("usesdep", "U", 1))
+    repo.package("plain", "plain", "func P() int { return 1 }\n")
+    repo.write("plain/plain_test.go", value_test("plain", "P", 1))
+    repo.module("sub", "ex.com/sub")
+    repo.package("sub/s", "s", "func S() int { return 1 }\n")
+    repo.write("sub/s/s_test.go", value_test("s", "S", 1))
+    repo.go("mod", "tidy")
+    repo.commit("base")
+    gosum = (repo.root / "go.sum").read_text()
+    repo.write("go.sum", gosum + "ex.com/unused v1.0.0/go.mod h1:" + "A" * 43 + "=\n")
+    repo.commit("add a checksum")
+    out = changed(goci, repo, "--base", "HEAD~1")
+    assert selected(out) == ([], [], [], []) and out["any"] is False
+    assert out["all"] is False
+    kept = "".join(line + "\n" for line in gosum.splitlines() if "/go.mod " in line)
+    repo.write("go.sum", kept)
+    repo.commit("remove dep's checksum")
+    assert repo.go("test", "./...", check=False).returncode == 1
+    out = changed(goci, repo, "--base", "HEAD~1")
+    # Left out: the module sub, which does not use this go.sum.
+    both = [f"{M}/plain", f"{M}/usesdep"]
+    assert selected(out) == (both, both, [], [M])
+    note = f"checksums were removed from go.sum: every build of {M} may need them"
+    assert out["reason"][f"{M}/plain"]["note"] == note
+    # A bump tidied: the old version's checksums go, but head's build list no longer
+    # selects it; what the move reaches is precise. Left out: plain, and sub.
+    repo.write("go.sum", gosum)
+    repo.commit("checksums back")
+    repo.go("get", "ex.com/dep@v1.1.0")
+    repo.go("mod", "tidy")
+    repo.commit("bump dep")
+    assert "v1.0.0" not in (repo.root / "go.sum").read_text()
+    out = changed(goci, repo, "--base", "HEAD~1")
+    assert selected(out) == ([f"{M}/usesdep"], [f"{M}/usesdep"], [], [M])
+    assert out["all"] is False
+    repo.write("go.work", "go 1.21\n\nuse (\n\t.\n\t./sub\n)\n")
+    repo.write("go.work.sum", "ex.com/unused v1.0.0/go.mod h1:" + "A" * 43 + "=\n")
+    repo.commit("workspace")
+    repo.write("go.work.sum", "")
+    repo.commit("empty go.work.sum")
+    out = changed(goci, repo, "--base", "HEAD~1")
+    every = [f"{M}/plain", f"{M}/usesdep", "ex.com/sub/s"]
+    assert selected(out) == (every, every, [], [M, "ex.com/sub"])

@@ -27,6 +27,7 @@ from goci.changed.orphans import ORPHAN_POLICIES, own_files
 from goci.changed.pkggraph import Graph, Loader, discover_tree, worktree
 from goci.changed.propagate import dep_move_reach, propagate, test_binaries
 from goci.changed.seeds import Reason, Seeds
+from goci.changed.sums import selected_versions, sum_files
 from goci.ci_env import CiEnv
 from goci.errors import GociError, InputError, ToolError
 from goci.matrix.platforms import Platform, dist_list, parse_all
@@ -229,15 +230,17 @@ class _Analysis:
                     head = Tree(h, self._tree_dir(h), head_ws)
                     base = Tree(base_root, self._tree_dir(base_root), base_ws)
                     module_files(seeds, go_meta, self.go, self.loader, head, base)
+                    sums = selected_versions(self.loader, h, files)
             union = Graph()
             union.merge(base_graph)
             union.merge(head_graph)
         else:
             with self._maybe_head(head_tree) as h:
                 head_graph, head_ws = self._load_tree(h, files)
-            union = head_graph
+            union, sums = head_graph, {}
         self.head_graph, self.head_workspace = head_graph, head_ws
         files += self._quiet_data(seeds, union)
+        sum_files(seeds, files, self.git, cs, union, head_ws, sums)
         own_files(seeds, files, union, repo_root=self.repo_root, policy=self.orphan_policy)
         return self._finish(seeds, union, tuple(files), head_graph)
 

@@ -55,11 +55,8 @@ def own_files(
     for change in files:
         path = change.path
         name = PurePosixPath(path).name
-        if name in {"go.mod", "go.work"}:
-            continue
-        if name in {"go.sum", "go.work.sum"}:
-            seeds.skipped.append((path, "checksums only: go.mod decides what is built"))
-            continue
+        if name in {"go.mod", "go.work", "go.sum", "go.work.sum"}:
+            continue  # depmoves.py and sums.py judge these
         found = owners.get(path)
         if found:
             for pkg_path, test_only in found:
