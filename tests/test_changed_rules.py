@@ -327,3 +327,55 @@ def test_checksums_removed_select_the_modules_using_the_file(
     out = changed(goci, repo, "--base", "HEAD~1")
     every = [f"{M}/plain", f"{M}/usesdep", "ex.com/sub/s"]
     assert selected(out) == (every, every, [], [M, "ex.com/sub"])
+
+
+def test_a_submodule_bump_is_a_build_change_of_the_packages_inside_it(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun]
+) -> None:
+    """A gitlink's change is a new commit of every file inside the submodule: the packages in
+    its folder (a module replaced into it) and their importers run; a submodule holding no
+    package of the build is skipped with its name."""
+    lib = make_repo("lib")
+    lib.module(".", "ex.com/lib")
+    lib.package(".", "lib", "func V() int { return 1 }\n", file="lib.go")
+    lib.commit("v1")
+    docs = make_repo("docs")
+    docs.write("guide.md", "# v1\n")
+    docs.commit("v1")
+    repo = make_repo("app")
+    repo.module(
+        ".", M, extra="require ex.com/lib v0.0.0\nreplace ex.com/lib => ./third_party/lib\n"
+    )
+    repo.package("app", "app", 'import "ex.com/lib"\n\nfunc A() int { return lib.V() }\n')
+    repo.write("app/app_test.go", value_test("app", "A", 1))
+    repo.package("other", "other", "func O() int { return 1 }\n")
+    repo.write("other/other_test.go", value_test("other", "O", 1))
+    for sub, folder in ((lib, "third_party/lib"), (docs, "third_party/docs")):
+        repo.git(
+            "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub.root), folder
+        )
+    repo.commit("base")
+
+    def bump(sub: GoRepo, folder: str, file: str, text: str) -> None:
+        sub.write(file, text)
+        sub.commit("v2")
+        repo.git("-C", folder, "-c", "protocol.file.allow=always", "pull", "-q", "origin", "main")
+        repo.commit(f"bump {folder}")
+
+    bump(lib, "third_party/lib", "lib.go", "package lib\n\nfunc V() int { return 2 }\n")
+    assert repo.go("test", "./...", check=False).returncode == 1
+    out = changed(goci, repo, "--base", "HEAD~1")
+    # Left out: other, which imports nothing inside the submodule.
+    picked: Picked = (["ex.com/lib", f"{M}/app"], [f"{M}/app"], [], ["ex.com/lib", M])
+    assert selected(out) == picked
+    assert out["reason"][f"{M}/app"] == {
+        "file": "third_party/lib",
+        "via": ["ex.com/lib", f"{M}/app"],
+        "note": "submodule moved",
+    }
+    bump(docs, "third_party/docs", "guide.md", "# v2\n")
+    assert selected(changed(goci, repo, "--base", "HEAD~1")) == ([], [], [], [])
+    run = goci("changed", "--base", "HEAD~1", env=repo.env, cwd=repo.root)
+    assert run.code == 0, run.stderr
+    assert "skipped third_party/docs: submodule third_party/docs: no package" in run.stdout
+    assert "nothing Go-relevant changed" in run.stdout

@@ -29,11 +29,13 @@ class FileChange:
     """One changed file, its path relative to the repository root (``/``-separated).
 
     Renames are never detected (``--no-renames``), so a move is a delete plus an add: both
-    the old and the new owner of the file are affected.
+    the old and the new owner of the file are affected. ``gitlink`` marks a submodule (mode
+    160000): its "file" is the commit it points to, a change of every file inside it.
     """
 
     status: Status
     path: str
+    gitlink: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,19 +155,21 @@ def deepen_until_merge_base(
 
 
 def diff_files(git: Git, old: str, new: str) -> tuple[FileChange, ...]:
-    """``git diff -z --no-renames --name-status old new``: a rename is a delete plus an add."""
-    out = git.run("diff", "-z", "--no-renames", "--name-status", old, new).stdout
+    """``git diff -z --no-renames --raw old new``: a rename is a delete plus an add; the modes
+    tell a submodule (gitlink) from a file."""
+    out = git.run("diff", "-z", "--no-renames", "--raw", old, new).stdout
     parts = out.split("\0")
     changes: list[FileChange] = []
     index = 0
     while index + 1 < len(parts):
-        code, path = parts[index], parts[index + 1]
+        meta, path = parts[index], parts[index + 1]
         index += 2
-        if not code:
+        fields = meta.lstrip(":").split()
+        if len(fields) < 5:
             break
-        letter = code[0]
+        letter = fields[4][0]
         status: Status = "A" if letter == "A" else "D" if letter == "D" else "M"
-        changes.append(FileChange(status, path))
+        changes.append(FileChange(status, path, gitlink="160000" in fields[:2]))
     return tuple(changes)
 
 

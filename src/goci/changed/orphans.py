@@ -57,6 +57,9 @@ def own_files(
         name = PurePosixPath(path).name
         if name in {"go.mod", "go.work", "go.sum", "go.work.sum"}:
             continue  # depmoves.py and sums.py judge these
+        if change.gitlink:
+            _submodule(seeds, path, graph)
+            continue
         found = owners.get(path)
         if found:
             for pkg_path, test_only in found:
@@ -75,6 +78,20 @@ def own_files(
         if _testdata(seeds, path, by_dir, graph):
             continue
         _orphan(seeds, path, by_dir, graph, repo_root, policy)
+
+
+def _submodule(seeds: Seeds, path: str, graph: Graph) -> None:
+    """A submodule moved to another commit: every file inside it may have changed, so it is
+    a build change of every local package in its folder (a module replaced into it, say)."""
+    inside = sorted(
+        p.path
+        for p in graph.packages.values()
+        if p.local and (p.dir == path or p.dir.startswith(f"{path}/"))
+    )
+    for pkg_path in inside:
+        seeds.add_build(pkg_path, Reason(path, (pkg_path,), "submodule moved"))
+    if not inside:
+        seeds.skipped.append((path, f"submodule {path}: no package of the build is inside it"))
 
 
 def _testdata(seeds: Seeds, path: str, by_dir: Mapping[str, list[str]], graph: Graph) -> bool:
