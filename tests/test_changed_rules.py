@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from support.goci_run import GociRun
 from support.goproxy import GoProxy
 from support.gorepo import GoRepo
-from test_changed import changed, value_test
+from test_changed import changed, event_env, value_test
 
 M = "ex.com/m"
 
@@ -379,3 +380,34 @@ def test_a_submodule_bump_is_a_build_change_of_the_packages_inside_it(
     assert run.code == 0, run.stderr
     assert "skipped third_party/docs: submodule third_party/docs: no package" in run.stdout
     assert "nothing Go-relevant changed" in run.stdout
+
+
+def test_report_counts_comment_only_files_and_names_a_missing_base(
+    make_repo: Callable[..., GoRepo], goci: Callable[..., GociRun], tmp_path: Path
+) -> None:
+    """The report's count includes the files --ignore-comments skipped (it lists them), and a
+    push whose base is gone (a force push) does not call itself a first run."""
+    repo = make_repo()
+    repo.module(".", M)
+    repo.package("lib", "lib", "func V() int { return 1 }\n")
+    repo.write("lib/lib_test.go", value_test("lib", "V", 1))
+    repo.package("other", "other", "func O() int { return 1 }\n")
+    repo.commit("base")
+    repo.package("lib", "lib", "// V is one.\nfunc V() int { return 1 }\n")
+    head = repo.commit("comment")
+    run = goci("changed", "--base", "HEAD~1", "--ignore-comments", env=repo.env, cwd=repo.root)
+    assert run.code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[1] == "1 changed file; 0 packages, 0 test packages, 0 services, 0 modules"
+    assert lines[2:] == [
+        "skipped lib/lib.go: only comments or white space changed",
+        "nothing Go-relevant changed",
+    ]
+    forced = event_env(repo, tmp_path, "push", {"before": "1" * 40, "after": head})
+    run = goci("changed", env=forced, cwd=repo.root)
+    assert run.code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == f"base {'1' * 40} not found: every package  head {head}"
+    assert lines[2].startswith(f"all: base {'1' * 40} from the event is not in the repository")
+    out = changed(goci, repo, env=forced)
+    assert selected(out) == ([f"{M}/lib", f"{M}/other"], [f"{M}/lib"], [], [M])

@@ -54,6 +54,7 @@ class AffectedSet:
     changed_files: tuple[FileChange, ...]
     skipped_files: tuple[tuple[str, str], ...] = ()
     source: str = "git"
+    missing_base: str = ""  # the base asked for that is gone (a force push), when so
 
     def reason_json(self) -> dict[str, Any]:
         return {pkg: self.reasons[pkg].as_dict() for pkg in self.packages if pkg in self.reasons}
@@ -201,13 +202,13 @@ class _Analysis:
             if why is not None:
                 seeds.all_of(why)
         if seeds.everything:
-            return self._finish(seeds, self._head_only_graph(seeds), tuple(files))
+            return self._finish(seeds, self._head_only_graph(seeds), cs.files)
         if need_base and not cs.has_base_tree:
             seeds.all_of(
                 "files were deleted or go.mod/go.work changed, and the merge base is not on "
                 "disk (compare API answer), so the old graph cannot be loaded"
             )
-            return self._finish(seeds, self._head_only_graph(seeds), tuple(files))
+            return self._finish(seeds, self._head_only_graph(seeds), cs.files)
         head_tree = self._head_tree_root()
         if need_base:
             assert cs.merge_base is not None
@@ -242,7 +243,7 @@ class _Analysis:
         files += self._quiet_data(seeds, union)
         sum_files(seeds, files, self.git, cs, union, head_ws, sums)
         own_files(seeds, files, union, repo_root=self.repo_root, policy=self.orphan_policy)
-        return self._finish(seeds, union, tuple(files), head_graph)
+        return self._finish(seeds, union, cs.files, head_graph)  # comment-only ones too
 
     def _head_tree_root(self) -> str | None:
         """None when the working tree is head; else head's commit, to check out aside."""
@@ -329,6 +330,7 @@ class _Analysis:
                 changed_files=files,
                 skipped_files=tuple(seeds.skipped),
                 source=cs.source,
+                missing_base=cs.missing_base,
             )
         existing = {p for p, pkg in head_graph.packages.items() if pkg.local}
         local = {p for p, pkg in graph.packages.items() if pkg.local}
@@ -378,6 +380,7 @@ class _Analysis:
             changed_files=files,
             skipped_files=tuple(seeds.skipped),
             source=cs.source,
+            missing_base=cs.missing_base,
         )
 
     def _fallback_patterns(self) -> tuple[str, ...]:

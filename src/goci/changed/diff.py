@@ -58,6 +58,7 @@ class ChangeSet:
     files: tuple[FileChange, ...]
     everything: str = ""
     source: Literal["git", "compare-api", "none"] = "git"
+    missing_base: str = ""  # the event's base when it is not in the repository (force push)
 
     @property
     def has_base_tree(self) -> bool:
@@ -225,6 +226,7 @@ def collect(
             (),
             everything=f"base {refs.base} from the event {what} (force push?); {reason}",
             source="none",
+            missing_base=refs.base,
         )
     if base_sha is None:
         raise InputError(

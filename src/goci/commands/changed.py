@@ -151,10 +151,14 @@ def spill(outputs: dict[str, Any], temp: Path | None, limit: int) -> None:
 
 
 def report(result: affected.AffectedSet) -> str:
+    if result.base:
+        top = f"base {result.base}  merge base {result.merge_base or '-'}  head {result.head}"
+    elif result.missing_base:  # a force push: "first run" would hide the reason below
+        top = f"base {result.missing_base} not found: every package  head {result.head}"
+    else:
+        top = f"no base (first run): every package  head {result.head}"
     lines = [
-        f"base {result.base}  merge base {result.merge_base or '-'}  head {result.head}"
-        if result.base
-        else f"no base (first run): every package  head {result.head}",
+        top,
         f"{counted(len(result.changed_files), 'changed file')}; "
         f"{counted(len(result.packages), 'package')}, "
         f"{counted(len(result.test_packages), 'test package')}, "
