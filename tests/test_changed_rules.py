@@ -314,12 +314,17 @@ def test_checksums_removed_select_the_modules_using_the_file(
     repo.write("go.sum", gosum)
     repo.commit("checksums back")
     repo.go("get", "ex.com/dep@v1.1.0")
-    repo.go("mod", "tidy")
     repo.commit("bump dep")
+    report = goci("changed", "--base", "HEAD~1", env=repo.env, cwd=repo.root).stdout
+    assert "skipped go.sum: checksums only added: go.mod decides the build\n" in report
+    repo.go("mod", "tidy")
+    repo.commit("tidy")
     assert "v1.0.0" not in (repo.root / "go.sum").read_text()
-    out = changed(goci, repo, "--base", "HEAD~1")
+    out = changed(goci, repo, "--base", "HEAD~2")
     assert selected(out) == ([f"{M}/usesdep"], [f"{M}/usesdep"], [], [M])
     assert out["all"] is False
+    report = goci("changed", "--base", "HEAD~2", env=repo.env, cwd=repo.root).stdout
+    assert "skipped go.sum: checksums removed only for versions head's build list no" in report
     repo.write("go.work", "go 1.21\n\nuse (\n\t.\n\t./sub\n)\n")
     repo.write("go.work.sum", "ex.com/unused v1.0.0/go.mod h1:" + "A" * 43 + "=\n")
     repo.commit("workspace")

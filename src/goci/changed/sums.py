@@ -43,14 +43,13 @@ def sum_files(
         if pure.name not in SUM_FILES:
             continue
         removed = _removed(git, change_set, change)
-        if change.path in selected and removed is not None:
-            removed = {pair for pair in removed if pair in selected[change.path]}
-            if not removed:
-                why = "checksums removed only for versions head's build list no longer selects"
-                seeds.skipped.append((change.path, why))
-                continue
         if removed is not None and not removed:
             seeds.skipped.append((change.path, "checksums only added: go.mod decides the build"))
+            continue
+        kept = selected.get(change.path)
+        if kept is not None and removed is not None and not removed & kept:
+            why = "checksums removed only for versions head's build list no longer selects"
+            seeds.skipped.append((change.path, why))
             continue
         folder = "" if str(pure.parent) == "." else pure.parent.as_posix()
         users = _users(pure.name, folder, graph, workspace)
