@@ -329,10 +329,12 @@ def test_the_stamp_is_the_highest_version_tagged_or_the_one_pushed(
     assert tagged(*every) == "v2.0.0"
     assert tagged("v1.9.0", "v1.10.0") == "v1.10.0"
     assert tagged("v2.0.0-rc.2", "v2.0.0-rc.10", "v2.0.0-beta") == "v2.0.0-rc.10"
-    pushed = {"GITHUB_REF": "refs/tags/v1.9.0"}
+    pushed = {"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/tags/v1.9.0"}
     assert tagged(*every, env=pushed) == "v1.9.0"
-    assert tagged(*every, env={"DRONE_TAG": "v2.0.0-rc.1"}) == "v2.0.0-rc.1"
-    assert tagged(*every, env={"GITHUB_REF": "refs/tags/v9.9.9"}) == "v2.0.0"  # not on HEAD
+    assert tagged(*every, env={"DRONE": "true", "DRONE_TAG": "v2.0.0-rc.1"}) == "v2.0.0-rc.1"
+    assert (
+        tagged(*every, env={**pushed, "GITHUB_REF": "refs/tags/v9.9.9"}) == "v2.0.0"
+    )  # not on HEAD
     assert tagged("release-7", "v1.2") == "v1.2"
     assert tagged("release-7") == "release-7"
     assert tagged() == ""

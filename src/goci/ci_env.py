@@ -65,6 +65,11 @@ def _run_identity(env: Mapping[str, str]) -> str:
     return "local"
 
 
+def job_temp(env: Mapping[str, str]) -> Path | None:
+    """The job's own temporary folder (Actions' RUNNER_TEMP, emptied before each job)."""
+    return Path(env["RUNNER_TEMP"]) if env.get("RUNNER_TEMP") else None
+
+
 def _runner_os(env: Mapping[str, str]) -> str:
     """The runner's OS as GitHub names it (``Linux``, ``macOS``, ``Windows``)."""
     if env.get("RUNNER_OS"):
@@ -155,7 +160,7 @@ class CiEnv:
             attempt=int(attempt) if attempt.isdigit() else 0,
             actor=next((env[n] for n in _ACTOR_VARIABLES if env.get(n)), "unknown"),
             workspace=Path(env["GITHUB_WORKSPACE"]) if env.get("GITHUB_WORKSPACE") else None,
-            temp=Path(env["RUNNER_TEMP"]) if env.get("RUNNER_TEMP") else None,
+            temp=job_temp(env),
             runner_os=_runner_os(env),
         )
 

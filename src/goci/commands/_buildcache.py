@@ -10,7 +10,6 @@ from pathlib import Path
 
 from goci.cache.cacheprog.plan import STATS_FILE, BuildCachePlan, plan
 from goci.command import Context
-from goci.tools.relaunch import goci_command
 
 
 def mask_credentials(ctx: Context, *urls: str) -> None:
@@ -61,5 +60,12 @@ def build_cache_plan(
         stats=str(Path(temp) / STATS_FILE) if temp else "",
         read_only=ctx.ci.provider != "local" and not ctx.ci.event.trusted,
         has_credentials=bool(ctx.env.get("AWS_ACCESS_KEY_ID")),
-        program=goci_command(),
+        program=_goci_command() if store_possible else (),
     )
+
+
+def _goci_command() -> tuple[str, ...]:
+    """How go starts this goci as GOCACHEPROG (imported here: a tarball job never asks)."""
+    from goci.tools.relaunch import goci_command
+
+    return goci_command()

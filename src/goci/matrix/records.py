@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from goci.ci_env import CiEnv
 from goci.errors import InputError
 from goci.matrix.platforms import Platform
 from goci.matrix.services import MainPackage
@@ -88,19 +89,17 @@ def _precedence(tag: str) -> tuple[tuple[int, ...], int, tuple[tuple[int, int, s
 
 def _event_tag(env: Mapping[str, str]) -> str:
     """The tag the CI run was started for (a tag push), or ''."""
-    ref = env.get("GITHUB_REF", "")
-    if ref.startswith("refs/tags/"):
-        return ref.removeprefix("refs/tags/")
-    return env.get("DRONE_TAG") or env.get("CI_COMMIT_TAG") or ""
+    event = CiEnv.from_env(env).event
+    return event.ref.removeprefix("refs/tags/") if event.is_tag else ""
 
 
 def tag_version(git: Git, env: Mapping[str, str]) -> str:
     """The release tag on HEAD, or '' when HEAD is not tagged.
 
     Several tags may point at one commit (``v2.0.0-rc.1`` kept on the commit that became
-    ``v2.0.0``): the tag the run was pushed for wins, else the highest version by semver, else
-    the last ``v``-tag, else the last tag. It is stamped into -ldflags, so it is held to the
-    same characters as ``--version``.
+    ``v2.0.0``): the tag the run was pushed for (GitHub, Drone) wins, else the highest version
+    by semver, else the last ``v``-tag, else the last tag. It is stamped into -ldflags, so it
+    is held to the same characters as ``--version``.
     """
     result = git.run("tag", "--points-at", "HEAD", check=False)
     tags = sorted(t for t in result.stdout.split() if t)

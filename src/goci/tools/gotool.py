@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from goci.ci_env import job_temp
 from goci.errors import GociError, InputError, ToolError
 from goci.tools import _proc
 from goci.tools.hashing import Sha256
@@ -253,8 +254,9 @@ def helper_home(env: Mapping[str, str]) -> Path:
 
     if env.get("GOCI_CACHE"):
         return Path(env["GOCI_CACHE"]) / "goci-helpers"
-    if env.get("RUNNER_TEMP"):
-        return Path(env["RUNNER_TEMP"]) / "goci" / "goci-helpers"
+    job = job_temp(env)
+    if job is not None:
+        return job / "goci" / "goci-helpers"
     base = Path(env.get("TMPDIR") or tempfile.gettempdir())
     if not hasattr(os, "getuid"):  # Windows: the temporary folder is the user's own
         return base / "goci-helpers"
