@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from goci.cache import gocache, trim, units
+from goci.cache import gocache, registry, trim, units
 from goci.errors import InputError
-from support.goci_run import GociRun, actions_env
+from support.goci_run import GociRun, actions_env, run_goci
 from support.goproxy import GoProxy
 from support.gorepo import GoRepo
 
@@ -55,7 +56,13 @@ def entry_files(cache: Path) -> list[Path]:
 
 
 def folder_bytes(cache: Path) -> int:
-    return sum(p.lstat().st_size for p in cache.rglob("*") if p.is_file())
+    """Bytes in the cache folder but for the running jobs' registrations, which trim does not
+    count (it removes its own when it is done)."""
+    return sum(
+        p.lstat().st_size
+        for p in cache.rglob("*")
+        if p.is_file() and p.parent.name != registry.REGISTRY
+    )
 
 
 def export_file(root: Path, env: dict[str, str], package: str) -> Path:
@@ -343,7 +350,8 @@ def test_trim_of_a_missing_cache_folder_is_empty_not_an_error(
     tmp_path: Path, go_env: dict[str, str], goci: Callable[..., GociRun]
 ) -> None:
     """GOCACHE not there yet (a cache miss before the first build): nothing to trim. A mark
-    after the miss creates the folder holding only the mark, which trim then reads."""
+    after the miss creates the folder holding only the mark and the job's registration, which
+    trim then reads and removes."""
     env = actions_env(tmp_path / "gha", {**go_env, "GOCACHE": str(tmp_path / "none")})
     run = goci("cache", "trim", "--json", env=env, cwd=tmp_path)
     assert run.code == 0, run.stderr
@@ -352,9 +360,15 @@ def test_trim_of_a_missing_cache_folder_is_empty_not_an_error(
     mark_run = goci("cache", "mark", "--json", env=env, cwd=tmp_path)
     assert mark_run.code == 0 and mark_run.json()["backdated-files"] == 0
     marked = tmp_path / "none" / trim.MARK_FILE
-    assert [p.name for p in (tmp_path / "none").iterdir()] == [trim.MARK_FILE]
+    assert sorted(p.name for p in (tmp_path / "none").iterdir()) == [
+        trim.MARK_FILE,
+        registry.REGISTRY,
+    ]
     assert marked.read_text() == f"{mark_run.json()['mark']}\n"
+    registrations = tmp_path / "none" / registry.REGISTRY
+    assert [p.read_text() for p in registrations.iterdir()] == [marked.read_text()]
     run = goci("cache", "trim", "--json", env=env, cwd=tmp_path)
+    assert list(registrations.iterdir()) == []
     assert run.code == 0, run.stderr
     size = marked.stat().st_size
     assert run.json() == {
@@ -688,3 +702,190 @@ def test_the_scan_counts_every_byte_once_entries_and_the_rest(tmp_path: Path) ->
     assert scanned.other_bytes == 7 + 11 + 13
     total = sum(p.stat().st_size for p in cache.rglob("*") if p.is_file())
     assert scanned.total_bytes == total
+
+
+def entry_names(cache: Path) -> set[str]:
+    """The ``-a`` files of a cache, by name (an action ID names the same entry in any cache)."""
+    return {p.name for p in cache.glob("??/*-a")}
+
+
+def used_by(cache: Path, repo: Path, env: dict[str, str], package: str, scratch: Path) -> set[str]:
+    """The entries ``go build package`` uses, as Go itself tells on a copy of the cache whose
+    every file was moved back three hours: those whose mtime Go refreshes (or that it writes)."""
+    copy = scratch / f"control-{package.strip('./') or 'main'}"
+    shutil.copytree(cache, copy, symlinks=True)
+    three_hours_ago = time.time() - 3 * 3600
+    for path in entry_files(copy):
+        os.utime(path, (three_hours_ago, three_hours_ago), follow_symlinks=False)
+    go(repo, {**env, "GOCACHE": str(copy)}, "build", "-o", os.devnull, package)
+    return {p.name for p in copy.glob("??/*-a") if p.stat().st_mtime > three_hours_ago}
+
+
+def job_env(tmp: Path, base: dict[str, str]) -> dict[str, str]:
+    """A job's step environment on the shared cache: its own GITHUB_ENV, where mark writes."""
+    return actions_env(tmp, {k: v for k, v in base.items() if not k.startswith("GITHUB_")})
+
+
+def exported(env: dict[str, str]) -> dict[str, str]:
+    """What the job's earlier steps exported (GITHUB_ENV's ``NAME<<EOF`` blocks)."""
+    lines = Path(env["GITHUB_ENV"]).read_text().splitlines()
+    return {lines[i].split("<<")[0]: lines[i + 1] for i, line in enumerate(lines) if "<<" in line}
+
+
+def test_two_jobs_on_one_cache_each_trim_keeps_what_both_used_since_the_first_began(
+    restored: tuple[Path, dict[str, str], Path], tmp_path: Path
+) -> None:
+    """A self-hosted runner's shared GOCACHE, two jobs interleaved in real processes: A marks
+    and builds a, B marks and builds b, A trims, B builds old and trims. B's mark must not move
+    back what A used after its mark (A's trim would drop it): B takes A's mark as its own, so
+    each trim keeps what either job used since A began, and only that."""
+    repo, base, cache = restored
+    used = {p: used_by(cache, repo, base, p, tmp_path) for p in ("./a", "./b", "./old")}
+    every = entry_names(cache)
+    assert used["./a"] and used["./b"] and used["./old"] and every - set().union(*used.values())
+    a_env, b_env = job_env(tmp_path / "job-a", base), job_env(tmp_path / "job-b", base)
+
+    source = str(Path(trim.__file__).parents[2])  # the goci under test, in each process
+
+    def step(env: dict[str, str], *args: str) -> GociRun:
+        full = {**env, **exported(env), "PYTHONPATH": source}
+        run = run_goci(*args, env=full, cwd=repo, subprocess_=True)
+        assert run.code == 0, run.stderr
+        return run
+
+    mark_a = int(step(a_env, "cache", "mark", "--json").json()["mark"])
+    go(repo, a_env, "build", "./a")
+    mark_b = step(b_env, "cache", "mark", "--json")
+    assert int(mark_b.json()["mark"]) == mark_a  # the earliest job's mark, not B's own moment
+    assert "1 other job(s) using this cache" in mark_b.stderr
+    assert (cache / trim.MARK_FILE).read_text() == f"{mark_a}\n"
+    go(repo, b_env, "build", "./b")
+
+    step(a_env, "cache", "trim", "--max-size", "none")
+
+    assert entry_names(cache) == used["./a"] | used["./b"]
+    assert [p.name for p in (cache / registry.REGISTRY).iterdir()] == [
+        exported(b_env)["GOCI_CACHE_MARK_ID"]
+    ]  # A's registration went, B's stays while B runs
+    go(repo, b_env, "build", "./old")  # trimmed by A: compiled again, the same entries
+
+    step(b_env, "cache", "trim", "--max-size", "none")
+
+    assert entry_names(cache) == used["./a"] | used["./b"] | used["./old"]
+    assert list((cache / registry.REGISTRY).iterdir()) == []
+    after = gocache.scan(cache)
+    assert after.broken == ()
+    assert {e.output_id for e in after.entries} == set(after.outputs)
+
+
+class AtListing:
+    """Runs ``action`` right after trim's ``n``-th listing of ``folder``, in trim's own thread:
+    the other job's step lands at that exact point of the trim, no sooner, no later."""
+
+    def __init__(self, folder: Path, n: int, action: Callable[[], object]) -> None:
+        self.folder, self.n, self.action = folder.resolve(), n, action
+        self.seen = 0
+        self.real_scandir = os.scandir
+
+    def scandir(self, path: Any = ".") -> _Listing:
+        listing = list(self.real_scandir(path))
+        if not isinstance(path, int) and Path(path).resolve() == self.folder:
+            self.seen += 1
+            if self.seen == self.n:
+                self.action()
+        return _Listing(listing)
+
+
+def trim_while_another_job_builds(
+    cache: Path, repo: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[trim.TrimResult, gocache.CacheScan, set[str], set[str]]:
+    """This job marks and builds a; trim scans; then another job builds old (no sooner: at
+    the cache folder's second listing, after the scan read every entry), then trim removes.
+    The trim's result, the scan as trim saw it, what a used, what old used."""
+    since = trim.mark(cache).mark
+    go(repo, env, "build", "./a")
+    scanned = gocache.scan(cache)
+    used_a = {e.path.name for e in scanned.entries if e.last_used >= since}
+    old = used_by(cache, repo, env, "./old", cache.parent)
+    assert old and not old & used_a
+    hook = AtListing(cache, 2, lambda: go(repo, env, "build", "./old"))
+    monkeypatch.setattr(os, "scandir", hook.scandir)
+    result = trim.trim(cache, unused_since=since, max_size=None)
+    monkeypatch.undo()
+    assert hook.seen >= 2
+    return result, scanned, used_a, old
+
+
+def test_an_entry_another_job_uses_after_the_scan_stays_with_its_output(
+    restored: tuple[Path, dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """old's entries are in the cache (built before the mark), unused when trim scans them;
+    the other job uses them before trim removes them: the second look keeps them."""
+    repo, env, cache = restored
+    go(repo, env, "build", "./old")  # this checkout's entries of old, used again later
+
+    result, scanned, used_a, old = trim_while_another_job_builds(cache, repo, env, monkeypatch)
+
+    scanned_names = {e.path.name for e in scanned.entries}
+    assert old <= scanned_names  # every entry old's build used was there, unused, at the scan
+    assert entry_names(cache) == used_a | old
+    after = gocache.scan(cache)
+    assert after.broken == ()
+    assert {e.output_id for e in after.entries} == set(after.outputs)
+    assert result.removed_unused == len(scanned_names - used_a - old)
+    assert result.kept_entries == len(used_a | old)
+
+
+def test_an_output_a_new_entry_points_at_after_the_scan_stays(
+    restored: tuple[Path, dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """old was never built in this checkout: its build writes new entries, some pointing at
+    outputs already there, which the scan found unused (Go writes the ``-a`` and leaves the
+    existing ``-d`` alone). Those outputs must stay, or the new entries are broken."""
+    repo, env, cache = restored
+
+    _result, scanned, used_a, old = trim_while_another_job_builds(cache, repo, env, monkeypatch)
+
+    assert not old & {e.path.name for e in scanned.entries}  # all new
+    assert entry_names(cache) == used_a | old
+    after = gocache.scan(cache)
+    assert after.broken == ()
+    assert {e.output_id for e in after.entries} == set(after.outputs)
+    reused = {e.output_id for e in after.entries if e.path.name in old} & set(scanned.outputs)
+    assert reused  # the case at hand: a new entry on an output the scan saw
+
+
+def test_an_entry_written_while_the_scan_runs_is_not_taken_for_broken(
+    restored: tuple[Path, dict[str, str], Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Go writes an entry's ``-d``, then its ``-a``. When the scan has listed the ``-d``'s
+    folder before the ``-d`` came and lists the ``-a``'s after the ``-a`` came, the entry is
+    new, not broken: trim leaves it."""
+    _repo, _env, cache = restored
+    scanned = gocache.scan(cache)
+    entry = next(
+        e
+        for e in scanned.entries
+        if e.output and e.output.size > 0 and e.path.parent.name > e.output_id[:2]
+    )
+    assert entry.output is not None
+    files_before = set(entry_files(cache))
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    shutil.move(entry.output.path, aside / "d")
+    shutil.move(entry.path, aside / "a")
+
+    def go_writes_the_entry() -> None:
+        assert entry.output is not None
+        shutil.move(aside / "d", entry.output.path)
+        shutil.move(aside / "a", entry.path)
+
+    hook = AtListing(entry.output.path.parent, 1, go_writes_the_entry)
+    monkeypatch.setattr(os, "scandir", hook.scandir)
+
+    result = trim.trim(cache, unused_since=None, max_size=None)
+    monkeypatch.undo()
+
+    assert hook.seen >= 1
+    assert (result.removed_files, result.removed_broken) == (0, 0)
+    assert set(entry_files(cache)) == files_before

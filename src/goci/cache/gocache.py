@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from goci.cache.registry import REGISTRY
+
 _ENTRY_NAME = re.compile(r"^([0-9a-f]{64})-([ad])$")
 _SUBDIR_NAME = re.compile(r"^[0-9a-f]{2}$")
 # "v1 <actionID> <outputID> <size> <unixnano>\n", the numbers space-padded to 20 characters.
@@ -143,13 +145,14 @@ def entry_files(root: Path) -> Iterable[tuple[os.DirEntry[str], str, str]]:
 
 
 def _other_bytes(root: Path) -> int:
-    """Bytes in files outside the ``xx`` folders (README, trim.txt, fuzz/, ...)."""
+    """Bytes in files outside the ``xx`` folders (README, trim.txt, fuzz/, ...), but for the
+    jobs' registrations (:mod:`goci.cache.registry`): a trim removes its own after it counts."""
     total = 0
     for folder, dirs, files in os.walk(root):
         here = Path(folder)
         at_top = here == root
         if at_top:
-            dirs[:] = [d for d in dirs if not _SUBDIR_NAME.match(d)]
+            dirs[:] = [d for d in dirs if not _SUBDIR_NAME.match(d) and d != REGISTRY]
         for name in files:
             try:
                 total += (here / name).lstat().st_size
@@ -186,6 +189,38 @@ def _read_output_id(path: str) -> str | None:
     return match.group(2).decode()
 
 
+def outputs_in_use_since(cache: CacheScan) -> set[str]:
+    """The outputs of the entries Go wrote or used since ``cache`` was scanned (an ``-a`` the
+    scan did not see, or one newer now): Go writes a new ``-a`` without touching an existing
+    ``-d`` it points at, so a ``-d`` the scan found unused may have gained one."""
+    seen = {e.location: e.mtime for e in cache.entries}
+    found: set[str] = set()
+    for item, _digest, kind in entry_files(cache.root):
+        if kind != "a":
+            continue
+        try:
+            if item.path in seen and item.stat(follow_symlinks=False).st_mtime <= seen[item.path]:
+                continue
+            output_id = _read_output_id(item.path)
+        except (FileNotFoundError, _Vanished):
+            continue
+        if output_id:
+            found.add(output_id)
+    return found
+
+
+def _late_output(root: Path, output_id: str) -> Output | None:
+    """The ``-d`` of an ``-a`` read after the listing of the folder it lies in: a job that put
+    an entry meanwhile writes the ``-d`` first, and its entry is not broken."""
+    location = os.path.join(root, output_id[:2], f"{output_id}-d")
+    try:
+        stat = os.lstat(location)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    is_dir = os.path.isdir(location) and not os.path.islink(location)
+    return Output(location, size_of(Path(location)) if is_dir else stat.st_size, stat.st_mtime)
+
+
 def scan(root: Path) -> CacheScan:
     """Read a build cache folder: every entry, every output, and what Go would not accept."""
     actions: list[tuple[os.DirEntry[str], str | None]] = []
@@ -208,6 +243,10 @@ def scan(root: Path) -> CacheScan:
     broken: list[Path] = []
     for item, output_id in actions:
         output = outputs.get(output_id) if output_id else None
+        if output is None and output_id:  # Go may have written both since we listed the -d's
+            output = _late_output(root, output_id)
+            if output is not None:
+                outputs[output_id] = output
         try:
             stat = item.stat(follow_symlinks=False)
         except FileNotFoundError:

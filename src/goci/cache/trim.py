@@ -19,19 +19,37 @@ own bookkeeping or data and is never touched. :func:`mark` also leaves the mark 
 (``goci-mark``), so that a trim in a shell, where no later step sees ``GOCI_CACHE_MARK``, finds
 it (Go ignores files it does not know there).
 
-A GOCACHE can be shared by concurrent jobs (a self-hosted runner, act in host mode): Go itself,
-another trim or ``go clean -cache`` may delete any file between our listing and our reading
-it. A file that vanished is simply not there any more: never an error, never counted as ours.
+A GOCACHE can be shared by concurrent jobs (a self-hosted runner, act in host mode). Their
+marks must not undo each other: a second job's mark would move back what the first job used
+since its own mark, and the first job's trim would drop it. So :func:`mark` registers its job
+in the folder (``goci-marks/``, :mod:`goci.cache.registry`) and the trim's command removes
+the registration when the trim is done; a mark that finds other jobs registered takes the
+earliest of their marks as its own (and writes it to ``goci-mark``) and moves back nothing
+used at or after it. Every trim then keeps everything used since the earliest job that was
+using the cache when its own job started. Go itself, another trim or ``go clean -cache`` may
+also delete or write any file between our listing and our acting on it: a file that vanished
+is simply not there any more (never an error, never counted as ours), an ``-a`` Go used after
+the scan stays, and so does every ``-d`` an ``-a`` written or used since the scan points at.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from goci.cache.gocache import Entry, entry_files, remove, scan, size_of
+from goci.cache import registry
+from goci.cache.gocache import (
+    CacheScan,
+    Entry,
+    entry_files,
+    outputs_in_use_since,
+    remove,
+    scan,
+    size_of,
+)
 from goci.tools.atomic import write_atomic
 
 # Go refreshes an mtime on use only when it is at least this old (cmd/go/internal/cache).
@@ -62,22 +80,20 @@ class TrimResult:
 
 @dataclass(frozen=True)
 class MarkResult:
-    """The time recorded after a restore and how many restored files were moved back."""
+    """The time recorded after a restore, how many restored files were moved back, this job's
+    registration and how many other jobs' were live."""
 
     root: Path
     mark: int
     backdated_files: int
+    registration: str
+    others: int
 
 
-def trim(root: Path, *, unused_since: float | None, max_size: int | None) -> TrimResult:
-    """Drop entries unused since ``unused_since``, then the least recently used over budget.
-
-    Entries Go would not accept (unreadable ``-a``, or its ``-d`` gone) and outputs no kept
-    entry points at go as well. ``-a`` files are removed before any ``-d``, so an interrupted
-    trim still leaves a valid cache.
-    """
-    cache = scan(root)
-    size_before = cache.total_bytes
+def _plan(
+    cache: CacheScan, unused_since: float | None, max_size: int | None
+) -> tuple[list[Entry], list[Entry], list[Entry], dict[str, int]]:
+    """Entries kept, unused and over budget, and how many kept entries point at each output."""
     refs: dict[str, int] = {}
     for entry in cache.entries:
         refs[entry.output_id] = refs.get(entry.output_id, 0) + 1
@@ -106,34 +122,59 @@ def trim(root: Path, *, unused_since: float | None, max_size: int | None) -> Tri
             if refs[entry.output_id] == 0:
                 size -= cache.outputs[entry.output_id].size
         kept = kept[len(over_budget) :]
+    return kept, unused, over_budget, refs
 
-    dropped_actions = [e.path for e in (*unused, *over_budget)] + list(cache.broken)
-    kept_outputs = {oid for oid, count in refs.items() if count > 0}
-    dropped_outputs = [o for oid, o in cache.outputs.items() if oid not in kept_outputs]
-    orphans = sum(1 for oid in cache.outputs if oid not in refs)
+
+def _used_since_scan(entry: Entry) -> bool:
+    """Whether Go used the entry after the scan read it: its ``-a`` is newer now."""
+    try:
+        return entry.path.lstat().st_mtime > entry.mtime
+    except FileNotFoundError:
+        return False
+
+
+def trim(root: Path, *, unused_since: float | None, max_size: int | None) -> TrimResult:
+    """Drop entries unused since ``unused_since``, then the least recently used over budget.
+
+    Entries Go would not accept (unreadable ``-a``, or its ``-d`` gone) and outputs no kept
+    entry points at go as well. ``-a`` files are removed before any ``-d``, so an interrupted
+    trim still leaves a valid cache; each ``-a`` is looked at again right before it goes, and
+    one a job used since the scan stays, with its output.
+    """
+    cache = scan(root)
+    kept, unused, over_budget, refs = _plan(cache, unused_since, max_size)
     removed_bytes = removed_files = 0
-    for path in dropped_actions:
+    late: set[str] = set()
+    for entry in (*unused, *over_budget):
+        if _used_since_scan(entry):
+            late.add(entry.location)
+        elif remove(entry.path):
+            removed_files += 1
+            removed_bytes += entry.size
+    for path in cache.broken:
         size = size_of(path)
         if remove(path):
             removed_files += 1
             removed_bytes += size
-    for output in dropped_outputs:
-        if remove(output.path):
+    kept_outputs = {oid for oid, count in refs.items() if count > 0}
+    kept_outputs |= outputs_in_use_since(cache)  # the late ones' included
+    for oid, output in cache.outputs.items():
+        if oid not in kept_outputs and remove(output.path):
             removed_files += 1
             removed_bytes += output.size
     return TrimResult(
         root=root,
         unused_since=unused_since,
         max_size=max_size,
-        size_before=size_before,
-        size_after=size_before - removed_bytes,
+        size_before=cache.total_bytes,
+        size_after=cache.total_bytes - removed_bytes,
         removed_files=removed_files,
         removed_bytes=removed_bytes,
-        removed_unused=len(unused),
-        removed_over_budget=len(over_budget),
+        removed_unused=sum(1 for e in unused if e.location not in late),
+        removed_over_budget=sum(1 for e in over_budget if e.location not in late),
         removed_broken=len(cache.broken),
-        removed_orphans=orphans,
-        kept_entries=len(kept),
+        removed_orphans=sum(1 for oid in cache.outputs if oid not in refs),
+        kept_entries=len(kept) + len(late),
     )
 
 
@@ -142,21 +183,27 @@ def mark(root: Path, *, now: float | None = None) -> MarkResult:
 
     The mark is a whole second, one second early: file systems stamp files from a coarse clock
     that may lag ``time.time()`` by a few milliseconds, and a file this run writes must never
-    look older than the mark.
+    look older than the mark. When other jobs are using the folder (:mod:`goci.cache.registry`)
+    the mark is the earliest of theirs, and nothing used at or after it moves: what they used
+    since their marks stays theirs to keep.
     """
     moment = int(now if now is not None else time.time()) - 1
-    floor = float(moment - int(BACKDATE))
+    registration, taken, others = registry.register(root, moment)
+    floor = float(taken - int(BACKDATE))
+    limit = float(taken) if others or taken < moment else math.inf
     moved = 0
     for item, _digest, _kind in entry_files(root):
         try:
             stat = item.stat(follow_symlinks=False)
-            if stat.st_mtime > floor:
+            if floor < stat.st_mtime < limit:
                 os.utime(item.path, (floor, floor), follow_symlinks=False)
                 moved += 1
         except FileNotFoundError:
             continue
-    write_atomic(root / MARK_FILE, f"{moment}\n")  # creates the folder after a cache miss
-    return MarkResult(root=root, mark=moment, backdated_files=moved)
+    write_atomic(root / MARK_FILE, f"{taken}\n")
+    return MarkResult(
+        root=root, mark=taken, backdated_files=moved, registration=registration, others=others
+    )
 
 
 def recorded_mark(root: Path) -> str | None:

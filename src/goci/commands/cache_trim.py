@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from goci.cache import modverify
+from goci.cache import modverify, registry
 from goci.cache.trim import MARK_FILE, mark, recorded_mark, trim
 from goci.cache.units import format_size, format_time, parse_duration, parse_size, parse_time
 from goci.command import Command, Context, Result
@@ -14,6 +14,8 @@ from goci.options import label_of, option
 from goci.runtime import markdown_table
 
 MARK_VARIABLE = "GOCI_CACHE_MARK"
+# The job's registration in the cache folder (goci.cache.registry), which its trim removes.
+MARK_ID_VARIABLE = "GOCI_CACHE_MARK_ID"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,17 +97,16 @@ def cache_dir(opts: CacheDirOptions, ctx: Context) -> Path:
     return Path(folder)
 
 
-def _unused_since(opts: TrimOptions, ctx: Context, folder: Path) -> tuple[float | None, str]:
-    """The time entries must have been used since, and where it came from (for the report):
-    ``--unused-since``, else ``$GOCI_CACHE_MARK``, else the mark ``goci cache mark`` left."""
+def _mark_used(opts: TrimOptions, ctx: Context, folder: Path) -> tuple[float | None, str]:
+    """The mark this trim goes by, and where it came from (for the report): ``--unused-since``,
+    else ``$GOCI_CACHE_MARK``, else the mark ``goci cache mark`` left."""
     for text, name in (
         (opts.unused_since, label_of(opts, "unused_since")),
         (ctx.env.get(MARK_VARIABLE, ""), MARK_VARIABLE),
         (recorded_mark(folder), str(folder / MARK_FILE)),
     ):
         if text:
-            since = parse_time(text, name) - parse_duration(opts.keep_within)
-            return since, name
+            return parse_time(text, name), name
     return None, ""
 
 
@@ -115,9 +116,14 @@ def run_trim(opts: TrimOptions, ctx: Context) -> Result:
         raise bad_input(
             label_of(opts, "cache_dir"), opts.cache_dir, "an existing Go build cache folder"
         )
-    unused_since, source = _unused_since(opts, ctx, folder)
+    marked, source = _mark_used(opts, ctx, folder)
+    unused_since = None if marked is None else marked - parse_duration(opts.keep_within)
     max_size = parse_size(opts.max_size)
     result = trim(folder, unused_since=unused_since, max_size=max_size)
+    # Last, once nothing is left to judge: until now a mark starting meanwhile kept off what
+    # this job used. Without $GOCI_CACHE_MARK_ID (a shell), any registration of this mark.
+    whole = int(marked) if marked is not None and marked == int(marked) else None
+    registry.release(folder, ctx.env.get(MARK_ID_VARIABLE) or None, whole)
     budget = format_size(result.max_size) if result.max_size is not None else "none"
     since = (
         f"{format_time(result.unused_since)} (from {source})"
@@ -183,6 +189,7 @@ def run_mark(opts: MarkOptions, ctx: Context) -> Result:
     folder = cache_dir(opts, ctx)
     result = mark(folder)
     ctx.runtime.export_env(MARK_VARIABLE, str(result.mark))
+    ctx.runtime.export_env(MARK_ID_VARIABLE, result.registration)
     mod_save = opts.mod_save and mod != "hit"
     lines = [
         f"module cache  {mod}"
@@ -201,6 +208,13 @@ def run_mark(opts: MarkOptions, ctx: Context) -> Result:
         + (f"; {MARK_VARIABLE} set for later steps" if ctx.runtime.in_actions else ""),
         f"  backdated   {result.backdated_files} restored files in {folder} "
         "(so that Go marks each one it uses)",
+        f"  job         {folder / registry.REGISTRY / result.registration}"
+        + (
+            f"; {result.others} other job(s) using this cache: the mark is the earliest "
+            "of theirs, nothing used since it moved"
+            if result.others
+            else ""
+        ),
     ]
     outputs = {
         "mark": str(result.mark),
