@@ -132,3 +132,42 @@ def test_gc_on_s3_keeps_what_is_recent_and_trims_to_the_budget(
     emptied = collect(store, LAYOUT, unused_for=None, max_size=0, now=time.time())
     assert emptied.removed_over_budget == 3 and store.list_keys(LAYOUT.root) == []
     store.close()
+
+
+def test_max_size_never_drops_an_output_a_kept_entry_points_at(tmp_path: Path) -> None:
+    """An output is refreshed at most once a day, so it can look older than the entry pointing
+    at it: here older than another entry and its output. By its own time it would go first,
+    leaving the newest entry pointing at nothing; its age is its entry's, so the other goes."""
+    root = tmp_path / "store"
+    store = FileStore(root)
+    now = time.time()
+    entry, output = store_entry(store, tmp_path, "newest", os.urandom(BIG), at=now)
+    other = store_entry(store, tmp_path, "other", os.urandom(BIG), at=now)
+    age(root, [output], now - 3 * 3600)  # last touched before the other was used
+    age(root, other, now - 2 * 3600)
+    age(root, [entry], now - 3600)  # used since, the newest of all
+    sizes = {o.key: o.size for o in store.list_objects(LAYOUT.root)}
+
+    result = collect(store, LAYOUT, unused_for=None, max_size=sizes[entry] + sizes[output], now=now)
+
+    assert store.list_keys(LAYOUT.root) == sorted([entry, output])
+    assert (result.removed_over_budget, result.kept_objects) == (2, 2)
+
+
+def test_unused_since_never_drops_an_output_a_kept_entry_points_at(tmp_path: Path) -> None:
+    """A new entry can come to point at an output stored a day before (the upload leaves an
+    output touched within the day alone): by its own time past --unused-since, by its entry's
+    in use. It stays; a pair unused by both times goes."""
+    root = tmp_path / "store"
+    store = FileStore(root)
+    now = time.time()
+    entry, output = store_entry(store, tmp_path, "recent", os.urandom(BIG), at=now)
+    stale = store_entry(store, tmp_path, "stale", os.urandom(BIG), at=now)
+    age(root, stale, now - 30 * DAY)
+    age(root, [output], now - 8.5 * DAY)  # past the cutoff: 7 days, and a day for the marks
+    age(root, [entry], now - 7.5 * DAY)  # within it
+
+    result = collect(store, LAYOUT, unused_for=7 * DAY, max_size=None, now=now)
+
+    assert store.list_keys(LAYOUT.root) == sorted([entry, output])
+    assert (result.removed_unused, result.kept_objects) == (2, 2)
