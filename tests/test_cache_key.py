@@ -660,3 +660,41 @@ def test_vendored_modules_and_pull_requests_save_no_module_cache(
     (repo.root / "vendor").rename(repo.root / "not-vendor")
     out = keys(goci, pull, repo.root)
     assert out["save"] is False and out["mod-save"] is False
+
+
+def test_a_gowork_of_another_name_counts_its_own_sum_file(
+    make_repo: Callable[..., GoRepo],
+    goproxy: GoProxy,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+) -> None:
+    """``GOWORK=ci.work``: go reads ``ci.work.sum`` (the go.work file's name plus ``.sum``),
+    never ``go.work.sum``; the module key must follow the file go really uses."""
+    repo = with_a_dependency(make_repo, goproxy, go_env, tmp_path, "named")
+    (repo.root / "go.sum").rename(repo.root / "ci.work.sum")  # the dependency's sums, only there
+    repo.write("ci.work", "go 1.22\n\nuse .\n")
+    env = event_env(
+        {**go_env, "GOWORK": str(repo.root / "ci.work")},
+        tmp_path / "push",
+        "push",
+        "refs/heads/main",
+        REPO_PAYLOAD,
+    )
+    before = keys(goci, env, repo.root)
+    assert before["mod-save"] is True  # go downloads the dependency, checked by ci.work.sum:
+    subprocess.run([env["GOCI_GO"], "build", "./..."], cwd=repo.root, env=env, check=True)
+    assert list(Path(env["GOMODCACHE"]).glob("cache/download/example.com/dep/@v/v1.0.0.zip"))
+
+    repo.write("go.work.sum", "example.com/other v1.0.0 h1:decoy=\n")  # go never reads it
+    assert keys(goci, env, repo.root) == before
+    subprocess.run([env["GOCI_GO"], "build", "./..."], cwd=repo.root, env=env, check=True)
+
+    sums = (repo.root / "ci.work.sum").read_text()
+    repo.write("ci.work.sum", sums + "example.com/tool v1.0.0 h1:t=\n")
+    assert moved(before, keys(goci, env, repo.root)) == {
+        "mod-key",
+        "build-key",
+        "build-restore-keys",
+        "deps-hash",
+    }

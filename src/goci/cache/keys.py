@@ -64,8 +64,15 @@ class CacheKeys:
         return self.save and self.mod_downloads
 
 
+def workspace_sum(gowork: Path) -> str:
+    """The sum file Go keeps beside a go.work: its own name plus ``.sum`` (cmd/go's modload),
+    so ``GOWORK=ci.work`` means ``ci.work.sum``, not ``go.work.sum``."""
+    return f"{gowork}.sum"
+
+
 def dependency_files(workspace: Workspace) -> list[str]:
-    """go.mod/go.sum of every module in use plus go.work/go.work.sum, in a stable order.
+    """go.mod/go.sum of every module in use plus the go.work and its sum file, in a stable
+    order.
 
     Plain strings: a workspace of 500 modules makes a thousand of them, and pathlib's
     objects cost more to build than the files cost to hash (bench/cache_key.py).
@@ -73,7 +80,7 @@ def dependency_files(workspace: Workspace) -> list[str]:
     files: list[str] = []
     if workspace.gowork is not None:
         files.append(str(workspace.gowork))
-        files.append(os.path.join(workspace.gowork.parent, "go.work.sum"))
+        files.append(workspace_sum(workspace.gowork))
     for module in workspace.modules:
         folder = str(module.dir)
         files.extend((os.path.join(folder, "go.mod"), os.path.join(folder, "go.sum")))
@@ -104,9 +111,9 @@ def _has_lines(path: Path) -> bool:
 def module_downloads(workspace: Workspace, goflags: str) -> bool:
     """Whether Go will put anything in the module cache for these modules.
 
-    Go checks every module it downloads against go.sum (or go.work.sum), so a module whose
-    go.sum is missing or empty downloads nothing: it has no dependencies, or only local
-    replacements. A vendored module reads its dependencies from vendor/ instead: Go's default
+    Go checks every module it downloads against go.sum (or the go.work's sum file), so a
+    module whose go.sum is missing or empty downloads nothing: it has no dependencies, or only
+    local replacements. A vendored module reads its dependencies from vendor/ instead: Go's default
     when vendor/ exists and go.mod says go 1.14 or later (go.work: 1.22), unless GOFLAGS says
     -mod=mod or -mod=readonly. When unsure, the answer is yes: a needless save only warns.
     """
@@ -120,7 +127,7 @@ def module_downloads(workspace: Workspace, goflags: str) -> bool:
     if workspace.gowork is not None:
         if vendored(workspace.gowork.parent, workspace.gowork, 22):
             return False
-        gowork_sum = workspace.gowork.with_name("go.work.sum")
+        gowork_sum = Path(workspace_sum(workspace.gowork))
         sums: Iterable[Path] = itertools.chain((gowork_sum,), (m.gosum for m in workspace.modules))
     else:
         sums = (m.gosum for m in workspace.modules if not vendored(m.dir, m.gomod, 14))
