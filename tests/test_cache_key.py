@@ -698,3 +698,37 @@ def test_a_gowork_of_another_name_counts_its_own_sum_file(
         "build-restore-keys",
         "deps-hash",
     }
+
+
+def test_an_alternate_modfile_in_goflags_counts_with_its_sum_file(
+    make_repo: Callable[..., GoRepo],
+    goproxy: GoProxy,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+) -> None:
+    """``GOFLAGS=-modfile=alt.mod``: go reads alt.mod for the requirements and alt.sum for
+    their sums (go.mod only says where the module is): the module key follows both."""
+    repo = with_a_dependency(make_repo, goproxy, go_env, tmp_path, "alt")
+    (repo.root / "go.mod").rename(repo.root / "alt.mod")
+    (repo.root / "go.sum").rename(repo.root / "alt.sum")
+    repo.module(".", "example.com/alt")  # a go.mod that requires nothing
+    env = event_env(
+        {**go_env, "GOFLAGS": f"{go_env.get('GOFLAGS', '')} -modfile=alt.mod".strip()},
+        tmp_path / "push",
+        "push",
+        "refs/heads/main",
+        REPO_PAYLOAD,
+    )
+    before = keys(goci, env, repo.root)
+    assert before["mod-save"] is True  # go downloads the dependency alt.mod requires:
+    subprocess.run([env["GOCI_GO"], "build", "./..."], cwd=repo.root, env=env, check=True)
+    assert list(Path(env["GOMODCACHE"]).glob("cache/download/example.com/dep/@v/v1.0.0.zip"))
+
+    every = {"mod-key", "build-key", "build-restore-keys", "deps-hash"}
+    sums = (repo.root / "alt.sum").read_text()
+    repo.write("alt.sum", sums + "example.com/tool v1.0.0 h1:t=\n")
+    after_sum = keys(goci, env, repo.root)
+    assert moved(before, after_sum) == every
+    repo.write("alt.mod", (repo.root / "alt.mod").read_text() + "\n// edited\n")
+    assert moved(after_sum, keys(goci, env, repo.root)) == every

@@ -37,6 +37,7 @@ _BUILD_FLAGS = re.compile(
 )
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 _MOD_FLAG = re.compile(r"^--?mod=(.*)$")
+_MODFILE_FLAG = re.compile(r"^--?modfile=(.+)$")
 _GO_MINOR = re.compile(r"^1\.(\d+)")
 
 
@@ -87,6 +88,19 @@ def dependency_files(workspace: Workspace) -> list[str]:
     # Every go.mod (no need to look), the rest where they are. lexists: a go.sum that is a
     # dangling link is unreadable, not absent (hash_files says so).
     return [f for f in files if os.path.basename(f) == "go.mod" or os.path.lexists(f)]
+
+
+def modfile_files(goflags: str, workspace: Workspace, cwd: Path) -> list[str]:
+    """With ``-modfile=alt.mod`` in GOFLAGS, go reads alt.mod in place of the main module's
+    go.mod and alt.sum in place of its go.sum (cmd/go's modload: the name without ``.mod``,
+    plus ``.sum``); a relative name is from where go runs, the folder cache-key runs in. Go
+    refuses -modfile in workspace mode, and a name not ending in ``.mod``: none then.
+    """
+    named = [m.group(1) for word in shlex.split(goflags) if (m := _MODFILE_FLAG.match(word))]
+    if workspace.gowork is not None or not named or not named[-1].endswith(".mod"):
+        return []
+    alt = os.path.join(cwd, named[-1])  # an absolute name stands on its own
+    return [f for f in (alt, alt[: -len(".mod")] + ".sum") if os.path.lexists(f)]
 
 
 def _go_at_least(gofile: Path, minor: int) -> bool:
@@ -244,6 +258,10 @@ def compute(
         built_for, values = target_env()
     os_name = ci.runner_os
     flags = relevant_goflags(values["GOFLAGS"])
+    alternate = modfile_files(values["GOFLAGS"], workspace, root)
+    if alternate:  # rare: hashed again, rather than wait for go env before every hash
+        files += alternate
+        deps_hash = hash_files(files, workspace.root, workspace.gomods_read)[:32]
     if values.get("GOEXPERIMENT"):
         flags += f" GOEXPERIMENT={values['GOEXPERIMENT']}"
     flags_hash = sha256_bytes(flags.encode())[:8]
@@ -267,7 +285,8 @@ def compute(
         build_path=values["GOCACHE"],
         deps_hash=deps_hash,
         save=ci.event.trusted,
-        mod_downloads=module_downloads(workspace, values["GOFLAGS"]),
+        mod_downloads=module_downloads(workspace, values["GOFLAGS"])
+        or any(_has_lines(Path(f)) for f in alternate if f.endswith(".sum")),
         go_version=values["GOVERSION"],
         target=built_for,
         dependency_files=tuple(sorted(relative_name(p, workspace.root) for p in files)),
