@@ -335,3 +335,52 @@ def test_a_lock_is_let_go_where_the_folder_reports_another_mtime_each_time(
         pass
     monkeypatch.undo()
     assert [p.name for p in store.root.rglob("*") if p.is_file()] == []
+
+
+def test_two_deletes_emptying_one_folder_at_once_both_succeed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gc deletes in parallel: two deletes of the last two objects of a folder both find it
+    empty, and the second rmdir finds it gone. That is done, not an error."""
+    store = FileStore(tmp_path / "store")
+    store.put_bytes("gc/ab/a", b"a")
+    store.put_bytes("gc/ab/b", b"b")
+    folder = store.root / "gc" / "ab"
+    real_rmdir = os.rmdir
+    other_first: list[bool] = []
+
+    def rmdir(path: Any, *args: Any, **kwargs: Any) -> None:
+        if same(path, folder) and not other_first:
+            other_first.append(True)
+            real_rmdir(path)  # the other delete, which emptied it too, removes it first
+        real_rmdir(path, *args, **kwargs)
+
+    (folder / "b").unlink()  # the other delete's object is gone already
+    monkeypatch.setattr(os, "rmdir", rmdir)
+    store.delete(["gc/ab/a"])
+    assert other_first
+    assert sorted(p.name for p in store.root.rglob("*")) == []
+
+
+def test_a_write_into_a_folder_a_delete_just_removed_makes_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delete removes the folders it left empty; a writer that made the folder a moment
+    before must not fail because it is gone when its temporary file is created."""
+    store = FileStore(tmp_path / "store")
+    folder = store.root / "dev" / "api"
+    real_open = os.open
+    removed: list[bool] = []
+
+    def open_(path: Any, *args: Any, **kwargs: Any) -> int:
+        if os.fspath(path).startswith(os.fspath(folder) + os.sep) and not removed:
+            removed.append(True)
+            os.rmdir(folder)  # a delete of the folder's last object, just finished
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_)
+    store.put_bytes("dev/api/manifest.json", b"{}")
+    store.put_bytes("dev/api/lock-guarded", b"x", if_absent=True)
+    assert removed
+    assert store.read("dev/api/manifest.json") == (b"{}", sha256_bytes(b"{}"))
+    assert store.list_keys("dev/") == ["dev/api/lock-guarded", "dev/api/manifest.json"]

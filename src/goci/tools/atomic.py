@@ -130,8 +130,13 @@ def mkstemp_owned(path: Path, mode: int = 0o600) -> tuple[int, str]:
     ``mode`` is given to open(), so the umask applies to it: a file goci writes for others to
     read (a profile, a report) gets :data:`_FILE_MODE`, the mode ``open()`` gives a new file.
     The caller unregisters it (``unregister_live(temp_token(tmp))``) once renamed or removed.
+
+    The folder must exist; one that vanishes after the caller made it (a store's delete
+    removes folders it left empty, and another writer may be just about to write there) is
+    made again, a few times.
     """
     tag = Owner.here().tag
+    remade = 0
     while True:
         tmp = str(path.parent / f".{path.name}.{tag}.{secrets.token_hex(4)}.tmp")
         register_live(temp_token(tmp))  # before the file exists: no cleaner sees it unregistered
@@ -139,6 +144,12 @@ def mkstemp_owned(path: Path, mode: int = 0o600) -> tuple[int, str]:
             return os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _BINARY, mode), tmp
         except FileExistsError:
             unregister_live(temp_token(tmp))
+        except FileNotFoundError:
+            unregister_live(temp_token(tmp))
+            if remade == 3:
+                raise
+            remade += 1
+            path.parent.mkdir(parents=True, exist_ok=True)
         except BaseException:
             unregister_live(temp_token(tmp))
             raise

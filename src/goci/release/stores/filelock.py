@@ -50,6 +50,9 @@ def _create_lock(lock: Path) -> _Identity | None:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
         return None
+    except FileNotFoundError:  # a store delete removed the folder, left empty, meanwhile
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        return None  # the caller's loop tries again
     except PermissionError:
         if os.name == "nt":  # a lock removed while still open elsewhere: "delete pending"
             return None

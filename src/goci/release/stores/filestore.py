@@ -263,8 +263,13 @@ class FileStore:
             target = self._path(key)
             target.unlink(missing_ok=True)
             parent = target.parent
-            while parent != self.root and parent.is_dir() and not any(parent.iterdir()):
-                parent.rmdir()
+            while parent != self.root:
+                try:  # another delete may remove it at the same moment, or a writer fill it
+                    parent.rmdir()
+                except FileNotFoundError:
+                    pass  # removed by the other delete: its parent may be empty now
+                except OSError:
+                    break  # not empty (or not ours to remove): the folders above are not either
                 parent = parent.parent
 
     def close(self) -> None:
