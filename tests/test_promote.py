@@ -455,7 +455,7 @@ def test_a_dev_object_swapped_after_verification_is_not_promoted(
     assert read_pointer(store, "api") is None
 
 
-@pytest.mark.parametrize("case", ["build-record", "backslash-path", "not-in-sums"])
+@pytest.mark.parametrize("case", ["build-record", "backslash-path", "not-in-sums", "commit-text"])
 def test_promote_refuses_a_dev_manifest_it_cannot_trust(
     case: str,
     small_sources: SmallSources,
@@ -468,7 +468,8 @@ def test_promote_refuses_a_dev_manifest_it_cannot_trust(
     with its build record, whose manifest names a path that would leave a folder, or whose
     manifest and object were rewritten together beside the approved SHA256SUMS (dev
     credentials suffice): the files then match the manifest, the digest is the approved one,
-    and only SHA256SUMS's own listing tells."""
+    and only SHA256SUMS's own listing tells; or whose commit is text the reviewers' table would
+    show as if it were the commit (a link, another commit's id beside a note)."""
     url, env = small_store("s3", small_sources, seaweed)
     store = open_store(url, env=env, cwd=tmp_path)
     key = f"{SMALL_DEV}/manifest.json"
@@ -480,6 +481,9 @@ def test_promote_refuses_a_dev_manifest_it_cannot_trust(
         for record in manifest["builds"]:
             record["sha256"] = "e" * 64
         needle = "does not match its build record"
+    elif case == "commit-text":
+        manifest["commit"] = manifest["commit"] + " (reviewed: see [PR #1](https://evil.example))"
+        needle = "is not a git commit id"
     elif case == "backslash-path":
         entry = manifest["files"][0]
         entry["path"] = entry["target"] + "\\..\\..\\outside"

@@ -139,7 +139,7 @@ def resolve_only(store: Store, service: str, source: str, version: str) -> Resul
                 service,
                 name.folder,
                 f"prod/{service}-v{version}",
-                manifest.commit or "-",
+                f"`{manifest.commit}`" if manifest.commit else "-",
                 " ".join(manifest.targets),
                 manifest.sha256sums,
             ]

@@ -23,6 +23,8 @@ MANIFEST = "manifest.json"
 SCHEMA = "goci.release/v1"
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+# A git commit id (SHA-1, or SHA-256 in a repository of that format); "" when unknown.
+_COMMIT = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})?\Z")
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,9 @@ class Manifest:
                 if not isinstance(value, str):
                     raise ValueError(f"{key} is {type(value).__name__}, not text")
                 texts[key] = value
+            if not _COMMIT.match(texts["commit"]):
+                # reviewers approve a promotion from it: text there could pose as another commit
+                raise ValueError(f"commit {texts['commit']!r:.80} is not a git commit id")
             files = data.get("files")
             builds = data.get("builds", [])
             if not isinstance(files, list) or not isinstance(builds, list):
