@@ -346,7 +346,10 @@ def verify(home: Path, lock: Path) -> Verdict:
     # ``import brotli`` succeed (a namespace package), and httpx then asks it to decode.
     folders = {site, *expected.dist_infos}
     for installed in (*expected.files, *expected.dropped):
-        folders.update(p for p in installed.parents if site in p.parents)
+        folder = installed.parent
+        while folder not in folders and folder != folder.parent:  # each folder once
+            folders.add(folder)
+            folder = folder.parent
     for path, is_dir in _tree(site, site / "\0"):
         if is_dir:
             if path not in folders and not (path.name == "__pycache__" and path.parent in folders):
