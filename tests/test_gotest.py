@@ -457,6 +457,24 @@ def test_failures_build_errors_junit_annotations_and_summary(
     assert not list((broken_repo.root / ".goci/coverage").glob("example.com_broken_nobuild*"))
 
 
+def write_ran_helper(repo: GoRepo, folder: str, package: str) -> None:
+    """``ran(name)``: a test appends its name to $RAN_LOG, so a test can tell which ran when."""
+    repo.write(
+        f"{folder}/ran_test.go",
+        f"""
+        package {package}
+
+        import "os"
+
+        func ran(name string) {{
+            log, _ := os.OpenFile(os.Getenv("RAN_LOG"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+            log.WriteString(name + "\\n")
+            log.Close()
+        }}
+        """,
+    )
+
+
 def test_rerun_fails_reports_flaky_tests_and_keeps_first_coverage(
     make_repo: Callable[..., GoRepo],
     goci: Callable[..., GociRun],
@@ -466,6 +484,7 @@ def test_rerun_fails_reports_flaky_tests_and_keeps_first_coverage(
     repo = make_repo()
     repo.module(".", "example.com/flaky")
     repo.package("f", "f", "func F() int { return 1 }\n")
+    write_ran_helper(repo, "f", "f")
     repo.write(
         "f/f_test.go",
         """
@@ -475,12 +494,6 @@ def test_rerun_fails_reports_flaky_tests_and_keeps_first_coverage(
             "os"
             "testing"
         )
-
-        func ran(name string) {
-            log, _ := os.OpenFile(os.Getenv("RAN_LOG"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-            log.WriteString(name + "\\n")
-            log.Close()
-        }
 
         func TestSometimes(t *testing.T) {
             ran("TestSometimes")
@@ -621,6 +634,7 @@ def test_a_test_binary_that_died_is_rerun_whole_and_the_tests_it_never_ran_count
     repo = make_repo()
     repo.module(".", "example.com/crash")
     repo.package("p", "p", "func P() int { return 1 }\n")
+    write_ran_helper(repo, "p", "p")
     repo.write(
         "p/p_test.go",
         """
@@ -630,12 +644,6 @@ def test_a_test_binary_that_died_is_rerun_whole_and_the_tests_it_never_ran_count
             "os"
             "testing"
         )
-
-        func ran(name string) {
-            log, _ := os.OpenFile(os.Getenv("RAN_LOG"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-            log.WriteString(name + "\\n")
-            log.Close()
-        }
 
         func TestA(t *testing.T) {
             ran("TestA")
@@ -682,6 +690,7 @@ def test_a_rerun_stays_within_the_users_run(
     repo = make_repo()
     repo.module(".", "example.com/sel")
     repo.package("s", "s", "func S() int { return 1 }\n")
+    write_ran_helper(repo, "s", "s")
     repo.write(
         "s/s_test.go",
         """
@@ -691,12 +700,6 @@ def test_a_rerun_stays_within_the_users_run(
             "os"
             "testing"
         )
-
-        func ran(name string) {
-            log, _ := os.OpenFile(os.Getenv("RAN_LOG"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-            log.WriteString(name + "\\n")
-            log.Close()
-        }
 
         func once(t *testing.T, name string) {
             marker := os.Getenv("FLAKY_MARKER") + name
