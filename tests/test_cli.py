@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from goci import __version__
 from goci.cli import run_command
 from goci.command import Command, Context, Result
 from goci.commands import COMMANDS
-from goci.options import option
+from goci.options import Options, option
 from goci.runtime import Runtime
 from support.goci_run import GociRun, actions_env
 
@@ -113,8 +112,7 @@ def test_a_missing_dir_is_bad_input_and_annotated_in_actions(
     assert run.outputs == {}
 
 
-@dataclass(frozen=True)
-class FakeOptions:
+class FakeOptions(Options):
     word: str = option(help="w", default="hi")
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +16,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from goci.errors import InputError
-from goci.options import Option, add_to_parser, convert, resolve, split_list
+from goci.options import (
+    Option,
+    Options,
+    add_to_parser,
+    convert,
+    declared,
+    label_of,
+    option,
+    resolve,
+    secret_values,
+    split_list,
+)
+from goci.options import parse as parse_options
 from support.goci_run import GociRun
 from support.gorepo import GoRepo
 
@@ -31,8 +47,8 @@ OPTIONS = (
 def parse(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
     """What the CLI does: argparse (defaults None), then resolve across the three sources."""
     parser = argparse.ArgumentParser()
-    for option in OPTIONS:
-        add_to_parser(parser, option)
+    for spec in OPTIONS:
+        add_to_parser(parser, spec)
     return resolve(OPTIONS, vars(parser.parse_args(argv)), env)
 
 
@@ -221,3 +237,93 @@ def test_a_bad_drone_setting_exits_2_naming_it(
     run = goci("cache", "trim", env={**go_env, "PLUGIN_JSON": "perhaps"}, cwd=tmp_path)
     assert run.code == 2
     assert "PLUGIN_JSON (json): 'perhaps' is not a boolean" in run.stderr
+
+
+# ---- the Options base: what a frozen keyword-only dataclass gave, without dataclasses ----------
+
+
+class _Base(Options):
+    alpha: str = option(help="a", default="x")
+    shared: int = option(kind="int", default=1, help="s")
+
+
+class _Secret(Options):
+    token: str = option(help="t", default="", secret=True)
+
+
+class _Child(_Secret, _Base):
+    items: tuple[str, ...] = option(kind="list", default=["a", "b"], help="i")
+    source: str | None = option(name="from", help="f")
+    shared: int = option(kind="int", default=2, help="s again")
+
+
+def test_options_are_declared_in_the_order_a_dataclass_gives_its_fields() -> None:
+    """Inherited first, the last base of the MRO first; one redeclared keeps its place."""
+    assert [o.name for o in declared(_Child)] == ["alpha", "shared", "token", "items", "from"]
+    assert [o.name for o in declared(_Base)] == ["alpha", "shared"]
+    assert declared(_Child)[1] == Option(name="shared", kind="int", default=2, help="s again")
+    with pytest.raises(TypeError, match=r"does not derive from goci\.options\.Options"):
+        declared(dict)
+
+
+def test_defaults_fill_what_is_not_given_and_a_list_default_becomes_a_tuple() -> None:
+    opts = _Child(alpha="given")
+    assert (opts.alpha, opts.shared, opts.token, opts.items, opts.source) == (
+        "given",
+        2,
+        "",
+        ("a", "b"),
+        None,
+    )
+    assert _Child.items == ("a", "b") and _Base.shared == 1  # the class keeps the default
+    assert declared(_Child)[3].default == ["a", "b"]  # the declaration keeps what was written
+    with pytest.raises(TypeError, match=r"_Child\(\) has no option nope"):
+        _Child(nope=1)  # type: ignore[call-arg]
+
+
+def test_options_are_frozen_and_compared_hashed_and_shown_by_value() -> None:
+    opts = _Child()
+    with pytest.raises(AttributeError, match="frozen"):
+        opts.alpha = "y"  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="frozen"):
+        del opts.alpha
+    assert opts == _Child() and hash(opts) == hash(_Child())
+    assert opts != _Child(alpha="y")
+    assert _Base() != _Child() and _Base() != ("x", 1)
+    assert repr(_Base(shared=3)) == "_Base(alpha='x', shared=3)"
+
+
+def test_parse_keeps_where_each_value_came_from_beside_the_options() -> None:
+    env = {"INPUT_TOKEN": "s3cret", "PLUGIN_FROM": "main", "INPUT_ITEMS": "c d"}
+    opts = parse_options(_Child, {"alpha": "cli"}, env)
+    assert opts == _Child(alpha="cli", token="s3cret", source="main", items=("c", "d"))
+    assert label_of(opts, "source") == "PLUGIN_FROM (from)"
+    assert label_of(opts, "alpha") == "--alpha"
+    assert secret_values(opts) == [("INPUT_TOKEN (token)", "s3cret")]
+    assert secret_values(_Child()) == []
+
+
+def test_an_options_class_refuses_what_would_not_be_an_option() -> None:
+    with pytest.raises(TypeError, match=r"_Plain\.count is not made by option\(\)"):
+
+        class _Plain(Options):
+            count: int = 3
+
+    with pytest.raises(TypeError, match=r"_Bare\.word: an option needs a type annotation"):
+
+        class _Bare(Options):
+            word = option(help="w")
+
+
+def test_importing_the_options_does_not_import_dataclasses() -> None:
+    """Start-up: ``dataclasses`` costs about 18 ms to import (cache-key starts every job)."""
+    src = Path(__file__).resolve().parent.parent / "src"
+    probe = "import sys, goci.options; print({'dataclasses', 'typing_extensions'} & {*sys.modules})"
+    proc = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(src)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stdout.strip() == "set()"

@@ -10,7 +10,6 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,11 @@ from goci import __version__
 from goci.command import Command, Context, Result
 from goci.commands import ENTRIES, Entry, find_entry
 from goci.errors import GociError, InputError, ToolError, closest
-from goci.options import Option, add_to_parser, declared, option, parse, secret_values
+from goci.options import Option, Options, add_to_parser, declared, option, parse, secret_values
 from goci.runtime import Runtime, json_text
 
 
-@dataclass(frozen=True)
-class CommonOptions:
+class CommonOptions(Options):
     """The options every command has."""
 
     dir: str = option(

@@ -21,7 +21,7 @@ from goci.coverage.merge import MergeResult
 from goci.coverage.patch import PatchCoverage, changed_lines, patch_coverage
 from goci.coverage.report import CoverageReport, fmt
 from goci.errors import bad_input
-from goci.options import option
+from goci.options import Options, option
 from goci.runtime import markdown_table, shown
 from goci.tools.atomic import write_atomic
 
@@ -31,8 +31,7 @@ ANNOTATIONS = 10
 REVIEW_OUTPUTS = ("patch-covered", "patch-statements", "patch", "total-change", "headline")
 
 
-@dataclass(frozen=True, kw_only=True)
-class ReviewOptions:
+class ReviewOptions(Options):
     """The options of ``coverage merge`` that answer a reviewer's questions."""
 
     base: str | None = option(

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from goci.cache.units import parse_duration
 from goci.command import Context
 from goci.commands._buildcache import build_cache_plan as build_cache_plan
 from goci.commands._buildcache import mask_credentials as mask_credentials
-from goci.options import label_of, option
+from goci.options import Options, label_of, option
 from goci.release.stores import Store, Tuning, check_url, open_store
 from goci.tools.owner import Owner
 from goci.tools.paths import ignore_goci_folders
 
 
-@dataclass(frozen=True, kw_only=True)
-class StoreOptions:
+class StoreOptions(Options):
     """Where releases go and how hard to push the store (``artifact upload``, ``promote``)."""
 
     store: str = option(

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from goci.api.compare import ApiDiff, analyse
 from goci.changed import diff
 from goci.command import Command, Context, Result
-from goci.options import option
+from goci.options import Options, option
 from goci.runtime import markdown_table, shown
 
 OUTPUTS = ("compatible", "breaking", "blocking", "summary", "packages", "passed")
 _ROWS = 200
 
 
-@dataclass(frozen=True)
-class ApiDiffOptions:
+class ApiDiffOptions(Options):
     base: str | None = option(
         help="compare with the merge base of this commit or ref (default: from the CI event)",
         metavar="REF",

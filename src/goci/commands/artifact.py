@@ -11,7 +11,7 @@ from typing import Any
 from goci.command import Command, Context, Result
 from goci.commands._shared import StoreOptions, opened_store
 from goci.errors import GociError, InputError, bad_input
-from goci.options import label_of, option
+from goci.options import Options, label_of, option
 from goci.release.local import LocalRelease, find_releases, load_release
 from goci.release.manifest import SUMS
 from goci.release.names import (
@@ -30,8 +30,7 @@ from goci.runtime import counted, markdown_table
 from goci.tools.paths import ignore_goci_folders
 
 
-@dataclass(frozen=True, kw_only=True)
-class DistOptions:
+class DistOptions(Options):
     """Where the builds and packed releases are (``artifact pack`` and ``artifact upload``)."""
 
     dist: str = option(
@@ -50,7 +49,6 @@ class DistOptions:
         return dist
 
 
-@dataclass(frozen=True, kw_only=True)
 class PackOptions(DistOptions):
     env: str = option(default="dev", choices=("dev", "prod"), help="dev or prod release")
     service: tuple[str, ...] = option(
@@ -67,7 +65,6 @@ class PackOptions(DistOptions):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
 class UploadOptions(StoreOptions, DistOptions):
     release: tuple[str, ...] = option(
         kind="list",

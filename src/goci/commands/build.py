@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from goci.command import Command, Context, Result
 from goci.errors import InputError
 from goci.matrix import build, platforms
 from goci.matrix.plan import service_list
-from goci.options import label_of, option
+from goci.options import Options, label_of, option
 from goci.runtime import counted, markdown_table
 from goci.tools.paths import ignore_goci_folders
 
 
-@dataclass(frozen=True)
-class BuildOptions:
+class BuildOptions(Options):
     target: str | None = option(
         metavar="OS/ARCH",
         help="one target os/arch[/variant][+cgo] (default: GOOS/GOARCH, as go reads them)",

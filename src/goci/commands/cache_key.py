@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from goci.cache.keys import check_prefix, compute
 from goci.command import Command, Context, Result
 from goci.commands._buildcache import build_cache_plan
-from goci.options import option
+from goci.options import Options, option
 from goci.runtime import markdown_table
 
 
-@dataclass(frozen=True)
-class CacheKeyOptions:
+class CacheKeyOptions(Options):
     target: str | None = option(
         help="os/arch[/variant][+cgo] the build cache is for (default: GOOS/GOARCH of go)",
         metavar="OS/ARCH",

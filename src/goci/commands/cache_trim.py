@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from goci.cache import modverify, registry
@@ -10,7 +9,7 @@ from goci.cache.trim import MARK_FILE, mark, recorded_mark, trim
 from goci.cache.units import format_size, format_time, parse_duration, parse_size, parse_time
 from goci.command import Command, Context, Result
 from goci.errors import InputError, bad_input
-from goci.options import label_of, option
+from goci.options import Options, label_of, option
 from goci.runtime import markdown_table
 
 MARK_VARIABLE = "GOCI_CACHE_MARK"
@@ -18,15 +17,13 @@ MARK_VARIABLE = "GOCI_CACHE_MARK"
 MARK_ID_VARIABLE = "GOCI_CACHE_MARK_ID"
 
 
-@dataclass(frozen=True, kw_only=True)
-class CacheDirOptions:
+class CacheDirOptions(Options):
     cache_dir: str | None = option(
         help="the Go build cache folder (default: `go env GOCACHE`)",
         metavar="DIR",
     )
 
 
-@dataclass(frozen=True, kw_only=True)
 class TrimOptions(CacheDirOptions):
     unused_since: str | None = option(
         help=f"drop entries not used since this time: epoch seconds or ISO 8601 "
@@ -53,7 +50,6 @@ class TrimOptions(CacheDirOptions):
 TRIM_OUTPUTS = ("removed-files", "removed-bytes", "size-before", "size-after")
 
 
-@dataclass(frozen=True, kw_only=True)
 class MarkOptions(CacheDirOptions):
     mod_key: str | None = option(help="the module cache key the restore asked for", metavar="KEY")
     mod_restored_key: str | None = option(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from goci.cache.cacheprog import stats as cachestats
@@ -26,7 +25,7 @@ from goci.cache.units import format_size, parse_duration, parse_size
 from goci.command import Command, Context, Result
 from goci.commands._shared import mask_credentials
 from goci.errors import GociError, InputError
-from goci.options import option
+from goci.options import Options, option
 from goci.release.stores import Store, Tuning, open_store, redact_url
 from goci.runtime import markdown_table
 from goci.tools.owner import Owner
@@ -35,8 +34,7 @@ MODES = ("serve", "gc", "report")
 LOCAL_FOLDER = "goci-cacheprog"
 
 
-@dataclass(frozen=True, kw_only=True)
-class CacheprogOptions:
+class CacheprogOptions(Options):
     mode: tuple[str, ...] | None = option(
         kind="list",
         positional=True,

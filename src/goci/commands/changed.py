@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ from goci.changed import affected
 from goci.changed.globs import DEFAULT_GLOBAL_FILES
 from goci.changed.orphans import ORPHAN_POLICIES
 from goci.command import Command, Context, Result
-from goci.options import label_of, option
+from goci.options import Options, label_of, option
 from goci.runtime import counted, markdown_table, shown
 from goci.tools.atomic import write_atomic
 
@@ -21,8 +20,7 @@ OUTPUT_LIMIT = 1_000_000
 _SUMMARY_ROWS = 50
 
 
-@dataclass(frozen=True)
-class ChangedOptions:
+class ChangedOptions(Options):
     base: str | None = option(help="base commit or ref (default: from the CI event)", metavar="REF")
     head: str | None = option(
         help="head commit or ref (default: GITHUB_SHA or HEAD)", metavar="REF"

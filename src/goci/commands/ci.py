@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -23,7 +22,7 @@ from goci.commands._shared import build_cache_plan, mask_credentials
 from goci.errors import InputError, bad_input
 from goci.gotest.results import COVERPKG_HELP
 from goci.matrix import goreleases, platforms
-from goci.options import label_of, option
+from goci.options import Options, label_of, option
 from goci.progress import ProgressStream
 from goci.release.names import parse_semver
 from goci.release.stores import check_url, redact_url
@@ -34,8 +33,7 @@ from goci.tools.workspace import discover
 DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64", "darwin/arm64", "windows/amd64")
 
 
-@dataclass(frozen=True)
-class CiOptions:
+class CiOptions(Options):
     path: tuple[str, ...] | None = option(
         kind="list",
         positional=True,

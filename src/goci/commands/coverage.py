@@ -19,7 +19,6 @@ from goci.tools.atomic import atomic_target
 from goci.tools.paths import ignore_goci_folders
 
 
-@dataclass(frozen=True)
 class CoverageOptions(_review.ReviewOptions):
     profiles: tuple[str, ...] | None = option(
         kind="list",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from goci.errors import bad_input
 from goci.gotest.results import COVERPKG_HELP, Package, PackageResult, TestOptions, TestRun
 from goci.gotest.run import run_tests
 from goci.gotest.shards import parse_shard
-from goci.options import label_of, option
+from goci.options import Options, label_of, option
 from goci.runtime import counted, markdown_table
 from goci.tools.paths import ignore_goci_folders
 
@@ -27,8 +26,7 @@ def go_duration(text: str, name: str) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class GoTestOptions:
+class GoTestOptions(Options):
     packages: tuple[str, ...] | None = option(
         kind="list",
         help="packages to test: import paths or ./folders, or changed-packages' test-packages "

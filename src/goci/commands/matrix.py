@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from goci.command import Command, Context, Result
 from goci.matrix import goreleases
 from goci.matrix.plan import GITHUB_LIMIT, check_objects, plan_from_words, service_list
 from goci.matrix.platforms import parse_runners
-from goci.options import option
+from goci.options import Options, option
 from goci.runtime import counted, markdown_table
 
 
-@dataclass(frozen=True)
-class MatrixOptions:
+class MatrixOptions(Options):
     go_versions: tuple[str, ...] = option(
         kind="list",
         default=["go.mod"],

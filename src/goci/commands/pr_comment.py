@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from goci.command import Command, Context, Result
 from goci.coverage import prcomment
 from goci.errors import InputError, bad_input
-from goci.options import option
+from goci.options import Options, option
 
 OUTPUTS = ("comment-url", "action")
 _LIMIT = 65_000  # GitHub refuses a comment body over 65,536 characters
 
 
-@dataclass(frozen=True)
-class PrCommentOptions:
+class PrCommentOptions(Options):
     body_file: tuple[str, ...] = option(
         kind="list",
         default=[],

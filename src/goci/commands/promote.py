@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from goci.command import Command, Context, Result
@@ -23,7 +22,6 @@ def check_sha256(text: str, label: str = "--sums-digest") -> str:
     return text.lower()
 
 
-@dataclass(frozen=True, kw_only=True)
 class PromoteOptions(StoreOptions):
     service: str = option(
         required=True, help="service name (name or group/name)", check=validate_service
