@@ -7,7 +7,6 @@ provider's variables become, and that no other module of goci names a CI variabl
 from __future__ import annotations
 
 import ast
-import dataclasses
 import json
 from pathlib import Path
 
@@ -91,7 +90,7 @@ def test_drone_and_woodpecker(marker: dict[str, str], event_variable: str) -> No
 
 def test_a_local_run_has_the_defaults_and_trusts_nothing() -> None:
     ci = CiEnv.from_env({"USER": "me"})
-    assert ci == dataclasses.replace(CiEnv(), actor="me", runner_os=ci.runner_os)
+    assert ci == CiEnv()._replace(actor="me", runner_os=ci.runner_os)
     assert (ci.provider, ci.event.name, ci.event.trusted) == ("local", "local", False)
     assert (ci.run_url, ci.run_identity, ci.roots) == ("", "local", ())
     assert provider_of({"GITHUB_ACTIONS": "false", "DRONE": "1"}) == "local"

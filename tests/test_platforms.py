@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -51,10 +50,10 @@ def test_every_form_of_a_platform_reads_back_as_the_same_platform(platform: Plat
     # the runner mapping looks the most specific key up first
     assert platform.runner_keys[-1] == platform.pair
     # another variant or cgo is another key and another word; cgo is not another folder
-    for other in (replace(platform, cgo=not platform.cgo), replace(platform, variant="")):
+    for other in (platform._replace(cgo=not platform.cgo), platform._replace(variant="")):
         if other != platform:
             assert (other.spec, other.cache_label) != (platform.spec, platform.cache_label)
-    assert replace(platform, cgo=not platform.cgo).folder == platform.folder
+    assert platform._replace(cgo=not platform.cgo).folder == platform.folder
 
 
 def test_the_formats_of_three_words() -> None:

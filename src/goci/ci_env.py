@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
 
 from goci.changed.events import Event
 
@@ -105,14 +105,13 @@ def _event(provider: Provider, env: Mapping[str, str], payload: Mapping[str, Any
     return Event(name="local", ref="", default_branch="", payload={})
 
 
-@dataclass(frozen=True)
-class CiEnv:
+class CiEnv(NamedTuple):
     """The facts of this CI run that goci uses; a local run has the defaults."""
 
     provider: Provider = "local"
-    event: Event = field(default_factory=lambda: Event("local", "", "", {}))
+    event: Event = Event("local", "", "", MappingProxyType({}))
     #: The webhook payload of ``GITHUB_EVENT_PATH`` (read whenever one is given).
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    payload: Mapping[str, Any] = MappingProxyType({})
     #: GitHub's event name even outside Actions when a payload file is given (a replayed
     #: event); '' when there is none.
     github_event_name: str = ""
@@ -131,7 +130,7 @@ class CiEnv:
     actor: str = "unknown"
     workspace: Path | None = None
     temp: Path | None = None
-    runner_os: str = field(default_factory=lambda: _runner_os({}))
+    runner_os: str = _runner_os({})  # this machine's: the same for every CiEnv made here
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CiEnv:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -23,15 +22,22 @@ if TYPE_CHECKING:  # loaded when first used: a command that never asks git start
     from goci.tools.paths import WorkspaceRoots
 
 
-@dataclass
 class Context:
-    """Where and with what a command runs: folder, environment, CI adapter, tool doors."""
+    """Where and with what a command runs: folder, environment, CI adapter, tool doors.
 
-    cwd: Path
-    env: Mapping[str, str]
-    runtime: Runtime
-    #: ``--json``: the outputs go to stdout as one object, so logs must stay on stderr.
-    json_output: bool = False
+    This module's classes are plain classes, not dataclasses: every command loads them, and
+    ``goci cache-key``, which starts every CI job, loads nothing that imports dataclasses
+    (~18 ms, then ~1.5 ms a class; see :class:`goci.runtime.Runtime`).
+    """
+
+    def __init__(
+        self, cwd: Path, env: Mapping[str, str], runtime: Runtime, json_output: bool = False
+    ) -> None:
+        self.cwd = cwd
+        self.env = env
+        self.runtime = runtime
+        #: ``--json``: the outputs go to stdout as one object, so logs must stay on stderr.
+        self.json_output = json_output
 
     @cached_property
     def go(self) -> Go:
@@ -67,20 +73,25 @@ class Context:
         return workspace_path(option, value, self.workspace, **rule)
 
 
-@dataclass
 class Result:
     """What a command produced: outputs (named as the action's outputs), a report, a verdict."""
 
-    outputs: dict[str, Any] = field(default_factory=dict)
-    report: str = ""
-    summary: str = ""
-    exit_code: int = 0
+    def __init__(
+        self,
+        outputs: dict[str, Any] | None = None,
+        report: str = "",
+        summary: str = "",
+        exit_code: int = 0,
+    ) -> None:
+        self.outputs = {} if outputs is None else outputs
+        self.report = report
+        self.summary = summary
+        self.exit_code = exit_code
 
 
 OptionsT = TypeVar("OptionsT")
 
 
-@dataclass(frozen=True)
 class Command(Generic[OptionsT]):
     """A subcommand: ``path`` is its words after ``goci`` (``("cache", "trim")``).
 
@@ -90,13 +101,25 @@ class Command(Generic[OptionsT]):
     ``INPUT_*``/``PLUGIN_*`` belong to some other step.
     """
 
-    path: tuple[str, ...]
-    help: str
-    settings: type[OptionsT]
-    outputs: tuple[str, ...]
-    run: Callable[[OptionsT, Context], Result]
-    description: str = ""
-    cli_only: bool = False
+    __slots__ = ("cli_only", "description", "help", "outputs", "path", "run", "settings")
+
+    def __init__(
+        self,
+        path: tuple[str, ...],
+        help: str,
+        settings: type[OptionsT],
+        outputs: tuple[str, ...],
+        run: Callable[[OptionsT, Context], Result],
+        description: str = "",
+        cli_only: bool = False,
+    ) -> None:
+        self.path = path
+        self.help = help
+        self.settings = settings
+        self.outputs = outputs
+        self.run = run
+        self.description = description
+        self.cli_only = cli_only
 
     @property
     def name(self) -> str:

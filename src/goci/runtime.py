@@ -23,7 +23,6 @@ import sys
 import unicodedata
 import urllib.parse
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -138,16 +137,28 @@ def output_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=False)
 
 
-@dataclass
 class Runtime:
-    """The CI adapter for one command invocation."""
+    """The CI adapter for one command invocation.
 
-    env: Mapping[str, str]
-    stream: TextIO = field(default_factory=lambda: sys.stderr)
-    secrets: list[str] = field(default_factory=list)
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    #: Secrets too short to hide that were already warned about (see MIN_SECRET_LENGTH).
-    weak: set[str] = field(default_factory=set)
+    A plain class, as are the other classes every command loads: a dataclass costs ~1.5 ms
+    to create and its module ~18 ms to import, on the path of ``goci cache-key``, which starts
+    every CI job (bench/cache_key.py; tests/test_cache_key_startup.py keeps it off).
+    """
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        stream: TextIO | None = None,
+        secrets: list[str] | None = None,
+        stdout: TextIO | None = None,
+        weak: set[str] | None = None,
+    ) -> None:
+        self.env = env
+        self.stream = sys.stderr if stream is None else stream  # as they are now: pytest swaps
+        self.secrets = [] if secrets is None else secrets
+        self.stdout = sys.stdout if stdout is None else stdout
+        #: Secrets too short to hide that were already warned about (see MIN_SECRET_LENGTH).
+        self.weak = set() if weak is None else weak
 
     @property
     def in_actions(self) -> bool:

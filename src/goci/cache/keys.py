@@ -17,8 +17,8 @@ import os
 import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from goci.ci_env import CiEnv
 from goci.errors import InputError
@@ -41,8 +41,7 @@ _MODFILE_FLAG = re.compile(r"^--?modfile=(.+)$")
 _GO_MINOR = re.compile(r"^1\.(\d+)")
 
 
-@dataclass(frozen=True)
-class CacheKeys:
+class CacheKeys(NamedTuple):
     """Keys, restore keys and paths of both caches, and whether this run may save them."""
 
     mod_key: str

@@ -8,12 +8,10 @@ default branch or a tag?", so the answer is computed here once. The facts come f
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """The facts of the triggering event that goci cares about."""
 
     name: str

@@ -14,9 +14,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from goci.errors import InputError, closest
 from goci.tools.gotool import Go
@@ -84,8 +83,7 @@ BUILD_HOST = "linux/amd64"
 Runner = str | list[str]
 
 
-@dataclass(frozen=True, order=True)
-class Platform:
+class Platform(NamedTuple):
     """One build target."""
 
     os: str
@@ -166,8 +164,7 @@ class Platform:
         return cls(values["GOOS"], arch, variant, values.get("CGO_ENABLED") == "1")
 
 
-@dataclass(frozen=True)
-class DistList:
+class DistList(NamedTuple):
     """What one Go toolchain can build: os/arch pairs and which of them support cgo."""
 
     pairs: frozenset[str]

@@ -7,9 +7,9 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from goci.ci_env import job_temp
 from goci.errors import GociError, InputError, ToolError
@@ -66,14 +66,13 @@ def decode_json_stream(text: str) -> Iterator[dict[str, Any]]:
         yield obj
 
 
-@dataclass(frozen=True)
-class Go:
+class Go(NamedTuple):
     """A ``go`` executable with the environment it runs in (passed in, never read globally)."""
 
     env: Mapping[str, str]
     exe: str = "go"
     timeout: float = DEFAULT_TIMEOUT
-    overrides: Mapping[str, str] = field(default_factory=dict)
+    overrides: Mapping[str, str] = MappingProxyType({})
 
     def with_env(self, **extra: str) -> Go:
         """The same ``go`` with some variables set (GOOS, GOWORK=off, ...)."""

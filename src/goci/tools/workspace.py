@@ -15,8 +15,9 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import NamedTuple
 
 from goci.errors import InputError
 from goci.tools.gotool import Go
@@ -33,8 +34,7 @@ _PLAIN_CODE = re.compile(r"[ \t!#-&(-_a-~]*")
 _PLAIN_GO = re.compile(r"1\.(?:0|[1-9]\d{0,3})(?:\.(?:0|[1-9]\d{0,3})|(?:rc|beta)[1-9]\d{0,3})?")
 
 
-@dataclass(frozen=True)
-class Module:
+class Module(NamedTuple):
     """One module in use: its import path, folder and go.mod."""
 
     path: str
@@ -49,16 +49,18 @@ class Module:
         return self.dir / "go.sum"
 
 
-@dataclass(frozen=True)
-class Workspace:
+class Workspace(NamedTuple):
     """The modules in use under ``root``, and the go.work that chose them (if any)."""
 
     root: Path
     gowork: Path | None
     modules: tuple[Module, ...]
     #: The go.mod files :func:`discover` read for their module lines, by path: cache-key hashes
-    #: these bytes instead of reading every go.mod a second time.
-    gomods_read: Mapping[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+    #: these bytes instead of reading every go.mod a second time. Left out of the repr.
+    gomods_read: Mapping[str, bytes] = MappingProxyType({})
+
+    def __repr__(self) -> str:
+        return f"Workspace(root={self.root!r}, gowork={self.gowork!r}, modules={self.modules!r})"
 
     def module_for(self, path: Path) -> Module | None:
         """The innermost module in use whose folder contains ``path``."""

@@ -10,7 +10,7 @@ cmd/internal/quoted, no escapes), so every value is quoted that way when it need
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from goci.errors import InputError
 
@@ -20,8 +20,7 @@ _GO_VERSION = re.compile(r"go(\d+)\.(\d+)")
 STATS_FILE = "goci-cacheprog.jsonl"
 
 
-@dataclass(frozen=True)
-class BuildCachePlan:
+class BuildCachePlan(NamedTuple):
     """How this job caches its builds: ``mode`` and, in store mode, the GOCACHEPROG value."""
 
     requested: str
