@@ -125,3 +125,22 @@ def test_whenever_goci_reads_a_go_work_go_reads_the_same(
         return
     (workspace_root / "go.work").write_bytes(data)
     assert go_uses(real_go, workspace_root) == ours, data
+
+
+@pytest.mark.parametrize("kind", ["no folder", "no go.mod", "go.mod is a folder", "dangling link"])
+def test_a_used_folder_without_a_go_mod_is_named(tmp_path: Path, kind: str, real_go: Go) -> None:
+    """Whatever stands where the go.mod should be, the error names the go.work's use line."""
+    (tmp_path / "go.work").write_text("go 1.22\n\nuse (\n\t./a\n\t./b\n)\n")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "go.mod").write_text("module example.com/a\n\ngo 1.22\n")
+    if kind != "no folder":
+        (tmp_path / "b").mkdir()
+    if kind == "go.mod is a folder":
+        (tmp_path / "b" / "go.mod").mkdir()
+    elif kind == "dangling link":
+        (tmp_path / "b" / "go.mod").symlink_to(tmp_path / "gone.mod")
+    with pytest.raises(InputError) as caught:
+        discover(tmp_path, real_go)
+    assert str(caught.value) == (
+        f"go.work: {tmp_path / 'go.work'} uses './b', but {tmp_path / 'b'} has no go.mod"
+    )

@@ -1,7 +1,8 @@
 """What a subcommand is: its options and outputs declared once, and a function that runs it.
 
-The shells (CLI, Actions, Drone) only turn inputs into the command's options dataclass and a
-:class:`Result` into outputs, a report, a summary and an exit code.
+The shells (CLI, Actions, Drone) only turn inputs into the command's options (an
+:class:`goci.options.Options`) and a :class:`Result` into outputs, a report, a summary and an
+exit code.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ OptionsT = TypeVar("OptionsT")
 class Command(Generic[OptionsT]):
     """A subcommand: ``path`` is its words after ``goci`` (``("cache", "trim")``).
 
-    ``settings`` is its options dataclass (see :func:`goci.options.option`); ``run`` receives
+    ``settings`` is its options class (see :class:`goci.options.Options`); ``run`` receives
     it filled. A ``cli_only`` command takes its options from its command line alone: another
     program starts it (the go command starts ``goci cacheprog``) in an environment whose
     ``INPUT_*``/``PLUGIN_*`` belong to some other step.

@@ -230,14 +230,21 @@ def _gowork_uses(gowork: Path, root: Path, go: Go) -> list[str]:
     return [use["DiskPath"] for use in json.loads(result.stdout).get("Use") or []]
 
 
-def _module(folder: str, read: dict[str, bytes]) -> Module:
+def _module(folder: str, read: dict[str, bytes], missing: str = "") -> Module:
     """The module in ``folder``, its go.mod's content kept in ``read`` (Workspace.gomods_read).
 
     Paths are plain strings until the Module: a go.work of 500 modules would otherwise build
     thousands of pathlib objects, which cost more than reading the files (bench/cache_key.py).
+    A go.mod that is no file (none, a folder, a dangling link) is the error ``missing``, if
+    given: asked only once reading failed, not before (one file system call fewer a module).
     """
     gomod = os.path.join(folder, "go.mod")
-    data = read_bytes(gomod, "go.mod")
+    try:
+        data = read_bytes(gomod, "go.mod")
+    except InputError:
+        if missing and not os.path.isfile(gomod):
+            raise InputError(missing) from None
+        raise
     read[gomod] = data
     return Module(module_path(gomod, data), Path(folder))
 
@@ -252,9 +259,8 @@ def discover(root: Path, go: Go) -> Workspace:
         real_parents: dict[str, str] = {}
         for use in _gowork_uses(gowork, root, go):
             folder = _resolve_use(gowork.parent, use, real_parents)
-            if not os.path.isfile(os.path.join(folder, "go.mod")):
-                raise InputError(f"go.work: {gowork} uses {use!r}, but {folder} has no go.mod")
-            modules.append(_module(folder, read))
+            missing = f"go.work: {gowork} uses {use!r}, but {folder} has no go.mod"
+            modules.append(_module(folder, read, missing))
         return Workspace(root, gowork, tuple(sorted(modules, key=lambda m: str(m.dir))), read)
     gomods = _walk_gomods(root)
     if not gomods:
