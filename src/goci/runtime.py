@@ -154,7 +154,7 @@ class Runtime:
         weak: set[str] | None = None,
     ) -> None:
         self.env = env
-        self.stream = sys.stderr if stream is None else stream  # as they are now: pytest swaps
+        self.stream = sys.stderr if stream is None else stream  # the one now: pytest swaps it
         self.secrets = [] if secrets is None else secrets
         self.stdout = sys.stdout if stdout is None else stdout
         #: Secrets too short to hide that were already warned about (see MIN_SECRET_LENGTH).
