@@ -7,6 +7,7 @@ that exactly the keys that depend on it move.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -183,6 +184,26 @@ def test_a_go_work_workspace_counts_its_modules_and_ignores_a_module_not_in_use(
     # Using the third module brings it in.
     workspace.write("go.work", "go 1.21\n\nuse (\n\t./a\n\t./b\n\t./unused\n)\n")
     assert keys(goci, go_env, workspace.root)["deps-hash"] != after_b["deps-hash"]
+
+
+def test_the_dependency_hash_is_exactly_the_files_in_use_by_name_and_content(
+    workspace: GoRepo, go_env: dict[str, str], goci: Callable[..., GociRun]
+) -> None:
+    """The hash, worked out here from its definition: SHA-256 over (name relative to the root,
+    length, content) of each file in use, sorted by name; a file not there is left out, a large
+    one is read to its end, and a module in the tree but not in use counts for nothing."""
+    big = "".join(f"example.com/dep{i} v1.0.{i} h1:{'x' * 60}=\n" for i in range(4000))
+    workspace.write("a/go.sum", big)  # ~300 kB: more than any one read
+    (workspace.root / "b" / "go.sum").unlink()
+    workspace.write("go.work.sum", "example.com/tool v1.0.0 h1:t=\n")
+    workspace.write("unused/go.mod", "module example.com/unused\n\ngo 1.22\n")
+    workspace.write("unused/go.sum", "example.com/dep-unused v2.0.0 h1:u=\n")
+    digest = hashlib.sha256()
+    for name in ("a/go.mod", "a/go.sum", "b/go.mod", "go.work", "go.work.sum"):
+        content = (workspace.root / name).read_bytes()
+        digest.update(f"{name}\0{len(content)}\0".encode() + content)
+    assert keys(goci, go_env, workspace.root)["deps-hash"] == digest.hexdigest()[:32]
+    assert "5 files" in goci("cache-key", env=go_env, cwd=workspace.root).stdout
 
 
 def test_the_go_version_moves_the_build_key_only(

@@ -8,6 +8,8 @@ and go accepted the file; where it declines, discovery still gives go's answer (
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 
 from goci.errors import InputError
 from goci.tools.gotool import Go
-from goci.tools.workspace import discover, plain_uses
+from goci.tools.workspace import discover, plain_uses, read_whole
 from support.gotools import hermetic_env
 
 # (go.work text, what goci's own reader says: its use list, or None for "ask go")
@@ -144,3 +146,62 @@ def test_a_used_folder_without_a_go_mod_is_named(tmp_path: Path, kind: str, real
     assert str(caught.value) == (
         f"go.work: {tmp_path / 'go.work'} uses './b', but {tmp_path / 'b'} has no go.mod"
     )
+
+
+def test_used_folders_resolve_through_links_as_the_file_system_does(
+    tmp_path: Path, real_go: Go
+) -> None:
+    """Each parent's links are looked up once, not each folder's: every way a use can pass
+    through a link still ends at the folder ``Path.resolve`` names, and nowhere else."""
+    real = tmp_path / "real"
+    for folder in ("modules/a", "modules/b", "elsewhere/c", "elsewhere/d", "elsewhere/e"):
+        (real / folder).mkdir(parents=True)
+        name = folder.rsplit("/", 1)[1]
+        (real / folder / "go.mod").write_text(f"module example.com/{name}\n\ngo 1.22\n")
+    repo = tmp_path / "repo"
+    (repo / "modules").mkdir(parents=True)
+    (repo / "modules" / "a").symlink_to(real / "modules" / "a")  # the module folder a link
+    (repo / "modules" / "B").symlink_to(real / "elsewhere")  # a link named like a folder, cased
+    (repo / "modules" / "b").mkdir()  # ... beside a real folder (a case-blind match is harmless)
+    (repo / "modules" / "b" / "go.mod").write_text("module example.com/plain\n\ngo 1.22\n")
+    (repo / "linked").symlink_to(real / "modules")  # the parent a link
+    uses = [
+        "./modules/a",
+        "./modules/b",
+        "./linked/b",
+        "./modules/B/c",
+        "./modules/B/../elsewhere/d",  # `..` after a link: the target's parent, not modules/
+        str(real / "elsewhere" / "e"),
+    ]
+    (repo / "go.work").write_text("go 1.22\n\nuse (\n" + "".join(f"\t{u}\n" for u in uses) + ")\n")
+    workspace = discover(repo, real_go)
+    expected = sorted({(repo / use).resolve() for use in uses}, key=str)
+    assert [m.dir for m in workspace.modules] == expected
+    assert {m.dir: m.path for m in workspace.modules} == {
+        real / "modules/a": "example.com/a",
+        repo / "modules/b": "example.com/plain",
+        real / "modules/b": "example.com/b",
+        real / "elsewhere/c": "example.com/c",
+        real / "elsewhere/d": "example.com/d",
+        real / "elsewhere/e": "example.com/e",
+    }
+
+
+def test_a_file_that_grows_while_it_is_read_is_read_to_its_end(tmp_path: Path) -> None:
+    """read_whole takes the size as a hint only: a pipe (size 0) is read until its writer is done."""
+    fifo = tmp_path / "go.sum"
+    os.mkfifo(fifo)
+    pieces = [bytes([65 + i]) * 70_000 for i in range(4)]
+
+    def write() -> None:
+        with open(fifo, "wb") as handle:
+            for piece in pieces:
+                handle.write(piece)
+                handle.flush()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert read_whole(str(fifo)) == b"".join(pieces)
+    finally:
+        writer.join()

@@ -24,8 +24,8 @@ from goci.ci_env import CiEnv
 from goci.errors import InputError
 from goci.matrix.platforms import GO_ENV_NAMES, Platform, dist_list, parse
 from goci.tools.gotool import Go
-from goci.tools.hashing import Sha256, sha256_bytes
-from goci.tools.workspace import Workspace, discover, go_directive
+from goci.tools.hashing import sha256_bytes, sha256_pieces
+from goci.tools.workspace import ModuleFolders, file_in, find_modules, go_directive, read_whole
 
 MAX_KEY_LENGTH = 512
 MAX_KEYS = 10
@@ -70,33 +70,34 @@ def workspace_sum(gowork: Path) -> str:
     return f"{gowork}.sum"
 
 
-def dependency_files(workspace: Workspace) -> list[str]:
-    """go.mod/go.sum of every module in use plus the go.work and its sum file, in a stable
-    order.
+def dependency_files(modules: ModuleFolders) -> list[tuple[str, str]]:
+    """(name relative to the root, path) of go.mod/go.sum of every module in use plus the
+    go.work and its sum file, where they may be.
 
     Plain strings: a workspace of 500 modules makes a thousand of them, and pathlib's
-    objects cost more to build than the files cost to hash (bench/cache_key.py).
+    objects cost more to build than the files cost to hash (bench/cache_key.py). Which of them
+    exist is found by reading them (:func:`read_files`), not asked first.
     """
-    files: list[str] = []
-    if workspace.gowork is not None:
-        files.append(str(workspace.gowork))
-        files.append(workspace_sum(workspace.gowork))
-    for module in workspace.modules:
-        folder = str(module.dir)
-        files.extend((os.path.join(folder, "go.mod"), os.path.join(folder, "go.sum")))
-    # Every go.mod (no need to look), the rest where they are. lexists: a go.sum that is a
-    # dangling link is unreadable, not absent (hash_files says so).
-    return [f for f in files if os.path.basename(f) == "go.mod" or os.path.lexists(f)]
+    files: list[tuple[str, str]] = []
+    if modules.gowork is not None:
+        for path in (str(modules.gowork), workspace_sum(modules.gowork)):
+            files.append((relative_name(path, modules.root), path))
+    for folder in modules.folders:
+        relative = relative_name(folder, modules.root)
+        prefix = "" if relative == "." else relative + "/"  # one relative name a module
+        for name in ("go.mod", "go.sum"):
+            files.append((prefix + name, file_in(folder, name)))
+    return files
 
 
-def modfile_files(goflags: str, workspace: Workspace, cwd: Path) -> list[str]:
+def modfile_files(goflags: str, modules: ModuleFolders, cwd: Path) -> list[str]:
     """With ``-modfile=alt.mod`` in GOFLAGS, go reads alt.mod in place of the main module's
     go.mod and alt.sum in place of its go.sum (cmd/go's modload: the name without ``.mod``,
     plus ``.sum``); a relative name is from where go runs, the folder cache-key runs in. Go
     refuses -modfile in workspace mode, and a name not ending in ``.mod``: none then.
     """
     named = [m.group(1) for word in shlex.split(goflags) if (m := _MODFILE_FLAG.match(word))]
-    if workspace.gowork is not None or not named or not named[-1].endswith(".mod"):
+    if modules.gowork is not None or not named or not named[-1].endswith(".mod"):
         return []
     alt = os.path.join(cwd, named[-1])  # an absolute name stands on its own
     return [f for f in (alt, alt[: -len(".mod")] + ".sum") if os.path.lexists(f)]
@@ -114,14 +115,14 @@ def _mod_mode(goflags: str) -> str:
     return modes[-1] if modes else ""
 
 
-def _has_lines(path: Path) -> bool:
+def _has_lines(path: str) -> bool:
     try:
-        return bool(path.read_bytes().strip())
+        return bool(read_whole(path).strip())
     except OSError:
         return False
 
 
-def module_downloads(workspace: Workspace, goflags: str) -> bool:
+def module_downloads(modules: ModuleFolders, goflags: str) -> bool:
     """Whether Go will put anything in the module cache for these modules.
 
     Go checks every module it downloads against go.sum (or the go.work's sum file), so a
@@ -132,41 +133,60 @@ def module_downloads(workspace: Workspace, goflags: str) -> bool:
     """
     mode = _mod_mode(goflags)
 
-    def vendored(folder: Path, gofile: Path, minor: int) -> bool:
-        if mode in ("mod", "readonly") or not (folder / "vendor").is_dir():
+    def vendored(folder: str, gofile: str, minor: int) -> bool:
+        if mode in ("mod", "readonly") or not os.path.isdir(file_in(folder, "vendor")):
             return False
-        return mode == "vendor" or _go_at_least(gofile, minor)
+        return mode == "vendor" or _go_at_least(Path(gofile), minor)
 
-    if workspace.gowork is not None:
-        if vendored(workspace.gowork.parent, workspace.gowork, 22):
+    if modules.gowork is not None:
+        if vendored(str(modules.gowork.parent), str(modules.gowork), 22):
             return False
-        gowork_sum = Path(workspace_sum(workspace.gowork))
-        sums: Iterable[Path] = itertools.chain((gowork_sum,), (m.gosum for m in workspace.modules))
+        sums: Iterable[str] = itertools.chain(
+            (workspace_sum(modules.gowork),), (file_in(f, "go.sum") for f in modules.folders)
+        )
     else:
-        sums = (m.gosum for m in workspace.modules if not vendored(m.dir, m.gomod, 14))
+        sums = (
+            file_in(f, "go.sum")
+            for f in modules.folders
+            if not vendored(f, file_in(f, "go.mod"), 14)
+        )
     return any(_has_lines(path) for path in sums)  # lazily: most answer yes at the first
 
 
-def hash_files(files: list[str], root: Path, read: Mapping[str, bytes] | None = None) -> str:
-    """SHA-256 over sorted (relative path, content) pairs: renames and edits both move it.
+def read_files(
+    files: Iterable[tuple[str, str]], read: Mapping[str, bytes]
+) -> list[tuple[str, bytes]]:
+    """(relative name, content) of each of ``files`` (relative name, path) that exists, sorted
+    by name.
 
-    ``read`` holds contents already read, by path (the go.mod files discover read), so that
-    no file is read twice.
+    A go.mod must exist; any other file that is not there, not even as a link, is left out
+    (a module without a go.sum, a go.work without its sum file). A file that exists but cannot
+    be read (a dangling link, no permission) is an error that names it. ``read`` holds contents
+    already read, by path (the go.mod files discover read), so that no file is read twice.
     """
-    digest = Sha256()
-    known = read or {}
-    for relative, path in sorted((relative_name(path, root), path) for path in files):
-        try:
-            content = known.get(path)
-            if content is None:
-                with open(path, "rb", buffering=0) as handle:  # read whole: no buffer, no tty
-                    content = handle.read()
-        except OSError as exc:
-            name = os.path.basename(path)
-            raise InputError(f"{name}: cannot read {path} ({exc.strerror or exc})") from exc
-        digest.update(f"{relative}\0{len(content)}\0".encode())
-        digest.update(content)
-    return digest.hexdigest()
+    contents = []
+    for relative, path in sorted(files):
+        content = read.get(path)
+        if content is None:
+            try:
+                content = read_whole(path)
+            except OSError as exc:
+                name = os.path.basename(path)
+                absent = isinstance(exc, FileNotFoundError) and not os.path.lexists(path)
+                if absent and name != "go.mod":
+                    continue
+                raise InputError(f"{name}: cannot read {path} ({exc.strerror or exc})") from exc
+        contents.append((relative, content))
+    return contents
+
+
+def hash_contents(contents: Iterable[tuple[str, bytes]]) -> str:
+    """SHA-256 over (relative name, content) pairs: renames and edits both move it."""
+    return sha256_pieces(
+        piece
+        for relative, content in contents
+        for piece in (f"{relative}\0{len(content)}\0".encode(), content)
+    )
 
 
 def relative_name(path: str | Path, root: Path) -> str:
@@ -248,19 +268,20 @@ def compute(
 ) -> CacheKeys:
     """Compute both caches' keys for the repository at ``root`` and the chosen target."""
     check_prefix(prefix)
-    workspace = discover(root, go)
+    modules = find_modules(root, go)
     target_env = _start_target_env(root, go, target)
     try:  # go env runs while the files are hashed; its error, if any, is the one raised
-        files = dependency_files(workspace)
-        deps_hash = hash_files(files, workspace.root, workspace.gomods_read)[:32]
+        contents = read_files(dependency_files(modules), modules.gomods_read)
+        deps_hash = hash_contents(contents)[:32]
     finally:
         built_for, values = target_env()
     os_name = ci.runner_os
     flags = relevant_goflags(values["GOFLAGS"])
-    alternate = modfile_files(values["GOFLAGS"], workspace, root)
+    alternate = modfile_files(values["GOFLAGS"], modules, root)
     if alternate:  # rare: hashed again, rather than wait for go env before every hash
-        files += alternate
-        deps_hash = hash_files(files, workspace.root, workspace.gomods_read)[:32]
+        contents += read_files(((relative_name(f, modules.root), f) for f in alternate), {})
+        contents.sort(key=lambda pair: pair[0])
+        deps_hash = hash_contents(contents)[:32]
     if values.get("GOEXPERIMENT"):
         flags += f" GOEXPERIMENT={values['GOEXPERIMENT']}"
     flags_hash = sha256_bytes(flags.encode())[:8]
@@ -284,9 +305,9 @@ def compute(
         build_path=values["GOCACHE"],
         deps_hash=deps_hash,
         save=ci.event.trusted,
-        mod_downloads=module_downloads(workspace, values["GOFLAGS"])
-        or any(_has_lines(Path(f)) for f in alternate if f.endswith(".sum")),
+        mod_downloads=module_downloads(modules, values["GOFLAGS"])
+        or any(_has_lines(f) for f in alternate if f.endswith(".sum")),
         go_version=values["GOVERSION"],
         target=built_for,
-        dependency_files=tuple(sorted(relative_name(p, workspace.root) for p in files)),
+        dependency_files=tuple(relative for relative, _ in contents),
     )

@@ -9,7 +9,7 @@ what was hashed is exactly what was written.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -40,6 +40,14 @@ def chunks(handle: BinaryIO, size: int = CHUNK) -> Iterator[bytes]:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def sha256_pieces(pieces: Iterable[bytes]) -> str:
+    """The hex SHA-256 of ``pieces`` one after the other (without copying them into one)."""
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)
+    return digest.hexdigest()
 
 
 def sha256_file(path: Path) -> str:

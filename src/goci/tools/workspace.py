@@ -16,13 +16,13 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import NamedTuple
 
 from goci.errors import InputError
 from goci.tools.gotool import Go
 
 _SKIPPED_DIRS = {"vendor", "testdata", "node_modules"}
+_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 _MODULE_LINE = re.compile(r'^\s*module\s+(?:"([^"]+)"|`([^`]+)`|(\S+))', re.MULTILINE)
 _GO_LINE = re.compile(
     r"^\s*go\s+(\d+\.\d+(?:\.\d+)?(?:(?:rc|beta)\d+)?)\s*(?://.*)?$", re.MULTILINE
@@ -49,18 +49,29 @@ class Module(NamedTuple):
         return self.dir / "go.sum"
 
 
+class ModuleFolders(NamedTuple):
+    """The modules in use as :func:`find_modules` finds them: folders as plain strings.
+
+    What cache-key needs and nothing more: a go.work of 500 modules would otherwise build
+    thousands of pathlib objects, which cost more than reading the files (bench/cache_key.py).
+    """
+
+    root: Path
+    gowork: Path | None
+    #: Real folders of the modules, sorted; ``paths`` holds their module paths in that order.
+    folders: tuple[str, ...]
+    paths: tuple[str, ...]
+    #: The go.mod files read for their module lines, by path: cache-key hashes these bytes
+    #: instead of reading every go.mod a second time.
+    gomods_read: Mapping[str, bytes]
+
+
 class Workspace(NamedTuple):
     """The modules in use under ``root``, and the go.work that chose them (if any)."""
 
     root: Path
     gowork: Path | None
     modules: tuple[Module, ...]
-    #: The go.mod files :func:`discover` read for their module lines, by path: cache-key hashes
-    #: these bytes instead of reading every go.mod a second time. Left out of the repr.
-    gomods_read: Mapping[str, bytes] = MappingProxyType({})
-
-    def __repr__(self) -> str:
-        return f"Workspace(root={self.root!r}, gowork={self.gowork!r}, modules={self.modules!r})"
 
     def module_for(self, path: Path) -> Module | None:
         """The innermost module in use whose folder contains ``path``."""
@@ -79,11 +90,29 @@ class NoModuleError(InputError):
     """The folder holds no Go module at all (a tree that may legitimately have none)."""
 
 
+def file_in(folder: str, name: str) -> str:
+    """``os.path.join(folder, name)`` for a plain ``name``, at a fraction of its cost: cache-key
+    names two files in each of 500 module folders."""
+    return folder + name if folder.endswith(("/", os.sep)) else folder + os.sep + name
+
+
+def read_whole(path: str) -> bytes:
+    """A file's bytes, read as ``FileIO.readall`` does (its size as a hint, then up to the end)
+    without building a file object: cache-key reads a thousand small files in a row."""
+    fd = os.open(path, os.O_RDONLY | _O_BINARY)
+    try:
+        chunks = [os.read(fd, os.fstat(fd).st_size + 1)]
+        while chunks[-1]:  # the first read may stop short (a pipe, a file still growing)
+            chunks.append(os.read(fd, 1 << 16))
+    finally:
+        os.close(fd)
+    return b"".join(chunks) if len(chunks) > 2 else chunks[0]
+
+
 def read_bytes(path: str | Path, what: str) -> bytes:
     """Read a Go metadata file whole, or an InputError that names it and says why."""
     try:
-        with open(path, "rb", buffering=0) as handle:  # read whole: no buffer, no tty check
-            return handle.read()
+        return read_whole(os.fspath(path))
     except OSError as exc:
         raise InputError(f"{what}: cannot read {path} ({exc.strerror or exc})") from exc
 
@@ -148,21 +177,42 @@ def _gowork_in_effect(root: Path, go: Go) -> Path | None:
     return None
 
 
-def _resolve_use(base: Path, disk_path: str, real_parents: dict[str, str]) -> str:
-    """``(base / disk_path).resolve()``, with the real folder of each parent found once: a
-    go.work of 500 modules under ``modules/`` would otherwise follow the same links 500 times.
+class _RealFolders:
+    """``(base / use).resolve()`` for every ``use`` of a go.work, each parent's real folder and
+    the links in it found once: a go.work of 500 modules under ``modules/`` would otherwise
+    follow the same links 500 times and ask of every module folder whether it is a link.
 
     The parent's real folder joined with a last part that is no link is already real; a path
     with ``..`` in it, or a link, is resolved the slow way (``..`` after a link goes elsewhere).
     """
-    joined = os.path.join(base, disk_path)  # an absolute disk_path stands on its own
-    parent, name = os.path.split(os.path.normpath(joined))
-    if not name or ".." in joined.replace("\\", "/").split("/"):  # either separator: safe side
-        return os.path.realpath(joined)
-    if parent not in real_parents:
-        real_parents[parent] = os.path.realpath(parent)
-    candidate = os.path.join(real_parents[parent], name)
-    return os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.known: dict[str, tuple[str, frozenset[str] | None]] = {}
+
+    def resolve(self, use: str) -> str:
+        joined = os.path.join(self.base, use)  # an absolute use stands on its own
+        parent, name = os.path.split(os.path.normpath(joined))
+        if not name or (".." in joined and ".." in joined.replace("\\", "/").split("/")):
+            return os.path.realpath(joined)  # either separator: the safe side
+        if parent not in self.known:
+            real = os.path.realpath(parent)
+            self.known[parent] = (real, _links_in(real))
+        real, links = self.known[parent]
+        candidate = os.path.join(real, name)
+        maybe_link = os.path.islink(candidate) if links is None else name.casefold() in links
+        return os.path.realpath(candidate) if maybe_link else candidate
+
+
+def _links_in(folder: str) -> frozenset[str] | None:
+    """The names of the links in ``folder``, casefolded (a file system that ignores case may
+    spell a name otherwise than the go.work: a false match costs only a slower resolve), or
+    None if the folder cannot be listed."""
+    try:
+        with os.scandir(folder) as entries:
+            return frozenset(e.name.casefold() for e in entries if e.is_symlink())
+    except OSError:
+        return None
 
 
 def _plain_version(directive: str, value: str) -> bool:
@@ -230,47 +280,61 @@ def _gowork_uses(gowork: Path, root: Path, go: Go) -> list[str]:
     return [use["DiskPath"] for use in json.loads(result.stdout).get("Use") or []]
 
 
-def _module(folder: str, read: dict[str, bytes], missing: str = "") -> Module:
-    """The module in ``folder``, its go.mod's content kept in ``read`` (Workspace.gomods_read).
-
-    Paths are plain strings until the Module: a go.work of 500 modules would otherwise build
-    thousands of pathlib objects, which cost more than reading the files (bench/cache_key.py).
-    A go.mod that is no file (none, a folder, a dangling link) is the error ``missing``, if
-    given: asked only once reading failed, not before (one file system call fewer a module).
-    """
-    gomod = os.path.join(folder, "go.mod")
-    try:
-        data = read_bytes(gomod, "go.mod")
-    except InputError:
-        if missing and not os.path.isfile(gomod):
-            raise InputError(missing) from None
-        raise
+def _module_path(folder: str, read: dict[str, bytes]) -> str:
+    """The module path of the module in ``folder``, its go.mod's content kept in ``read``."""
+    gomod = file_in(folder, "go.mod")
+    data = read_bytes(gomod, "go.mod")
     read[gomod] = data
-    return Module(module_path(gomod, data), Path(folder))
+    return module_path(gomod, data)
 
 
-def discover(root: Path, go: Go) -> Workspace:
-    """Find the modules in use under ``root``; an InputError when there are none."""
+def _used_modules(
+    gowork: Path, root: Path, go: Go, read: dict[str, bytes]
+) -> list[tuple[str, str]]:
+    """(real folder, module path) of each folder a go.work uses, in its order."""
+    real_folders = _RealFolders(str(gowork.parent))
+    used = []
+    for use in _gowork_uses(gowork, root, go):
+        folder = real_folders.resolve(use)
+        try:
+            used.append((folder, _module_path(folder, read)))
+        except InputError:
+            # Asked only once reading failed (one file system call fewer a module): a go.mod
+            # that is no file at all (none, a folder, a dangling link) is named as such.
+            if not os.path.isfile(file_in(folder, "go.mod")):
+                raise InputError(
+                    f"go.work: {gowork} uses {use!r}, but {folder} has no go.mod"
+                ) from None
+            raise
+    return used
+
+
+def find_modules(root: Path, go: Go) -> ModuleFolders:
+    """The modules in use under ``root``, as folders; an InputError when there are none."""
     root = root.resolve()
     gowork = _gowork_in_effect(root, go)
     read: dict[str, bytes] = {}
     if gowork is not None:
-        modules = []
-        real_parents: dict[str, str] = {}
-        for use in _gowork_uses(gowork, root, go):
-            folder = _resolve_use(gowork.parent, use, real_parents)
-            missing = f"go.work: {gowork} uses {use!r}, but {folder} has no go.mod"
-            modules.append(_module(folder, read, missing))
-        return Workspace(root, gowork, tuple(sorted(modules, key=lambda m: str(m.dir))), read)
-    gomods = _walk_gomods(root)
-    if not gomods:
-        for above in root.parents:
-            if (above / "go.mod").is_file():
-                gomods = [above / "go.mod"]
-                break
-    if not gomods:
-        raise NoModuleError(
-            f"--dir: {root} is not a Go repository: no go.mod or go.work in it or above it"
-        )
-    modules = [_module(str(gomod.parent), read) for gomod in gomods]
-    return Workspace(root, None, tuple(sorted(modules, key=lambda m: str(m.dir))), read)
+        used = _used_modules(gowork, root, go, read)
+    else:
+        gomods = _walk_gomods(root)
+        if not gomods:
+            for above in root.parents:
+                if (above / "go.mod").is_file():
+                    gomods = [above / "go.mod"]
+                    break
+        if not gomods:
+            raise NoModuleError(
+                f"--dir: {root} is not a Go repository: no go.mod or go.work in it or above it"
+            )
+        used = [(str(gomod.parent), _module_path(str(gomod.parent), read)) for gomod in gomods]
+    used.sort(key=lambda pair: pair[0])  # by folder; stable, so a folder used twice stays twice
+    folders = tuple(folder for folder, _ in used)
+    return ModuleFolders(root, gowork, folders, tuple(path for _, path in used), read)
+
+
+def discover(root: Path, go: Go) -> Workspace:
+    """Find the modules in use under ``root``; an InputError when there are none."""
+    found = find_modules(root, go)
+    modules = tuple(Module(p, Path(f)) for p, f in zip(found.paths, found.folders, strict=True))
+    return Workspace(found.root, found.gowork, modules)
