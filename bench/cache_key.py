@@ -8,9 +8,12 @@ go.sum files, the two in turns. Prints both medians and the median ratio of the 
 is at most 2.5x (issue 16).
 
 goci runs as the setup action runs it: through its launcher (scripts/goci_main.py), which keeps
-compiled modules in a folder of the job. Each timed run gets a new job folder that the setup
-action's own check (``goci --version``, untimed) has filled, so cache-key compiles its own
-modules as the first cache-key of a job does; "again" is a second cache-key in the same job.
+compiled modules in a folder of the job, on the python of a venv made as the setup action makes
+its own (no pip, no setuptools: nothing in it runs at start-up, unlike a development venv's
+``.pth`` files). cache-key imports none of goci's dependencies, so the venv holds none. Each
+timed run gets a new job folder that the setup action's own check (``goci --version``,
+untimed) has filled, so cache-key compiles its own modules as the first cache-key of a job
+does; "again" is a second cache-key in the same job.
 Where the rest goes is printed beside it: the interpreter alone (``python -c pass``), the
 standard library modules the command cannot do without (argparse, pathlib, subprocess,
 ...: the floor of any goci command on Python 3.10-3.12, before one line of goci runs), goci's
@@ -34,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import venv
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,6 +77,12 @@ def generate(root: Path, modules: int, seed: int = 7) -> list[Path]:
         uses.append(f"\t./modules/m{index:03d}")
     (root / "go.work").write_text("go 1.22\n\nuse (\n" + "\n".join(uses) + "\n)\n")
     return sums
+
+
+def make_venv(folder: Path) -> str:
+    """A venv as goci_deps.py makes the setup action's (links on POSIX, no pip); its python."""
+    venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(str(folder))
+    return str(folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
 
 
 def child_cpu() -> float:
@@ -135,7 +145,9 @@ def paired(
 
 
 def in_process(runs: int, root: Path, env: dict[str, str]) -> tuple[float, float]:
-    """``goci.cache.keys.compute`` alone (go calls included, Python start-up and imports not)."""
+    """``goci.cache.keys.compute`` alone (go calls included, Python start-up and imports not),
+    from this checkout's sources (not whichever goci the venv has installed)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
     from goci.cache.keys import compute
     from goci.ci_env import CiEnv
     from goci.tools.gotool import Go
@@ -166,7 +178,8 @@ def main() -> int:
     env.pop("GITHUB_ACTIONS", None)
     scratch = Path(tempfile.mkdtemp(prefix="goci-bench-cachekey-"))
     job = scratch / "job-pycache"
-    goci = [sys.executable, str(launcher), str(job)]
+    python = make_venv(scratch / "venv")
+    goci = [python, str(launcher), str(job)]
 
     def new_job() -> None:
         """A new job's folder, filled by the setup action's check as in a real job."""
@@ -200,14 +213,14 @@ def main() -> int:
         )
         again_wall, again_cpu = median_time(args.runs, command, env, scratch / "mono")
         core_wall, core_cpu = in_process(args.runs, scratch / "mono", env)
-        bare = [sys.executable, "-c", "pass"]
+        bare = [python, "-c", "pass"]
         bare_wall, bare_cpu = median_time(args.runs, bare, env, scratch / "mono")
-        stdlib = [sys.executable, "-c", f"import {', '.join(STDLIB_NEEDED)}"]
+        stdlib = [python, "-c", f"import {', '.join(STDLIB_NEEDED)}"]
         stdlib_wall, stdlib_cpu = median_time(args.runs, stdlib, env, scratch / "mono")
         # As the launcher loads them: goci's modules from the job's folder (filled by the
         # runs above), the standard library from the interpreter's own compiled files.
         imports = [
-            sys.executable,
+            python,
             "-c",
             f"import sys; sys.path[0] = {str(launcher.parent)!r}; import goci_main; "
             f"goci_main.prepare({str(job)!r}); import goci.cli, goci.commands.cache_key",
