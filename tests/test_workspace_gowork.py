@@ -188,7 +188,7 @@ def test_used_folders_resolve_through_links_as_the_file_system_does(
 
 
 def test_a_file_that_grows_while_it_is_read_is_read_to_its_end(tmp_path: Path) -> None:
-    """read_whole takes the size as a hint only: a pipe (size 0) is read until its writer is done."""
+    """The size is a hint only: a pipe (size 0) is read until its writer is done."""
     fifo = tmp_path / "go.sum"
     os.mkfifo(fifo)
     pieces = [bytes([65 + i]) * 70_000 for i in range(4)]
