@@ -29,6 +29,7 @@ from goci.gotest.events import parse_events
 from goci.gotest.shards import parse_shard, read_timings
 from goci.matrix import goreleases, platforms
 from goci.matrix import plan as matrix
+from goci.matrix import runners as runner_choice
 from goci.matrix.build import check_version
 from goci.tools.gotool import Go
 from goci.tools.workspace import discover, go_directive, module_path
@@ -112,7 +113,7 @@ def test_platforms_runners_and_matrix_objects(
     words: list[str], runners: Any, include: Any, exclude: Any, shards: int
 ) -> None:
     targets = only_goci_errors(lambda: platforms.parse_all(words, KNOWN))
-    mapping = only_goci_errors(lambda: platforms.parse_runners(runners))
+    mapping = only_goci_errors(lambda: runner_choice.parse_runners(runners))
     only_goci_errors(lambda: platform_words(words))
     if targets:
         only_goci_errors(

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from goci.errors import InputError
-from goci.matrix import platforms
+from goci.matrix import platforms, runners
 from goci.matrix.platforms import VARIANTS, DistList, Platform
 from goci.release.names import is_target
 from goci.tools.gotool import Go
@@ -69,8 +69,8 @@ def test_the_formats_of_three_words() -> None:
     assert v3.overrides() == {"GOOS": "linux", "GOARCH": "amd64", "GOAMD64": "v3"}
     assert cgo.overrides() == {"GOOS": "linux", "GOARCH": "amd64", "CGO_ENABLED": "1"}
     assert platforms.parse("linux/arm/7", KNOWN) == arm  # GOARM's own spelling
-    assert platforms.runner_for(v3, {}) == ("ubuntu-latest", False)
-    assert platforms.runner_for(arm, {"linux/arm/v7": "pi"}) == ("pi", False)
+    assert runners.runner_for(v3, {}) == ("ubuntu-latest", False)
+    assert runners.runner_for(arm, {"linux/arm/v7": "pi"}) == ("pi", False)
 
 
 @pytest.mark.parametrize(

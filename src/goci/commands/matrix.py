@@ -8,7 +8,7 @@ from typing import Any
 from goci.command import Command, Context, Result
 from goci.matrix import goreleases
 from goci.matrix.plan import GITHUB_LIMIT, check_objects, plan_from_words, service_list
-from goci.matrix.platforms import parse_runners
+from goci.matrix.runners import parse_runners
 from goci.options import Options, option
 from goci.runtime import counted, markdown_table
 

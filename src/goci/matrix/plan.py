@@ -22,7 +22,9 @@ from typing import Any
 
 from goci.errors import InputError
 from goci.matrix import goreleases, platforms
-from goci.matrix.platforms import Platform, Runner
+from goci.matrix import runners as runner_choice
+from goci.matrix.platforms import Platform
+from goci.matrix.runners import Runner
 from goci.tools.gotool import Go
 from goci.tools.workspace import discover
 
@@ -116,7 +118,7 @@ def entry_name(entry: Mapping[str, Any]) -> str:
 def _base_entry(
     go: str, platform: Platform, runners: Mapping[str, Runner | None]
 ) -> dict[str, Any]:
-    runner, cross = platforms.runner_for(platform, runners)
+    runner, cross = runner_choice.runner_for(platform, runners)
     entry: dict[str, Any] = {
         "go": go,
         "os": platform.os,
@@ -333,7 +335,7 @@ def plan_from_words(
     targets = platforms.parse_all(platform_words, known)
     check_objects(include, "include")
     check_objects(exclude, "exclude")
-    runner_map = platforms.parse_runners(runners)
+    runner_map = runner_choice.parse_runners(runners)
     needs_modules = any(w.strip() in ("go.mod", "toolchain") for w in go_versions)
     modules = discover(root, go).modules if needs_modules else ()
     versions = goreleases.resolve_versions(
