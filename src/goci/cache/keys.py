@@ -31,14 +31,14 @@ MAX_KEY_LENGTH = 512
 MAX_KEYS = 10
 _GO_ENV_NAMES = ("GOVERSION", "GOMODCACHE", "GOCACHE", "GOFLAGS", "GOEXPERIMENT", *GO_ENV_NAMES)
 _HOST_NAMES = ("GOHOSTOS", "GOHOSTARCH")
-# Go accepts -flag and --flag alike.
-_BUILD_FLAGS = re.compile(
-    r"^--?(trimpath|race|msan|asan|cover|tags|buildmode|ldflags|gcflags|asmflags|pgo)\b"
-)
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
-_MOD_FLAG = re.compile(r"^--?mod=(.*)$")
-_MODFILE_FLAG = re.compile(r"^--?modfile=(.+)$")
-_GO_MINOR = re.compile(r"^1\.(\d+)")
+# Patterns most runs never need (GOFLAGS is mostly empty, vendor/ rare), left for re to compile
+# and keep at their first use: every job's cache-key imports this module. Go accepts -flag and
+# --flag alike.
+_BUILD_FLAGS = r"^--?(trimpath|race|msan|asan|cover|tags|buildmode|ldflags|gcflags|asmflags|pgo)\b"
+_MOD_FLAG = r"^--?mod=(.*)$"
+_MODFILE_FLAG = r"^--?modfile=(.+)$"
+_GO_MINOR = r"^1\.(\d+)"
 
 
 class CacheKeys(NamedTuple):
@@ -96,7 +96,7 @@ def modfile_files(goflags: str, modules: ModuleFolders, cwd: Path) -> list[str]:
     plus ``.sum``); a relative name is from where go runs, the folder cache-key runs in. Go
     refuses -modfile in workspace mode, and a name not ending in ``.mod``: none then.
     """
-    named = [m.group(1) for word in shlex.split(goflags) if (m := _MODFILE_FLAG.match(word))]
+    named = [m.group(1) for word in shlex.split(goflags) if (m := re.match(_MODFILE_FLAG, word))]
     if modules.gowork is not None or not named or not named[-1].endswith(".mod"):
         return []
     alt = os.path.join(cwd, named[-1])  # an absolute name stands on its own
@@ -105,13 +105,13 @@ def modfile_files(goflags: str, modules: ModuleFolders, cwd: Path) -> list[str]:
 
 def _go_at_least(gofile: Path, minor: int) -> bool:
     """Whether a go.mod or go.work says ``go 1.<minor>`` or later."""
-    match = _GO_MINOR.match(go_directive(gofile)[0] or "")
+    match = re.match(_GO_MINOR, go_directive(gofile)[0] or "")
     return match is not None and int(match.group(1)) >= minor
 
 
 def _mod_mode(goflags: str) -> str:
     """The ``-mod=`` value in GOFLAGS (the last one wins, as in Go), or ``""``."""
-    modes = [match.group(1) for word in shlex.split(goflags) if (match := _MOD_FLAG.match(word))]
+    modes = [m.group(1) for word in shlex.split(goflags) if (m := re.match(_MOD_FLAG, word))]
     return modes[-1] if modes else ""
 
 
@@ -209,7 +209,7 @@ def relevant_goflags(goflags: str) -> str:
         words = shlex.split(goflags)
     except ValueError as exc:
         raise InputError(f"GOFLAGS: {goflags!r} cannot be parsed ({exc})") from exc
-    return " ".join(sorted(w for w in words if _BUILD_FLAGS.match(w)))
+    return " ".join(sorted(w for w in words if re.match(_BUILD_FLAGS, w)))
 
 
 def _start_target_env(

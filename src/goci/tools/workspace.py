@@ -24,10 +24,9 @@ from goci.tools.gotool import Go
 _SKIPPED_DIRS = {"vendor", "testdata", "node_modules"}
 _O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 _MODULE_LINE = re.compile(r'^\s*module\s+(?:"([^"]+)"|`([^`]+)`|(\S+))', re.MULTILINE)
-_GO_LINE = re.compile(
-    r"^\s*go\s+(\d+\.\d+(?:\.\d+)?(?:(?:rc|beta)\d+)?)\s*(?://.*)?$", re.MULTILINE
-)
-_TOOLCHAIN_LINE = re.compile(r"^\s*toolchain\s+(go\S+)\s*(?://.*)?$", re.MULTILINE)
+# go_directive's, compiled by re at its first use: cache-key loads this module, rarely needs them.
+_GO_LINE = r"^\s*go\s+(\d+\.\d+(?:\.\d+)?(?:(?:rc|beta)\d+)?)\s*(?://.*)?$"
+_TOOLCHAIN_LINE = r"^\s*toolchain\s+(go\S+)\s*(?://.*)?$"
 # What a plainly written go.work may hold (see plain_uses): printable ASCII but quotes, and
 # versions in a form go surely accepts; anything else is for `go work edit` to read and judge.
 _PLAIN_CODE = re.compile(r"[ \t!#-&(-_a-~]*")
@@ -147,8 +146,8 @@ def module_path(gomod: str | Path, data: bytes | None = None) -> str:
 def go_directive(gomod: Path) -> tuple[str | None, str | None]:
     """The ``go`` and ``toolchain`` versions a go.mod (or go.work) declares, if any."""
     text = read_text(gomod, gomod.name)
-    go_match = _GO_LINE.search(text)
-    toolchain_match = _TOOLCHAIN_LINE.search(text)
+    go_match = re.search(_GO_LINE, text, re.MULTILINE)
+    toolchain_match = re.search(_TOOLCHAIN_LINE, text, re.MULTILINE)
     return (
         go_match.group(1) if go_match else None,
         toolchain_match.group(1) if toolchain_match else None,

@@ -16,7 +16,7 @@ from goci.errors import InputError
 
 MODES = ("actions", "store")
 FIRST_GO = (1, 24)
-_GO_VERSION = re.compile(r"go(\d+)\.(\d+)")
+_GO_VERSION = r"go(\d+)\.(\d+)"  # compiled by re when first used: actions mode never asks
 STATS_FILE = "goci-cacheprog.jsonl"
 
 
@@ -34,7 +34,7 @@ class BuildCachePlan(NamedTuple):
 
 def speaks_cacheprog(go_version: str) -> bool:
     """Whether ``go env GOVERSION`` (``go1.24.3``, ``devel go1.27-abc ...``) has GOCACHEPROG."""
-    match = _GO_VERSION.search(go_version)
+    match = re.search(_GO_VERSION, go_version)
     return match is not None and (int(match.group(1)), int(match.group(2))) >= FIRST_GO
 
 
