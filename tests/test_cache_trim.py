@@ -7,6 +7,7 @@ never disturbs another test or the session's shared cache.
 
 from __future__ import annotations
 
+import collections
 import os
 import queue
 import shutil
@@ -889,3 +890,40 @@ def test_an_entry_written_while_the_scan_runs_is_not_taken_for_broken(
     assert hook.seen >= 1
     assert (result.removed_files, result.removed_broken) == (0, 0)
     assert set(entry_files(cache)) == files_before
+
+
+def test_a_trim_that_drops_no_output_reads_the_folders_once(
+    restored: tuple[Path, dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second look at the ``-a`` files only guards outputs that are about to go; when every
+    output is still pointed at (a CI job's usual trim: nothing unused, under budget), it is
+    skipped, and each ``xx`` folder is listed once. An unused entry brings it back."""
+    _repo, _env, cache = restored
+    subdirs = {p.name for p in cache.iterdir() if len(p.name) == 2 and p.is_dir()}
+    listed: collections.Counter[str] = collections.Counter()
+    real_scandir = os.scandir
+
+    def counting_scandir(path: Any = ".") -> _Listing:
+        listing = list(real_scandir(path))
+        if not isinstance(path, int) and Path(path).parent.resolve() == cache.resolve():
+            listed[Path(path).name] += 1
+        return _Listing(listing)
+
+    entries = gocache.scan(cache).entries
+    monkeypatch.setattr(os, "scandir", counting_scandir)
+    result = trim.trim(cache, unused_since=None, max_size=None)
+    assert (result.removed_files, result.kept_entries) == (0, len(entries))
+    assert {name: n for name, n in listed.items() if name in subdirs} == dict.fromkeys(subdirs, 1)
+
+    entry = max(entries, key=lambda e: e.output.size if e.output else 0)
+    others = [e for e in entries if e.output_id == entry.output_id]
+    for one in others:  # every entry of that output unused: the output goes, after a 2nd look
+        os.utime(one.location, (1, 1))
+        assert one.output is not None
+        os.utime(one.output.location, (1, 1))
+    listed.clear()
+    result = trim.trim(cache, unused_since=1000, max_size=None)
+    monkeypatch.undo()
+    assert result.removed_unused == len(others)
+    assert not os.path.exists(entry.output.location if entry.output else "")
+    assert {name: n for name, n in listed.items() if name in subdirs} == dict.fromkeys(subdirs, 2)

@@ -157,7 +157,8 @@ def trim(root: Path, *, unused_since: float | None, max_size: int | None) -> Tri
             removed_files += 1
             removed_bytes += size
     kept_outputs = {oid for oid, count in refs.items() if count > 0}
-    kept_outputs |= outputs_in_use_since(cache)  # the late ones' included
+    if len(kept_outputs) < len(cache.outputs):  # some output may go: look at the -a's again
+        kept_outputs |= outputs_in_use_since(cache)  # the late ones' included
     for oid, output in cache.outputs.items():
         if oid not in kept_outputs and remove(output.path):
             removed_files += 1
