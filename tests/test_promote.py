@@ -577,3 +577,122 @@ def test_a_bad_sums_digest_exits_2_and_writes_nothing(
     assert run.code == 2, run.stderr
     assert needle in run.stderr
     assert open_store(url, env=env, cwd=tmp_path).list_keys("prod/") == []
+
+
+# --- going back: only on purpose, and only to verified bytes --------------------------------
+
+
+def test_promoting_an_older_published_version_again_leaves_current_alone(
+    store_url: str,
+    seaweed: Seaweed,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+) -> None:
+    """A promotion run again (an old workflow run re-run) once current is at a newer version
+    is refused, exit 1, with current's bytes untouched; the same re-run after a rollback
+    below it moves forward again, and one at current is the usual no-op."""
+    env = seaweed.env(go_env)
+    for version in ("1.0.0", "1.1.0"):
+        assert promote_api(goci, store_url, "--version", version, env=env, cwd=tmp_path).code == 0
+    before = get(seaweed, store_url, "prod/api/current")
+
+    rerun = promote_api(goci, store_url, "--version", "1.0.0", env=env, cwd=tmp_path)
+    assert rerun.code == 1, rerun.stderr
+    assert "moved on to the newer 1.1.0" in rerun.stderr
+    assert "--rollback" in rerun.stderr
+    assert get(seaweed, store_url, "prod/api/current") == before
+    assert rerun.outputs == {}
+
+    same = promote_api(goci, store_url, "--version", "1.1.0", env=env, cwd=tmp_path)
+    assert (same.code, get(seaweed, store_url, "prod/api/current")) == (0, before)
+
+    assert goci("promote", "--store", store_url, "--service", "api", "--rollback",
+                env=env, cwd=tmp_path).code == 0  # fmt: skip
+    forward = promote_api(goci, store_url, "--version", "1.1.0", "--json", env=env, cwd=tmp_path)
+    assert forward.code == 0, forward.stderr
+    assert (forward.json()["version"], forward.json()["previous"]) == ("1.1.0", "1.0.0")
+
+
+def test_a_newer_promotion_landing_during_a_rerun_is_not_undone(
+    store_url: str, seaweed: Seaweed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The re-run of 1.1.0 finds current at 1.0.0 (rolled back) and goes ahead; before it
+    moves current, another run promotes 1.2.0. The compare-and-swap sees 1.2.0 and refuses:
+    current stays at 1.2.0, whose promotion is not lost."""
+    store = open_store(store_url, env=seaweed.env(), cwd=tmp_path)
+    for version in ("1.0.0", "1.1.0"):
+        promote(store, "api", "latest", version, who="t", when="2025-01-01T00:00:00Z")
+    from goci.release import promote as core
+    from goci.release.rollback import rollback
+    from goci.release.upload import clean_leftovers as real_clean
+
+    rollback(store, "api", who="t", when="2025-01-01T00:00:01Z")
+    landed: list[str] = []
+
+    def another_run_lands_first(*args: object, **kwargs: object) -> tuple[str, ...]:
+        if not landed:  # the other run: its own store, its own promotion, whole
+            landed.append("1.2.0")
+            other = open_store(store_url, env=seaweed.env(), cwd=tmp_path)
+            assert promote(other, "api", "latest", "1.2.0", who="o", when="x").version == "1.2.0"
+        return real_clean(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(core, "clean_leftovers", another_run_lands_first)
+    with pytest.raises(VerdictError, match=r"moved on to the newer 1\.2\.0"):
+        promote(store, "api", "latest", "1.1.0", who="t", when="2025-01-01T00:00:02Z")
+    pointer = read_pointer(store, "api")
+    assert landed == ["1.2.0"]
+    assert pointer is not None
+    assert (pointer.version, pointer.history, pointer.updated_by) == ("1.2.0", ("1.0.0",), "o")
+
+
+@pytest.mark.parametrize("damage", ["changed", "missing"])
+def test_a_rollback_to_a_version_whose_objects_changed_is_refused(
+    damage: str,
+    store_url: str,
+    seaweed: Seaweed,
+    go_env: dict[str, str],
+    goci: Callable[..., GociRun],
+    tmp_path: Path,
+) -> None:
+    """A rollback puts the version before into production without review: its objects are
+    read back against its manifest first, and a changed or missing one stops it."""
+    env = seaweed.env(go_env)
+    for version in ("1.0.0", "1.1.0"):
+        assert promote_api(goci, store_url, "--version", version, env=env, cwd=tmp_path).code == 0
+    before = get(seaweed, store_url, "prod/api/current")
+    key = f"{store_url.split('/', 3)[3]}/prod/api-v1.0.0/linux-amd64/api"
+    client = seaweed.client()
+    if damage == "changed":
+        head = client.head_object(Bucket=BUCKET, Key=key)
+        client.put_object(Bucket=BUCKET, Key=key, Body=b"not it", Metadata=head["Metadata"])
+    else:
+        client.delete_object(Bucket=BUCKET, Key=key)
+
+    run = goci("promote", "--store", store_url, "--service", "api", "--rollback",
+               env=env, cwd=tmp_path)  # fmt: skip
+    assert run.code == 1, run.stderr
+    assert "rollback stopped before writing anything" in run.stderr
+    assert "prod/api-v1.0.0/linux-amd64/api" in run.stderr
+    assert get(seaweed, store_url, "prod/api/current") == before
+
+
+def test_versions_rank_as_semver_ranks_them() -> None:
+    from goci.release.names import precedence
+
+    ranked = [
+        "1.0.0-alpha",
+        "1.0.0-alpha.1",
+        "1.0.0-alpha.beta",
+        "1.0.0-beta",
+        "1.0.0-beta.2",
+        "1.0.0-beta.11",
+        "1.0.0-rc.1",
+        "1.0.0",
+        "1.2.0",
+        "1.10.0",
+        "2.0.0",
+    ]
+    shuffled = ranked[1::2] + ranked[::2]  # neither order kept
+    assert sorted(shuffled, key=precedence) == ranked
+    assert precedence("1.0.0+build.7") == precedence("1.0.0") == precedence("v1.0.0")

@@ -11,6 +11,7 @@ from goci.options import label_of, option
 from goci.release import promote as core
 from goci.release.manifest import MANIFEST, SHA256_HEX
 from goci.release.names import parse_semver, validate_service
+from goci.release.rollback import rollback
 from goci.release.stores import Store
 from goci.runtime import markdown_table
 
@@ -80,7 +81,7 @@ def _promote_or_roll_back(opts: PromoteOptions, ctx: Context, store: Store, serv
     who = ctx.ci.actor
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if opts.rollback:
-        done = core.rollback(store, service, who=who, when=when)
+        done = rollback(store, service, who=who, when=when)
         report = f"{service}: current rolled back from {done.previous} to {done.version}"
     else:
         done = core.promote(

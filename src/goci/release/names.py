@@ -84,6 +84,18 @@ def parse_semver(text: str, option: str = "--version") -> str:
     return bare
 
 
+def precedence(version: str) -> tuple[object, ...]:
+    """A sort key of a version as semver ranks them (``1.2.0-rc.1 < 1.2.0 < 1.10.0``; build
+    metadata counts for nothing): which of two prod versions is the newer."""
+    bare = parse_semver(version)
+    core, _, pre = bare.split("+", 1)[0].partition("-")
+    numbers = tuple(int(n) for n in core.split("."))
+    if not pre:
+        return (*numbers, (1,))
+    ids = tuple((0, int(i), "") if i.isdigit() else (1, 0, i) for i in pre.split("."))
+    return (*numbers, (0, ids))
+
+
 def version_from_tag(ref: str, service: str) -> str | None:
     """The version of a tag ``v1.2.3`` or ``{service}/v1.2.3`` (full ref or bare tag), else None."""
     tag = ref.removeprefix("refs/tags/")

@@ -8,7 +8,8 @@ object swapped after verification is never promoted. The prod version is claimed
 first copy (:mod:`goci.release.claim`), so a promotion racing a tag publish of other files either
 wins whole or writes nothing. The ``prod/{service}/current`` pointer is changed by
 compare-and-swap (a conditional write that fails when someone else changed it first, then
-re-read and retried), so concurrent promotions never lose one another's update.
+re-read and retried), so concurrent promotions never lose one another's update, and a
+promotion run again never moves it back from a newer version.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from goci.release.manifest import MANIFEST, SUMS, Manifest, check_build_records,
 from goci.release.names import (
     ReleaseName,
     parse_release,
+    precedence,
     refuse_other_digits,
     release_name,
     validate_service,
@@ -82,7 +84,9 @@ def source_name(service: str, source: str) -> ReleaseName | None:
     return name
 
 
-def verify_remote(store: Store, manifest: Manifest, prefix: str) -> dict[str, str]:
+def verify_remote(
+    store: Store, manifest: Manifest, prefix: str, doing: str = "promotion"
+) -> dict[str, str]:
     """Read back every file of a release and compare it with its manifest; stop on a mismatch.
 
     Returns the ETag each object had when its bytes were read, for copies that must take
@@ -105,7 +109,7 @@ def verify_remote(store: Store, manifest: Manifest, prefix: str) -> dict[str, st
             etags[key] = found.etag
     if problems:
         raise VerdictError(
-            f"{store.location(prefix)} does not match its manifest; promotion stopped before "
+            f"{store.location(prefix)} does not match its manifest; {doing} stopped before "
             "writing anything: " + "; ".join(problems)
         )
     return etags
@@ -258,14 +262,36 @@ def _publish_manifest(store: Store, manifest: Manifest, prod: ReleaseName) -> bo
     return False
 
 
+def _refuse_going_back(store: Store, prod: ReleaseName, current: Pointer | None) -> None:
+    """Refuse to promote a version published before while ``current`` is at a newer one.
+
+    Such a run is a promotion run once more (GitHub's "Re-run jobs" on an old run, say), and
+    it would quietly put an older release back into production; going back stays what
+    ``--rollback`` does, on purpose and verified.
+    """
+    if current is not None and precedence(current.version) > precedence(prod.version):
+        raise VerdictError(
+            f"{store.location(prod.folder)} was promoted before, and "
+            f"prod/{prod.service}/current has moved on to the newer {current.version}: "
+            f"promoting {prod.version} again would move production back, so current stays "
+            f"at {current.version}. To go back on purpose, roll back (--rollback: one version "
+            f"a run, each verified first); to ship this build, promote it as a version above "
+            f"{current.version}"
+        )
+
+
 def _point_current(
-    store: Store, prod: ReleaseName, who: str, when: str
+    store: Store, prod: ReleaseName, who: str, when: str, *, again: bool
 ) -> tuple[Pointer | None, Pointer]:
-    """Move ``current`` to the prod version (a no-op when it is there already)."""
+    """Move ``current`` to the prod version (a no-op when it is there already); ``again``:
+    the version was published before this run (judged again on the pointer the
+    compare-and-swap reads, so a newer promotion finishing meanwhile counts too)."""
 
     def point(old: Pointer | None) -> Pointer:
         if old is not None and old.version == prod.version:
             return old
+        if again:
+            _refuse_going_back(store, prod, old)
         history = (old.version, *old.history) if old else ()
         history = tuple(v for v in history if v != prod.version)
         return Pointer(prod.service, prod.version, prod.folder, history, when, who, "promote")
@@ -314,11 +340,13 @@ def promote(
     if approved_sha256sums:
         check_approved(store, dev, manifest, approved_sha256sums)
     etags = verify_remote(store, manifest, dev.folder)
-    read_pointer(store, service)  # a damaged pointer stops us before a version is written
+    current = read_pointer(store, service)  # a damaged one stops us before anything is written
     prod_key = f"{prod.folder}/{MANIFEST}"
     existing = store.read(prod_key)
     copied = 0
     if existing is not None:
+        if current is None or current.version != prod.version:
+            _refuse_going_back(store, prod, current)
         published = Manifest.from_json(existing[0], store.location(prod_key))
         if not published.same_files(manifest):
             raise VerdictError(
@@ -334,7 +362,7 @@ def promote(
         promoted = with_promotion(manifest, prod, dev.folder, who, when)
         unchanged = _publish_manifest(store, promoted, prod)
     cleaned = clean_leftovers(store, f"{prod.folder}/", stale_after)
-    old, new = _point_current(store, prod, who, when)
+    old, new = _point_current(store, prod, who, when, again=existing is not None)
     return Promoted(
         service=service,
         version=new.version,
@@ -346,34 +374,4 @@ def promote(
         unchanged=unchanged,
         cleaned=cleaned,
         sha256sums=manifest.sha256sums,
-    )
-
-
-def rollback(store: Store, service: str, *, who: str, when: str) -> Promoted:
-    """Point ``current`` back at the version before it (which must still be complete)."""
-    validate_service(service)
-
-    def back(old: Pointer | None) -> Pointer:
-        if old is None:
-            raise VerdictError(f"{service} has no prod/{service}/current pointer to roll back")
-        if not old.history:
-            raise VerdictError(
-                f"{service} is at {old.version} with no previous version to roll back to"
-            )
-        target = release_name("prod", service, old.history[0])
-        if store.read(f"{target.folder}/{MANIFEST}") is None:
-            raise VerdictError(f"{store.location(target.folder)} is gone; cannot roll back to it")
-        return Pointer(
-            service, target.version, target.folder, old.history[1:], when, who, "rollback"
-        )
-
-    old, new = update_pointer(store, service, back)
-    return Promoted(
-        service=service,
-        version=new.version,
-        release=new.release,
-        manifest_url=store.location(f"{new.release}/{MANIFEST}"),
-        previous=old.version if old else "",
-        promoted_from=old.release if old else "",
-        copied=0,
     )
