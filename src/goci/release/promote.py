@@ -271,7 +271,7 @@ def _refuse_going_back(store: Store, prod: ReleaseName, current: Pointer | None)
     """
     if current is not None and precedence(current.version) > precedence(prod.version):
         raise VerdictError(
-            f"{store.location(prod.folder)} was promoted before, and "
+            f"{store.location(prod.folder)} was published before, and "
             f"prod/{prod.service}/current has moved on to the newer {current.version}: "
             f"promoting {prod.version} again would move production back, so current stays "
             f"at {current.version}. To go back on purpose, roll back (--rollback: one version "
