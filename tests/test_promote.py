@@ -110,6 +110,15 @@ def promote_api(
     return goci("promote", "--store", store, "--service", "api", *args, env=env, cwd=cwd)
 
 
+def promote_versions(
+    goci: Callable[..., GociRun], store: str, *versions: str, env: Mapping[str, str], cwd: Path
+) -> None:
+    """Promote the latest dev release of api to each version in turn."""
+    for version in versions:
+        run = promote_api(goci, store, "--version", version, env=env, cwd=cwd)
+        assert run.code == 0, run.stderr
+
+
 def test_promote_latest_copies_exact_bytes_and_sets_current(
     store_url: str,
     seaweed: Seaweed,
@@ -156,8 +165,7 @@ def test_promote_then_rollback(
 ) -> None:
     env = seaweed.env(go_env)
     base = ("promote", "--store", store_url, "--service", "api")
-    for version in ("1.0.0", "1.1.0"):
-        assert goci(*base, "--version", version, env=env, cwd=tmp_path).code == 0
+    promote_versions(goci, store_url, "1.0.0", "1.1.0", env=env, cwd=tmp_path)
     run = goci(*base, "--rollback", "--json", env=env, cwd=tmp_path)
     assert run.code == 0, run.stderr
     assert run.json()["version"] == "1.0.0"
@@ -593,8 +601,7 @@ def test_promoting_an_older_published_version_again_leaves_current_alone(
     is refused, exit 1, with current's bytes untouched; the same re-run after a rollback
     below it moves forward again, and one at current is the usual no-op."""
     env = seaweed.env(go_env)
-    for version in ("1.0.0", "1.1.0"):
-        assert promote_api(goci, store_url, "--version", version, env=env, cwd=tmp_path).code == 0
+    promote_versions(goci, store_url, "1.0.0", "1.1.0", env=env, cwd=tmp_path)
     before = get(seaweed, store_url, "prod/api/current")
 
     rerun = promote_api(goci, store_url, "--version", "1.0.0", env=env, cwd=tmp_path)
@@ -658,8 +665,7 @@ def test_a_rollback_to_a_version_whose_objects_changed_is_refused(
     """A rollback puts the version before into production without review: its objects are
     read back against its manifest first, and a changed or missing one stops it."""
     env = seaweed.env(go_env)
-    for version in ("1.0.0", "1.1.0"):
-        assert promote_api(goci, store_url, "--version", version, env=env, cwd=tmp_path).code == 0
+    promote_versions(goci, store_url, "1.0.0", "1.1.0", env=env, cwd=tmp_path)
     before = get(seaweed, store_url, "prod/api/current")
     key = f"{store_url.split('/', 3)[3]}/prod/api-v1.0.0/linux-amd64/api"
     client = seaweed.client()
